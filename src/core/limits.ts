@@ -1,0 +1,28 @@
+// Every bound in one place (TigerBeetle style). The codec enforces the wire bounds,
+// the core enforces the window bounds; both drop what exceeds them and count it.
+
+/** Largest encoded message, in bytes. */
+export const FRAME_BYTES_MAX = 1 << 20;
+/** Largest opaque client op, in bytes. */
+export const OP_BYTES_MAX = 4096;
+/** Largest reply result, in bytes. */
+export const RESULT_BYTES_MAX = 4096;
+/** Most commands in one slot's batch. */
+export const BATCH_COMMANDS_MAX = 256;
+/** Most pvalues one Promise carries; more sets `truncated`. */
+export const PROMISE_PVALUES_MAX = 1024;
+/** Most decided entries in one catch-up reply. */
+export const CATCHUP_ENTRIES_MAX = 64;
+/** Learners track votes only for slots in [firstUndecided, firstUndecided + LEARNER_WINDOW_SLOTS). */
+export const LEARNER_WINDOW_SLOTS = 4096;
+/** Most pending client commands a leader queues; beyond it clients are told to retry. */
+export const CLIENT_QUEUE_MAX = 4096;
+/** Most client sessions a replica keeps. */
+export const CLIENT_SESSIONS_MAX = 100_000;
+/** Largest round number accepted from the wire (keeps arithmetic exact). */
+export const ROUND_MAX = 2 ** 40;
+/** Largest slot number accepted from the wire. */
+export const SLOT_MAX = 2 ** 40;
+/** Largest node id / client id. */
+export const NODE_ID_MAX = 255;
+export const CLIENT_ID_MAX = 2 ** 32 - 1;
