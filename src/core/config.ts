@@ -1,0 +1,61 @@
+// Tunables of one node's core. Times are in milliseconds of whatever clock the driver uses
+// (virtual in the simulator, wall-clock in the runtime).
+import { crashQuorums, type QuorumSpec } from './quorum.ts';
+import { BATCH_COMMANDS_MAX } from './limits.ts';
+
+export type Mode = 'crash';
+
+export interface CoreConfig {
+  readonly mode: Mode;
+  readonly quorums: QuorumSpec;
+  /** Pipelining window α: slots a leader may have open beyond its first undecided slot. */
+  readonly windowSlots: number;
+  /** Most client commands proposed in one slot. */
+  readonly batchCommandsMax: number;
+  readonly heartbeatMs: number;
+  /** A follower that hears no leader for a random time in [min, max] starts phase 1. */
+  readonly electionTimeoutMinMs: number;
+  readonly electionTimeoutMaxMs: number;
+  /** Cap of the randomized exponential backoff between failed leadership attempts (seed 002). */
+  readonly backoffMaxMs: number;
+  /** How long a lagging node waits for a catch-up reply before asking again. */
+  readonly catchupRetryMs: number;
+}
+
+export function defaultConfig(f: number, overrides: Partial<CoreConfig> = {}): CoreConfig {
+  const config: CoreConfig = {
+    mode: 'crash',
+    quorums: crashQuorums(f),
+    windowSlots: 8,
+    batchCommandsMax: 32,
+    heartbeatMs: 50,
+    electionTimeoutMinMs: 150,
+    electionTimeoutMaxMs: 300,
+    backoffMaxMs: 2000,
+    catchupRetryMs: 100,
+    ...overrides,
+  };
+  validateConfig(config);
+  return config;
+}
+
+export function validateConfig(c: CoreConfig): void {
+  const positive = (name: string, v: number) => {
+    if (!Number.isFinite(v) || v <= 0) throw new RangeError(`config.${name} must be positive, got ${v}`);
+  };
+  positive('windowSlots', c.windowSlots);
+  positive('batchCommandsMax', c.batchCommandsMax);
+  positive('heartbeatMs', c.heartbeatMs);
+  positive('electionTimeoutMinMs', c.electionTimeoutMinMs);
+  positive('backoffMaxMs', c.backoffMaxMs);
+  positive('catchupRetryMs', c.catchupRetryMs);
+  if (c.batchCommandsMax > BATCH_COMMANDS_MAX) {
+    throw new RangeError(`config.batchCommandsMax ${c.batchCommandsMax} exceeds BATCH_COMMANDS_MAX ${BATCH_COMMANDS_MAX}`);
+  }
+  if (c.electionTimeoutMaxMs < c.electionTimeoutMinMs) {
+    throw new RangeError('config.electionTimeoutMaxMs must be >= electionTimeoutMinMs');
+  }
+  if (c.electionTimeoutMinMs <= c.heartbeatMs) {
+    throw new RangeError('config.electionTimeoutMinMs must exceed heartbeatMs, or followers depose a live leader');
+  }
+}

@@ -1,0 +1,121 @@
+// Learner: decides slot s once a phase-2 quorum of acceptors report Accepted for the same
+// ballot and the same batch digest, and it holds the batch with that digest. Votes from
+// different ballots never add up: only a quorum within one ballot chooses a value.
+import { compareBallots, type Ballot } from './ballot.ts';
+import { LEARNER_WINDOW_SLOTS } from './limits.ts';
+import { isPhase2Quorum, type QuorumSpec } from './quorum.ts';
+import type { Batch, NodeId, Slot } from './types.ts';
+import { toHex } from '../../crypto/digest.ts';
+
+interface Vote {
+  readonly ballot: Ballot;
+  readonly digestHex: string;
+}
+
+export type LearnOutcome = 'decided' | 'pending' | 'stale' | 'out-of-window' | 'missing-batch';
+
+export class Learner {
+  private readonly quorums: QuorumSpec;
+  private readonly decided: Map<Slot, Batch>;
+  private firstUndecidedSlot = 0;
+  private highestDecidedSlot = -1;
+  /** Latest vote per acceptor, per open slot. */
+  private readonly votes = new Map<Slot, Map<NodeId, Vote>>();
+  /** Batches seen in Accept messages, by digest, per open slot. */
+  private readonly batches = new Map<Slot, Map<string, Batch>>();
+
+  constructor(quorums: QuorumSpec, decided: ReadonlyMap<Slot, Batch>) {
+    this.quorums = quorums;
+    this.decided = new Map(decided);
+    for (const slot of this.decided.keys()) this.highestDecidedSlot = Math.max(this.highestDecidedSlot, slot);
+    this.advance();
+  }
+
+  /** Every slot below this is decided here. */
+  get firstUndecided(): Slot {
+    return this.firstUndecidedSlot;
+  }
+
+  get highestDecided(): Slot {
+    return this.highestDecidedSlot;
+  }
+
+  decision(slot: Slot): Batch | undefined {
+    return this.decided.get(slot);
+  }
+
+  isDecided(slot: Slot): boolean {
+    return this.decided.has(slot);
+  }
+
+  inWindow(slot: Slot): boolean {
+    return slot >= this.firstUndecidedSlot && slot < this.firstUndecidedSlot + LEARNER_WINDOW_SLOTS;
+  }
+
+  /** Remember the batch an Accept carried, so a later quorum naming its digest can decide. */
+  recordBatch(slot: Slot, digest: Uint8Array, batch: Batch): LearnOutcome {
+    if (this.decided.has(slot)) return 'stale';
+    if (!this.inWindow(slot)) return 'out-of-window';
+    let bySlot = this.batches.get(slot);
+    if (bySlot === undefined) this.batches.set(slot, (bySlot = new Map()));
+    bySlot.set(toHex(digest), batch);
+    return this.tryDecide(slot);
+  }
+
+  onAccepted(from: NodeId, ballot: Ballot, slot: Slot, digest: Uint8Array): LearnOutcome {
+    if (this.decided.has(slot)) return 'stale';
+    if (!this.inWindow(slot)) return 'out-of-window';
+    let bySlot = this.votes.get(slot);
+    if (bySlot === undefined) this.votes.set(slot, (bySlot = new Map()));
+    const previous = bySlot.get(from);
+    if (previous !== undefined && compareBallots(previous.ballot, ballot) > 0) return 'stale';
+    bySlot.set(from, { ballot, digestHex: toHex(digest) });
+    return this.tryDecide(slot);
+  }
+
+  /** A decision learned from a peer (catch-up). Crash mode trusts peers' decisions. */
+  learnDecided(slot: Slot, batch: Batch): boolean {
+    if (this.decided.has(slot) || slot < 0) return false;
+    this.decide(slot, batch);
+    return true;
+  }
+
+  /** True when a quorum agreed on a digest whose batch this learner has never seen. */
+  missingBatch(slot: Slot): boolean {
+    return this.chosenDigest(slot) !== undefined && !this.decided.has(slot);
+  }
+
+  private tryDecide(slot: Slot): LearnOutcome {
+    const digestHex = this.chosenDigest(slot);
+    if (digestHex === undefined) return 'pending';
+    const batch = this.batches.get(slot)?.get(digestHex);
+    if (batch === undefined) return 'missing-batch';
+    this.decide(slot, batch);
+    return 'decided';
+  }
+
+  private chosenDigest(slot: Slot): string | undefined {
+    const bySlot = this.votes.get(slot);
+    if (bySlot === undefined) return undefined;
+    const tally = new Map<string, number>();
+    for (const vote of bySlot.values()) {
+      const key = `${vote.ballot.round}/${vote.ballot.leader}/${vote.digestHex}`;
+      const count = (tally.get(key) ?? 0) + 1;
+      if (isPhase2Quorum(this.quorums, count)) return vote.digestHex;
+      tally.set(key, count);
+    }
+    return undefined;
+  }
+
+  private decide(slot: Slot, batch: Batch): void {
+    this.decided.set(slot, batch);
+    this.votes.delete(slot);
+    this.batches.delete(slot);
+    this.highestDecidedSlot = Math.max(this.highestDecidedSlot, slot);
+    this.advance();
+  }
+
+  private advance(): void {
+    while (this.decided.has(this.firstUndecidedSlot)) this.firstUndecidedSlot++;
+  }
+}

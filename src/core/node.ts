@@ -1,0 +1,393 @@
+// One cluster member: proposer, acceptor, learner and replica composed behind a single
+// step(input) -> effects function (etcd raft's Step/Ready). Pure: no I/O, no clock, no
+// global randomness; time arrives as timer expiries and randomness through `rng`.
+import { Acceptor } from './acceptor.ts';
+import { ballotGreater, compareBallots, type Ballot } from './ballot.ts';
+import type { CoreConfig } from './config.ts';
+import type { Effect, Input, TimerName } from './effects.ts';
+import { Learner } from './learner.ts';
+import { CATCHUP_ENTRIES_MAX, CLIENT_SESSIONS_MAX, FRAME_BYTES_MAX, LEARNER_WINDOW_SLOTS, ROUND_MAX } from './limits.ts';
+import { Outbox } from './outbox.ts';
+import { Proposer } from './proposer.ts';
+import { Replica } from './replica.ts';
+import type { Rng } from './rng.ts';
+import type { Batch, ClientId, NodeId, Slot } from './types.ts';
+import type { StateMachine } from '../app/state-machine.ts';
+import type {
+  Accept,
+  Accepted,
+  CatchupReply,
+  CatchupRequest,
+  ClientRequest,
+  DecidedEntry,
+  Heartbeat,
+  Nack,
+  PeerMessage,
+  Prepare,
+  Promise1b,
+} from '../messages/types.ts';
+import { batchDigest } from '../messages/codec.ts';
+import type { PersistentState } from '../storage/storage.ts';
+
+export interface NodeOptions {
+  readonly id: NodeId;
+  readonly config: CoreConfig;
+  readonly state: PersistentState;
+  readonly rng: Rng;
+  readonly app: StateMachine;
+  /** Lets tests and adversaries substitute a (mutated) acceptor or proposer. */
+  readonly makeAcceptor?: (state: PersistentState) => Acceptor;
+  readonly makeProposer?: (id: NodeId, config: CoreConfig, round: number) => Proposer;
+}
+
+export interface NodeStats {
+  readonly received: Map<string, number>;
+  readonly dropped: Map<string, number>;
+}
+
+export class PaxosNode {
+  readonly id: NodeId;
+  readonly config: CoreConfig;
+  readonly acceptor: Acceptor;
+  readonly learner: Learner;
+  readonly proposer: Proposer;
+  readonly replica: Replica;
+  readonly stats: NodeStats = { received: new Map(), dropped: new Map() };
+  /** Best guess of the current leader, -1 when unknown; clients are redirected to it. */
+  leaderHint: NodeId = -1;
+  private readonly rng: Rng;
+  private readonly n: number;
+  /** Clients that asked this node, and the seq each waits for. */
+  private readonly pendingReplies = new Map<ClientId, number>();
+  /** Highest first-undecided slot any peer reported; above ours means we lag. */
+  private peerDecidedUpTo: Slot = 0;
+  private catchupOutstanding = false;
+
+  constructor(options: NodeOptions) {
+    const { id, config, state } = options;
+    this.id = id;
+    this.config = config;
+    this.n = config.quorums.n;
+    this.rng = options.rng;
+    this.acceptor = options.makeAcceptor?.(state) ?? new Acceptor(state.promised, state.accepted);
+    const round = Math.max(state.round, state.promised.round);
+    this.proposer = options.makeProposer?.(id, config, round) ?? new Proposer(id, config, round);
+    this.learner = new Learner(config.quorums, state.decided);
+    this.replica = new Replica(options.app);
+  }
+
+  get isLeader(): boolean {
+    return this.proposer.isLeader;
+  }
+
+  /** First effects after (re)start: replay the persisted log into the application, arm the election timer. */
+  start(): Effect[] {
+    const out = new Outbox(this.id);
+    this.executeDecided(out);
+    out.setTimer('election', this.electionTimeout());
+    return out.effects;
+  }
+
+  step(input: Input): Effect[] {
+    const out = new Outbox(this.id);
+    switch (input.type) {
+      case 'message': {
+        const reason = this.rejectReason(input.from, input.msg);
+        if (reason !== null) {
+          this.count(this.stats.dropped, `${input.msg.type}:${reason}`);
+          return [];
+        }
+        this.count(this.stats.received, input.msg.type);
+        this.handle(input.from, input.msg, out);
+        break;
+      }
+      case 'request':
+        this.onClientRequest(input.msg, out);
+        break;
+      case 'timeout':
+        this.onTimeout(input.timer, out);
+        break;
+    }
+    this.drain(out);
+    return out.effects;
+  }
+
+  private drain(out: Outbox): void {
+    for (;;) {
+      while (out.local.length > 0) this.handle(this.id, out.local.shift()!, out);
+      this.executeDecided(out);
+      for (const accept of this.proposer.proposeReady(this.learner)) out.broadcast(accept);
+      if (out.local.length === 0) return;
+    }
+  }
+
+  private handle(from: NodeId, msg: PeerMessage, out: Outbox): void {
+    switch (msg.type) {
+      case 'prepare':
+        return this.onPrepare(from, msg, out);
+      case 'promise':
+        return this.onPromise(from, msg, out);
+      case 'accept':
+        return this.onAccept(from, msg, out);
+      case 'accepted':
+        return this.onAccepted(from, msg, out);
+      case 'nack':
+        return this.onNack(msg, out);
+      case 'heartbeat':
+        return this.onHeartbeat(from, msg, out);
+      case 'catchup-request':
+        return this.onCatchupRequest(from, msg, out);
+      case 'catchup-reply':
+        return this.onCatchupReply(from, msg, out);
+    }
+  }
+
+  // --- acceptor side -------------------------------------------------------------------
+
+  private onPrepare(from: NodeId, msg: Prepare, out: Outbox): void {
+    this.observe(msg.ballot, out);
+    const outcome = this.acceptor.onPrepare(msg, this.learner.firstUndecided);
+    if (!outcome.ok) return out.send(from, outcome.reply);
+    out.persist(outcome.persist);
+    out.send(from, outcome.reply);
+    if (from !== this.id) this.followLeader(msg.ballot.leader, out);
+  }
+
+  private onAccept(from: NodeId, msg: Accept, out: Outbox): void {
+    this.observe(msg.ballot, out);
+    if (msg.slot >= this.learner.firstUndecided + LEARNER_WINDOW_SLOTS) {
+      this.count(this.stats.dropped, 'accept:out-of-window');
+      this.catchUp(from, msg.decidedUpTo, out);
+      return;
+    }
+    const outcome = this.acceptor.onAccept(msg);
+    if (!outcome.ok) return out.send(from, outcome.reply);
+    out.persist(outcome.persist);
+    const digest = batchDigest(msg.batch);
+    out.broadcast({ type: 'accepted', ballot: msg.ballot, slot: msg.slot, digest });
+    if (this.learner.recordBatch(msg.slot, digest, msg.batch) === 'decided') this.onDecided(msg.slot, out);
+    if (from !== this.id) {
+      this.followLeader(msg.ballot.leader, out);
+      this.catchUp(from, msg.decidedUpTo, out);
+    }
+  }
+
+  // --- learner side --------------------------------------------------------------------
+
+  private onAccepted(from: NodeId, msg: Accepted, out: Outbox): void {
+    this.observe(msg.ballot, out);
+    const outcome = this.learner.onAccepted(from, msg.ballot, msg.slot, msg.digest);
+    if (outcome === 'decided') this.onDecided(msg.slot, out);
+    else if (outcome === 'missing-batch') this.catchUp(msg.ballot.leader, msg.slot + 1, out);
+  }
+
+  private onDecided(slot: Slot, out: Outbox): void {
+    const batch = this.learner.decision(slot)!;
+    out.persist([{ type: 'decided', slot, batch }]);
+    out.push({ type: 'decide', slot, batch });
+    this.proposer.onDecided(slot);
+  }
+
+  private executeDecided(out: Outbox): void {
+    for (const execution of this.replica.executeReady((slot) => this.learner.decision(slot))) {
+      const { command, result } = execution;
+      out.push({ type: 'execute', slot: execution.slot, command, result });
+      if (this.pendingReplies.get(command.clientId) === command.seq) {
+        this.pendingReplies.delete(command.clientId);
+        out.reply({ type: 'reply', clientId: command.clientId, seq: command.seq, status: 'ok', result, leaderHint: this.id });
+      }
+    }
+  }
+
+  private catchUp(peer: NodeId, theirDecidedUpTo: Slot, out: Outbox): void {
+    if (theirDecidedUpTo > this.peerDecidedUpTo) this.peerDecidedUpTo = theirDecidedUpTo;
+    if (peer === this.id || this.catchupOutstanding || theirDecidedUpTo <= this.learner.firstUndecided) return;
+    this.catchupOutstanding = true;
+    out.send(peer, { type: 'catchup-request', fromSlot: this.learner.firstUndecided });
+    out.setTimer('catchup', this.config.catchupRetryMs);
+  }
+
+  private onCatchupRequest(from: NodeId, msg: CatchupRequest, out: Outbox): void {
+    const entries: DecidedEntry[] = [];
+    // Keep the reply well inside one frame: count op bytes plus per-command overhead.
+    let budget = FRAME_BYTES_MAX / 2;
+    for (let slot = msg.fromSlot; slot <= this.learner.highestDecided && entries.length < CATCHUP_ENTRIES_MAX; slot++) {
+      const batch = this.learner.decision(slot);
+      if (batch === undefined) continue;
+      budget -= batchBytes(batch);
+      if (budget < 0 && entries.length > 0) break;
+      entries.push({ slot, batch });
+    }
+    out.send(from, { type: 'catchup-reply', entries, decidedUpTo: this.learner.firstUndecided });
+  }
+
+  private onCatchupReply(from: NodeId, msg: CatchupReply, out: Outbox): void {
+    for (const entry of msg.entries) {
+      if (this.learner.learnDecided(entry.slot, entry.batch)) this.onDecided(entry.slot, out);
+    }
+    this.catchupOutstanding = false;
+    out.clearTimer('catchup');
+    this.catchUp(from, msg.decidedUpTo, out);
+  }
+
+  // --- proposer side -------------------------------------------------------------------
+
+  private onPromise(from: NodeId, msg: Promise1b, out: Outbox): void {
+    if (from !== this.id) this.catchUp(from, msg.decidedUpTo, out);
+    const outcome = this.proposer.onPromise(from, msg);
+    if (outcome === 'elected') {
+      this.leaderHint = this.id;
+      out.clearTimer('election');
+      for (const accept of this.proposer.becomeLeader(this.learner)) out.broadcast(accept);
+      out.broadcast(this.heartbeat());
+      out.setTimer('heartbeat', this.config.heartbeatMs);
+    } else if (outcome === 'lagging') {
+      this.stepDown(out);
+    }
+  }
+
+  private onNack(msg: Nack, out: Outbox): void {
+    this.observe(msg.promised, out);
+  }
+
+  private onHeartbeat(from: NodeId, msg: Heartbeat, out: Outbox): void {
+    this.observe(msg.ballot, out);
+    if (compareBallots(msg.ballot, this.acceptor.promised) >= 0 && from !== this.id) {
+      this.followLeader(from, out);
+      this.catchUp(from, msg.decidedUpTo, out);
+    }
+  }
+
+  private heartbeat(): Heartbeat {
+    return { type: 'heartbeat', ballot: this.proposer.ballot, decidedUpTo: this.learner.firstUndecided };
+  }
+
+  /** Any higher ballot seen means someone else leads or tries to: an active proposer yields. */
+  private observe(ballot: Ballot, out: Outbox): void {
+    this.proposer.observeRound(ballot.round);
+    if (this.proposer.role !== 'follower' && ballotGreater(ballot, this.proposer.ballot)) {
+      this.leaderHint = ballot.leader;
+      this.stepDown(out);
+    }
+  }
+
+  private stepDown(out: Outbox): void {
+    const wasLeader = this.proposer.isLeader;
+    this.proposer.stepDown();
+    this.proposer.failedAttempts += 1;
+    if (wasLeader) out.clearTimer('heartbeat');
+    out.setTimer('election', this.backoff());
+  }
+
+  /** A live leader (or candidate) was heard: postpone our own election. */
+  private followLeader(leader: NodeId, out: Outbox): void {
+    if (this.proposer.role !== 'follower') return;
+    this.leaderHint = leader;
+    this.proposer.failedAttempts = 0;
+    out.setTimer('election', this.electionTimeout());
+  }
+
+  private onClientRequest(msg: ClientRequest, out: Outbox): void {
+    const { command } = msg;
+    const session = this.replica.lookup(command.clientId, command.seq);
+    if (session.kind === 'stale') return;
+    const reply = { type: 'reply', clientId: command.clientId, seq: command.seq, leaderHint: this.leaderHint } as const;
+    if (session.kind === 'done') {
+      out.reply({ ...reply, status: 'ok', result: session.result });
+      return;
+    }
+    if (this.proposer.role === 'follower') {
+      out.reply({ ...reply, status: 'redirect', result: new Uint8Array(0) });
+      return;
+    }
+    const tracked = this.pendingReplies.has(command.clientId) || this.pendingReplies.size < CLIENT_SESSIONS_MAX;
+    if (!tracked || !this.proposer.enqueue(command)) {
+      out.reply({ ...reply, status: 'busy', result: new Uint8Array(0) });
+      return;
+    }
+    this.pendingReplies.set(command.clientId, command.seq);
+  }
+
+  private onTimeout(timer: TimerName, out: Outbox): void {
+    switch (timer) {
+      case 'election':
+        return this.startElection(out);
+      case 'heartbeat':
+        if (!this.proposer.isLeader) return;
+        out.broadcast(this.heartbeat());
+        for (const accept of this.proposer.retransmit(this.learner)) out.broadcast(accept);
+        out.setTimer('heartbeat', this.config.heartbeatMs);
+        return;
+      case 'catchup': {
+        this.catchupOutstanding = false;
+        // Ask someone else this time: the last peer may be down.
+        const peer = (this.id + 1 + this.rng.int(this.n - 1)) % this.n;
+        this.catchUp(peer, this.peerDecidedUpTo, out);
+        return;
+      }
+    }
+  }
+
+  private startElection(out: Outbox): void {
+    if (this.proposer.isLeader) return;
+    if (this.proposer.round + 1 > ROUND_MAX) return;
+    if (this.proposer.role === 'candidate') this.proposer.failedAttempts += 1;
+    const prepare = this.proposer.startPhase1(this.learner.firstUndecided);
+    out.persist([{ type: 'round', round: prepare.ballot.round }]);
+    out.broadcast(prepare);
+    out.setTimer('election', this.backoff());
+  }
+
+  private electionTimeout(): number {
+    const { electionTimeoutMinMs: min, electionTimeoutMaxMs: max } = this.config;
+    return min + this.rng.next() * (max - min);
+  }
+
+  /** Randomized exponential backoff against dueling proposers (seed 002). */
+  private backoff(): number {
+    const exp = Math.min(this.proposer.failedAttempts, 16);
+    const ceiling = Math.min(this.config.backoffMaxMs, this.config.electionTimeoutMinMs * 2 ** exp);
+    return this.config.electionTimeoutMinMs + this.rng.next() * ceiling;
+  }
+
+  // --- validation ----------------------------------------------------------------------
+
+  /** Why a (well-formed, decoded) message is unacceptable here, or null. Never throws. */
+  private rejectReason(from: NodeId, msg: PeerMessage): string | null {
+    if (!this.isMember(from) || from === this.id) return 'bad-sender';
+    switch (msg.type) {
+      case 'prepare':
+      case 'accept':
+      case 'heartbeat':
+        return this.isRealBallot(msg.ballot) && msg.ballot.leader === from ? null : 'bad-ballot';
+      case 'promise':
+        if (!this.isRealBallot(msg.ballot) || msg.ballot.leader !== this.id) return 'bad-ballot';
+        return msg.accepted.every((pv) => this.isRealBallot(pv.ballot)) ? null : 'bad-pvalue';
+      case 'accepted':
+        return this.isRealBallot(msg.ballot) ? null : 'bad-ballot';
+      case 'nack':
+        return this.isRealBallot(msg.promised) ? null : 'bad-ballot';
+      case 'catchup-request':
+      case 'catchup-reply':
+        return null;
+    }
+  }
+
+  private isMember(id: NodeId): boolean {
+    return Number.isInteger(id) && id >= 0 && id < this.n;
+  }
+
+  private isRealBallot(b: Ballot): boolean {
+    return b.round >= 1 && this.isMember(b.leader);
+  }
+
+  private count(map: Map<string, number>, key: string): void {
+    map.set(key, (map.get(key) ?? 0) + 1);
+  }
+}
+
+function batchBytes(batch: Batch): number {
+  let bytes = 16;
+  for (const c of batch.commands) bytes += c.op.length + 24;
+  return bytes;
+}

@@ -1,0 +1,41 @@
+// Quorum math, in one place. Crash mode uses majorities of n = 2f+1; any pair of
+// sizes with phase1 + phase2 > n also works (flexible quorums), since every phase-1
+// quorum must intersect every phase-2 quorum.
+
+export interface QuorumSpec {
+  readonly n: number;
+  readonly f: number;
+  /** Promises a leader needs before proposing. */
+  readonly phase1: number;
+  /** Matching Accepted a learner needs to decide. */
+  readonly phase2: number;
+}
+
+export function crashQuorums(f: number): QuorumSpec {
+  assertF(f);
+  const n = 2 * f + 1;
+  return flexibleQuorums(n, f, f + 1, f + 1);
+}
+
+export function flexibleQuorums(n: number, f: number, phase1: number, phase2: number): QuorumSpec {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`quorum: n must be a positive integer, got ${n}`);
+  if (phase1 + phase2 <= n) {
+    throw new RangeError(`quorum: phase1 (${phase1}) + phase2 (${phase2}) must exceed n (${n}) so quorums intersect`);
+  }
+  if (phase1 > n - f || phase2 > n - f) {
+    throw new RangeError(`quorum: with f=${f} crashed, ${n - f} nodes remain, fewer than a quorum (${phase1}/${phase2})`);
+  }
+  return Object.freeze({ n, f, phase1, phase2 });
+}
+
+export function assertF(f: number): void {
+  if (!Number.isInteger(f) || f < 0 || f > 42) throw new RangeError(`quorum: f must be an integer in 0..42, got ${f}`);
+}
+
+export function isPhase1Quorum(spec: QuorumSpec, count: number): boolean {
+  return count >= spec.phase1;
+}
+
+export function isPhase2Quorum(spec: QuorumSpec, count: number): boolean {
+  return count >= spec.phase2;
+}

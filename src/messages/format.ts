@@ -1,0 +1,43 @@
+// One-line, human-readable renderings of messages, for traces and the demo.
+import { formatBallot } from '../core/ballot.ts';
+import { isNoop, type Batch } from '../core/types.ts';
+import type { Message } from './types.ts';
+import { toHex } from '../../crypto/digest.ts';
+
+export type OpFormatter = (op: Uint8Array) => string;
+
+const hexOp: OpFormatter = (op) => `0x${toHex(op.subarray(0, 8))}${op.length > 8 ? '…' : ''}`;
+
+export function formatBatch(batch: Batch, formatOp: OpFormatter = hexOp): string {
+  if (isNoop(batch)) return 'no-op';
+  const shown = batch.commands.slice(0, 3).map((c) => `c${c.clientId}#${c.seq} ${formatOp(c.op)}`);
+  const more = batch.commands.length > 3 ? ` +${batch.commands.length - 3}` : '';
+  return `[${shown.join('; ')}${more}]`;
+}
+
+export function formatMessage(msg: Message, formatOp: OpFormatter = hexOp): string {
+  switch (msg.type) {
+    case 'prepare':
+      return `Prepare b=${formatBallot(msg.ballot)} from=${msg.fromSlot}`;
+    case 'promise': {
+      const pvs = msg.accepted.map((pv) => `s${pv.slot}@${formatBallot(pv.ballot)}`).join(',');
+      return `Promise b=${formatBallot(msg.ballot)} accepted={${pvs}}${msg.truncated ? ' truncated' : ''} decided<${msg.decidedUpTo}`;
+    }
+    case 'accept':
+      return `Accept b=${formatBallot(msg.ballot)} s=${msg.slot} ${formatBatch(msg.batch, formatOp)}`;
+    case 'accepted':
+      return `Accepted b=${formatBallot(msg.ballot)} s=${msg.slot} d=${toHex(msg.digest).slice(0, 8)}`;
+    case 'nack':
+      return `Nack b=${formatBallot(msg.ballot)} promised=${formatBallot(msg.promised)}`;
+    case 'heartbeat':
+      return `Heartbeat b=${formatBallot(msg.ballot)} decided<${msg.decidedUpTo}`;
+    case 'catchup-request':
+      return `CatchupRequest from=${msg.fromSlot}`;
+    case 'catchup-reply':
+      return `CatchupReply slots=[${msg.entries.map((e) => e.slot).join(',')}] decided<${msg.decidedUpTo}`;
+    case 'request':
+      return `Request c${msg.command.clientId}#${msg.command.seq} ${formatOp(msg.command.op)}`;
+    case 'reply':
+      return `Reply c${msg.clientId}#${msg.seq} ${msg.status}${msg.status === 'redirect' ? ` leader=n${msg.leaderHint}` : ''}`;
+  }
+}

@@ -1,0 +1,78 @@
+// Safety checks over one simulated run: agreement, validity, exactly-once execution and
+// linearizability of what clients observed. Each returns violations; none throws.
+import { checkLinearizable, type HistoryOp } from './linearizability.ts';
+import type { Batch, Command, NodeId, Slot } from '../core/types.ts';
+import { batchDigest } from '../messages/codec.ts';
+import { bytesEqual, toHex } from '../../crypto/digest.ts';
+
+export type ViolationKind = 'agreement' | 'validity' | 'exactly-once' | 'linearizability';
+
+export interface Violation {
+  readonly seed: number;
+  readonly kind: ViolationKind;
+  readonly detail: string;
+}
+
+export class SafetyChecker {
+  private readonly seed: number;
+  /** First decision seen for each slot, by any learner. */
+  private readonly decided = new Map<Slot, { node: NodeId; digestHex: string }>();
+  private readonly submitted = new Map<string, Uint8Array>();
+  /** Commands executed by each node incarnation. */
+  private readonly executed = new Map<string, Set<string>>();
+  readonly violations: Violation[] = [];
+
+  constructor(seed: number) {
+    this.seed = seed;
+  }
+
+  recordSubmitted(command: Command): void {
+    this.submitted.set(commandKey(command), command.op);
+  }
+
+  /** Agreement: no two learners decide different batches for one slot. Validity: only submitted commands. */
+  recordDecision(node: NodeId, slot: Slot, batch: Batch): void {
+    const digestHex = toHex(batchDigest(batch));
+    const first = this.decided.get(slot);
+    if (first === undefined) {
+      this.decided.set(slot, { node, digestHex });
+      this.checkValidity(node, slot, batch);
+    } else if (first.digestHex !== digestHex) {
+      this.report('agreement', `slot ${slot}: n${first.node} decided ${first.digestHex.slice(0, 12)}, n${node} decided ${digestHex.slice(0, 12)}`);
+    }
+  }
+
+  /** Exactly-once: within one incarnation of a replica, a command takes effect at most once. */
+  recordExecution(node: NodeId, incarnation: number, command: Command): void {
+    const who = `${node}/${incarnation}`;
+    let set = this.executed.get(who);
+    if (set === undefined) this.executed.set(who, (set = new Set()));
+    const key = commandKey(command);
+    if (set.has(key)) this.report('exactly-once', `n${node} executed c${command.clientId}#${command.seq} twice`);
+    set.add(key);
+  }
+
+  checkHistory(history: readonly HistoryOp[]): void {
+    const verdict = checkLinearizable(history);
+    if (!verdict.ok) this.report('linearizability', `key ${verdict.key}: ${verdict.detail}`);
+  }
+
+  private checkValidity(node: NodeId, slot: Slot, batch: Batch): void {
+    for (const command of batch.commands) {
+      const op = this.submitted.get(commandKey(command));
+      if (op === undefined || !bytesEqual(op, command.op)) {
+        this.report('validity', `slot ${slot}: n${node} decided c${command.clientId}#${command.seq}, which no client submitted`);
+      }
+    }
+  }
+
+  private report(kind: ViolationKind, detail: string): void {
+    // One violation of a kind says enough; hundreds of echoes only bury it.
+    if (this.violations.filter((v) => v.kind === kind).length >= 3) return;
+    this.violations.push({ seed: this.seed, kind, detail });
+  }
+}
+
+export function commandKey(command: { clientId: number; seq: number }): string {
+  return `${command.clientId}:${command.seq}`;
+}

@@ -1,0 +1,548 @@
+// Deterministic cluster simulator (in the spirit of TigerBeetle's VOPR and FoundationDB's
+// simulation): one thread, virtual time, a seeded PRNG driving every choice. It runs the very
+// same PaxosNode core as a deployment, with a network that delays, drops, duplicates,
+// reorders and partitions, and nodes that crash and restart from what they persisted.
+// A safety phase with faults is followed by a liveness phase after everything heals.
+import { decodeKvOp, decodeKvResult, KvStore, type KvOp } from '../app/kv.ts';
+import { Client, type ClientEffect } from '../core/client.ts';
+import { defaultConfig, type CoreConfig } from '../core/config.ts';
+import type { Effect, Input, TimerName } from '../core/effects.ts';
+import { PaxosNode, type NodeOptions } from '../core/node.ts';
+import { SeededRng } from '../core/rng.ts';
+import type { NodeId } from '../core/types.ts';
+import { CodecError, decodeMessage, encodeMessage } from '../messages/codec.ts';
+import { formatMessage } from '../messages/format.ts';
+import type { ClientReply, ClientRequest, Message, PeerMessage } from '../messages/types.ts';
+import { MemoryStorage } from '../storage/memory.ts';
+import { commandKey, SafetyChecker, type Violation } from './checker.ts';
+import { EventQueue } from './event-queue.ts';
+import { formatFaults, NO_FAULTS, type FaultSpec } from './faults.ts';
+import type { HistoryOp } from './linearizability.ts';
+import { encodeRandomKvOp } from './workload.ts';
+import { createHasher, type Hasher } from '../../crypto/digest.ts';
+
+export interface SimOptions {
+  readonly seed: number;
+  readonly f: number;
+  readonly commands: number;
+  readonly faults?: FaultSpec;
+  readonly clients?: number;
+  readonly keys?: number;
+  /** Faults are injected during [0, faultPhaseMs); then everything heals. */
+  readonly faultPhaseMs?: number;
+  /** After healing, every submitted command must complete within this bound. */
+  readonly livenessBoundMs?: number;
+  /** Per-link base delay is drawn from [minMs, maxMs]; jitter adds up to half of it again. */
+  readonly delay?: { readonly minMs: number; readonly maxMs: number; readonly jitter: boolean };
+  /** Client think time between commands; default spreads the workload over the fault phase. */
+  readonly thinkMs?: number;
+  readonly config?: Partial<CoreConfig>;
+  /** Collect a readable trace (costly; for replaying one seed). */
+  readonly trace?: boolean;
+  /** Substitute nodes: mutation tests and adversaries. */
+  readonly makeNode?: (options: NodeOptions) => PaxosNode;
+}
+
+export interface CommandTiming {
+  readonly invokedAt: number;
+  firstDecidedAt: number | null;
+  completedAt: number | null;
+}
+
+export interface SimResult {
+  readonly seed: number;
+  readonly n: number;
+  readonly f: number;
+  /** Distinct client commands decided by some learner. */
+  readonly decided: number;
+  readonly completed: number;
+  readonly submitted: number;
+  readonly safetyViolations: readonly Violation[];
+  /** Null when every command completed within the bound after healing. */
+  readonly livenessFailure: string | null;
+  readonly traceHash: string;
+  readonly trace: readonly string[];
+  readonly endTimeMs: number;
+  readonly events: number;
+  readonly messages: MessageCounts;
+  readonly timings: ReadonlyMap<string, CommandTiming>;
+  readonly replayCommand: string;
+}
+
+export interface MessageCounts {
+  /** Network messages sent (a broadcast counts once per recipient); self-delivery is free. */
+  count: number;
+  bytes: number;
+  readonly byType: Map<string, { count: number; bytes: number }>;
+}
+
+type SimEvent =
+  | { kind: 'deliver'; to: NodeId; from: NodeId; bytes: Uint8Array }
+  | { kind: 'deliver-client'; clientId: number; from: NodeId; bytes: Uint8Array }
+  | { kind: 'node-timer'; node: NodeId; timer: TimerName; generation: number }
+  | { kind: 'client-timer'; clientId: number; generation: number }
+  | { kind: 'client-submit'; clientId: number }
+  | { kind: 'crash'; node: NodeId; downMs: number }
+  | { kind: 'restart'; node: NodeId }
+  | { kind: 'partition'; groupA: readonly NodeId[]; healAt: number }
+  | { kind: 'partition-heal' }
+  | { kind: 'heal-all' };
+
+interface SimNode {
+  core: PaxosNode | null;
+  readonly storage: MemoryStorage;
+  incarnation: number;
+  readonly timers: Map<TimerName, number>;
+}
+
+interface SimClient {
+  readonly client: Client;
+  remaining: number;
+  timerGeneration: number;
+  current: { seq: number; op: KvOp; invokedAt: number } | null;
+}
+
+export function simulate(options: SimOptions): SimResult {
+  return new Simulation(options).run();
+}
+
+class Simulation {
+  private readonly o: Required<Omit<SimOptions, 'makeNode' | 'config'>> & Pick<SimOptions, 'makeNode' | 'config'>;
+  private readonly config: CoreConfig;
+  private readonly n: number;
+  private readonly rng: SeededRng;
+  private readonly faultRng: SeededRng;
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly nodes: SimNode[] = [];
+  private readonly clients: SimClient[] = [];
+  private readonly checker: SafetyChecker;
+  private readonly hasher: Hasher = createHasher();
+  private readonly traceLines: string[] = [];
+  private readonly linkDelayMs: number[][] = [];
+  private readonly history: HistoryOp[] = [];
+  private readonly timings = new Map<string, CommandTiming>();
+  private readonly messages: MessageCounts = { count: 0, bytes: 0, byType: new Map() };
+  private now = 0;
+  private healed = false;
+  /** Nodes on the same side as node 0 while a partition lasts, else null. */
+  private partitionSide: Set<NodeId> | null = null;
+  private crashedCount = 0;
+  private events = 0;
+  private timerGenerations = 0;
+  private submitted = 0;
+  private completed = 0;
+
+  constructor(options: SimOptions) {
+    const commands = options.commands;
+    const clients = options.clients ?? Math.max(1, Math.min(4, commands));
+    const faultPhaseMs = options.faultPhaseMs ?? 2000;
+    this.o = {
+      faults: NO_FAULTS,
+      clients,
+      keys: 3,
+      faultPhaseMs,
+      livenessBoundMs: 20_000,
+      delay: { minMs: 1, maxMs: 10, jitter: true },
+      thinkMs: (2 * faultPhaseMs * clients) / Math.max(1, commands),
+      trace: false,
+      ...options,
+    };
+    this.config = defaultConfig(options.f, options.config);
+    this.n = this.config.quorums.n;
+    this.rng = new SeededRng(options.seed, 0);
+    this.faultRng = new SeededRng(options.seed, 1);
+    this.checker = new SafetyChecker(options.seed);
+  }
+
+  run(): SimResult {
+    this.setUp();
+    const deadline = this.o.faultPhaseMs + this.o.livenessBoundMs;
+    for (;;) {
+      if (this.completed === this.o.commands) break;
+      const next = this.queue.pop();
+      if (next === undefined || next.time > deadline) break;
+      this.now = next.time;
+      this.events++;
+      this.dispatch(next.event);
+    }
+    this.checker.checkHistory(this.collectHistory());
+    return this.result();
+  }
+
+  private setUp(): void {
+    const { minMs, maxMs } = this.o.delay;
+    for (let a = 0; a < this.n + 1; a++) {
+      this.linkDelayMs.push([]);
+      for (let b = 0; b < this.n; b++) this.linkDelayMs[a]!.push(minMs + this.rng.next() * (maxMs - minMs));
+    }
+    for (let id = 0; id < this.n; id++) {
+      this.nodes.push({ core: null, storage: new MemoryStorage(), incarnation: 0, timers: new Map() });
+      this.boot(id);
+    }
+    const perClient = Math.floor(this.o.commands / this.o.clients);
+    for (let c = 0; c < this.o.clients; c++) {
+      const remaining = perClient + (c < this.o.commands % this.o.clients ? 1 : 0);
+      const client = new Client(c + 1, this.n, new SeededRng(this.o.seed, 100 + c), 150);
+      this.clients.push({ client, remaining, timerGeneration: 0, current: null });
+      if (remaining > 0) this.queue.push(this.rng.next() * 20, { kind: 'client-submit', clientId: c });
+    }
+    this.scheduleFaults();
+    this.queue.push(this.o.faultPhaseMs, { kind: 'heal-all' });
+  }
+
+  private scheduleFaults(): void {
+    const { partition, crash } = this.o.faults;
+    const rng = this.faultRng;
+    if (partition) {
+      for (let t = 100 + rng.next() * 400; t < this.o.faultPhaseMs; ) {
+        const groupA = this.randomProperSubset(rng);
+        const healAt = Math.min(this.o.faultPhaseMs, t + 100 + rng.next() * 700);
+        this.queue.push(t, { kind: 'partition', groupA, healAt });
+        t = healAt + 50 + rng.next() * 400;
+      }
+    }
+    if (crash) {
+      for (let t = 100 + rng.next() * 500; t < this.o.faultPhaseMs; t += 100 + rng.next() * 600) {
+        this.queue.push(t, { kind: 'crash', node: rng.int(this.n), downMs: 50 + rng.next() * 700 });
+      }
+    }
+  }
+
+  private randomProperSubset(rng: SeededRng): NodeId[] {
+    const size = 1 + rng.int(this.n - 1);
+    const ids = [...Array(this.n).keys()];
+    for (let i = ids.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+    }
+    return ids.slice(0, size).sort((a, b) => a - b);
+  }
+
+  // --- events --------------------------------------------------------------------------
+
+  private dispatch(event: SimEvent): void {
+    switch (event.kind) {
+      case 'deliver':
+        return this.deliver(event.to, event.from, event.bytes);
+      case 'deliver-client':
+        return this.deliverToClient(event.clientId, event.bytes);
+      case 'node-timer': {
+        const node = this.nodes[event.node]!;
+        if (node.core === null || node.timers.get(event.timer) !== event.generation) return;
+        node.timers.delete(event.timer);
+        this.note(`n${event.node} timer ${event.timer}`);
+        return this.stepNode(event.node, { type: 'timeout', timer: event.timer });
+      }
+      case 'client-timer': {
+        const sc = this.clients[event.clientId]!;
+        if (sc.timerGeneration !== event.generation) return;
+        return this.runClient(event.clientId, sc.client.onTimeout());
+      }
+      case 'client-submit':
+        return this.submit(event.clientId);
+      case 'crash':
+        return this.crash(event.node, event.downMs);
+      case 'restart':
+        return this.restart(event.node);
+      case 'partition':
+        if (this.healed) return;
+        this.partitionSide = new Set(event.groupA);
+        this.note(`partition {${event.groupA.map((id) => `n${id}`).join(',')}} | rest`);
+        this.queue.push(event.healAt, { kind: 'partition-heal' });
+        return;
+      case 'partition-heal':
+        if (this.partitionSide !== null) this.note('partition healed');
+        this.partitionSide = null;
+        return;
+      case 'heal-all':
+        this.healed = true;
+        this.partitionSide = null;
+        this.note('faults end: network healed, crashed nodes restart');
+        for (let id = 0; id < this.n; id++) if (this.nodes[id]!.core === null) this.restart(id);
+        return;
+    }
+  }
+
+  private crash(id: NodeId, downMs: number): void {
+    const node = this.nodes[id]!;
+    if (this.healed || node.core === null || this.crashedCount >= this.o.f) return;
+    node.core = null;
+    node.timers.clear();
+    this.crashedCount++;
+    this.note(`n${id} CRASH`);
+    this.queue.push(Math.min(this.o.faultPhaseMs, this.now + downMs), { kind: 'restart', node: id });
+  }
+
+  private restart(id: NodeId): void {
+    if (this.nodes[id]!.core !== null) return;
+    this.crashedCount--;
+    this.note(`n${id} RESTART from storage`);
+    this.boot(id);
+  }
+
+  private boot(id: NodeId): void {
+    const node = this.nodes[id]!;
+    node.incarnation++;
+    const options: NodeOptions = {
+      id,
+      config: this.config,
+      state: node.storage.load(),
+      rng: new SeededRng(this.o.seed, 10 + id * 1000 + node.incarnation),
+      app: new KvStore(),
+    };
+    node.core = this.o.makeNode?.(options) ?? new PaxosNode(options);
+    this.apply(id, node.core.start());
+  }
+
+  private stepNode(id: NodeId, input: Input): void {
+    const core = this.nodes[id]!.core;
+    if (core !== null) this.apply(id, core.step(input));
+  }
+
+  private apply(id: NodeId, effects: readonly Effect[]): void {
+    const node = this.nodes[id]!;
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'persist':
+          node.storage.apply([effect.record]);
+          break;
+        case 'send':
+          this.transmit(id, effect.to, effect.msg);
+          break;
+        case 'broadcast':
+          for (let to = 0; to < this.n; to++) if (to !== id) this.transmit(id, to, effect.msg);
+          break;
+        case 'reply':
+          this.transmitToClient(id, effect.clientId, effect.msg);
+          break;
+        case 'decide':
+          this.checker.recordDecision(id, effect.slot, effect.batch);
+          for (const command of effect.batch.commands) {
+            const timing = this.timings.get(commandKey(command));
+            if (timing !== undefined && timing.firstDecidedAt === null) timing.firstDecidedAt = this.now;
+          }
+          break;
+        case 'execute':
+          this.checker.recordExecution(id, node.incarnation, effect.command);
+          break;
+        case 'setTimer': {
+          const generation = ++this.timerGenerations;
+          node.timers.set(effect.timer, generation);
+          this.queue.push(this.now + effect.delayMs, { kind: 'node-timer', node: id, timer: effect.timer, generation });
+          break;
+        }
+        case 'clearTimer':
+          node.timers.delete(effect.timer);
+          break;
+      }
+    }
+  }
+
+  // --- network -------------------------------------------------------------------------
+
+  private transmit(from: NodeId, to: NodeId, msg: PeerMessage): void {
+    const bytes = this.encode(msg);
+    if (this.partitionSide !== null && this.partitionSide.has(from) !== this.partitionSide.has(to)) {
+      return this.noteMessage('✗ partitioned', from, `n${to}`, msg, bytes);
+    }
+    this.sendWithFaults(from, to, msg, bytes, (delay) => this.queue.push(this.now + delay, { kind: 'deliver', to, from, bytes }));
+  }
+
+  private transmitToClient(from: NodeId, clientId: number, msg: ClientReply): void {
+    const bytes = this.encode(msg);
+    const index = clientId - 1;
+    this.sendWithFaults(from, this.n, msg, bytes, (delay) =>
+      this.queue.push(this.now + delay, { kind: 'deliver-client', clientId: index, from, bytes }),
+    );
+  }
+
+  /** `to === n` addresses the clients' side of the network. */
+  private sendWithFaults(from: NodeId, to: number, msg: Message, bytes: Uint8Array, schedule: (delay: number) => void): void {
+    const faulty = !this.healed;
+    const target = to === this.n ? 'client' : `n${to}`;
+    if (faulty && this.o.faults.drop > 0 && this.rng.next() < this.o.faults.drop) {
+      return this.noteMessage('✗ dropped', from, target, msg, bytes);
+    }
+    const copies = faulty && this.o.faults.dup > 0 && this.rng.next() < this.o.faults.dup ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      const delay = this.delay(from, to === this.n ? (from + 1) % this.n : to);
+      this.noteMessage(i === 0 ? '→' : '→ dup', from, target, msg, bytes, delay);
+      schedule(delay);
+    }
+  }
+
+  private delay(from: number, to: NodeId): number {
+    const base = this.linkDelayMs[from]![to]!;
+    let delay = this.o.delay.jitter ? base * (1 + 0.5 * this.rng.next()) : base;
+    if (this.o.faults.reorder && !this.healed && this.rng.next() < 0.3) delay += -Math.log(1 - this.rng.next()) * 20;
+    return delay;
+  }
+
+  private encode(msg: Message): Uint8Array {
+    const bytes = encodeMessage(msg);
+    this.messages.count++;
+    this.messages.bytes += bytes.length;
+    let entry = this.messages.byType.get(msg.type);
+    if (entry === undefined) this.messages.byType.set(msg.type, (entry = { count: 0, bytes: 0 }));
+    entry.count++;
+    entry.bytes += bytes.length;
+    return bytes;
+  }
+
+  private deliver(to: NodeId, from: NodeId, bytes: Uint8Array): void {
+    if (this.nodes[to]!.core === null) return;
+    const msg = this.decode(bytes);
+    if (msg === null) return;
+    if (this.o.trace) this.traceLines.push(`${this.stamp()}  n${from} ⇒ n${to}  ${formatMessage(msg, formatKvOp)}`);
+    if (msg.type === 'request') this.stepNode(to, { type: 'request', msg });
+    else if (msg.type !== 'reply') this.stepNode(to, { type: 'message', from, msg });
+  }
+
+  private decode(bytes: Uint8Array): Message | null {
+    try {
+      return decodeMessage(bytes);
+    } catch (e) {
+      if (e instanceof CodecError) return null;
+      throw e;
+    }
+  }
+
+  // --- clients -------------------------------------------------------------------------
+
+  private submit(index: number): void {
+    const sc = this.clients[index]!;
+    const seq = sc.client.nextSeq;
+    const { op, bytes } = encodeRandomKvOp(this.rng, this.o.keys, sc.client.id, seq);
+    sc.current = { seq, op, invokedAt: this.now };
+    this.submitted++;
+    this.checker.recordSubmitted({ clientId: sc.client.id, seq, op: bytes });
+    this.timings.set(commandKey({ clientId: sc.client.id, seq }), { invokedAt: this.now, firstDecidedAt: null, completedAt: null });
+    this.runClient(index, sc.client.submit(bytes));
+  }
+
+  private deliverToClient(index: number, bytes: Uint8Array): void {
+    const msg = this.decode(bytes);
+    if (msg === null || msg.type !== 'reply') return;
+    if (this.o.trace) this.traceLines.push(`${this.stamp()}  ⇒ client c${index + 1}  ${formatMessage(msg)}`);
+    this.runClient(index, this.clients[index]!.client.onReply(msg));
+  }
+
+  private runClient(index: number, effects: readonly ClientEffect[]): void {
+    const sc = this.clients[index]!;
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'send':
+          this.sendRequest(index, effect.to, effect.msg);
+          break;
+        case 'setTimer':
+          sc.timerGeneration++;
+          this.queue.push(this.now + effect.delayMs, { kind: 'client-timer', clientId: index, generation: sc.timerGeneration });
+          break;
+        case 'complete':
+          this.complete(index, effect.result);
+          break;
+      }
+    }
+  }
+
+  private sendRequest(index: number, to: NodeId, msg: ClientRequest): void {
+    const bytes = this.encode(msg);
+    this.sendWithFaults(this.n, to, msg, bytes, (delay) => this.queue.push(this.now + delay, { kind: 'deliver', to, from: -1, bytes }));
+  }
+
+  private complete(index: number, resultBytes: Uint8Array): void {
+    const sc = this.clients[index]!;
+    const current = sc.current!;
+    sc.timerGeneration++;
+    this.completed++;
+    const timing = this.timings.get(commandKey({ clientId: sc.client.id, seq: current.seq }))!;
+    timing.completedAt = this.now;
+    this.history.push({
+      clientId: sc.client.id,
+      seq: current.seq,
+      op: current.op,
+      invokedAt: current.invokedAt,
+      completedAt: this.now,
+      result: decodeKvResult(resultBytes),
+    });
+    sc.current = null;
+    sc.remaining--;
+    if (sc.remaining > 0) this.queue.push(this.now + this.rng.next() * this.o.thinkMs, { kind: 'client-submit', clientId: index });
+  }
+
+  private collectHistory(): HistoryOp[] {
+    const pending: HistoryOp[] = [];
+    for (const sc of this.clients) {
+      if (sc.current === null) continue;
+      const { seq, op, invokedAt } = sc.current;
+      pending.push({ clientId: sc.client.id, seq, op, invokedAt, completedAt: null, result: null });
+    }
+    return [...this.history, ...pending];
+  }
+
+  // --- trace ---------------------------------------------------------------------------
+
+  private stamp(): string {
+    return `${this.now.toFixed(3).padStart(10)}ms`;
+  }
+
+  private note(text: string): void {
+    this.hasher.update(utf8(`${this.now}|${text}\n`));
+    if (this.o.trace) this.traceLines.push(`${this.stamp()}  -- ${text}`);
+  }
+
+  private noteMessage(verb: string, from: number, target: string, msg: Message, bytes: Uint8Array, delay?: number): void {
+    const source = from === this.n ? 'client' : `n${from}`;
+    this.hasher.update(utf8(`${this.now}|${source}|${target}|${verb}|${delay ?? ''}\n`));
+    this.hasher.update(bytes);
+    if (this.o.trace && verb !== '→') this.traceLines.push(`${this.stamp()}  ${source} ${verb} ${target}  ${formatMessage(msg, formatKvOp)}`);
+  }
+
+  private result(): SimResult {
+    const decided = [...this.timings.values()].filter((t) => t.firstDecidedAt !== null).length;
+    const livenessFailure =
+      this.completed === this.o.commands
+        ? null
+        : `${this.o.commands - this.completed} of ${this.o.commands} commands incomplete ${this.o.livenessBoundMs}ms after faults healed`;
+    return {
+      seed: this.o.seed,
+      n: this.n,
+      f: this.o.f,
+      decided,
+      completed: this.completed,
+      submitted: this.submitted,
+      safetyViolations: this.checker.violations,
+      livenessFailure,
+      traceHash: this.hasher.digestHex(),
+      trace: this.traceLines,
+      endTimeMs: this.now,
+      events: this.events,
+      messages: this.messages,
+      timings: this.timings,
+      replayCommand: `npx byzpaxos sim --mode crash --f ${this.o.f} --seed-start ${this.o.seed} --seeds 1 --commands ${this.o.commands} --faults ${formatFaults(this.o.faults)} --trace`,
+    };
+  }
+}
+
+const encoder = new TextEncoder();
+function utf8(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+export function formatKvOp(op: Uint8Array): string {
+  try {
+    const kv = decodeKvOp(op);
+    switch (kv.type) {
+      case 'put':
+        return `put ${kv.key}=${kv.value}`;
+      case 'get':
+        return `get ${kv.key}`;
+      case 'delete':
+        return `delete ${kv.key}`;
+      case 'cas':
+        return `cas ${kv.key} ${kv.expected ?? '∅'}→${kv.value}`;
+    }
+  } catch {
+    return `<${op.length} bytes>`;
+  }
+}
