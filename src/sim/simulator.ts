@@ -37,6 +37,8 @@ export interface SimOptions {
   /** Client think time between commands; default spreads the workload over the fault phase. */
   readonly thinkMs?: number;
   readonly config?: Partial<CoreConfig>;
+  /** Message counters restart once this many commands completed (steady-state measurements). */
+  readonly warmupCommands?: number;
   /** Collect a readable trace (costly; for replaying one seed). */
   readonly trace?: boolean;
   /** Substitute nodes: mutation tests and adversaries. */
@@ -64,7 +66,10 @@ export interface SimResult {
   readonly trace: readonly string[];
   readonly endTimeMs: number;
   readonly events: number;
+  /** Network traffic since warm-up ended (the whole run when warmupCommands is 0). */
   readonly messages: MessageCounts;
+  /** Distinct slots first decided since warm-up ended. */
+  readonly slotsDecided: number;
   readonly timings: ReadonlyMap<string, CommandTiming>;
   readonly replayCommand: string;
 }
@@ -121,7 +126,9 @@ class Simulation {
   private readonly linkDelayMs: number[][] = [];
   private readonly history: HistoryOp[] = [];
   private readonly timings = new Map<string, CommandTiming>();
-  private readonly messages: MessageCounts = { count: 0, bytes: 0, byType: new Map() };
+  private messages: MessageCounts = { count: 0, bytes: 0, byType: new Map() };
+  private readonly decidedSlots = new Set<number>();
+  private slotsDecidedSinceWarmup = 0;
   private now = 0;
   private healed = false;
   /** Nodes on the same side as node 0 while a partition lasts, else null. */
@@ -145,6 +152,7 @@ class Simulation {
       delay: { minMs: 1, maxMs: 10, jitter: true },
       thinkMs: (2 * faultPhaseMs * clients) / Math.max(1, commands),
       trace: false,
+      warmupCommands: 0,
       ...options,
     };
     this.config = defaultConfig(options.f, options.config);
@@ -317,6 +325,10 @@ class Simulation {
           break;
         case 'decide':
           this.checker.recordDecision(id, effect.slot, effect.batch);
+          if (!this.decidedSlots.has(effect.slot)) {
+            this.decidedSlots.add(effect.slot);
+            this.slotsDecidedSinceWarmup++;
+          }
           for (const command of effect.batch.commands) {
             const timing = this.timings.get(commandKey(command));
             if (timing !== undefined && timing.firstDecidedAt === null) timing.firstDecidedAt = this.now;
@@ -467,6 +479,10 @@ class Simulation {
     });
     sc.current = null;
     sc.remaining--;
+    if (this.completed === this.o.warmupCommands) {
+      this.messages = { count: 0, bytes: 0, byType: new Map() };
+      this.slotsDecidedSinceWarmup = 0;
+    }
     if (sc.remaining > 0) this.queue.push(this.now + this.rng.next() * this.o.thinkMs, { kind: 'client-submit', clientId: index });
   }
 
@@ -518,6 +534,7 @@ class Simulation {
       endTimeMs: this.now,
       events: this.events,
       messages: this.messages,
+      slotsDecided: this.slotsDecidedSinceWarmup,
       timings: this.timings,
       replayCommand: `npx byzpaxos sim --mode crash --f ${this.o.f} --seed-start ${this.o.seed} --seeds 1 --commands ${this.o.commands} --faults ${formatFaults(this.o.faults)} --trace`,
     };
