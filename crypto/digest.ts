@@ -1,0 +1,93 @@
+// SHA-256 digests and byte helpers. Knows nothing of Paxos: callers choose domains.
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+
+/** Length of every digest produced here, in bytes. */
+export const DIGEST_BYTES = 32;
+
+/** Largest part domainDigest accepts: lengths are framed as uint32. */
+const PART_BYTES_MAX = 0xffff_ffff;
+
+export function sha256(bytes: Uint8Array): Uint8Array {
+  return nobleSha256(bytes);
+}
+
+const HEX_PAIRS: readonly string[] = Array.from({ length: 256 }, (_, i) =>
+  i.toString(16).padStart(2, '0'),
+);
+
+/** Lowercase hex, two characters per byte. */
+export function toHex(bytes: Uint8Array): string {
+  let hex = '';
+  for (let i = 0; i < bytes.length; i++) hex += HEX_PAIRS[bytes[i]];
+  return hex;
+}
+
+function hexNibble(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48; // 0-9
+  if (code >= 97 && code <= 102) return code - 87; // a-f
+  if (code >= 65 && code <= 70) return code - 55; // A-F
+  return -1;
+}
+
+/** Parses hex (either case, no prefix, no separators); throws on anything else. */
+export function fromHex(hex: string): Uint8Array {
+  if (hex.length % 2 !== 0) throw new Error(`fromHex: odd length ${hex.length}`);
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) {
+    const hi = hexNibble(hex.charCodeAt(2 * i));
+    const lo = hexNibble(hex.charCodeAt(2 * i + 1));
+    if (hi < 0 || lo < 0) {
+      throw new Error(`fromHex: invalid character at offset ${hi < 0 ? 2 * i : 2 * i + 1}`);
+    }
+    out[i] = (hi << 4) | lo;
+  }
+  return out;
+}
+
+/** Not constant-time: the digests compared in this project are public. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export interface Hasher {
+  update(bytes: Uint8Array): void;
+  /** Digest of everything so far, as hex; does not end the stream, so it may be called repeatedly. */
+  digestHex(): string;
+}
+
+export function createHasher(): Hasher {
+  const state = nobleSha256.create();
+  return {
+    update(bytes: Uint8Array): void {
+      state.update(bytes);
+    },
+    digestHex(): string {
+      return toHex(state.clone().digest());
+    },
+  };
+}
+
+const utf8 = new TextEncoder();
+
+function updateFramed(state: ReturnType<typeof nobleSha256.create>, part: Uint8Array): void {
+  if (part.length > PART_BYTES_MAX) {
+    throw new Error(`domainDigest: part of ${part.length} bytes exceeds ${PART_BYTES_MAX}`);
+  }
+  const prefix = new Uint8Array(4);
+  new DataView(prefix.buffer).setUint32(0, part.length);
+  state.update(prefix);
+  state.update(part);
+}
+
+/**
+ * SHA-256 over uint32-BE-length-prefixed UTF-8 `domain` then each part. Framing every field
+ * means no two (domain, parts) tuples share an input, so different splits never collide.
+ */
+export function domainDigest(domain: string, ...parts: Uint8Array[]): Uint8Array {
+  const state = nobleSha256.create();
+  updateFramed(state, utf8.encode(domain));
+  for (const part of parts) updateFramed(state, part);
+  return state.digest();
+}

@@ -1,0 +1,557 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { bytesEqual } from '../../crypto/index.ts';
+import type { Ballot } from '../../src/core/ballot.ts';
+import {
+  BATCH_COMMANDS_MAX,
+  CATCHUP_ENTRIES_MAX,
+  CLIENT_ID_MAX,
+  FRAME_BYTES_MAX,
+  NODE_ID_MAX,
+  OP_BYTES_MAX,
+  PROMISE_PVALUES_MAX,
+  RESULT_BYTES_MAX,
+  ROUND_MAX,
+  SLOT_MAX,
+} from '../../src/core/limits.ts';
+import { NOOP, type Batch, type Command, type PValue } from '../../src/core/types.ts';
+import {
+  CodecError,
+  WIRE_VERSION,
+  batchDigest,
+  decodeMessage,
+  encodeBatch,
+  encodeMessage,
+  encodedSize,
+} from '../../src/messages/codec.ts';
+import { MESSAGE_TYPES, type Message } from '../../src/messages/types.ts';
+
+// --- arbitraries (objects built in interface key order) --------------------------------------
+
+/** fast-check builds null-prototype records by default; messages are plain objects. */
+function rec<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> {
+  return fc.record(model, { noNullPrototype: true });
+}
+
+/** Integers in [min, max], biased towards small values and the bounds. */
+function natIn(min: number, max: number): fc.Arbitrary<number> {
+  return fc.oneof(
+    fc.integer({ min, max: Math.min(max, min + 300) }),
+    fc.constantFrom(min, max, Math.min(max, min + 127), Math.min(max, min + 128)),
+    fc.bigInt({ min: BigInt(min), max: BigInt(max) }).map(Number),
+  );
+}
+
+const slotArb = natIn(0, SLOT_MAX);
+const ballotArb: fc.Arbitrary<Ballot> = fc.oneof(
+  fc.constant({ round: 0, leader: -1 }),
+  rec({ round: natIn(1, ROUND_MAX), leader: natIn(0, NODE_ID_MAX) }),
+);
+const commandArb: fc.Arbitrary<Command> = rec({
+  clientId: natIn(0, CLIENT_ID_MAX),
+  seq: natIn(0, Number.MAX_SAFE_INTEGER),
+  op: fc.uint8Array({ maxLength: 48 }),
+});
+const batchArb: fc.Arbitrary<Batch> = rec({ commands: fc.array(commandArb, { maxLength: 6 }) });
+const pvalueArb: fc.Arbitrary<PValue> = rec({ ballot: ballotArb, slot: slotArb, batch: batchArb });
+
+const messageArbs: { readonly [K in Message['type']]: fc.Arbitrary<Extract<Message, { type: K }>> } = {
+  prepare: rec({ type: fc.constant('prepare'), ballot: ballotArb, fromSlot: slotArb }),
+  promise: rec({
+    type: fc.constant('promise'),
+    ballot: ballotArb,
+    fromSlot: slotArb,
+    accepted: fc.array(pvalueArb, { maxLength: 4 }),
+    truncated: fc.boolean(),
+    decidedUpTo: slotArb,
+  }),
+  accept: rec({
+    type: fc.constant('accept'),
+    ballot: ballotArb,
+    slot: slotArb,
+    batch: batchArb,
+    decidedUpTo: slotArb,
+  }),
+  accepted: rec({
+    type: fc.constant('accepted'),
+    ballot: ballotArb,
+    slot: slotArb,
+    digest: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+  }),
+  nack: rec({ type: fc.constant('nack'), ballot: ballotArb, promised: ballotArb }),
+  heartbeat: rec({ type: fc.constant('heartbeat'), ballot: ballotArb, decidedUpTo: slotArb }),
+  'catchup-request': rec({ type: fc.constant('catchup-request'), fromSlot: slotArb }),
+  'catchup-reply': rec({
+    type: fc.constant('catchup-reply'),
+    entries: fc.array(rec({ slot: slotArb, batch: batchArb }), { maxLength: 4 }),
+    decidedUpTo: slotArb,
+  }),
+  request: rec({ type: fc.constant('request'), command: commandArb }),
+  reply: rec({
+    type: fc.constant('reply'),
+    clientId: natIn(0, CLIENT_ID_MAX),
+    seq: natIn(0, Number.MAX_SAFE_INTEGER),
+    status: fc.constantFrom('ok', 'redirect', 'busy'),
+    result: fc.uint8Array({ maxLength: 48 }),
+    leaderHint: natIn(-1, NODE_ID_MAX),
+  }),
+};
+const messageArb: fc.Arbitrary<Message> = fc.oneof(...Object.values(messageArbs));
+
+// --- helpers -------------------------------------------------------------------------------
+
+/** Independent LEB128 encoder (BigInt-based) for hand-built frames. */
+function varint(value: number | bigint): number[] {
+  let v = BigInt(value);
+  const out: number[] = [];
+  while (v > 0x7fn) {
+    out.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  out.push(Number(v));
+  return out;
+}
+
+function frame(...parts: (number | number[])[]): Uint8Array {
+  return Uint8Array.from(parts.flat());
+}
+
+function expectCodecError(bytes: Uint8Array, message?: RegExp | string): void {
+  let thrown: unknown;
+  try {
+    decodeMessage(bytes);
+  } catch (e) {
+    thrown = e;
+  }
+  expect(thrown).toBeInstanceOf(CodecError);
+  if (message !== undefined) expect((thrown as CodecError).message).toMatch(message);
+}
+
+function expectEncodeError(msg: Message, message: RegExp | string): void {
+  expect(() => encodeMessage(msg)).toThrow(CodecError);
+  expect(() => encodeMessage(msg)).toThrow(message);
+  expect(() => encodedSize(msg)).toThrow(message);
+}
+
+/** Key order and value kinds, recursively: the decoded shape must match the interfaces exactly. */
+function shape(value: unknown): unknown {
+  if (value instanceof Uint8Array) return Object.getPrototypeOf(value) === Uint8Array.prototype ? 'bytes' : 'view';
+  if (Array.isArray(value)) return value.map(shape);
+  if (typeof value === 'object' && value !== null) {
+    return [Object.getPrototypeOf(value) === Object.prototype, Object.entries(value).map(([k, v]) => [k, shape(v)])];
+  }
+  return typeof value;
+}
+
+/** Decode, or undefined when the codec rejects; any other exception fails the test. */
+function tryDecode(bytes: Uint8Array): Message | undefined {
+  try {
+    return decodeMessage(bytes);
+  } catch (e) {
+    expect(e).toBeInstanceOf(CodecError);
+    return undefined;
+  }
+}
+
+const cmd = (op: number[], clientId = 1, seq = 1): Command => ({ clientId, seq, op: Uint8Array.from(op) });
+const ballot1: Ballot = { round: 1, leader: 0 };
+/** Prepare{ballot (1,0), fromSlot 5}: version, tag, round, leader+1, fromSlot. */
+const PREPARE = [WIRE_VERSION, 1, 1, 1, 5];
+
+// --- round trip ----------------------------------------------------------------------------
+
+describe('round trip', () => {
+  it('has an arbitrary for every message type', () => {
+    expect(Object.keys(messageArbs).sort()).toEqual([...MESSAGE_TYPES].sort());
+  });
+
+  it.each(MESSAGE_TYPES)('%s: decode(encode(m)) deep-equals m and re-encodes byte-identically', (type) => {
+    fc.assert(
+      fc.property(messageArbs[type], (msg) => {
+        const bytes = encodeMessage(msg);
+        expect(bytes[0]).toBe(WIRE_VERSION);
+        expect(bytes.length).toBe(encodedSize(msg));
+        const decoded = decodeMessage(bytes);
+        expect(decoded).toStrictEqual(msg);
+        expect(shape(decoded)).toEqual(shape(msg));
+        expect(encodeMessage(decoded)).toEqual(bytes);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('decoded byte fields are fresh copies, even from a Buffer or an offset view', () => {
+    const msg: Message = { type: 'request', command: cmd([1, 2, 3]) };
+    const enc = encodeMessage(msg);
+    const backing = new Uint8Array(enc.length + 10);
+    backing.set(enc, 7);
+    for (const input of [enc.slice(), Buffer.from(enc), backing.subarray(7, 7 + enc.length)]) {
+      const decoded = decodeMessage(input);
+      input.fill(0xee);
+      expect(decoded).toStrictEqual(msg);
+      expect(shape(decoded)).toEqual(shape(msg));
+    }
+  });
+
+  it('accepts every limit exactly', () => {
+    const fullOp = new Uint8Array(OP_BYTES_MAX).fill(7);
+    const smallCommand = cmd([1]);
+    const maxima: Message[] = [
+      {
+        type: 'prepare',
+        ballot: { round: ROUND_MAX, leader: NODE_ID_MAX },
+        fromSlot: SLOT_MAX,
+      },
+      { type: 'request', command: { clientId: CLIENT_ID_MAX, seq: Number.MAX_SAFE_INTEGER, op: fullOp } },
+      {
+        type: 'reply',
+        clientId: CLIENT_ID_MAX,
+        seq: Number.MAX_SAFE_INTEGER,
+        status: 'ok',
+        result: new Uint8Array(RESULT_BYTES_MAX),
+        leaderHint: NODE_ID_MAX,
+      },
+      {
+        type: 'accept',
+        ballot: ballot1,
+        slot: 0,
+        batch: { commands: Array.from({ length: BATCH_COMMANDS_MAX }, () => smallCommand) },
+        decidedUpTo: 0,
+      },
+      {
+        type: 'promise',
+        ballot: ballot1,
+        fromSlot: 0,
+        accepted: Array.from({ length: PROMISE_PVALUES_MAX }, (_, slot) => ({
+          ballot: ballot1,
+          slot,
+          batch: { commands: [smallCommand] },
+        })),
+        truncated: true,
+        decidedUpTo: 0,
+      },
+      {
+        type: 'catchup-reply',
+        entries: Array.from({ length: CATCHUP_ENTRIES_MAX }, (_, slot) => ({ slot, batch: { commands: [] } })),
+        decidedUpTo: CATCHUP_ENTRIES_MAX,
+      },
+    ];
+    for (const msg of maxima) expect(decodeMessage(encodeMessage(msg))).toStrictEqual(msg);
+  });
+
+  it('produces the documented layout', () => {
+    expect(encodeMessage({ type: 'prepare', ballot: ballot1, fromSlot: 5 })).toEqual(frame(PREPARE));
+    const nack: Message = { type: 'nack', ballot: { round: 300, leader: 2 }, promised: { round: 0, leader: -1 } };
+    expect(encodeMessage(nack)).toEqual(frame(WIRE_VERSION, 5, varint(300), 3, 0, 0));
+  });
+});
+
+// --- decode rejections ---------------------------------------------------------------------
+
+describe('decode rejects', () => {
+  it('every strict prefix of a valid encoding', () => {
+    fc.assert(
+      fc.property(messageArb, (msg) => {
+        const bytes = encodeMessage(msg);
+        for (let n = 0; n < bytes.length; n++) expectCodecError(bytes.subarray(0, n));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a trailing byte', () => {
+    fc.assert(
+      fc.property(messageArb, fc.integer({ min: 0, max: 255 }), (msg, extra) => {
+        const bytes = encodeMessage(msg);
+        expectCodecError(frame([...bytes], extra), /trailing byte/);
+      }),
+    );
+  });
+
+  it('an empty or one-byte frame', () => {
+    expectCodecError(new Uint8Array(0), /^frame: truncated/);
+    expectCodecError(frame(WIRE_VERSION), /^frame: truncated/);
+  });
+
+  it('a wrong wire version', () => {
+    for (const version of [0, 2, 255]) {
+      expectCodecError(frame(version, PREPARE.slice(1)), `frame: wire version ${version} unsupported`);
+    }
+  });
+
+  it('an unknown tag', () => {
+    for (const tag of [0, 11, 0x80, 255]) {
+      expectCodecError(frame(WIRE_VERSION, tag, PREPARE.slice(2)), `frame: unknown message tag ${tag}`);
+    }
+  });
+
+  it('a non-minimal varint', () => {
+    expectCodecError(frame(PREPARE.slice(0, 4), 0x85, 0x00), 'prepare.fromSlot: non-minimal varint');
+    expectCodecError(frame(PREPARE.slice(0, 4), 0x80, 0x80, 0x00), 'prepare.fromSlot: non-minimal varint');
+    expectCodecError(frame(WIRE_VERSION, 1, 0x81, 0x00, 1, 5), 'prepare.ballot.round: non-minimal varint');
+  });
+
+  it('an over-long or unsafe varint', () => {
+    const nineBytes = frame(PREPARE.slice(0, 4), Array(8).fill(0xff), 0x01);
+    expectCodecError(nineBytes, 'prepare.fromSlot: varint longer than 8 bytes');
+    for (const seq of [2n ** 53n, 2n ** 56n - 1n]) {
+      const request = frame(WIRE_VERSION, 9, varint(1), varint(seq), 0);
+      expectCodecError(request, 'request.command.seq: varint exceeds MAX_SAFE_INTEGER');
+    }
+  });
+
+  it('an out-of-range node id', () => {
+    expectCodecError(
+      frame(WIRE_VERSION, 1, 1, varint(NODE_ID_MAX + 2), 5),
+      `prepare.ballot.leader: node id ${NODE_ID_MAX + 1} exceeds NODE_ID_MAX ${NODE_ID_MAX}`,
+    );
+    const reply = (hint: number) => frame(WIRE_VERSION, 10, 1, 1, 0, 0, varint(hint));
+    expect(decodeMessage(reply(NODE_ID_MAX + 1))).toMatchObject({ leaderHint: NODE_ID_MAX });
+    expectCodecError(reply(NODE_ID_MAX + 2), 'reply.leaderHint: node id 256 exceeds NODE_ID_MAX 255');
+  });
+
+  it('an out-of-range round, slot, or client id', () => {
+    expectCodecError(
+      frame(WIRE_VERSION, 1, varint(ROUND_MAX + 1), 1, 5),
+      `prepare.ballot.round: value ${ROUND_MAX + 1} exceeds ROUND_MAX ${ROUND_MAX}`,
+    );
+    expectCodecError(
+      frame(WIRE_VERSION, 7, varint(SLOT_MAX + 1)),
+      `catchup-request.fromSlot: value ${SLOT_MAX + 1} exceeds SLOT_MAX`,
+    );
+    expectCodecError(
+      frame(WIRE_VERSION, 9, varint(CLIENT_ID_MAX + 1), 1, 0),
+      'request.command.clientId: value 4294967296 exceeds CLIENT_ID_MAX',
+    );
+  });
+
+  it('a ballot mixing BOTTOM and a real ballot', () => {
+    expectCodecError(frame(WIRE_VERSION, 1, 0, 4, 5), /^prepare\.ballot\.leader: leader 3 with round 0/);
+    expectCodecError(frame(WIRE_VERSION, 1, 7, 0, 5), /^prepare\.ballot\.leader: leader -1 with round 7/);
+  });
+
+  it('an oversize batch, promise, catch-up reply, op, or result', () => {
+    expectCodecError(
+      frame(WIRE_VERSION, 3, 1, 1, 0, varint(300)),
+      'accept.batch.commands: count 300 exceeds BATCH_COMMANDS_MAX 256',
+    );
+    expectCodecError(
+      frame(WIRE_VERSION, 2, 1, 1, 0, varint(PROMISE_PVALUES_MAX + 1)),
+      `promise.accepted: count ${PROMISE_PVALUES_MAX + 1} exceeds PROMISE_PVALUES_MAX`,
+    );
+    expectCodecError(
+      frame(WIRE_VERSION, 8, varint(CATCHUP_ENTRIES_MAX + 1)),
+      `catchup-reply.entries: count ${CATCHUP_ENTRIES_MAX + 1} exceeds CATCHUP_ENTRIES_MAX`,
+    );
+    expectCodecError(
+      frame(WIRE_VERSION, 9, 1, 1, varint(OP_BYTES_MAX + 1), new Array(OP_BYTES_MAX + 1).fill(0)),
+      `request.command.op: length ${OP_BYTES_MAX + 1} exceeds OP_BYTES_MAX`,
+    );
+    expectCodecError(
+      frame(WIRE_VERSION, 10, 1, 1, 0, varint(RESULT_BYTES_MAX + 1)),
+      `reply.result: length ${RESULT_BYTES_MAX + 1} exceeds RESULT_BYTES_MAX`,
+    );
+    expectCodecError(
+      new Uint8Array(FRAME_BYTES_MAX + 1),
+      `frame: length ${FRAME_BYTES_MAX + 1} exceeds FRAME_BYTES_MAX`,
+    );
+  });
+
+  it('a bad boolean', () => {
+    // promise: ballot (1,0), fromSlot 0, no pvalues, truncated, decidedUpTo 0
+    expect(decodeMessage(frame(WIRE_VERSION, 2, 1, 1, 0, 0, 1, 0))).toMatchObject({ truncated: true });
+    expectCodecError(frame(WIRE_VERSION, 2, 1, 1, 0, 0, 2, 0), 'promise.truncated: boolean byte 2, expected 0 or 1');
+  });
+
+  it('an unknown reply status', () => {
+    expectCodecError(frame(WIRE_VERSION, 10, 1, 1, 3, 0, 0), 'reply.status: unknown status tag 3');
+  });
+
+  it('a digest of the wrong length', () => {
+    const head = [WIRE_VERSION, 4, 1, 1, 0];
+    expect(decodeMessage(frame(head, new Array(32).fill(9)))).toMatchObject({ digest: new Uint8Array(32).fill(9) });
+    expectCodecError(frame(head, new Array(31).fill(9)), 'accepted.digest: truncated (need 32 bytes, have 31)');
+    expectCodecError(frame(head, new Array(33).fill(9)), 'accepted: 1 trailing byte(s) after message');
+  });
+
+  it('random garbage only with CodecError, and whatever decodes is canonical', () => {
+    const garbage = fc.oneof(
+      fc.uint8Array({ maxLength: 64 }),
+      // A valid version and tag reach the field decoders.
+      fc
+        .tuple(fc.integer({ min: 0, max: 11 }), fc.uint8Array({ maxLength: 96 }))
+        .map(([tag, rest]) => frame(WIRE_VERSION, tag, [...rest])),
+    );
+    fc.assert(
+      fc.property(garbage, (bytes) => {
+        const msg = tryDecode(bytes);
+        if (msg !== undefined) expect(encodeMessage(msg)).toEqual(bytes);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('mutated valid frames only with CodecError, and whatever decodes is canonical', () => {
+    fc.assert(
+      fc.property(messageArb, fc.nat(), fc.integer({ min: 0, max: 255 }), (msg, at, value) => {
+        const bytes = encodeMessage(msg);
+        bytes[at % bytes.length] = value;
+        const decoded = tryDecode(bytes);
+        if (decoded !== undefined) expect(encodeMessage(decoded)).toEqual(bytes);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+// --- encode rejections ---------------------------------------------------------------------
+
+describe('encode rejects', () => {
+  const accept = (batch: Batch, slot = 0): Message => ({ type: 'accept', ballot: ballot1, slot, batch, decidedUpTo: 0 });
+  const emptyResult = new Uint8Array(0);
+  const cases: [string, Message, RegExp | string][] = [
+    [
+      'too many commands',
+      accept({ commands: Array.from({ length: BATCH_COMMANDS_MAX + 1 }, () => cmd([1])) }),
+      'accept.batch.commands: count 257 exceeds BATCH_COMMANDS_MAX 256',
+    ],
+    [
+      'oversize op',
+      accept({ commands: [{ clientId: 1, seq: 1, op: new Uint8Array(OP_BYTES_MAX + 1) }] }),
+      /^accept\.batch\.commands\.op: length 4097 exceeds OP_BYTES_MAX/,
+    ],
+    ['slot above SLOT_MAX', accept(NOOP, SLOT_MAX + 1), /^accept\.slot: value \d+ exceeds SLOT_MAX/],
+    ['fractional slot', accept(NOOP, 1.5), 'accept.slot: 1.5 is not a non-negative safe integer'],
+    ['negative slot', accept(NOOP, -1), 'accept.slot: -1 is not a non-negative safe integer'],
+    ['NaN slot', accept(NOOP, Number.NaN), 'accept.slot: NaN is not a non-negative safe integer'],
+    [
+      'client id above CLIENT_ID_MAX',
+      accept({ commands: [cmd([1], CLIENT_ID_MAX + 1)] }),
+      /^accept\.batch\.commands\.clientId: value 4294967296 exceeds CLIENT_ID_MAX/,
+    ],
+    [
+      'unsafe seq',
+      accept({ commands: [cmd([1], 1, 2 ** 53)] }),
+      'accept.batch.commands.seq: 9007199254740992 is not a non-negative safe integer',
+    ],
+    [
+      'leader above NODE_ID_MAX',
+      { type: 'prepare', ballot: { round: 1, leader: NODE_ID_MAX + 1 }, fromSlot: 0 },
+      /^prepare\.ballot\.leader: node id 256 is not an integer/,
+    ],
+    [
+      'round above ROUND_MAX',
+      { type: 'prepare', ballot: { round: ROUND_MAX + 1, leader: 0 }, fromSlot: 0 },
+      /^prepare\.ballot\.round: value \d+ exceeds ROUND_MAX/,
+    ],
+    [
+      'round 0 with a leader',
+      { type: 'prepare', ballot: { round: 0, leader: 1 }, fromSlot: 0 },
+      /^prepare\.ballot\.leader: leader 1 with round 0/,
+    ],
+    [
+      'leader -1 with a round',
+      { type: 'nack', ballot: ballot1, promised: { round: 2, leader: -1 } },
+      /^nack\.promised\.leader: leader -1 with round 2/,
+    ],
+    [
+      'short digest',
+      { type: 'accepted', ballot: ballot1, slot: 0, digest: new Uint8Array(31) },
+      'accepted.digest: length 31, expected 32',
+    ],
+    [
+      'leader hint below -1',
+      { type: 'reply', clientId: 1, seq: 1, status: 'ok', result: emptyResult, leaderHint: -2 },
+      /^reply\.leaderHint: node id -2 is not an integer/,
+    ],
+    [
+      'unknown status',
+      { type: 'reply', clientId: 1, seq: 1, status: 'maybe' as 'ok', result: emptyResult, leaderHint: -1 },
+      'reply.status: unknown status "maybe"',
+    ],
+    ['unknown type', { type: 'bogus' } as unknown as Message, 'message: unknown type "bogus"'],
+  ];
+
+  it.each(cases)('%s', (_, msg, message) => expectEncodeError(msg, message));
+
+  it('frames over FRAME_BYTES_MAX, before allocating them', () => {
+    const bigBatch: Batch = { commands: [{ clientId: 1, seq: 1, op: new Uint8Array(OP_BYTES_MAX) }] };
+    const msg: Message = {
+      type: 'promise',
+      ballot: ballot1,
+      fromSlot: 0,
+      accepted: Array.from({ length: 300 }, (_, slot) => ({ ballot: ballot1, slot, batch: bigBatch })),
+      truncated: false,
+      decidedUpTo: 0,
+    };
+    expectEncodeError(msg, /^frame: length \d+ exceeds FRAME_BYTES_MAX 1048576$/);
+  });
+});
+
+// --- batches -------------------------------------------------------------------------------
+
+describe('encodeBatch / batchDigest', () => {
+  it('encodeBatch is the batch as embedded in an Accept', () => {
+    fc.assert(
+      fc.property(batchArb, (batch) => {
+        const accept = encodeMessage({ type: 'accept', ballot: ballot1, slot: 0, batch, decidedUpTo: 0 });
+        const body = encodeBatch(batch);
+        // version, tag, round 1, leader+1 1, slot 0 | batch | decidedUpTo 0
+        expect(accept.subarray(5, 5 + body.length)).toEqual(body);
+        expect(accept.length).toBe(5 + body.length + 1);
+      }),
+    );
+  });
+
+  it('equal batches have equal digests; a one-byte op change changes it', () => {
+    fc.assert(
+      fc.property(
+        rec({ commands: fc.array(commandArb, { minLength: 1, maxLength: 6 }) }),
+        fc.nat(),
+        fc.nat(),
+        (batch, which, at) => {
+          const copy: Batch = { commands: batch.commands.map((c) => ({ ...c, op: c.op.slice() })) };
+          expect(batchDigest(copy)).toEqual(batchDigest(batch));
+          expect(batchDigest(batch).length).toBe(32);
+          const withOp = batch.commands.filter((c) => c.op.length > 0);
+          fc.pre(withOp.length > 0);
+          const target = withOp[which % withOp.length]!;
+          const i = at % target.op.length;
+          const changed: Batch = {
+            commands: batch.commands.map((c) => {
+              if (c !== target) return c;
+              const op = c.op.slice();
+              op[i] ^= 1;
+              return { ...c, op };
+            }),
+          };
+          expect(bytesEqual(batchDigest(changed), batchDigest(batch))).toBe(false);
+        },
+      ),
+    );
+  });
+
+  it('separates op boundaries, command order, and the no-op', () => {
+    const d = (...ops: number[][]) => batchDigest({ commands: ops.map((op) => cmd(op)) });
+    expect(bytesEqual(d([1, 2], [3]), d([1], [2, 3]))).toBe(false);
+    expect(bytesEqual(d([1], [2]), d([2], [1]))).toBe(false);
+    expect(bytesEqual(d(), d([]))).toBe(false);
+    expect(d()).toEqual(batchDigest(NOOP));
+  });
+
+  it('rejects an invalid batch', () => {
+    expect(() => encodeBatch({ commands: [cmd([1], -1)] })).toThrow(
+      'batch.commands.clientId: -1 is not a non-negative safe integer',
+    );
+    const tooMany: Batch = { commands: Array.from({ length: BATCH_COMMANDS_MAX + 1 }, () => cmd([])) };
+    expect(() => batchDigest(tooMany)).toThrow(CodecError);
+  });
+});
+
+describe('CodecError', () => {
+  it('is a named Error', () => {
+    const e = new CodecError('x');
+    expect(e).toBeInstanceOf(Error);
+    expect(e.name).toBe('CodecError');
+  });
+});
