@@ -1,0 +1,41 @@
+// Deliberately broken protocol rules. The safety checker must catch each one; if it ever
+// stops doing so, the checker (or the simulator's fault injection) has gone blind.
+import { Acceptor } from '../../src/core/acceptor.ts';
+import type { CoreConfig } from '../../src/core/config.ts';
+import { PaxosNode, type NodeOptions } from '../../src/core/node.ts';
+import { Proposer } from '../../src/core/proposer.ts';
+import { NOOP, type Batch, type NodeId, type PValue } from '../../src/core/types.ts';
+import { encodeKvOp } from '../../src/app/kv.ts';
+
+/** Violates P2c: accepts proposals from ballots lower than the one it promised. */
+class LowerBallotAcceptor extends Acceptor {
+  protected override mayAccept(): boolean {
+    return true;
+  }
+}
+
+/** Ignores what phase 1 reported and proposes no-ops instead (seed 002's rule broken). */
+class Phase1SkippingProposer extends Proposer {
+  protected override chooseValue(): Batch {
+    return NOOP;
+  }
+}
+
+/** Fills gaps with a command no client ever sent. */
+class InventingProposer extends Proposer {
+  protected override chooseValue(reported: PValue | undefined): Batch {
+    if (reported !== undefined) return reported.batch;
+    return { commands: [{ clientId: 999, seq: 1, op: encodeKvOp({ type: 'put', key: 'k0', value: 'forged' }) }] };
+  }
+}
+
+type Factory = (options: NodeOptions) => PaxosNode;
+
+export const MUTANTS: Readonly<Record<string, Factory>> = {
+  'acceptor accepts a lower ballot': (o) =>
+    new PaxosNode({ ...o, makeAcceptor: (s) => new LowerBallotAcceptor(s.promised, s.accepted) }),
+  'leader skips phase-1 values': (o) =>
+    new PaxosNode({ ...o, makeProposer: (id: NodeId, c: CoreConfig, r: number) => new Phase1SkippingProposer(id, c, r) }),
+  'leader invents a command': (o) =>
+    new PaxosNode({ ...o, makeProposer: (id: NodeId, c: CoreConfig, r: number) => new InventingProposer(id, c, r) }),
+};

@@ -1,0 +1,128 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { simulate, type SimOptions } from '../../src/sim/simulator.ts';
+import { parseFaults, type FaultSpec } from '../../src/sim/faults.ts';
+import { SafetyChecker } from '../../src/sim/checker.ts';
+import { MUTANTS } from './mutants.ts';
+import regression from './regression-seeds.json' with { type: 'json' };
+
+const ALL_FAULTS = 'drop=0.2,dup=0.1,reorder,partition,crash';
+
+function expectClean(options: SimOptions): void {
+  const r = simulate(options);
+  const replay = `replay: ${r.replayCommand}`;
+  expect(r.safetyViolations, replay).toEqual([]);
+  expect(r.livenessFailure, replay).toBeNull();
+  expect(r.completed, replay).toBe(options.commands);
+}
+
+describe('determinism', () => {
+  it('the same seed gives the same run, byte for byte', () => {
+    const options = { seed: 42, f: 1, commands: 40, faults: parseFaults(ALL_FAULTS), trace: true };
+    const a = simulate(options);
+    const b = simulate(options);
+    expect(a.traceHash).toBe(b.traceHash);
+    expect(a.trace).toEqual(b.trace);
+    expect(a.events).toBe(b.events);
+    expect(a.messages.bytes).toBe(b.messages.bytes);
+  });
+
+  it('different seeds give different runs', () => {
+    const hashes = new Set([1, 2, 3, 4].map((seed) => simulate({ seed, f: 1, commands: 20, faults: parseFaults(ALL_FAULTS) }).traceHash));
+    expect(hashes.size).toBe(4);
+  });
+});
+
+describe('simulation sweep (safety phase with faults, then liveness after healing)', () => {
+  const mixes: { faults: string; f: number; seeds: number; commands: number }[] = [
+    { faults: ALL_FAULTS, f: 1, seeds: 300, commands: 50 },
+    { faults: ALL_FAULTS, f: 2, seeds: 120, commands: 50 },
+    { faults: 'partition,crash', f: 1, seeds: 100, commands: 50 },
+    { faults: 'drop=0.4,reorder', f: 1, seeds: 60, commands: 40 },
+    { faults: 'dup=0.3,reorder,crash', f: 2, seeds: 40, commands: 40 },
+    { faults: 'none', f: 3, seeds: 20, commands: 60 },
+  ];
+  for (const mix of mixes) {
+    it(`${mix.seeds} seeds, f=${mix.f}, faults ${mix.faults}`, () => {
+      const faults = parseFaults(mix.faults);
+      for (let seed = 1; seed <= mix.seeds; seed++) expectClean({ seed, f: mix.f, commands: mix.commands, faults });
+    });
+  }
+
+  it('a pipelining window of one slot and large batches are both safe', () => {
+    const faults = parseFaults(ALL_FAULTS);
+    for (let seed = 1; seed <= 30; seed++) {
+      expectClean({ seed, f: 1, commands: 40, faults, config: { windowSlots: 1 } });
+      expectClean({ seed, f: 1, commands: 40, faults, clients: 8, config: { batchCommandsMax: 64, windowSlots: 32 } });
+    }
+  });
+});
+
+describe('property: random schedules and fault mixes never break safety or liveness', () => {
+  const faultArb: fc.Arbitrary<FaultSpec> = fc.record({
+    drop: fc.double({ min: 0, max: 0.35, noNaN: true }),
+    dup: fc.double({ min: 0, max: 0.3, noNaN: true }),
+    reorder: fc.boolean(),
+    partition: fc.boolean(),
+    crash: fc.boolean(),
+  });
+  it('holds for 80 random (seed, f, faults, clients) runs', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 }),
+        fc.integer({ min: 1, max: 2 }),
+        faultArb,
+        fc.integer({ min: 1, max: 6 }),
+        (seed, f, faults, clients) => {
+          const r = simulate({ seed, f, commands: 30, faults, clients });
+          return r.safetyViolations.length === 0 && r.livenessFailure === null;
+        },
+      ),
+      { numRuns: 80, seed: 20261122 },
+    );
+  });
+});
+
+describe('regression seeds', () => {
+  it('every listed seed replays clean', () => {
+    for (const entry of regression.seeds as { seed: number; f: number; faults: string; commands: number }[]) {
+      expectClean({ seed: entry.seed, f: entry.f, commands: entry.commands, faults: parseFaults(entry.faults) });
+    }
+  });
+});
+
+describe('the checker catches broken protocol rules (mutation tests)', () => {
+  for (const [name, makeNode] of Object.entries(MUTANTS)) {
+    it(`reports a violation when the ${name}`, () => {
+      const faults = parseFaults(ALL_FAULTS);
+      const kinds = new Set<string>();
+      for (let seed = 1; seed <= 150 && kinds.size === 0; seed++) {
+        for (const v of simulate({ seed, f: 1, commands: 50, faults, makeNode }).safetyViolations) kinds.add(v.kind);
+      }
+      expect(kinds.size, `no seed in 1..150 exposed: ${name}`).toBeGreaterThan(0);
+    });
+  }
+
+  it('exactly-once: a command executed twice by one replica incarnation is reported', () => {
+    const checker = new SafetyChecker(7);
+    const command = { clientId: 1, seq: 1, op: new Uint8Array([1]) };
+    checker.recordExecution(0, 1, command);
+    checker.recordExecution(0, 2, command); // after a restart: a fresh replica replays its log
+    expect(checker.violations).toEqual([]);
+    checker.recordExecution(0, 2, command);
+    expect(checker.violations.map((v) => v.kind)).toEqual(['exactly-once']);
+  });
+
+  it('agreement and validity are judged per slot on every learner', () => {
+    const checker = new SafetyChecker(7);
+    const a = { clientId: 1, seq: 1, op: new Uint8Array([1]) };
+    const b = { clientId: 1, seq: 2, op: new Uint8Array([2]) };
+    checker.recordSubmitted(a);
+    checker.recordDecision(0, 5, { commands: [a] });
+    checker.recordDecision(1, 5, { commands: [a] });
+    expect(checker.violations).toEqual([]);
+    checker.recordDecision(2, 5, { commands: [] });
+    checker.recordDecision(2, 6, { commands: [b] });
+    expect(checker.violations.map((v) => v.kind)).toEqual(['agreement', 'validity']);
+  });
+});
