@@ -6,7 +6,7 @@ import { ballotEquals, compareBallots, type Ballot } from './ballot.ts';
 import type { CoreConfig } from './config.ts';
 import { CLIENT_QUEUE_MAX } from './limits.ts';
 import { isPhase1Quorum } from './quorum.ts';
-import { NOOP, type Batch, type Command, type NodeId, type PValue, type Slot } from './types.ts';
+import { commandKey, NOOP, type Batch, type Command, type NodeId, type PValue, type Slot } from './types.ts';
 import type { Accept, Prepare, Promise1b } from '../messages/types.ts';
 
 export type Role = 'follower' | 'candidate' | 'leader';
@@ -40,7 +40,8 @@ export class Proposer {
   private readonly proposals = new Map<Slot, Proposal>();
   private nextSlot: Slot = 0;
   private readonly queue: Command[] = [];
-  private readonly queued = new Set<string>();
+  /** Commands queued or proposed in an undecided slot: a client's resend is absorbed, not proposed twice. */
+  private readonly pending = new Set<string>();
 
   constructor(id: NodeId, config: CoreConfig, round: number) {
     this.id = id;
@@ -68,7 +69,7 @@ export class Proposer {
     this.role = 'candidate';
     this.fromSlot = fromSlot;
     this.promises.clear();
-    this.proposals.clear();
+    // Only followers and candidates start phase 1, and neither has proposals in flight.
     return { type: 'prepare', ballot: this.ballot, fromSlot };
   }
 
@@ -108,15 +109,15 @@ export class Proposer {
     this.promises.clear();
     this.proposals.clear();
     this.queue.length = 0;
-    this.queued.clear();
+    this.pending.clear();
   }
 
   /** Queue a client command; false when the queue is full. Duplicates are absorbed. */
   enqueue(command: Command): boolean {
-    const key = `${command.clientId}:${command.seq}`;
-    if (this.queued.has(key)) return true;
+    const key = commandKey(command);
+    if (this.pending.has(key)) return true;
     if (this.queue.length >= CLIENT_QUEUE_MAX) return false;
-    this.queued.add(key);
+    this.pending.add(key);
     this.queue.push(command);
     return true;
   }
@@ -127,7 +128,6 @@ export class Proposer {
     const accepts: Accept[] = [];
     while (this.queue.length > 0 && this.nextSlot < decisions.firstUndecided + this.config.windowSlots) {
       const commands = this.queue.splice(0, this.config.batchCommandsMax);
-      for (const c of commands) this.queued.delete(`${c.clientId}:${c.seq}`);
       accepts.push(this.open(this.nextSlot, { commands }, decisions.firstUndecided));
       this.nextSlot++;
     }
@@ -135,7 +135,10 @@ export class Proposer {
   }
 
   onDecided(slot: Slot): void {
+    const proposal = this.proposals.get(slot);
+    if (proposal === undefined) return;
     this.proposals.delete(slot);
+    for (const command of proposal.batch.commands) this.pending.delete(commandKey(command));
   }
 
   /** Accepts still undecided after a full heartbeat interval, to send again (messages get lost). */
@@ -143,7 +146,7 @@ export class Proposer {
     const accepts: Accept[] = [];
     for (const [slot, proposal] of this.proposals) {
       if (decisions.isDecided(slot)) {
-        this.proposals.delete(slot);
+        this.onDecided(slot);
         continue;
       }
       proposal.age += 1;

@@ -18,6 +18,11 @@ export interface Command {
   readonly op: Uint8Array;
 }
 
+/** Identifies a command across resends: a client never reuses a seq. */
+export function commandKey(command: { readonly clientId: ClientId; readonly seq: number }): string {
+  return `${command.clientId}:${command.seq}`;
+}
+
 /** What one slot decides: an ordered batch of commands. The empty batch is the no-op. */
 export interface Batch {
   readonly commands: readonly Command[];

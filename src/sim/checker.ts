@@ -1,7 +1,7 @@
 // Safety checks over one simulated run: agreement, validity, exactly-once execution and
 // linearizability of what clients observed. Each returns violations; none throws.
 import { checkLinearizable, type HistoryOp } from './linearizability.ts';
-import type { Batch, Command, NodeId, Slot } from '../core/types.ts';
+import { commandKey, type Batch, type Command, type NodeId, type Slot } from '../core/types.ts';
 import { batchDigest } from '../messages/codec.ts';
 import { bytesEqual, toHex } from '../../crypto/digest.ts';
 
@@ -71,8 +71,4 @@ export class SafetyChecker {
     if (this.violations.filter((v) => v.kind === kind).length >= 3) return;
     this.violations.push({ seed: this.seed, kind, detail });
   }
-}
-
-export function commandKey(command: { clientId: number; seq: number }): string {
-  return `${command.clientId}:${command.seq}`;
 }

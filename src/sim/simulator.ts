@@ -9,12 +9,13 @@ import { defaultConfig, type CoreConfig } from '../core/config.ts';
 import type { Effect, Input, TimerName } from '../core/effects.ts';
 import { PaxosNode, type NodeOptions } from '../core/node.ts';
 import { SeededRng } from '../core/rng.ts';
-import type { NodeId } from '../core/types.ts';
+import { commandKey, type NodeId } from '../core/types.ts';
+import { formatBallot } from '../core/ballot.ts';
 import { CodecError, decodeMessage, encodeMessage } from '../messages/codec.ts';
 import { formatMessage } from '../messages/format.ts';
 import type { ClientReply, ClientRequest, Message, PeerMessage } from '../messages/types.ts';
 import { MemoryStorage } from '../storage/memory.ts';
-import { commandKey, SafetyChecker, type Violation } from './checker.ts';
+import { SafetyChecker, type Violation } from './checker.ts';
 import { EventQueue } from './event-queue.ts';
 import { formatFaults, NO_FAULTS, type FaultSpec } from './faults.ts';
 import type { HistoryOp } from './linearizability.ts';
@@ -70,8 +71,21 @@ export interface SimResult {
   readonly messages: MessageCounts;
   /** Distinct slots first decided since warm-up ended. */
   readonly slotsDecided: number;
+  readonly coverage: Coverage;
   readonly timings: ReadonlyMap<string, CommandTiming>;
   readonly replayCommand: string;
+}
+
+/** How much of the protocol a run exercised; regression seeds are chosen by these. */
+export interface Coverage {
+  /** Times some node became leader. */
+  elections: number;
+  /** Slots decided as no-ops (gaps a new leader filled). */
+  noopSlots: number;
+  /** Commands decided in two different slots (resent across a leader change); executed once. */
+  duplicateDecisions: number;
+  restarts: number;
+  catchupReplies: number;
 }
 
 export interface MessageCounts {
@@ -128,6 +142,8 @@ class Simulation {
   private readonly timings = new Map<string, CommandTiming>();
   private messages: MessageCounts = { count: 0, bytes: 0, byType: new Map() };
   private readonly decidedSlots = new Set<number>();
+  private readonly decidedCommandSlot = new Map<string, number>();
+  private readonly coverage: Coverage = { elections: 0, noopSlots: 0, duplicateDecisions: 0, restarts: 0, catchupReplies: 0 };
   private slotsDecidedSinceWarmup = 0;
   private now = 0;
   private healed = false;
@@ -284,6 +300,7 @@ class Simulation {
   private restart(id: NodeId): void {
     if (this.nodes[id]!.core !== null) return;
     this.crashedCount--;
+    this.coverage.restarts++;
     this.note(`n${id} RESTART from storage`);
     this.boot(id);
   }
@@ -304,7 +321,13 @@ class Simulation {
 
   private stepNode(id: NodeId, input: Input): void {
     const core = this.nodes[id]!.core;
-    if (core !== null) this.apply(id, core.step(input));
+    if (core === null) return;
+    const wasLeader = core.isLeader;
+    this.apply(id, core.step(input));
+    if (!wasLeader && core.isLeader) {
+      this.coverage.elections++;
+      this.note(`n${id} becomes leader of ${formatBallot(core.proposer.ballot)}`);
+    }
   }
 
   private apply(id: NodeId, effects: readonly Effect[]): void {
@@ -328,9 +351,17 @@ class Simulation {
           if (!this.decidedSlots.has(effect.slot)) {
             this.decidedSlots.add(effect.slot);
             this.slotsDecidedSinceWarmup++;
+            if (effect.batch.commands.length === 0) this.coverage.noopSlots++;
           }
           for (const command of effect.batch.commands) {
-            const timing = this.timings.get(commandKey(command));
+            const key = commandKey(command);
+            const slot = this.decidedCommandSlot.get(key);
+            if (slot === undefined) this.decidedCommandSlot.set(key, effect.slot);
+            else if (slot !== effect.slot) {
+              this.decidedCommandSlot.set(key, effect.slot);
+              this.coverage.duplicateDecisions++;
+            }
+            const timing = this.timings.get(key);
             if (timing !== undefined && timing.firstDecidedAt === null) timing.firstDecidedAt = this.now;
           }
           break;
@@ -392,6 +423,7 @@ class Simulation {
 
   private encode(msg: Message): Uint8Array {
     const bytes = encodeMessage(msg);
+    if (msg.type === 'catchup-reply') this.coverage.catchupReplies++;
     this.messages.count++;
     this.messages.bytes += bytes.length;
     let entry = this.messages.byType.get(msg.type);
@@ -535,6 +567,7 @@ class Simulation {
       events: this.events,
       messages: this.messages,
       slotsDecided: this.slotsDecidedSinceWarmup,
+      coverage: this.coverage,
       timings: this.timings,
       replayCommand: `npx byzpaxos sim --mode crash --f ${this.o.f} --seed-start ${this.o.seed} --seeds 1 --commands ${this.o.commands} --faults ${formatFaults(this.o.faults)} --trace`,
     };

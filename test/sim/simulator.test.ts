@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { simulate, type SimOptions } from '../../src/sim/simulator.ts';
+import { simulate, type Coverage, type SimOptions } from '../../src/sim/simulator.ts';
 import { parseFaults, type FaultSpec } from '../../src/sim/faults.ts';
 import { SafetyChecker } from '../../src/sim/checker.ts';
 import { MUTANTS } from './mutants.ts';
@@ -84,11 +84,17 @@ describe('property: random schedules and fault mixes never break safety or liven
 });
 
 describe('regression seeds', () => {
-  it('every listed seed replays clean', () => {
-    for (const entry of regression.seeds as { seed: number; f: number; faults: string; commands: number }[]) {
-      expectClean({ seed: entry.seed, f: entry.f, commands: entry.commands, faults: parseFaults(entry.faults) });
-    }
-  });
+  interface Entry { seed: number; f: number; faults: string; commands: number; covers: Partial<Coverage>; why: string }
+  for (const entry of regression.seeds as Entry[]) {
+    it(`seed ${entry.seed} (f=${entry.f}) replays clean and still reaches its path: ${entry.why}`, () => {
+      const options = { seed: entry.seed, f: entry.f, commands: entry.commands, faults: parseFaults(entry.faults) };
+      expectClean(options);
+      const { coverage } = simulate(options);
+      for (const [counter, min] of Object.entries(entry.covers)) {
+        expect(coverage[counter as keyof Coverage], `${counter} (pick another seed if the protocol changed)`).toBeGreaterThanOrEqual(min);
+      }
+    });
+  }
 });
 
 describe('the checker catches broken protocol rules (mutation tests)', () => {
