@@ -1,0 +1,22 @@
+// Public surface of the byzpaxos library.
+export { BOTTOM, compareBallots, formatBallot, type Ballot } from './core/ballot.ts';
+export { crashQuorums, flexibleQuorums, type QuorumSpec } from './core/quorum.ts';
+export { defaultConfig, type CoreConfig, type Mode } from './core/config.ts';
+export type { Effect, Input, PersistRecord, TimerName } from './core/effects.ts';
+export { PaxosNode, type NodeOptions } from './core/node.ts';
+export { Acceptor } from './core/acceptor.ts';
+export { Proposer } from './core/proposer.ts';
+export { Learner } from './core/learner.ts';
+export { Replica } from './core/replica.ts';
+export { Client, type ClientEffect } from './core/client.ts';
+export { SeededRng, type Rng } from './core/rng.ts';
+export { NOOP, type Batch, type Command, type PValue } from './core/types.ts';
+export type { Message, PeerMessage } from './messages/types.ts';
+export { CodecError, decodeMessage, encodeMessage, batchDigest } from './messages/codec.ts';
+export type { StateMachine } from './app/state-machine.ts';
+export { KvStore, encodeKvOp, decodeKvResult, type KvOp, type KvResult } from './app/kv.ts';
+export type { Storage, PersistentState } from './storage/storage.ts';
+export { MemoryStorage } from './storage/memory.ts';
+export { simulate, type SimOptions, type SimResult } from './sim/simulator.ts';
+export { parseFaults, type FaultSpec } from './sim/faults.ts';
+export { checkLinearizable, type HistoryOp } from './sim/linearizability.ts';
