@@ -13,20 +13,22 @@ export function parseOptions<T extends ParseArgsOptionsConfig>(command: string, 
   try {
     parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
   } catch (e) {
-    throw new UsageError(`${command}: ${describeParseError(e)}`);
+    throw new UsageError(describeParseError(command, options, e));
   }
   const extra = parsed.positionals[maxPositionals];
-  if (extra !== undefined) throw new UsageError(`${command}: unexpected argument '${extra}'`);
+  if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}' for ${command}`);
   return parsed;
 }
 
 // parseArgs messages can span several lines and suggest syntax we do not document.
-function describeParseError(e: unknown): string {
+function describeParseError(command: string, options: ParseArgsOptionsConfig, e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   const option = /'(-[^' ]+)/.exec(message)?.[1] ?? 'option';
   switch ((e as { code?: unknown }).code) {
-    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return `unknown option '${option}'`;
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
+      const known = Object.keys(options).map((name) => `--${name}`);
+      return `unknown option '${option}' for ${command}${known.length > 0 ? ` (expected ${known.join(', ')})` : ''}`;
+    }
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       if (/argument missing|ambiguous/.test(message)) {
         return `option '${option}' needs a value (write ${option}=VALUE for a value starting with '-')`;

@@ -34,7 +34,7 @@ interface SimArgs {
   readonly trace: boolean;
 }
 
-export interface SimSummary {
+interface SimSummary {
   readonly mode: 'crash';
   readonly n: number;
   readonly f: number;
@@ -88,8 +88,6 @@ function parseSimArgs(argv: readonly string[]): SimArgs {
   if (seedStart + seeds - 1 > SEED_MAX) {
     throw new UsageError(`--seed-start ${seedStart} with --seeds ${seeds} runs past the largest seed ${SEED_MAX}`);
   }
-  // A partition needs two sides; with f=0 there is a single node.
-  if (faults.partition && f === 0) throw new UsageError('--faults: partition needs at least two nodes (--f 1 or more)');
   const json = values.json ?? false;
   const trace = values.trace ?? false;
   if (trace && seeds !== 1) throw new UsageError(`--trace requires --seeds 1, got --seeds ${seeds}`);

@@ -38,6 +38,6 @@ export function formatMessage(msg: Message, formatOp: OpFormatter = hexOp): stri
     case 'request':
       return `Request c${msg.command.clientId}#${msg.command.seq} ${formatOp(msg.command.op)}`;
     case 'reply':
-      return `Reply c${msg.clientId}#${msg.seq} ${msg.status}${msg.status === 'redirect' ? ` leader=n${msg.leaderHint}` : ''}`;
+      return `Reply c${msg.clientId}#${msg.seq} ${msg.status}${msg.status === 'redirect' ? ` leader=${msg.leaderHint < 0 ? '?' : `n${msg.leaderHint}`}` : ''}`;
   }
 }

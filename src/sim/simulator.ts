@@ -31,7 +31,7 @@ export interface SimOptions {
   readonly keys?: number;
   /** Faults are injected during [0, faultPhaseMs); then everything heals. */
   readonly faultPhaseMs?: number;
-  /** After healing, every submitted command must complete within this bound. */
+  /** After healing, every command must complete within this bound of max(heal time, its submission). */
   readonly livenessBoundMs?: number;
   /** Per-link base delay is drawn from [minMs, maxMs]; jitter adds up to half of it again. */
   readonly delay?: { readonly minMs: number; readonly maxMs: number; readonly jitter: boolean };
@@ -105,7 +105,8 @@ type SimEvent =
   | { kind: 'restart'; node: NodeId }
   | { kind: 'partition'; groupA: readonly NodeId[]; healAt: number }
   | { kind: 'partition-heal' }
-  | { kind: 'heal-all' };
+  | { kind: 'heal-all' }
+  | { kind: 'liveness-check'; clientId: number; seq: number };
 
 interface SimNode {
   core: PaxosNode | null;
@@ -150,6 +151,7 @@ class Simulation {
   /** Nodes on the same side as node 0 while a partition lasts, else null. */
   private partitionSide: Set<NodeId> | null = null;
   private crashedCount = 0;
+  private livenessFailure: string | null = null;
   private events = 0;
   private timerGenerations = 0;
   private submitted = 0;
@@ -180,11 +182,9 @@ class Simulation {
 
   run(): SimResult {
     this.setUp();
-    const deadline = this.o.faultPhaseMs + this.o.livenessBoundMs;
-    for (;;) {
-      if (this.completed === this.o.commands) break;
+    while (this.completed < this.o.commands && this.livenessFailure === null) {
       const next = this.queue.pop();
-      if (next === undefined || next.time > deadline) break;
+      if (next === undefined) break;
       this.now = next.time;
       this.events++;
       this.dispatch(next.event);
@@ -217,7 +217,8 @@ class Simulation {
   private scheduleFaults(): void {
     const { partition, crash } = this.o.faults;
     const rng = this.faultRng;
-    if (partition) {
+    // A partition needs two sides.
+    if (partition && this.n > 1) {
       for (let t = 100 + rng.next() * 400; t < this.o.faultPhaseMs; ) {
         const groupA = this.randomProperSubset(rng);
         const healAt = Math.min(this.o.faultPhaseMs, t + 100 + rng.next() * 700);
@@ -283,7 +284,19 @@ class Simulation {
         this.partitionSide = null;
         this.note('faults end: network healed, crashed nodes restart');
         for (let id = 0; id < this.n; id++) if (this.nodes[id]!.core === null) this.restart(id);
+        this.clients.forEach((sc, index) => {
+          if (sc.current !== null) this.scheduleLivenessCheck(index, sc.current.seq);
+        });
         return;
+      case 'liveness-check': {
+        const current = this.clients[event.clientId]!.current;
+        if (current !== null && current.seq === event.seq) {
+          const since = Math.max(this.o.faultPhaseMs, current.invokedAt);
+          this.livenessFailure = `c${event.clientId + 1}#${event.seq} still incomplete ${this.o.livenessBoundMs}ms after ${since === current.invokedAt ? 'it was submitted' : 'faults healed'}; ${this.completed} of ${this.o.commands} commands completed`;
+          this.note(`LIVENESS FAILURE: ${this.livenessFailure}`);
+        }
+        return;
+      }
     }
   }
 
@@ -437,7 +450,10 @@ class Simulation {
     if (this.nodes[to]!.core === null) return;
     const msg = this.decode(bytes);
     if (msg === null) return;
-    if (this.o.trace) this.traceLines.push(`${this.stamp()}  n${from} ⇒ n${to}  ${formatMessage(msg, formatKvOp)}`);
+    if (this.o.trace) {
+      const source = msg.type === 'request' ? `c${msg.command.clientId}` : `n${from}`;
+      this.traceLines.push(`${this.stamp()}  ${source} ⇒ n${to}  ${formatMessage(msg, formatKvOp)}`);
+    }
     if (msg.type === 'request') this.stepNode(to, { type: 'request', msg });
     else if (msg.type !== 'reply') this.stepNode(to, { type: 'message', from, msg });
   }
@@ -461,7 +477,12 @@ class Simulation {
     this.submitted++;
     this.checker.recordSubmitted({ clientId: sc.client.id, seq, op: bytes });
     this.timings.set(commandKey({ clientId: sc.client.id, seq }), { invokedAt: this.now, firstDecidedAt: null, completedAt: null });
+    if (this.healed) this.scheduleLivenessCheck(index, seq);
     this.runClient(index, sc.client.submit(bytes));
+  }
+
+  private scheduleLivenessCheck(index: number, seq: number): void {
+    this.queue.push(this.now + this.o.livenessBoundMs, { kind: 'liveness-check', clientId: index, seq });
   }
 
   private deliverToClient(index: number, bytes: Uint8Array): void {
@@ -549,9 +570,7 @@ class Simulation {
   private result(): SimResult {
     const decided = [...this.timings.values()].filter((t) => t.firstDecidedAt !== null).length;
     const livenessFailure =
-      this.completed === this.o.commands
-        ? null
-        : `${this.o.commands - this.completed} of ${this.o.commands} commands incomplete ${this.o.livenessBoundMs}ms after faults healed`;
+      this.livenessFailure ?? (this.completed === this.o.commands ? null : `${this.o.commands - this.completed} of ${this.o.commands} commands never completed`);
     return {
       seed: this.o.seed,
       n: this.n,

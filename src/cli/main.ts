@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// The `byzpaxos` command. Exit codes are a contract: 0 ok, 1 the run found a problem (safety
+// violation, failed demo), 2 bad command line (one line on stderr), 3 internal error.
+import { inspect } from 'node:util';
+import { oneLine, UsageError } from './args.ts';
+
+const USAGE = `usage: byzpaxos <command> [options]
+
+commands:
+  sim          run seeds through the deterministic simulator
+    --mode crash           protocol mode (byzantine, commit-reveal: not implemented yet)
+    --f N                  crash faults tolerated, n = 2f+1 (0..7, default 1)
+    --seeds N              number of seeds to run (1..100000, default 100)
+    --seed-start S         first seed (0..2^31, default 1)
+    --commands N           client commands per run (1..10000, default 50)
+    --faults LIST          e.g. drop=0.1,dup=0.05,reorder,partition,crash (default none)
+    --json                 print one JSON object instead of a summary
+    --trace                print the readable trace first (needs --seeds 1)
+  demo         tell the story of a small crash-mode cluster: election, crash, failover, catch-up
+  experiment overhead [--json]
+               messages, bytes and delays per decision in failure-free steady state
+  help         show this help
+
+exit status: 0 ok, 1 safety violation or failed demo, 2 bad usage, 3 internal error
+(set BYZPAXOS_DEBUG=1 to see the stack trace of an internal error)
+`;
+
+const HELP_HINT = "run 'byzpaxos help' for usage";
+
+type Command = (argv: readonly string[]) => number;
+
+// Loaded on demand, so a command's dependencies never slow down or break another command.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  sim: async () => (await import('./sim.ts')).runSim,
+  demo: async () => (await import('./demo.ts')).runDemo,
+  experiment: async () => (await import('./experiment.ts')).runExperiment,
+};
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) throw new UsageError(`missing command (one of ${Object.keys(COMMANDS).join(', ')}, help)`);
+  if (name === 'help' || name === '--help' || name === '-h' || rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (load === undefined) throw new UsageError(`unknown command '${name}' (one of ${Object.keys(COMMANDS).join(', ')}, help)`);
+  return (await load())(rest);
+}
+
+function report(e: unknown): number {
+  if (e instanceof UsageError) {
+    process.stderr.write(`byzpaxos: ${oneLine(e.message)}\n${HELP_HINT}\n`);
+    return 2;
+  }
+  process.stderr.write(`byzpaxos: internal error: ${oneLine(e instanceof Error ? e.message : String(e))}\n`);
+  if (process.env.BYZPAXOS_DEBUG === '1') process.stderr.write(`${inspect(e)}\n`);
+  return 3;
+}
+
+// A reader that stops early (`byzpaxos sim | head`) closes the pipe: that is not a crash.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => process.exit(e.code === 'EPIPE' ? 0 : 3));
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e) {
+  process.exitCode = report(e);
+}
