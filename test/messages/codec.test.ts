@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bytesEqual } from '../../crypto/index.ts';
+import { bytesEqual, fromHex, toHex } from '../../crypto/index.ts';
 import type { Ballot } from '../../src/core/ballot.ts';
 import {
   BATCH_COMMANDS_MAX,
@@ -243,6 +243,98 @@ describe('round trip', () => {
     expect(encodeMessage({ type: 'prepare', ballot: ballot1, fromSlot: 5 })).toEqual(frame(PREPARE));
     const nack: Message = { type: 'nack', ballot: { round: 300, leader: 2 }, promised: { round: 0, leader: -1 } };
     expect(encodeMessage(nack)).toEqual(frame(WIRE_VERSION, 5, varint(300), 3, 0, 0));
+  });
+});
+
+// --- golden vectors ------------------------------------------------------------------------
+
+// Fixed encodings pin the wire format itself: a change here breaks every deployed peer.
+describe('golden vectors', () => {
+  const bottom: Ballot = { round: 0, leader: -1 };
+  const batch: Batch = { commands: [cmd([0xde, 0xad], 7, 300), cmd([], 128, 0)] };
+  const noop: Batch = { commands: [] };
+  const none = new Uint8Array(0);
+  const vectors: [string, Message, string][] = [
+    ['prepare', { type: 'prepare', ballot: ballot1, fromSlot: 5 }, '0101010105'],
+    [
+      'prepare at the limits',
+      { type: 'prepare', ballot: { round: ROUND_MAX, leader: NODE_ID_MAX }, fromSlot: SLOT_MAX },
+      '01018080808080208002808080808020',
+    ],
+    [
+      'empty promise',
+      { type: 'promise', ballot: bottom, fromSlot: 0, accepted: [], truncated: false, decidedUpTo: 0 },
+      '0102000000000000',
+    ],
+    [
+      'promise with pvalues',
+      {
+        type: 'promise',
+        ballot: { round: 300, leader: 2 },
+        fromSlot: 128,
+        accepted: [
+          { ballot: ballot1, slot: 128, batch },
+          { ballot: { round: 2, leader: 1 }, slot: 129, batch: noop },
+        ],
+        truncated: true,
+        decidedUpTo: 127,
+      },
+      '0102ac0203800102010180010207ac0202dead800100000202810100017f',
+    ],
+    [
+      'accept',
+      { type: 'accept', ballot: { round: 3, leader: 1 }, slot: 16384, batch, decidedUpTo: 16383 },
+      '010303028080010207ac0202dead80010000ff7f',
+    ],
+    ['accept of the no-op', { type: 'accept', ballot: ballot1, slot: 0, batch: noop, decidedUpTo: 0 }, '01030101000000'],
+    [
+      'accepted',
+      { type: 'accepted', ballot: { round: 9, leader: 4 }, slot: 42, digest: Uint8Array.from({ length: 32 }, (_, i) => i) },
+      '010409052a000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f',
+    ],
+    ['nack', { type: 'nack', ballot: { round: 300, leader: 2 }, promised: bottom }, '0105ac02030000'],
+    ['heartbeat', { type: 'heartbeat', ballot: { round: 5, leader: 3 }, decidedUpTo: 1000 }, '01060504e807'],
+    ['catchup-request', { type: 'catchup-request', fromSlot: 128 }, '01078001'],
+    ['empty catchup-reply', { type: 'catchup-reply', entries: [], decidedUpTo: 0 }, '01080000'],
+    [
+      'catchup-reply',
+      { type: 'catchup-reply', entries: [{ slot: 10, batch }, { slot: 11, batch: noop }], decidedUpTo: 12 },
+      '0108020a0207ac0202dead800100000b000c',
+    ],
+    [
+      'request',
+      { type: 'request', command: cmd([1, 2, 3], CLIENT_ID_MAX, Number.MAX_SAFE_INTEGER) },
+      '0109ffffffff0fffffffffffffff0f03010203',
+    ],
+    [
+      'ok reply',
+      { type: 'reply', clientId: 7, seq: 300, status: 'ok', result: Uint8Array.from([0xca, 0xfe]), leaderHint: 0 },
+      '010a07ac020002cafe01',
+    ],
+    [
+      'redirect reply',
+      { type: 'reply', clientId: 7, seq: 301, status: 'redirect', result: none, leaderHint: NODE_ID_MAX },
+      '010a07ad0201008002',
+    ],
+    [
+      'busy reply',
+      { type: 'reply', clientId: 0, seq: 0, status: 'busy', result: none, leaderHint: -1 },
+      '010a0000020000',
+    ],
+  ];
+
+  it('cover every message type', () => {
+    expect(new Set(vectors.map(([, msg]) => msg.type))).toEqual(new Set(MESSAGE_TYPES));
+  });
+
+  it.each(vectors)('%s', (_, msg, hex) => {
+    expect(toHex(encodeMessage(msg))).toBe(hex);
+    expect(decodeMessage(fromHex(hex))).toStrictEqual(msg);
+  });
+
+  it('batch encoding and digest', () => {
+    expect(toHex(encodeBatch(batch))).toBe('0207ac0202dead80010000');
+    expect(toHex(batchDigest(batch))).toBe('cd3d9e3bc8997c0e5e5ef4f59bba5f3087b4a23a38a05e5c3b783d95d02ecc6b');
   });
 });
 
