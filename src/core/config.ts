@@ -1,7 +1,7 @@
 // Tunables of one node's core. Times are in milliseconds of whatever clock the driver uses
 // (virtual in the simulator, wall-clock in the runtime).
 import { crashQuorums, type QuorumSpec } from './quorum.ts';
-import { BATCH_COMMANDS_MAX } from './limits.ts';
+import { BATCH_COMMANDS_MAX, LEARNER_WINDOW_SLOTS } from './limits.ts';
 
 export type Mode = 'crash';
 
@@ -43,15 +43,16 @@ export function validateConfig(c: CoreConfig): void {
   const positive = (name: string, v: number) => {
     if (!Number.isFinite(v) || v <= 0) throw new RangeError(`config.${name} must be positive, got ${v}`);
   };
-  positive('windowSlots', c.windowSlots);
-  positive('batchCommandsMax', c.batchCommandsMax);
+  const count = (name: string, v: number, max: number) => {
+    if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`config.${name} must be an integer in 1..${max}, got ${v}`);
+  };
+  count('windowSlots', c.windowSlots, LEARNER_WINDOW_SLOTS);
+  count('batchCommandsMax', c.batchCommandsMax, BATCH_COMMANDS_MAX);
   positive('heartbeatMs', c.heartbeatMs);
   positive('electionTimeoutMinMs', c.electionTimeoutMinMs);
+  positive('electionTimeoutMaxMs', c.electionTimeoutMaxMs);
   positive('backoffMaxMs', c.backoffMaxMs);
   positive('catchupRetryMs', c.catchupRetryMs);
-  if (c.batchCommandsMax > BATCH_COMMANDS_MAX) {
-    throw new RangeError(`config.batchCommandsMax ${c.batchCommandsMax} exceeds BATCH_COMMANDS_MAX ${BATCH_COMMANDS_MAX}`);
-  }
   if (c.electionTimeoutMaxMs < c.electionTimeoutMinMs) {
     throw new RangeError('config.electionTimeoutMaxMs must be >= electionTimeoutMinMs');
   }

@@ -75,7 +75,7 @@ export class Learner {
 
   /** A decision learned from a peer (catch-up). Crash mode trusts peers' decisions. */
   learnDecided(slot: Slot, batch: Batch): boolean {
-    if (this.decided.has(slot) || slot < 0) return false;
+    if (this.decided.has(slot) || !this.inWindow(slot)) return false;
     this.decide(slot, batch);
     return true;
   }

@@ -320,6 +320,7 @@ export class PaxosNode {
         return;
       case 'catchup': {
         this.catchupOutstanding = false;
+        if (this.n === 1) return;
         // Ask someone else this time: the last peer may be down.
         const peer = (this.id + 1 + this.rng.int(this.n - 1)) % this.n;
         this.catchUp(peer, this.peerDecidedUpTo, out);

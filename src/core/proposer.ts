@@ -92,14 +92,16 @@ export class Proposer {
     this.role = 'leader';
     this.failedAttempts = 0;
     const reported = this.highestReported();
-    let highest = -1;
-    for (const slot of reported.keys()) highest = Math.max(highest, slot);
+    // Normally some Promise reports every decided slot (quorums intersect); filling up to the
+    // highest decided slot too leaves no hole even if that ever failed.
+    let last = decisions.highestDecided;
+    for (const slot of reported.keys()) last = Math.max(last, slot);
     const accepts: Accept[] = [];
-    for (let slot = this.fromSlot; slot <= highest; slot++) {
+    for (let slot = this.fromSlot; slot <= last; slot++) {
       if (decisions.isDecided(slot)) continue;
       accepts.push(this.open(slot, this.chooseValue(reported.get(slot)), decisions.firstUndecided));
     }
-    this.nextSlot = Math.max(highest + 1, this.fromSlot, decisions.highestDecided + 1);
+    this.nextSlot = Math.max(last + 1, this.fromSlot);
     this.promises.clear();
     return accepts;
   }
@@ -176,6 +178,7 @@ export class Proposer {
 
   private open(slot: Slot, batch: Batch, decidedUpTo: Slot): Accept {
     this.proposals.set(slot, { batch, age: 0 });
+    for (const command of batch.commands) this.pending.add(commandKey(command));
     return this.acceptFor(slot, batch, decidedUpTo);
   }
 

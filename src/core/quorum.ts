@@ -19,6 +19,10 @@ export function crashQuorums(f: number): QuorumSpec {
 
 export function flexibleQuorums(n: number, f: number, phase1: number, phase2: number): QuorumSpec {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`quorum: n must be a positive integer, got ${n}`);
+  assertF(f);
+  if (!Number.isInteger(phase1) || !Number.isInteger(phase2) || phase1 < 1 || phase2 < 1) {
+    throw new RangeError(`quorum: phase sizes must be positive integers, got ${phase1}/${phase2}`);
+  }
   if (phase1 + phase2 <= n) {
     throw new RangeError(`quorum: phase1 (${phase1}) + phase2 (${phase2}) must exceed n (${n}) so quorums intersect`);
   }
