@@ -316,7 +316,7 @@ class Cluster {
       case 'reply': {
         if (this.nodes[event.from]!.incarnation !== event.incarnation) return;
         const msg = decodeMessage(event.bytes) as ClientReply;
-        const effects = this.client.onReply(msg);
+        const effects = this.client.onReply(event.from, msg);
         if (msg.status === 'redirect' && effects.some((e) => e.type === 'send')) this.outcome(msg.seq).redirects++;
         return this.runClient(effects);
       }

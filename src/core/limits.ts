@@ -26,3 +26,14 @@ export const SLOT_MAX = 2 ** 40;
 /** Largest node id / client id. */
 export const NODE_ID_MAX = 255;
 export const CLIENT_ID_MAX = 2 ** 32 - 1;
+
+// --- Byzantine modes ---------------------------------------------------------------------------
+
+/** Ed25519 signature length; a command's signature is empty in crash mode. */
+export const SIGNATURE_BYTES = 64;
+/** Most signed envelopes in one certificate (one per member at most). */
+export const CERTIFICATE_SIGNATURES_MAX = NODE_ID_MAX + 1;
+/** Most prepared certificates in one CertifiedPromise: slots between the watermarks. */
+export const PREPARED_CERTIFICATES_MAX = 256;
+/** Largest application snapshot sent in state transfer. */
+export const SNAPSHOT_BYTES_MAX = FRAME_BYTES_MAX - 64 * 1024;

@@ -371,6 +371,14 @@ export class PaxosNode {
       case 'catchup-request':
       case 'catchup-reply':
         return null;
+      case 'signed':
+      case 'verify':
+      case 'certified-promise':
+      case 'new-ballot':
+      case 'checkpoint':
+      case 'certified-catchup-reply':
+      case 'state-reply':
+        return 'wrong-mode';
     }
   }
 

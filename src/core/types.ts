@@ -16,6 +16,8 @@ export interface Command {
   readonly clientId: ClientId;
   readonly seq: number;
   readonly op: Uint8Array;
+  /** The client's signature over (clientId, seq, op) in Byzantine modes; empty in crash mode. */
+  readonly signature: Uint8Array;
 }
 
 /** Identifies a command across resends: a client never reuses a seq. */

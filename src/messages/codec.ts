@@ -14,6 +14,11 @@ import type { Ballot } from '../core/ballot.ts';
 import {
   BATCH_COMMANDS_MAX,
   CATCHUP_ENTRIES_MAX,
+  CERTIFICATE_SIGNATURES_MAX,
+  NODE_ID_MAX,
+  PREPARED_CERTIFICATES_MAX,
+  SIGNATURE_BYTES,
+  SNAPSHOT_BYTES_MAX,
   CLIENT_ID_MAX,
   FRAME_BYTES_MAX,
   OP_BYTES_MAX,
@@ -35,6 +40,7 @@ import {
   fail,
   list,
   nodeIdOrNone,
+  nullable,
   struct,
   uint,
   type Bound,
@@ -42,7 +48,15 @@ import {
   type FieldCodec,
   type Fields,
 } from './schema.ts';
-import type { DecidedEntry, Message, MessageType } from './types.ts';
+import type {
+  CertifiedEntry,
+  CheckpointCertificate,
+  DecidedEntry,
+  Message,
+  MessageType,
+  PreparedCertificate,
+  SignedEnvelope,
+} from './types.ts';
 
 export { CodecError };
 
@@ -61,6 +75,12 @@ const RESULT_LENGTH: Bound = { max: RESULT_BYTES_MAX, name: 'RESULT_BYTES_MAX', 
 const COMMANDS: Bound = { max: BATCH_COMMANDS_MAX, name: 'BATCH_COMMANDS_MAX', what: 'count' };
 const PVALUES: Bound = { max: PROMISE_PVALUES_MAX, name: 'PROMISE_PVALUES_MAX', what: 'count' };
 const ENTRIES: Bound = { max: CATCHUP_ENTRIES_MAX, name: 'CATCHUP_ENTRIES_MAX', what: 'count' };
+const NODE_ID: Bound = { max: NODE_ID_MAX, name: 'NODE_ID_MAX', what: 'value' };
+const SIGNATURE_LENGTH: Bound = { max: SIGNATURE_BYTES, name: 'SIGNATURE_BYTES', what: 'length' };
+const PAYLOAD_LENGTH: Bound = { max: FRAME_BYTES_MAX, name: 'FRAME_BYTES_MAX', what: 'length' };
+const SIGNATURES: Bound = { max: CERTIFICATE_SIGNATURES_MAX, name: 'CERTIFICATE_SIGNATURES_MAX', what: 'count' };
+const PREPARED: Bound = { max: PREPARED_CERTIFICATES_MAX, name: 'PREPARED_CERTIFICATES_MAX', what: 'count' };
+const SNAPSHOT_LENGTH: Bound = { max: SNAPSHOT_BYTES_MAX, name: 'SNAPSHOT_BYTES_MAX', what: 'length' };
 
 // ---------------------------------------------------------------------------------------------
 // Layouts.
@@ -74,10 +94,18 @@ const ballot: Field<Ballot> = struct({ round: uint(ROUND), leader: nodeIdOrNone 
   }
 });
 
-const command: Field<Command> = struct({ clientId: uint(CLIENT_ID), seq: uint(SEQ), op: bytes(OP_LENGTH) });
+const signature = bytes(SIGNATURE_LENGTH);
+const command: Field<Command> = struct({ clientId: uint(CLIENT_ID), seq: uint(SEQ), op: bytes(OP_LENGTH), signature });
 const batch: Field<Batch> = struct({ commands: list(command, COMMANDS) });
 const pvalue: Field<PValue> = struct({ ballot, slot, batch });
 const decidedEntry: Field<DecidedEntry> = struct({ slot, batch });
+
+const envelopeFields = { signer: uint(NODE_ID), payload: bytes(PAYLOAD_LENGTH), signature };
+const envelope: Field<SignedEnvelope> = struct({ type: constant('signed' as const), ...envelopeFields });
+const envelopes = list(envelope, SIGNATURES);
+const preparedCertificate: Field<PreparedCertificate> = struct({ ballot, slot, batch, verifies: envelopes });
+const checkpointCertificate: Field<CheckpointCertificate> = struct({ slot, stateDigest: digest, signatures: envelopes });
+const certifiedEntry: Field<CertifiedEntry> = struct({ slot, batch, accepteds: envelopes });
 
 type MessageOf<K extends MessageType> = Extract<Message, { type: K }>;
 
@@ -110,6 +138,16 @@ const SCHEMAS: { readonly [K in MessageType]: MessageSchema<K> } = {
       leaderHint: nodeIdOrNone,
     },
   },
+  signed: { tag: 11, fields: envelopeFields },
+  verify: { tag: 12, fields: { ballot, slot, digest } },
+  'certified-promise': {
+    tag: 13,
+    fields: { ballot, checkpoint: nullable(checkpointCertificate), prepared: list(preparedCertificate, PREPARED) },
+  },
+  'new-ballot': { tag: 14, fields: { ballot, promises: envelopes } },
+  checkpoint: { tag: 15, fields: { slot, stateDigest: digest } },
+  'certified-catchup-reply': { tag: 16, fields: { entries: list(certifiedEntry, ENTRIES), decidedUpTo: slot } },
+  'state-reply': { tag: 17, fields: { checkpoint: checkpointCertificate, snapshot: bytes(SNAPSHOT_LENGTH) } },
 };
 
 interface MessageCodec extends FieldCodec<Message> {

@@ -35,6 +35,20 @@ export function formatMessage(msg: Message, formatOp: OpFormatter = hexOp): stri
       return `CatchupRequest from=${msg.fromSlot}`;
     case 'catchup-reply':
       return `CatchupReply slots=[${msg.entries.map((e) => e.slot).join(',')}] decided<${msg.decidedUpTo}`;
+    case 'signed':
+      return `Signed by n${msg.signer} (${msg.payload.length} bytes)`;
+    case 'verify':
+      return `Verify b=${formatBallot(msg.ballot)} s=${msg.slot} d=${toHex(msg.digest).slice(0, 8)}`;
+    case 'certified-promise':
+      return `CertifiedPromise b=${formatBallot(msg.ballot)} checkpoint=${msg.checkpoint?.slot ?? '-'} prepared={${msg.prepared.map((p) => `s${p.slot}@${formatBallot(p.ballot)}`).join(',')}}`;
+    case 'new-ballot':
+      return `NewBallot b=${formatBallot(msg.ballot)} promises=${msg.promises.map((e) => `n${e.signer}`).join(',')}`;
+    case 'checkpoint':
+      return `Checkpoint s<${msg.slot} state=${toHex(msg.stateDigest).slice(0, 8)}`;
+    case 'certified-catchup-reply':
+      return `CertifiedCatchupReply slots=[${msg.entries.map((e) => e.slot).join(',')}] decided<${msg.decidedUpTo}`;
+    case 'state-reply':
+      return `StateReply s<${msg.checkpoint.slot} (${msg.snapshot.length} bytes)`;
     case 'request':
       return `Request c${msg.command.clientId}#${msg.command.seq} ${formatOp(msg.command.op)}`;
     case 'reply':

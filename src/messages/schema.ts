@@ -184,14 +184,35 @@ export const bool: Field<boolean> = (path) => ({
 });
 
 /** Raw DIGEST_BYTES bytes, no length prefix. */
-export const digest: Field<Uint8Array> = (path) => ({
-  size: (value) => {
-    if (value.length !== DIGEST_BYTES) fail(path, `length ${value.length}, expected ${DIGEST_BYTES}`);
-    return DIGEST_BYTES;
-  },
-  write: (w, value) => w.raw(value),
-  read: (r) => r.raw(DIGEST_BYTES, path),
-});
+/** Exactly `length` raw bytes, no prefix. */
+export function fixedBytes(length: number): Field<Uint8Array> {
+  return (path) => ({
+    size: (value) => {
+      if (value.length !== length) fail(path, `length ${value.length}, expected ${length}`);
+      return length;
+    },
+    write: (w, value) => w.raw(value),
+    read: (r) => r.raw(length, path),
+  });
+}
+
+export const digest: Field<Uint8Array> = fixedBytes(DIGEST_BYTES);
+
+/** A presence byte (0 or 1), then the value when present. */
+export function nullable<T>(field: Field<T>): Field<T | null> {
+  return (path) => {
+    const codec = field(path);
+    const flag = bool(path);
+    return {
+      size: (value) => 1 + (value === null ? 0 : codec.size(value)),
+      write: (w, value) => {
+        flag.write(w, value !== null);
+        if (value !== null) codec.write(w, value);
+      },
+      read: (r) => (flag.read(r) ? codec.read(r) : null),
+    };
+  };
+}
 
 /** A length-prefixed byte string. */
 export function bytes(bound: Bound): Field<Uint8Array> {

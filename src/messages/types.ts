@@ -87,6 +87,82 @@ export interface ClientReply {
   readonly leaderHint: NodeId;
 }
 
+// --- Byzantine modes ------------------------------------------------------------------------
+// Every message between nodes travels inside a SignedEnvelope; certificates are lists of them.
+
+/** A signed message: `payload` is the canonical encoding of the inner message, signed by `signer`. */
+export interface SignedEnvelope {
+  readonly type: 'signed';
+  readonly signer: NodeId;
+  readonly payload: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/** Seed 000 §4: after checking the leader's Accept, each acceptor tells every acceptor what it saw. */
+export interface Verify {
+  readonly type: 'verify';
+  readonly ballot: Ballot;
+  readonly slot: Slot;
+  readonly digest: Uint8Array;
+}
+
+/** Accept(b, s, batch) plus 2f+1 matching signed Verify(b, s, digest(batch)). */
+export interface PreparedCertificate {
+  readonly ballot: Ballot;
+  readonly slot: Slot;
+  readonly batch: Batch;
+  readonly verifies: readonly SignedEnvelope[];
+}
+
+/** 2f+1 signed Checkpoint(slot, stateDigest): the state after executing every slot below `slot`. */
+export interface CheckpointCertificate {
+  readonly slot: Slot;
+  readonly stateDigest: Uint8Array;
+  readonly signatures: readonly SignedEnvelope[];
+}
+
+/** Leader change: the sender joins `ballot` and reports what it prepared above its stable checkpoint. */
+export interface CertifiedPromise {
+  readonly type: 'certified-promise';
+  readonly ballot: Ballot;
+  /** Null before the first stable checkpoint. */
+  readonly checkpoint: CheckpointCertificate | null;
+  readonly prepared: readonly PreparedCertificate[];
+}
+
+/** The leader of `ballot` proves its choice with 2f+1 signed CertifiedPromises; acceptors recompute it. */
+export interface NewBallot {
+  readonly type: 'new-ballot';
+  readonly ballot: Ballot;
+  readonly promises: readonly SignedEnvelope[];
+}
+
+export interface Checkpoint {
+  readonly type: 'checkpoint';
+  readonly slot: Slot;
+  readonly stateDigest: Uint8Array;
+}
+
+/** A decided slot with its proof: 2f+1 signed Accepted for one ballot and digest(batch). */
+export interface CertifiedEntry {
+  readonly slot: Slot;
+  readonly batch: Batch;
+  readonly accepteds: readonly SignedEnvelope[];
+}
+
+export interface CertifiedCatchupReply {
+  readonly type: 'certified-catchup-reply';
+  readonly entries: readonly CertifiedEntry[];
+  readonly decidedUpTo: Slot;
+}
+
+/** State transfer for a replica below the sender's stable checkpoint. */
+export interface StateReply {
+  readonly type: 'state-reply';
+  readonly checkpoint: CheckpointCertificate;
+  readonly snapshot: Uint8Array;
+}
+
 export type PeerMessage =
   | Prepare
   | Promise1b
@@ -95,7 +171,14 @@ export type PeerMessage =
   | Nack
   | Heartbeat
   | CatchupRequest
-  | CatchupReply;
+  | CatchupReply
+  | SignedEnvelope
+  | Verify
+  | CertifiedPromise
+  | NewBallot
+  | Checkpoint
+  | CertifiedCatchupReply
+  | StateReply;
 
 export type Message = PeerMessage | ClientRequest | ClientReply;
 export type MessageType = Message['type'];
@@ -111,4 +194,11 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'catchup-reply',
   'request',
   'reply',
+  'signed',
+  'verify',
+  'certified-promise',
+  'new-ballot',
+  'checkpoint',
+  'certified-catchup-reply',
+  'state-reply',
 ];

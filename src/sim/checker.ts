@@ -26,7 +26,7 @@ export class SafetyChecker {
     this.seed = seed;
   }
 
-  recordSubmitted(command: Command): void {
+  recordSubmitted(command: Pick<Command, 'clientId' | 'seq' | 'op'>): void {
     this.submitted.set(commandKey(command), command.op);
   }
 
@@ -43,7 +43,7 @@ export class SafetyChecker {
   }
 
   /** Exactly-once: within one incarnation of a replica, a command takes effect at most once. */
-  recordExecution(node: NodeId, incarnation: number, command: Command): void {
+  recordExecution(node: NodeId, incarnation: number, command: Pick<Command, 'clientId' | 'seq'>): void {
     const who = `${node}/${incarnation}`;
     let set = this.executed.get(who);
     if (set === undefined) this.executed.set(who, (set = new Set()));

@@ -250,7 +250,7 @@ class Simulation {
       case 'deliver':
         return this.deliver(event.to, event.from, event.bytes);
       case 'deliver-client':
-        return this.deliverToClient(event.clientId, event.bytes);
+        return this.deliverToClient(event.clientId, event.from, event.bytes);
       case 'node-timer': {
         const node = this.nodes[event.node]!;
         if (node.core === null || node.timers.get(event.timer) !== event.generation) return;
@@ -485,11 +485,11 @@ class Simulation {
     this.queue.push(this.now + this.o.livenessBoundMs, { kind: 'liveness-check', clientId: index, seq });
   }
 
-  private deliverToClient(index: number, bytes: Uint8Array): void {
+  private deliverToClient(index: number, from: NodeId, bytes: Uint8Array): void {
     const msg = this.decode(bytes);
     if (msg === null || msg.type !== 'reply') return;
     if (this.o.trace) this.traceLines.push(`${this.stamp()}  ⇒ client c${index + 1}  ${formatMessage(msg)}`);
-    this.runClient(index, this.clients[index]!.client.onReply(msg));
+    this.runClient(index, this.clients[index]!.client.onReply(from, msg));
   }
 
   private runClient(index: number, effects: readonly ClientEffect[]): void {

@@ -12,7 +12,7 @@ import { StateAccumulator, emptyState } from '../../src/storage/storage.ts';
 
 const b = (round: number, leader: number): Ballot => ({ round, leader });
 const batch = (tag: string): Batch => ({
-  commands: [{ clientId: 1, seq: tag.length, op: new TextEncoder().encode(tag) }],
+  commands: [{ clientId: 1, seq: tag.length, op: new TextEncoder().encode(tag), signature: new Uint8Array(0) }],
 });
 const prepare = (ballot: Ballot, fromSlot = 0): Prepare => ({ type: 'prepare', ballot, fromSlot });
 const accept = (ballot: Ballot, slot: Slot, value: Batch): Accept => ({

@@ -208,7 +208,7 @@ class Cluster {
 
 let nextClient = 100;
 function command(op: KvOp, clientId = nextClient++, seq = 1): Command {
-  return { clientId, seq, op: encodeKvOp(op) };
+  return { clientId, seq, op: encodeKvOp(op), signature: new Uint8Array(0) };
 }
 const put = (key: string, value: string): KvOp => ({ type: 'put', key, value });
 

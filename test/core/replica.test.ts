@@ -21,8 +21,9 @@ const cmd = (clientId: number, seq: number, op: string): Command => ({
   clientId,
   seq,
   op: new TextEncoder().encode(op),
+  signature: new Uint8Array(0),
 });
-const kv = (clientId: number, seq: number, op: KvOp): Command => ({ clientId, seq, op: encodeKvOp(op) });
+const kv = (clientId: number, seq: number, op: KvOp): Command => ({ clientId, seq, op: encodeKvOp(op), signature: new Uint8Array(0) });
 
 function log(...batches: Batch[]): (slot: Slot) => Batch | undefined {
   return (slot) => batches[slot];

@@ -24,7 +24,7 @@ import {
   encodeMessage,
   encodedSize,
 } from '../../src/messages/codec.ts';
-import { MESSAGE_TYPES, type Message } from '../../src/messages/types.ts';
+import { MESSAGE_TYPES, type Message, type SignedEnvelope } from '../../src/messages/types.ts';
 
 // --- arbitraries (objects built in interface key order) --------------------------------------
 
@@ -51,9 +51,20 @@ const commandArb: fc.Arbitrary<Command> = rec({
   clientId: natIn(0, CLIENT_ID_MAX),
   seq: natIn(0, Number.MAX_SAFE_INTEGER),
   op: fc.uint8Array({ maxLength: 48 }),
+  signature: fc.oneof(fc.constant(new Uint8Array(0)), fc.uint8Array({ minLength: 64, maxLength: 64 })),
 });
 const batchArb: fc.Arbitrary<Batch> = rec({ commands: fc.array(commandArb, { maxLength: 6 }) });
 const pvalueArb: fc.Arbitrary<PValue> = rec({ ballot: ballotArb, slot: slotArb, batch: batchArb });
+
+const digestArb = fc.uint8Array({ minLength: 32, maxLength: 32 });
+const envelopeArb = rec({
+  type: fc.constant('signed' as const),
+  signer: natIn(0, NODE_ID_MAX),
+  payload: fc.uint8Array({ maxLength: 64 }),
+  signature: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+});
+const envelopesArb = fc.array(envelopeArb, { maxLength: 4 });
+const checkpointCertArb = rec({ slot: slotArb, stateDigest: digestArb, signatures: envelopesArb });
 
 const messageArbs: { readonly [K in Message['type']]: fc.Arbitrary<Extract<Message, { type: K }>> } = {
   prepare: rec({ type: fc.constant('prepare'), ballot: ballotArb, fromSlot: slotArb }),
@@ -95,6 +106,22 @@ const messageArbs: { readonly [K in Message['type']]: fc.Arbitrary<Extract<Messa
     result: fc.uint8Array({ maxLength: 48 }),
     leaderHint: natIn(-1, NODE_ID_MAX),
   }),
+  signed: envelopeArb,
+  verify: rec({ type: fc.constant('verify'), ballot: ballotArb, slot: slotArb, digest: digestArb }),
+  'certified-promise': rec({
+    type: fc.constant('certified-promise'),
+    ballot: ballotArb,
+    checkpoint: fc.option(checkpointCertArb, { nil: null }),
+    prepared: fc.array(rec({ ballot: ballotArb, slot: slotArb, batch: batchArb, verifies: envelopesArb }), { maxLength: 3 }),
+  }),
+  'new-ballot': rec({ type: fc.constant('new-ballot'), ballot: ballotArb, promises: envelopesArb }),
+  checkpoint: rec({ type: fc.constant('checkpoint'), slot: slotArb, stateDigest: digestArb }),
+  'certified-catchup-reply': rec({
+    type: fc.constant('certified-catchup-reply'),
+    entries: fc.array(rec({ slot: slotArb, batch: batchArb, accepteds: envelopesArb }), { maxLength: 3 }),
+    decidedUpTo: slotArb,
+  }),
+  'state-reply': rec({ type: fc.constant('state-reply'), checkpoint: checkpointCertArb, snapshot: fc.uint8Array({ maxLength: 64 }) }),
 };
 const messageArb: fc.Arbitrary<Message> = fc.oneof(...Object.values(messageArbs));
 
@@ -153,7 +180,7 @@ function tryDecode(bytes: Uint8Array): Message | undefined {
   }
 }
 
-const cmd = (op: number[], clientId = 1, seq = 1): Command => ({ clientId, seq, op: Uint8Array.from(op) });
+const cmd = (op: number[], clientId = 1, seq = 1): Command => ({ clientId, seq, op: Uint8Array.from(op), signature: new Uint8Array(0) });
 const ballot1: Ballot = { round: 1, leader: 0 };
 /** Prepare{ballot (1,0), fromSlot 5}: version, tag, round, leader+1, fromSlot. */
 const PREPARE = [WIRE_VERSION, 1, 1, 1, 5];
@@ -202,7 +229,7 @@ describe('round trip', () => {
         ballot: { round: ROUND_MAX, leader: NODE_ID_MAX },
         fromSlot: SLOT_MAX,
       },
-      { type: 'request', command: { clientId: CLIENT_ID_MAX, seq: Number.MAX_SAFE_INTEGER, op: fullOp } },
+      { type: 'request', command: { clientId: CLIENT_ID_MAX, seq: Number.MAX_SAFE_INTEGER, op: fullOp, signature: new Uint8Array(0) } },
       {
         type: 'reply',
         clientId: CLIENT_ID_MAX,
@@ -254,6 +281,15 @@ describe('golden vectors', () => {
   const batch: Batch = { commands: [cmd([0xde, 0xad], 7, 300), cmd([], 128, 0)] };
   const noop: Batch = { commands: [] };
   const none = new Uint8Array(0);
+  const b21: Ballot = { round: 2, leader: 1 };
+  const down = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
+  const envelope: SignedEnvelope = {
+    type: 'signed',
+    signer: 2,
+    payload: Uint8Array.of(1, 12),
+    signature: Uint8Array.from({ length: 64 }, (_, i) => i),
+  };
+  const checkpointCert = { slot: 16, stateDigest: down, signatures: [envelope] };
   const vectors: [string, Message, string][] = [
     ['prepare', { type: 'prepare', ballot: ballot1, fromSlot: 5 }, '0101010105'],
     [
@@ -279,12 +315,12 @@ describe('golden vectors', () => {
         truncated: true,
         decidedUpTo: 127,
       },
-      '0102ac0203800102010180010207ac0202dead800100000202810100017f',
+      '0102ac0203800102010180010207ac0202dead0080010000000202810100017f',
     ],
     [
       'accept',
       { type: 'accept', ballot: { round: 3, leader: 1 }, slot: 16384, batch, decidedUpTo: 16383 },
-      '010303028080010207ac0202dead80010000ff7f',
+      '010303028080010207ac0202dead008001000000ff7f',
     ],
     ['accept of the no-op', { type: 'accept', ballot: ballot1, slot: 0, batch: noop, decidedUpTo: 0 }, '01030101000000'],
     [
@@ -299,12 +335,12 @@ describe('golden vectors', () => {
     [
       'catchup-reply',
       { type: 'catchup-reply', entries: [{ slot: 10, batch }, { slot: 11, batch: noop }], decidedUpTo: 12 },
-      '0108020a0207ac0202dead800100000b000c',
+      '0108020a0207ac0202dead0080010000000b000c',
     ],
     [
       'request',
       { type: 'request', command: cmd([1, 2, 3], CLIENT_ID_MAX, Number.MAX_SAFE_INTEGER) },
-      '0109ffffffff0fffffffffffffff0f03010203',
+      '0109ffffffff0fffffffffffffff0f0301020300',
     ],
     [
       'ok reply',
@@ -321,6 +357,35 @@ describe('golden vectors', () => {
       { type: 'reply', clientId: 0, seq: 0, status: 'busy', result: none, leaderHint: -1 },
       '010a0000020000',
     ],
+    ['signed', envelope, '010b0202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f'],
+    ['verify', { type: 'verify', ballot: b21, slot: 7, digest: down }, '010c020207fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0'],
+    [
+      'certified-promise without checkpoint',
+      { type: 'certified-promise', ballot: b21, checkpoint: null, prepared: [] },
+      '010d02020000',
+    ],
+    [
+      'certified-promise',
+      {
+        type: 'certified-promise',
+        ballot: b21,
+        checkpoint: checkpointCert,
+        prepared: [{ ballot: { round: 1, leader: 0 }, slot: 17, batch: noop, verifies: [envelope] }],
+      },
+      '010d02020110fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f0101011100010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f',
+    ],
+    ['new-ballot', { type: 'new-ballot', ballot: b21, promises: [envelope] }, '010e0202010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f'],
+    ['checkpoint', { type: 'checkpoint', slot: 16, stateDigest: down }, '010f10fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0'],
+    [
+      'certified-catchup-reply',
+      { type: 'certified-catchup-reply', entries: [{ slot: 3, batch: noop, accepteds: [envelope] }], decidedUpTo: 4 },
+      '0110010300010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f04',
+    ],
+    [
+      'state-reply',
+      { type: 'state-reply', checkpoint: checkpointCert, snapshot: Uint8Array.of(9, 9) },
+      '011110fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f020909',
+    ],
   ];
 
   it('cover every message type', () => {
@@ -333,8 +398,8 @@ describe('golden vectors', () => {
   });
 
   it('batch encoding and digest', () => {
-    expect(toHex(encodeBatch(batch))).toBe('0207ac0202dead80010000');
-    expect(toHex(batchDigest(batch))).toBe('cd3d9e3bc8997c0e5e5ef4f59bba5f3087b4a23a38a05e5c3b783d95d02ecc6b');
+    expect(toHex(encodeBatch(batch))).toBe('0207ac0202dead008001000000');
+    expect(toHex(batchDigest(batch))).toBe('63be2dbf96f0cb5451b489611cca1493b2999323eb24eae44b329e8271373879');
   });
 });
 
@@ -372,7 +437,7 @@ describe('decode rejects', () => {
   });
 
   it('an unknown tag', () => {
-    for (const tag of [0, 11, 0x80, 255]) {
+    for (const tag of [0, 18, 0x80, 255]) {
       expectCodecError(frame(WIRE_VERSION, tag, PREPARE.slice(2)), `frame: unknown message tag ${tag}`);
     }
   });
@@ -509,7 +574,7 @@ describe('encode rejects', () => {
     ],
     [
       'oversize op',
-      accept({ commands: [{ clientId: 1, seq: 1, op: new Uint8Array(OP_BYTES_MAX + 1) }] }),
+      accept({ commands: [{ clientId: 1, seq: 1, op: new Uint8Array(OP_BYTES_MAX + 1), signature: new Uint8Array(0) }] }),
       /^accept\.batch\.commands\.op: length 4097 exceeds OP_BYTES_MAX/,
     ],
     ['slot above SLOT_MAX', accept(NOOP, SLOT_MAX + 1), /^accept\.slot: value \d+ exceeds SLOT_MAX/],
@@ -567,7 +632,7 @@ describe('encode rejects', () => {
   it.each(cases)('%s', (_, msg, message) => expectEncodeError(msg, message));
 
   it('frames over FRAME_BYTES_MAX, before allocating them', () => {
-    const bigBatch: Batch = { commands: [{ clientId: 1, seq: 1, op: new Uint8Array(OP_BYTES_MAX) }] };
+    const bigBatch: Batch = { commands: [{ clientId: 1, seq: 1, op: new Uint8Array(OP_BYTES_MAX), signature: new Uint8Array(0) }] };
     const msg: Message = {
       type: 'promise',
       ballot: ballot1,

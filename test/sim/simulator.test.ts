@@ -111,7 +111,7 @@ describe('the checker catches broken protocol rules (mutation tests)', () => {
 
   it('exactly-once: a command executed twice by one replica incarnation is reported', () => {
     const checker = new SafetyChecker(7);
-    const command = { clientId: 1, seq: 1, op: new Uint8Array([1]) };
+    const command = { clientId: 1, seq: 1, op: new Uint8Array([1]), signature: new Uint8Array(0) };
     checker.recordExecution(0, 1, command);
     checker.recordExecution(0, 2, command); // after a restart: a fresh replica replays its log
     expect(checker.violations).toEqual([]);
@@ -121,8 +121,8 @@ describe('the checker catches broken protocol rules (mutation tests)', () => {
 
   it('agreement and validity are judged per slot on every learner', () => {
     const checker = new SafetyChecker(7);
-    const a = { clientId: 1, seq: 1, op: new Uint8Array([1]) };
-    const b = { clientId: 1, seq: 2, op: new Uint8Array([2]) };
+    const a = { clientId: 1, seq: 1, op: new Uint8Array([1]), signature: new Uint8Array(0) };
+    const b = { clientId: 1, seq: 2, op: new Uint8Array([2]), signature: new Uint8Array(0) };
     checker.recordSubmitted(a);
     checker.recordDecision(0, 5, { commands: [a] });
     checker.recordDecision(1, 5, { commands: [a] });
