@@ -9,3 +9,24 @@ export {
   toHex,
 } from './digest.ts';
 export type { Hasher } from './digest.ts';
+export {
+  PUBLIC_KEY_BYTES,
+  SECRET_KEY_BYTES,
+  SIGNATURE_BYTES,
+  checkPublicKey,
+  generateKeyPair,
+  keyPairFromSeed,
+  nativeBackend,
+  nobleBackend,
+} from './ed25519.ts';
+export type { KeyPair, SignatureBackend } from './ed25519.ts';
+export {
+  CLUSTER_ID_BYTES,
+  SIGN_DOMAIN,
+  cachedVerifier,
+  clusterIdOf,
+  signBytes,
+  signMessage,
+  verifyMessage,
+} from './envelope.ts';
+export type { CachedVerifier, SignatureStats } from './envelope.ts';

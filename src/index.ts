@@ -1,7 +1,8 @@
 // Public surface of the byzpaxos library.
 export { BOTTOM, compareBallots, formatBallot, type Ballot } from './core/ballot.ts';
 export { crashQuorums, flexibleQuorums, type QuorumSpec } from './core/quorum.ts';
-export { defaultConfig, type CoreConfig, type Mode } from './core/config.ts';
+export { defaultConfig, type CoreConfig } from './core/config.ts';
+export type { Mode, ProtocolNode } from './core/protocol.ts';
 export type { Effect, Input, PersistRecord, TimerName } from './core/effects.ts';
 export { PaxosNode, type NodeOptions } from './core/node.ts';
 export { Acceptor } from './core/acceptor.ts';

@@ -347,6 +347,12 @@ export class KvStore implements StateMachine {
     return w.done();
   }
 
+  restore(snapshot: Uint8Array): void {
+    const restored = KvStore.restore(snapshot, this.keysMax);
+    this.entries.clear();
+    for (const [key, value] of restored.entries) this.entries.set(key, value);
+  }
+
   /** Inverse of snapshot(); throws an Error naming the defect on any non-canonical input. */
   static restore(bytes: Uint8Array, keysMax: number = KV_KEYS_MAX): KvStore {
     const store = new KvStore(keysMax);

@@ -6,4 +6,8 @@ export interface StateMachine {
   apply(op: Uint8Array): Uint8Array;
   /** Digest of the whole state, for comparing replicas. */
   stateDigest(): Uint8Array;
+  /** Canonical encoding of the whole state: equal states give equal bytes (checkpoints sign its digest). */
+  snapshot(): Uint8Array;
+  /** Replace the state with a snapshot's; throws an Error naming the defect if it is malformed, changing nothing. */
+  restore(snapshot: Uint8Array): void;
 }

@@ -3,10 +3,8 @@
 import { crashQuorums, type QuorumSpec } from './quorum.ts';
 import { BATCH_COMMANDS_MAX, LEARNER_WINDOW_SLOTS } from './limits.ts';
 
-export type Mode = 'crash';
-
 export interface CoreConfig {
-  readonly mode: Mode;
+  readonly mode: 'crash';
   readonly quorums: QuorumSpec;
   /** Pipelining window α: slots a leader may have open beyond its first undecided slot. */
   readonly windowSlots: number;

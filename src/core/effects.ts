@@ -2,15 +2,33 @@
 // every `persist` durable before performing any later `send`/`broadcast`/`reply` of the same step.
 import type { Ballot } from './ballot.ts';
 import type { Batch, ClientId, Command, NodeId, PValue, Slot } from './types.ts';
-import type { ClientReply, ClientRequest, PeerMessage } from '../messages/types.ts';
+import type {
+  CertifiedEntry,
+  CheckpointCertificate,
+  ClientReply,
+  ClientRequest,
+  PeerMessage,
+  PreparedCertificate,
+  SignedEnvelope,
+} from '../messages/types.ts';
 
-export type TimerName = 'election' | 'heartbeat' | 'catchup';
+export type ProtocolTimer = 'election' | 'heartbeat' | 'catchup' | 'progress' | 'view-change' | 'retransmit';
+/** Adversaries may keep timers of their own, and a twin pair keeps one set per twin. */
+export type TimerName = ProtocolTimer | 'adversary' | `twin:${ProtocolTimer}`;
 
 export type PersistRecord =
   | { readonly type: 'promised'; readonly ballot: Ballot }
   | { readonly type: 'accepted'; readonly pvalue: PValue }
   | { readonly type: 'round'; readonly round: number }
-  | { readonly type: 'decided'; readonly slot: Slot; readonly batch: Batch };
+  | { readonly type: 'decided'; readonly slot: Slot; readonly batch: Batch }
+  // Byzantine modes. `joined` keeps the NewBallot that justified joining a ballot; `verified`
+  // is what this node signed for (ballot, slot), so it never signs a different digest even
+  // after a restart; `checkpoint` lets storage drop everything below the stable checkpoint.
+  | { readonly type: 'joined'; readonly round: number; readonly newBallot: SignedEnvelope | null }
+  | { readonly type: 'verified'; readonly ballot: Ballot; readonly slot: Slot; readonly digest: Uint8Array }
+  | { readonly type: 'prepared'; readonly certificate: PreparedCertificate }
+  | { readonly type: 'certified'; readonly entry: CertifiedEntry }
+  | { readonly type: 'checkpoint'; readonly certificate: CheckpointCertificate; readonly snapshot: Uint8Array };
 
 export type Effect =
   | { readonly type: 'persist'; readonly record: PersistRecord }

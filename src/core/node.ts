@@ -8,6 +8,7 @@ import type { Effect, Input, TimerName } from './effects.ts';
 import { Learner } from './learner.ts';
 import { CATCHUP_ENTRIES_MAX, CLIENT_SESSIONS_MAX, FRAME_BYTES_MAX, LEARNER_WINDOW_SLOTS, ROUND_MAX } from './limits.ts';
 import { Outbox } from './outbox.ts';
+import type { ProtocolNode } from './protocol.ts';
 import { Proposer } from './proposer.ts';
 import { Replica } from './replica.ts';
 import type { Rng } from './rng.ts';
@@ -45,7 +46,7 @@ export interface NodeStats {
   readonly dropped: Map<string, number>;
 }
 
-export class PaxosNode {
+export class PaxosNode implements ProtocolNode {
   readonly id: NodeId;
   readonly config: CoreConfig;
   readonly acceptor: Acceptor;
@@ -78,6 +79,10 @@ export class PaxosNode {
 
   get isLeader(): boolean {
     return this.proposer.isLeader;
+  }
+
+  get ballot(): Ballot {
+    return this.proposer.role === 'follower' ? this.acceptor.promised : this.proposer.ballot;
   }
 
   /** First effects after (re)start: replay the persisted log into the application, arm the election timer. */

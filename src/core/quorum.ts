@@ -17,6 +17,17 @@ export function crashQuorums(f: number): QuorumSpec {
   return flexibleQuorums(n, f, f + 1, f + 1);
 }
 
+/**
+ * Byzantine modes: n = 3f+1 and quorums of 2f+1, so any two quorums share f+1 nodes, at least
+ * one of them honest; `weak` (f+1) is the smallest set sure to contain an honest node.
+ */
+export function byzantineQuorums(f: number): QuorumSpec & { readonly weak: number } {
+  assertF(f);
+  const n = 3 * f + 1;
+  if (n - 1 > 255) throw new RangeError(`quorum: f=${f} needs more than 256 nodes`);
+  return Object.freeze({ n, f, phase1: 2 * f + 1, phase2: 2 * f + 1, weak: f + 1 });
+}
+
 export function flexibleQuorums(n: number, f: number, phase1: number, phase2: number): QuorumSpec {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`quorum: n must be a positive integer, got ${n}`);
   assertF(f);

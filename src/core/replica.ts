@@ -4,6 +4,7 @@
 import { CLIENT_SESSIONS_MAX } from './limits.ts';
 import type { Batch, ClientId, Command, Slot } from './types.ts';
 import type { StateMachine } from '../app/state-machine.ts';
+import { decodeReplicaSnapshot, encodeReplicaSnapshot } from '../messages/codec.ts';
 
 interface Session {
   readonly seq: number;
@@ -57,6 +58,23 @@ export class Replica {
 
   stateDigest(): Uint8Array {
     return this.app.stateDigest();
+  }
+
+  /** Canonical bytes of everything execution determines: position, sessions, application state. */
+  snapshot(): Uint8Array {
+    const sessions = [...this.sessions]
+      .sort(([a], [b]) => a - b)
+      .map(([clientId, { seq, result }]) => ({ clientId, seq, result }));
+    return encodeReplicaSnapshot({ executedUpTo: this.nextSlot, sessions, app: this.app.snapshot() });
+  }
+
+  /** Install a snapshot (state transfer); throws, changing nothing, if it is malformed. */
+  restore(bytes: Uint8Array): void {
+    const snapshot = decodeReplicaSnapshot(bytes);
+    this.app.restore(snapshot.app);
+    this.sessions.clear();
+    for (const { clientId, seq, result } of snapshot.sessions) this.sessions.set(clientId, { seq, result });
+    this.nextSlot = snapshot.executedUpTo;
   }
 
   private execute(command: Command): Uint8Array | undefined {

@@ -15,6 +15,7 @@ import {
   BATCH_COMMANDS_MAX,
   CATCHUP_ENTRIES_MAX,
   CERTIFICATE_SIGNATURES_MAX,
+  CLIENT_SESSIONS_MAX,
   NODE_ID_MAX,
   PREPARED_CERTIFICATES_MAX,
   SIGNATURE_BYTES,
@@ -167,6 +168,20 @@ for (const [type, { tag, fields }] of Object.entries(SCHEMAS)) {
 
 const BATCH = batch('batch');
 
+/** What a checkpoint's state digest covers and state transfer ships: the replica, sessions included. */
+export interface ReplicaSnapshot {
+  /** Every slot below this one has been executed. */
+  readonly executedUpTo: number;
+  readonly sessions: readonly { readonly clientId: number; readonly seq: number; readonly result: Uint8Array }[];
+  readonly app: Uint8Array;
+}
+const SESSIONS: Bound = { max: CLIENT_SESSIONS_MAX, name: 'CLIENT_SESSIONS_MAX', what: 'count' };
+const REPLICA_SNAPSHOT = struct<ReplicaSnapshot>({
+  executedUpTo: slot,
+  sessions: list(struct({ clientId: uint(CLIENT_ID), seq: uint(SEQ), result: bytes(RESULT_LENGTH) }), SESSIONS),
+  app: bytes(SNAPSHOT_LENGTH),
+})('snapshot');
+
 // ---------------------------------------------------------------------------------------------
 // Encoding and decoding.
 
@@ -214,6 +229,21 @@ export function encodeBatch(batch: Batch): Uint8Array {
 /** Learners compare batches by this digest; domain-separated from every other digest. */
 export function batchDigest(batch: Batch): Uint8Array {
   return domainDigest(BATCH_DIGEST_DOMAIN, encodeBatch(batch));
+}
+
+export function encodeReplicaSnapshot(snapshot: ReplicaSnapshot): Uint8Array {
+  const size = REPLICA_SNAPSHOT.size(snapshot);
+  if (size > SNAPSHOT_BYTES_MAX) throw new CodecError(`snapshot: length ${size} exceeds SNAPSHOT_BYTES_MAX ${SNAPSHOT_BYTES_MAX}`);
+  const w = new Writer(size);
+  REPLICA_SNAPSHOT.write(w, snapshot);
+  return w.buf;
+}
+
+export function decodeReplicaSnapshot(bytes: Uint8Array): ReplicaSnapshot {
+  const r = new Reader(bytes, 0);
+  const snapshot = REPLICA_SNAPSHOT.read(r);
+  if (r.pos !== bytes.length) throw new CodecError(`snapshot: ${bytes.length - r.pos} trailing byte(s)`);
+  return snapshot;
 }
 
 export function decodeMessage(bytes: Uint8Array): Message {

@@ -1,6 +1,7 @@
 // One-line, human-readable renderings of messages, for traces and the demo.
 import { formatBallot } from '../core/ballot.ts';
 import { isNoop, type Batch } from '../core/types.ts';
+import { decodeMessage } from './codec.ts';
 import type { Message } from './types.ts';
 import { toHex } from '../../crypto/digest.ts';
 
@@ -35,8 +36,15 @@ export function formatMessage(msg: Message, formatOp: OpFormatter = hexOp): stri
       return `CatchupRequest from=${msg.fromSlot}`;
     case 'catchup-reply':
       return `CatchupReply slots=[${msg.entries.map((e) => e.slot).join(',')}] decided<${msg.decidedUpTo}`;
-    case 'signed':
-      return `Signed by n${msg.signer} (${msg.payload.length} bytes)`;
+    case 'signed': {
+      let inner: string;
+      try {
+        inner = formatMessage(decodeMessage(msg.payload), formatOp);
+      } catch {
+        inner = `<${msg.payload.length} undecodable bytes>`;
+      }
+      return `${inner} [signed n${msg.signer}]`;
+    }
     case 'verify':
       return `Verify b=${formatBallot(msg.ballot)} s=${msg.slot} d=${toHex(msg.digest).slice(0, 8)}`;
     case 'certified-promise':

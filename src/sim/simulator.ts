@@ -3,11 +3,15 @@
 // same PaxosNode core as a deployment, with a network that delays, drops, duplicates,
 // reorders and partitions, and nodes that crash and restart from what they persisted.
 // A safety phase with faults is followed by a liveness phase after everything heals.
-import { decodeKvOp, decodeKvResult, KvStore, type KvOp } from '../app/kv.ts';
+import { decodeKvOp, decodeKvResult, type KvOp } from '../app/kv.ts';
 import { Client, type ClientEffect } from '../core/client.ts';
-import { defaultConfig, type CoreConfig } from '../core/config.ts';
+import type { CoreConfig } from '../core/config.ts';
 import type { Effect, Input, TimerName } from '../core/effects.ts';
-import { PaxosNode, type NodeOptions } from '../core/node.ts';
+import type { PaxosNode, NodeOptions } from '../core/node.ts';
+import type { Mode, ProtocolNode } from '../core/protocol.ts';
+import type { ByzantineConfig } from '../modes/byzantine/config.ts';
+import { byzantineSetup, crashSetup, type ModeSetup } from './modes.ts';
+import type { Adversary } from '../adversary/adversary.ts';
 import { SeededRng } from '../core/rng.ts';
 import { commandKey, type NodeId } from '../core/types.ts';
 import { formatBallot } from '../core/ballot.ts';
@@ -23,6 +27,8 @@ import { encodeRandomKvOp } from './workload.ts';
 import { createHasher, type Hasher } from '../../crypto/digest.ts';
 
 export interface SimOptions {
+  /** Default 'crash'. */
+  readonly mode?: Mode;
   readonly seed: number;
   readonly f: number;
   readonly commands: number;
@@ -38,12 +44,18 @@ export interface SimOptions {
   /** Client think time between commands; default spreads the workload over the fault phase. */
   readonly thinkMs?: number;
   readonly config?: Partial<CoreConfig>;
+  readonly byzantineConfig?: Partial<ByzantineConfig>;
   /** Message counters restart once this many commands completed (steady-state measurements). */
   readonly warmupCommands?: number;
   /** Collect a readable trace (costly; for replaying one seed). */
   readonly trace?: boolean;
-  /** Substitute nodes: mutation tests and adversaries. */
+  /** Substitute crash-mode nodes: mutation tests. */
   readonly makeNode?: (options: NodeOptions) => PaxosNode;
+  /**
+   * Byzantine nodes and their strategies (strategies[i] runs on nodes[i]); without `nodes`,
+   * the seed picks which nodes, one per strategy. Safety is judged over the other nodes only.
+   */
+  readonly byzantine?: { readonly strategies: readonly Adversary[]; readonly nodes?: readonly NodeId[] };
 }
 
 export interface CommandTiming {
@@ -71,6 +83,8 @@ export interface SimResult {
   readonly messages: MessageCounts;
   /** Distinct slots first decided since warm-up ended. */
   readonly slotsDecided: number;
+  /** Signatures made and checked since warm-up ended. */
+  readonly signatures: { readonly signs: number; readonly verifies: number };
   readonly coverage: Coverage;
   readonly timings: ReadonlyMap<string, CommandTiming>;
   readonly replayCommand: string;
@@ -109,7 +123,7 @@ type SimEvent =
   | { kind: 'liveness-check'; clientId: number; seq: number };
 
 interface SimNode {
-  core: PaxosNode | null;
+  core: ProtocolNode | null;
   readonly storage: MemoryStorage;
   incarnation: number;
   readonly timers: Map<TimerName, number>;
@@ -127,8 +141,12 @@ export function simulate(options: SimOptions): SimResult {
 }
 
 class Simulation {
-  private readonly o: Required<Omit<SimOptions, 'makeNode' | 'config'>> & Pick<SimOptions, 'makeNode' | 'config'>;
-  private readonly config: CoreConfig;
+  private readonly o: Required<Omit<SimOptions, 'makeNode' | 'byzantine' | 'config' | 'byzantineConfig'>> &
+    Pick<SimOptions, 'makeNode' | 'byzantine' | 'config' | 'byzantineConfig'>;
+  /** Byzantine node ids and their strategies. */
+  readonly adversaries: ReadonlyMap<NodeId, Adversary>;
+  private readonly setup: ModeSetup;
+  private signaturesAtWarmup = { signs: 0, verifies: 0 };
   private readonly n: number;
   private readonly rng: SeededRng;
   private readonly faultRng: SeededRng;
@@ -171,13 +189,37 @@ class Simulation {
       thinkMs: (2 * faultPhaseMs * clients) / Math.max(1, commands),
       trace: false,
       warmupCommands: 0,
+      mode: 'crash',
       ...options,
     };
-    this.config = defaultConfig(options.f, options.config);
-    this.n = this.config.quorums.n;
+    this.adversaries = this.chooseAdversaries();
+    this.setup =
+      this.o.mode === 'crash'
+        ? crashSetup(options.f, options.config, options.makeNode)
+        : byzantineSetup({ seed: options.seed, f: options.f, clients, config: options.byzantineConfig, adversaries: this.adversaries });
+    this.n = this.setup.n;
     this.rng = new SeededRng(options.seed, 0);
     this.faultRng = new SeededRng(options.seed, 1);
     this.checker = new SafetyChecker(options.seed);
+  }
+
+  private chooseAdversaries(): Map<NodeId, Adversary> {
+    const spec = this.o.byzantine;
+    const chosen = new Map<NodeId, Adversary>();
+    if (spec === undefined || spec.strategies.length === 0) return chosen;
+    if (this.o.mode === 'crash') throw new Error('sim: Byzantine nodes need --mode byzantine');
+    const n = 3 * this.o.f + 1;
+    let ids = spec.nodes;
+    if (ids === undefined) {
+      const rng = new SeededRng(this.o.seed, 3);
+      const pool = [...Array(n).keys()];
+      ids = spec.strategies.map(() => pool.splice(rng.int(pool.length), 1)[0]!);
+    }
+    ids.forEach((id, i) => {
+      if (!Number.isInteger(id) || id < 0 || id >= n) throw new Error(`sim: Byzantine node ${id} is not a member (0..${n - 1})`);
+      chosen.set(id, spec.strategies[i % spec.strategies.length]!);
+    });
+    return chosen;
   }
 
   run(): SimResult {
@@ -206,7 +248,7 @@ class Simulation {
     const perClient = Math.floor(this.o.commands / this.o.clients);
     for (let c = 0; c < this.o.clients; c++) {
       const remaining = perClient + (c < this.o.commands % this.o.clients ? 1 : 0);
-      const client = new Client(c + 1, this.n, new SeededRng(this.o.seed, 100 + c), 150);
+      const client = this.setup.makeClient(c + 1, new SeededRng(this.o.seed, 100 + c));
       this.clients.push({ client, remaining, timerGeneration: 0, current: null });
       if (remaining > 0) this.queue.push(this.rng.next() * 20, { kind: 'client-submit', clientId: c });
     }
@@ -321,14 +363,7 @@ class Simulation {
   private boot(id: NodeId): void {
     const node = this.nodes[id]!;
     node.incarnation++;
-    const options: NodeOptions = {
-      id,
-      config: this.config,
-      state: node.storage.load(),
-      rng: new SeededRng(this.o.seed, 10 + id * 1000 + node.incarnation),
-      app: new KvStore(),
-    };
-    node.core = this.o.makeNode?.(options) ?? new PaxosNode(options);
+    node.core = this.setup.makeNode(id, node.storage.load(), new SeededRng(this.o.seed, 10 + id * 1000 + node.incarnation));
     this.apply(id, node.core.start());
   }
 
@@ -339,7 +374,7 @@ class Simulation {
     this.apply(id, core.step(input));
     if (!wasLeader && core.isLeader) {
       this.coverage.elections++;
-      this.note(`n${id} becomes leader of ${formatBallot(core.proposer.ballot)}`);
+      this.note(`n${id} becomes leader of ${formatBallot(core.ballot)}`);
     }
   }
 
@@ -360,6 +395,7 @@ class Simulation {
           this.transmitToClient(id, effect.clientId, effect.msg);
           break;
         case 'decide':
+          if (this.adversaries.has(id)) break;
           this.checker.recordDecision(id, effect.slot, effect.batch);
           if (!this.decidedSlots.has(effect.slot)) {
             this.decidedSlots.add(effect.slot);
@@ -379,7 +415,7 @@ class Simulation {
           }
           break;
         case 'execute':
-          this.checker.recordExecution(id, node.incarnation, effect.command);
+          if (!this.adversaries.has(id)) this.checker.recordExecution(id, node.incarnation, effect.command);
           break;
         case 'setTimer': {
           const generation = ++this.timerGenerations;
@@ -535,6 +571,7 @@ class Simulation {
     if (this.completed === this.o.warmupCommands) {
       this.messages = { count: 0, bytes: 0, byType: new Map() };
       this.slotsDecidedSinceWarmup = 0;
+      this.signaturesAtWarmup = this.setup.signatureCounts();
     }
     if (sc.remaining > 0) this.queue.push(this.now + this.rng.next() * this.o.thinkMs, { kind: 'client-submit', clientId: index });
   }
@@ -586,9 +623,13 @@ class Simulation {
       events: this.events,
       messages: this.messages,
       slotsDecided: this.slotsDecidedSinceWarmup,
+      signatures: {
+        signs: this.setup.signatureCounts().signs - this.signaturesAtWarmup.signs,
+        verifies: this.setup.signatureCounts().verifies - this.signaturesAtWarmup.verifies,
+      },
       coverage: this.coverage,
       timings: this.timings,
-      replayCommand: `npx byzpaxos sim --mode crash --f ${this.o.f} --seed-start ${this.o.seed} --seeds 1 --commands ${this.o.commands} --faults ${formatFaults(this.o.faults)} --trace`,
+      replayCommand: `npx byzpaxos sim --mode ${this.o.mode} --f ${this.o.f} --seed-start ${this.o.seed} --seeds 1 --commands ${this.o.commands} --faults ${formatFaults(this.o.faults)} --trace`,
     };
   }
 }

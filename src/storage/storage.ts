@@ -3,6 +3,7 @@
 import { BOTTOM, compareBallots, type Ballot } from '../core/ballot.ts';
 import type { PersistRecord } from '../core/effects.ts';
 import type { Batch, PValue, Slot } from '../core/types.ts';
+import type { CertifiedEntry, CheckpointCertificate, PreparedCertificate, SignedEnvelope } from '../messages/types.ts';
 
 export interface PersistentState {
   readonly promised: Ballot;
@@ -10,6 +11,21 @@ export interface PersistentState {
   /** Highest round this node has used as a proposer: never reuse a ballot after restart. */
   readonly round: number;
   readonly decided: ReadonlyMap<Slot, Batch>;
+  readonly byzantine: ByzantineState;
+}
+
+/** What a Byzantine-mode node keeps; everything below the stable checkpoint is dropped. */
+export interface ByzantineState {
+  readonly joined: { readonly round: number; readonly newBallot: SignedEnvelope | null } | null;
+  /** Digest signed in Verify, by `${round}/${slot}`. */
+  readonly verified: ReadonlyMap<string, Uint8Array>;
+  readonly prepared: ReadonlyMap<Slot, PreparedCertificate>;
+  readonly certified: ReadonlyMap<Slot, CertifiedEntry>;
+  readonly checkpoint: { readonly certificate: CheckpointCertificate; readonly snapshot: Uint8Array } | null;
+}
+
+export function verifiedKey(round: number, slot: Slot): string {
+  return `${round}/${slot}`;
 }
 
 export interface Storage {
@@ -18,7 +34,7 @@ export interface Storage {
 }
 
 export function emptyState(): PersistentState {
-  return { promised: BOTTOM, accepted: new Map(), round: 0, decided: new Map() };
+  return new StateAccumulator().snapshot();
 }
 
 /** Folds records into a mutable state; shared by every Storage implementation. */
@@ -27,6 +43,11 @@ export class StateAccumulator {
   readonly accepted = new Map<Slot, PValue>();
   round = 0;
   readonly decided = new Map<Slot, Batch>();
+  joined: ByzantineState['joined'] = null;
+  readonly verified = new Map<string, Uint8Array>();
+  readonly prepared = new Map<Slot, PreparedCertificate>();
+  readonly certified = new Map<Slot, CertifiedEntry>();
+  checkpoint: ByzantineState['checkpoint'] = null;
 
   applyRecord(r: PersistRecord): void {
     switch (r.type) {
@@ -42,7 +63,31 @@ export class StateAccumulator {
       case 'decided':
         this.decided.set(r.slot, r.batch);
         return;
+      case 'joined':
+        if (this.joined === null || r.round >= this.joined.round) this.joined = { round: r.round, newBallot: r.newBallot };
+        return;
+      case 'verified':
+        this.verified.set(verifiedKey(r.ballot.round, r.slot), r.digest);
+        return;
+      case 'prepared':
+        this.prepared.set(r.certificate.slot, r.certificate);
+        return;
+      case 'certified':
+        this.certified.set(r.entry.slot, r.entry);
+        return;
+      case 'checkpoint':
+        this.installCheckpoint(r.certificate, r.snapshot);
+        return;
     }
+  }
+
+  private installCheckpoint(certificate: CheckpointCertificate, snapshot: Uint8Array): void {
+    if (this.checkpoint !== null && this.checkpoint.certificate.slot >= certificate.slot) return;
+    this.checkpoint = { certificate, snapshot };
+    const low = certificate.slot;
+    for (const slot of this.prepared.keys()) if (slot < low) this.prepared.delete(slot);
+    for (const slot of this.certified.keys()) if (slot < low) this.certified.delete(slot);
+    for (const key of this.verified.keys()) if (Number(key.split('/')[1]) < low) this.verified.delete(key);
   }
 
   snapshot(): PersistentState {
@@ -51,6 +96,13 @@ export class StateAccumulator {
       accepted: new Map(this.accepted),
       round: this.round,
       decided: new Map(this.decided),
+      byzantine: {
+        joined: this.joined,
+        verified: new Map(this.verified),
+        prepared: new Map(this.prepared),
+        certified: new Map(this.certified),
+        checkpoint: this.checkpoint,
+      },
     };
   }
 }

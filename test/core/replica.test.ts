@@ -13,7 +13,14 @@ class CountingApp implements StateMachine {
     return Uint8Array.of(this.applied.length);
   }
   stateDigest(): Uint8Array {
+    return this.snapshot();
+  }
+  snapshot(): Uint8Array {
     return new TextEncoder().encode(this.applied.join('|'));
+  }
+  restore(snapshot: Uint8Array): void {
+    const text = new TextDecoder().decode(snapshot);
+    this.applied.splice(0, this.applied.length, ...(text === '' ? [] : text.split('|')));
   }
 }
 

@@ -1,0 +1,105 @@
+// The adversary API. A Byzantine node is any ProtocolNode: it may wrap the honest node and
+// rewrite what it emits, or ignore it entirely. It holds the node's real signing key (through
+// `auth`), so it can sign anything that node could: conflicting messages, lies, replays. It
+// cannot sign for other nodes, and it does not control the network (the simulator does).
+//
+// A researcher's strategy is a module whose default export is an `Adversary`:
+//
+//   export default {
+//     name: 'my-attack',
+//     create: (ctx) => new (class extends Tamper {
+//       protected override rewrite(effect) { ... return [effect]; }
+//     })(ctx),
+//   } satisfies Adversary;
+//
+// and runs with `byzpaxos sim --mode byzantine --adversary-module ./my-attack.ts`.
+import type { Ballot } from '../core/ballot.ts';
+import type { Effect, Input } from '../core/effects.ts';
+import type { ProtocolNode } from '../core/protocol.ts';
+import type { Rng } from '../core/rng.ts';
+import type { NodeId } from '../core/types.ts';
+import type { PeerMessage, SignedEnvelope } from '../messages/types.ts';
+import type { Authenticator, SignedPayload } from '../modes/byzantine/auth.ts';
+import { ByzantineNode, type ByzantineNodeOptions } from '../modes/byzantine/node.ts';
+
+export interface AdversaryContext {
+  readonly id: NodeId;
+  readonly n: number;
+  readonly f: number;
+  /** The adversary's own randomness (seeded, so runs stay replayable). */
+  readonly rng: Rng;
+  /** Signs with this node's key; opens envelopes (checks others' signatures). */
+  readonly auth: Authenticator;
+  /** Everything an honest node of this id would be built from. */
+  readonly honest: ByzantineNodeOptions;
+}
+
+export interface Adversary {
+  readonly name: string;
+  readonly description: string;
+  create(ctx: AdversaryContext): ProtocolNode;
+}
+
+/**
+ * Runs the honest node and passes each effect through `rewrite`, which may drop it (return []),
+ * alter it, or multiply it. Most strategies are a few lines on top of this.
+ */
+export abstract class Tamper implements ProtocolNode {
+  readonly id: NodeId;
+  protected readonly ctx: AdversaryContext;
+  protected readonly inner: ByzantineNode;
+
+  constructor(ctx: AdversaryContext) {
+    this.ctx = ctx;
+    this.id = ctx.id;
+    this.inner = new ByzantineNode(ctx.honest);
+  }
+
+  get isLeader(): boolean {
+    return this.inner.isLeader;
+  }
+
+  get ballot(): Ballot {
+    return this.inner.ballot;
+  }
+
+  get stats(): ProtocolNode['stats'] {
+    return this.inner.stats;
+  }
+
+  start(): Effect[] {
+    return this.inner.start().flatMap((e) => this.rewrite(e));
+  }
+
+  step(input: Input): Effect[] {
+    return this.inner.step(input).flatMap((e) => this.rewrite(e));
+  }
+
+  protected abstract rewrite(effect: Effect): Effect[];
+
+  /** The signed inner message of an outgoing envelope, or null for anything else. */
+  protected innerOf(msg: PeerMessage): SignedPayload | null {
+    return msg.type === 'signed' ? this.ctx.auth.openOwn(msg) : null;
+  }
+
+  /** Sign `msg` as this node. */
+  protected seal(msg: SignedPayload): SignedEnvelope {
+    return this.ctx.auth.seal(msg);
+  }
+
+  /** Send one message per peer, chosen by `pick` (equivocation). */
+  protected perPeer(pick: (peer: NodeId) => PeerMessage | null): Effect[] {
+    const effects: Effect[] = [];
+    for (let to = 0; to < this.ctx.n; to++) {
+      if (to === this.id) continue;
+      const msg = pick(to);
+      if (msg !== null) effects.push({ type: 'send', to, msg });
+    }
+    return effects;
+  }
+}
+
+/** Outgoing peer messages of an effect list, for strategies that only care about those. */
+export function isPeerTraffic(effect: Effect): effect is Extract<Effect, { type: 'send' | 'broadcast' }> {
+  return effect.type === 'send' || effect.type === 'broadcast';
+}

@@ -1,0 +1,203 @@
+// Built-in Byzantine strategies. Each is small on purpose: one misbehaviour, named so.
+import type { Effect, Input, ProtocolTimer, TimerName } from '../core/effects.ts';
+import type { ProtocolNode } from '../core/protocol.ts';
+import type { NodeId } from '../core/types.ts';
+import type { Accept, CertifiedPromise, SignedEnvelope } from '../messages/types.ts';
+import { ByzantineNode } from '../modes/byzantine/node.ts';
+import { isPeerTraffic, Tamper, type Adversary, type AdversaryContext } from './adversary.ts';
+import { sha256 } from '../../crypto/digest.ts';
+
+/** Sends nothing at all (but keeps its state): a crash that never says so. */
+class Silent extends Tamper {
+  protected rewrite(effect: Effect): Effect[] {
+    return isPeerTraffic(effect) || effect.type === 'reply' ? [] : [effect];
+  }
+}
+
+/** Signs two different digests for one (ballot, slot): half the peers see each. */
+class EquivocatingAcceptor extends Tamper {
+  protected rewrite(effect: Effect): Effect[] {
+    if (effect.type !== 'broadcast') return [effect];
+    const inner = this.innerOf(effect.msg);
+    if (inner === null || (inner.type !== 'verify' && inner.type !== 'accepted' && inner.type !== 'checkpoint')) return [effect];
+    const forged =
+      inner.type === 'checkpoint'
+        ? this.seal({ ...inner, stateDigest: sha256(inner.stateDigest) })
+        : this.seal({ ...inner, digest: sha256(inner.digest) });
+    return this.perPeer((peer) => (peer % 2 === 0 ? effect.msg : forged));
+  }
+}
+
+/** As leader, proposes a different batch to each half of the acceptors for the same slot. */
+class EquivocatingLeader extends Tamper {
+  protected rewrite(effect: Effect): Effect[] {
+    if (effect.type !== 'broadcast') return [effect];
+    const inner = this.innerOf(effect.msg);
+    if (inner === null || inner.type !== 'accept') return [effect];
+    const other: Accept = { ...inner, batch: { commands: inner.batch.commands.slice(0, -1) } };
+    const forged = this.seal(other);
+    return this.perPeer((peer) => (peer % 2 === 0 ? effect.msg : forged));
+  }
+}
+
+/** Hides every prepared certificate and its checkpoint when promising (undetectable omission). */
+class LyingPromise extends Tamper {
+  protected rewrite(effect: Effect): Effect[] {
+    if (!isPeerTraffic(effect)) return [effect];
+    const inner = this.innerOf(effect.msg);
+    if (inner === null || inner.type !== 'certified-promise') return [effect];
+    const lie: CertifiedPromise = { ...inner, checkpoint: null, prepared: [] };
+    return [{ ...effect, msg: this.seal(lie) }];
+  }
+}
+
+/** Every envelope it sends carries a corrupted signature. */
+class BadSignature extends Tamper {
+  protected rewrite(effect: Effect): Effect[] {
+    if (!isPeerTraffic(effect) || effect.msg.type !== 'signed') return [effect];
+    const signature = effect.msg.signature.slice();
+    signature[0]! ^= 0x01;
+    return [{ ...effect, msg: { ...effect.msg, signature } }];
+  }
+}
+
+/** Behaves, and also re-sends old messages it sent or received to random peers. */
+class Replay extends Tamper {
+  private readonly seen: SignedEnvelope[] = [];
+  private static readonly KEEP = 256;
+
+  override step(input: Input): Effect[] {
+    if (input.type === 'message' && input.msg.type === 'signed') this.remember(input.msg);
+    const effects = super.step(input);
+    if (this.seen.length > 0 && this.ctx.rng.next() < 0.3) {
+      const old = this.seen[this.ctx.rng.int(this.seen.length)]!;
+      effects.push({ type: 'send', to: this.ctx.rng.int(this.ctx.n), msg: old });
+    }
+    return effects;
+  }
+
+  protected rewrite(effect: Effect): Effect[] {
+    if (isPeerTraffic(effect) && effect.msg.type === 'signed') this.remember(effect.msg);
+    return [effect];
+  }
+
+  private remember(envelope: SignedEnvelope): void {
+    if (this.seen.length >= Replay.KEEP) this.seen.splice(this.ctx.rng.int(this.seen.length), 1);
+    this.seen.push(envelope);
+  }
+}
+
+/** Holds every outgoing message for a while before sending it: a slow node, or a slow leader. */
+class Slow extends Tamper {
+  private static readonly DELAY_MS = 250;
+  private held: Effect[] = [];
+
+  override step(input: Input): Effect[] {
+    if (input.type === 'timeout' && input.timer === 'adversary') {
+      const released = this.held;
+      this.held = [];
+      return released;
+    }
+    return super.step(input);
+  }
+
+  protected rewrite(effect: Effect): Effect[] {
+    if (!isPeerTraffic(effect) && effect.type !== 'reply') return [effect];
+    this.held.push(effect);
+    return this.held.length === 1 ? [{ type: 'setTimer', timer: 'adversary', delayMs: Slow.DELAY_MS }] : [];
+  }
+}
+
+/**
+ * Two honest instances sharing one identity and key (Bano et al., "Twins"): each talks to one
+ * half of the cluster, so together they sign conflicting messages without any single line of
+ * code being dishonest.
+ */
+class Twins implements ProtocolNode {
+  readonly id: NodeId;
+  private readonly n: number;
+  private readonly twins: readonly [ByzantineNode, ByzantineNode];
+
+  constructor(ctx: AdversaryContext) {
+    this.id = ctx.id;
+    this.n = ctx.n;
+    this.twins = [new ByzantineNode(ctx.honest), new ByzantineNode(ctx.honest)];
+  }
+
+  get isLeader(): boolean {
+    return this.twins[0].isLeader || this.twins[1].isLeader;
+  }
+
+  get ballot() {
+    return this.twins[0].ballot;
+  }
+
+  get stats(): ProtocolNode['stats'] {
+    return this.twins[0].stats;
+  }
+
+  start(): Effect[] {
+    return [...this.route(0, this.twins[0].start()), ...this.route(1, this.twins[1].start())];
+  }
+
+  step(input: Input): Effect[] {
+    switch (input.type) {
+      case 'message':
+        return this.route(this.side(input.from), this.twins[this.side(input.from)].step(input));
+      case 'request':
+        return [...this.route(0, this.twins[0].step(input)), ...this.route(1, this.twins[1].step(input))];
+      case 'timeout': {
+        const second = input.timer.startsWith('twin:');
+        const timer = (second ? input.timer.slice(5) : input.timer) as ProtocolTimer;
+        const side = second ? 1 : 0;
+        return this.route(side, this.twins[side].step({ type: 'timeout', timer }));
+      }
+    }
+  }
+
+  /** Peers below the middle id talk to twin 0, the rest to twin 1. */
+  private side(peer: NodeId): 0 | 1 {
+    return peer < this.n / 2 ? 0 : 1;
+  }
+
+  private route(side: 0 | 1, effects: Effect[]): Effect[] {
+    const routed: Effect[] = [];
+    const timer = (t: ProtocolTimer): TimerName => (side === 0 ? t : `twin:${t}`);
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'broadcast':
+          for (let to = 0; to < this.n; to++) if (to !== this.id && this.side(to) === side) routed.push({ type: 'send', to, msg: effect.msg });
+          break;
+        case 'send':
+          if (this.side(effect.to) === side) routed.push(effect);
+          break;
+        case 'setTimer':
+        case 'clearTimer':
+          routed.push({ ...effect, timer: timer(effect.timer as ProtocolTimer) });
+          break;
+        default:
+          routed.push(effect);
+      }
+    }
+    return routed;
+  }
+}
+
+function strategy(name: string, description: string, make: (ctx: AdversaryContext) => ProtocolNode): Adversary {
+  return { name, description, create: make };
+}
+
+export const BUILT_IN_ADVERSARIES: readonly Adversary[] = [
+  strategy('silent', 'sends nothing', (ctx) => new Silent(ctx)),
+  strategy('equivocating-acceptor', 'signs two digests for one (ballot, slot): Verify, Accepted, Checkpoint', (ctx) => new EquivocatingAcceptor(ctx)),
+  strategy('equivocating-leader', 'as leader, sends different batches for one slot to different acceptors', (ctx) => new EquivocatingLeader(ctx)),
+  strategy('lying-promise', 'hides its prepared certificates and checkpoint in leader changes', (ctx) => new LyingPromise(ctx)),
+  strategy('bad-signature', 'corrupts the signature of everything it sends', (ctx) => new BadSignature(ctx)),
+  strategy('replay', 're-sends old messages, its own and others, to random peers', (ctx) => new Replay(ctx)),
+  strategy('slow', 'delays everything it sends by 250 ms', (ctx) => new Slow(ctx)),
+  strategy('twins', 'two honest instances share its identity, each talking to half the cluster', (ctx) => new Twins(ctx)),
+];
+
+export function adversaryNamed(name: string): Adversary | undefined {
+  return BUILT_IN_ADVERSARIES.find((a) => a.name === name);
+}

@@ -1,0 +1,18 @@
+// What every mode's node offers its driver (simulator or runtime): the pure step/effects
+// interface, plus what observers need to describe it.
+import type { Ballot } from './ballot.ts';
+import type { Effect, Input } from './effects.ts';
+import type { NodeId } from './types.ts';
+
+export type Mode = 'crash' | 'byzantine';
+
+export interface ProtocolNode {
+  readonly id: NodeId;
+  /** Effects to run once after (re)start: replay of persisted state, first timers. */
+  start(): Effect[];
+  step(input: Input): Effect[];
+  readonly isLeader: boolean;
+  /** The ballot this node leads or follows. */
+  readonly ballot: Ballot;
+  readonly stats: { readonly received: Map<string, number>; readonly dropped: Map<string, number> };
+}

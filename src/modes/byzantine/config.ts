@@ -1,0 +1,64 @@
+// Tunables of a Byzantine-mode node. Times are milliseconds of the driver's clock.
+import { BATCH_COMMANDS_MAX, PREPARED_CERTIFICATES_MAX } from '../../core/limits.ts';
+import { byzantineQuorums, type QuorumSpec } from '../../core/quorum.ts';
+
+export interface ByzantineConfig {
+  readonly mode: 'byzantine';
+  readonly quorums: QuorumSpec & { readonly weak: number };
+  /** Pipelining window α: slots the leader may open beyond the first undecided one. */
+  readonly windowSlots: number;
+  readonly batchCommandsMax: number;
+  /** A checkpoint every K slots; its certificate lets logs be truncated below it. */
+  readonly checkpointInterval: number;
+  /** Watermarks: acceptors take slots in [low, low + watermarkSlots) only, low = stable checkpoint. */
+  readonly watermarkSlots: number;
+  /** Resend own undelivered messages (and the leader's heartbeat) this often: the network loses them. */
+  readonly retransmitMs: number;
+  /** A replica holding a client command that makes no progress for this long suspects the leader. */
+  readonly progressTimeoutMs: number;
+  /** Waiting for a NewBallot this long moves on to the next ballot (doubling each time, capped). */
+  readonly viewChangeTimeoutMs: number;
+  readonly backoffMaxMs: number;
+  readonly catchupRetryMs: number;
+}
+
+export function defaultByzantineConfig(f: number, overrides: Partial<ByzantineConfig> = {}): ByzantineConfig {
+  const config: ByzantineConfig = {
+    mode: 'byzantine',
+    quorums: byzantineQuorums(f),
+    windowSlots: 8,
+    batchCommandsMax: 32,
+    checkpointInterval: 16,
+    watermarkSlots: 64,
+    retransmitMs: 60,
+    progressTimeoutMs: 400,
+    viewChangeTimeoutMs: 300,
+    backoffMaxMs: 4000,
+    catchupRetryMs: 100,
+    ...overrides,
+  };
+  validateByzantineConfig(config);
+  return config;
+}
+
+export function validateByzantineConfig(c: ByzantineConfig): void {
+  const count = (name: string, v: number, max: number) => {
+    if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`config.${name} must be an integer in 1..${max}, got ${v}`);
+  };
+  const positive = (name: string, v: number) => {
+    if (!Number.isFinite(v) || v <= 0) throw new RangeError(`config.${name} must be positive, got ${v}`);
+  };
+  count('batchCommandsMax', c.batchCommandsMax, BATCH_COMMANDS_MAX);
+  count('checkpointInterval', c.checkpointInterval, PREPARED_CERTIFICATES_MAX);
+  count('watermarkSlots', c.watermarkSlots, PREPARED_CERTIFICATES_MAX);
+  count('windowSlots', c.windowSlots, c.watermarkSlots);
+  if (c.watermarkSlots < 2 * c.checkpointInterval) {
+    throw new RangeError('config.watermarkSlots must be at least 2 × checkpointInterval, or the log stalls before a checkpoint stabilizes');
+  }
+  positive('retransmitMs', c.retransmitMs);
+  positive('progressTimeoutMs', c.progressTimeoutMs);
+  positive('viewChangeTimeoutMs', c.viewChangeTimeoutMs);
+  positive('backoffMaxMs', c.backoffMaxMs);
+  positive('catchupRetryMs', c.catchupRetryMs);
+  if (c.progressTimeoutMs <= 2 * c.retransmitMs) throw new RangeError('config.progressTimeoutMs must exceed two retransmit periods');
+}

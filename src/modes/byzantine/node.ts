@@ -1,0 +1,762 @@
+// One member of a Byzantine-mode cluster (n = 3f+1), as a pure state machine: step(input) ->
+// effects, like the crash-mode PaxosNode. The message flow (seed 000 §4, seed 003):
+//
+//   client --Request--> all;  leader --Accept(b,s,batch)--> all;  each acceptor --Verify(b,s,d)--> all;
+//   on 2f+1 matching Verify (a prepared certificate) --Accepted(b,s,d)--> all learners;
+//   a learner decides on 2f+1 matching Accepted; every replica executes and replies; the client
+//   takes a result once f+1 replicas agree.
+//
+// Leader change: a replica whose client command makes no progress joins the next ballot by
+// broadcasting a signed CertifiedPromise with its prepared certificates; the ballot's leader
+// gathers 2f+1 and sends them in a NewBallot; every acceptor recomputes the leader's choice and
+// joins only if it matches. Checkpoints every K slots bound the log and let laggards fetch state.
+import type { Ballot } from '../../core/ballot.ts';
+import type { Effect, Input, TimerName } from '../../core/effects.ts';
+import { CATCHUP_ENTRIES_MAX, CLIENT_SESSIONS_MAX, CLIENT_QUEUE_MAX, ROUND_MAX } from '../../core/limits.ts';
+import { Outbox } from '../../core/outbox.ts';
+import type { ProtocolNode } from '../../core/protocol.ts';
+import { Replica } from '../../core/replica.ts';
+import type { Rng } from '../../core/rng.ts';
+import { commandKey, type Batch, type ClientId, type Command, type NodeId, type Slot } from '../../core/types.ts';
+import type { StateMachine } from '../../app/state-machine.ts';
+import { batchDigest } from '../../messages/codec.ts';
+import type {
+  Accept,
+  Accepted,
+  CatchupRequest,
+  CertifiedCatchupReply,
+  CertifiedEntry,
+  CertifiedPromise,
+  Checkpoint,
+  CheckpointCertificate,
+  ClientRequest,
+  Heartbeat,
+  NewBallot,
+  PeerMessage,
+  PreparedCertificate,
+  SignedEnvelope,
+  StateReply,
+  Verify,
+} from '../../messages/types.ts';
+import { verifiedKey, type ByzantineState, type PersistentState } from '../../storage/storage.ts';
+import type { Authenticator, SignedPayload } from './auth.ts';
+import {
+  checkNewBallot,
+  stateDigestOf,
+  validCheckpoint,
+  validCommit,
+  validPromise,
+  type BallotChoice,
+  type CertificateContext,
+} from './certificates.ts';
+import { leaderOf } from './cluster.ts';
+import type { ByzantineConfig } from './config.ts';
+import { bytesEqual, toHex } from '../../../crypto/digest.ts';
+
+export interface ByzantineNodeOptions {
+  readonly id: NodeId;
+  readonly config: ByzantineConfig;
+  readonly auth: Authenticator;
+  readonly state: PersistentState;
+  readonly rng: Rng;
+  readonly app: StateMachine;
+}
+
+export interface ByzantineStats {
+  readonly received: Map<string, number>;
+  readonly dropped: Map<string, number>;
+  viewChanges: number;
+}
+
+/** A vote: the signed envelope plus what it says, keyed by signer. */
+interface Vote {
+  readonly round: number;
+  readonly digestHex: string;
+  readonly envelope: SignedEnvelope;
+}
+
+interface Verified {
+  readonly digest: Uint8Array;
+  readonly batch: Batch;
+}
+
+export class ByzantineNode implements ProtocolNode {
+  readonly id: NodeId;
+  readonly config: ByzantineConfig;
+  readonly stats: ByzantineStats = { received: new Map(), dropped: new Map(), viewChanges: 0 };
+  readonly replica: Replica;
+  private readonly auth: Authenticator;
+  private readonly rng: Rng;
+  private readonly n: number;
+  private readonly quorum: number;
+  private readonly ctx: CertificateContext;
+
+  /** The ballot round this node is in (joined when `normal`, moving to when `changing`). */
+  private round = 1;
+  private status: 'normal' | 'changing' = 'normal';
+  private viewChangeAttempts = 0;
+
+  // Acceptor state, for the current round only.
+  private readonly verified = new Map<Slot, Verified>();
+  private readonly ownVerify = new Map<Slot, SignedEnvelope>();
+  private readonly ownAccepted = new Map<Slot, SignedEnvelope>();
+  private readonly verifyVotes = new Map<Slot, Map<NodeId, Vote>>();
+  /** Digests signed in Verify, by `${round}/${slot}`: never sign two for one (ballot, slot). */
+  private readonly signedDigests: Map<string, Uint8Array>;
+  /** Highest-ballot prepared certificate per slot at or above `low`, across rounds. */
+  private readonly prepared: Map<Slot, PreparedCertificate>;
+
+  // Learner state.
+  private readonly acceptedVotes = new Map<Slot, Map<NodeId, Vote>>();
+  private readonly decided: Map<Slot, CertifiedEntry>;
+  private firstUndecided: Slot;
+
+  // Checkpoints and watermarks.
+  private low: Slot = 0;
+  private stable: { certificate: CheckpointCertificate; snapshot: Uint8Array } | null = null;
+  private readonly checkpointVotes = new Map<Slot, Map<NodeId, Vote>>();
+  private readonly ownSnapshots = new Map<Slot, Uint8Array>();
+
+  // Leader change.
+  private readonly promises = new Map<NodeId, { round: number; envelope: SignedEnvelope }>();
+  private ownPromise: SignedEnvelope | null = null;
+  private joinedBy: SignedEnvelope | null = null;
+  private newBallotPending = false;
+
+  // Leader.
+  private readonly queue: Command[] = [];
+  private readonly queued = new Set<string>();
+  private nextSlot: Slot = 0;
+  private readonly inFlight = new Map<Slot, { envelope: SignedEnvelope; age: number }>();
+
+  // Clients and progress.
+  /** Client commands this replica knows of and has not executed, by client. */
+  private readonly pending = new Map<ClientId, Command>();
+  /** Commands that were waiting when the progress timer was armed; null when it is not armed. */
+  private watched: Set<string> | null = null;
+  private catchupOutstanding = false;
+  private peerDecidedUpTo: Slot = 0;
+
+  constructor(options: ByzantineNodeOptions) {
+    this.id = options.id;
+    this.config = options.config;
+    this.auth = options.auth;
+    this.rng = options.rng;
+    this.n = options.config.quorums.n;
+    this.quorum = options.config.quorums.phase2;
+    this.replica = new Replica(options.app);
+    this.ctx = { n: this.n, quorum: this.quorum, open: (e) => (e.signer === this.id ? this.auth.openOwn(e) : this.auth.open(e)) };
+    const state: ByzantineState = options.state.byzantine;
+    this.signedDigests = new Map(state.verified);
+    this.prepared = new Map(state.prepared);
+    this.decided = new Map(state.certified);
+    if (state.checkpoint !== null) {
+      this.stable = state.checkpoint;
+      this.low = state.checkpoint.certificate.slot;
+      this.replica.restore(state.checkpoint.snapshot);
+    }
+    this.firstUndecided = this.low;
+    this.advanceFirstUndecided();
+    if (state.joined !== null && state.joined.round > 1) {
+      // Rejoin only through the NewBallot that justified it; otherwise wait to be brought along.
+      this.round = state.joined.round;
+      this.status = state.joined.newBallot === null ? 'changing' : 'normal';
+      this.joinedBy = state.joined.newBallot;
+    }
+    this.nextSlot = this.firstUndecided;
+  }
+
+  get isLeader(): boolean {
+    return this.status === 'normal' && leaderOf(this.round, this.n) === this.id;
+  }
+
+  get ballot(): Ballot {
+    return { round: this.round, leader: leaderOf(this.round, this.n) };
+  }
+
+  get decidedUpTo(): Slot {
+    return this.firstUndecided;
+  }
+
+  get lowWatermark(): Slot {
+    return this.low;
+  }
+
+  start(): Effect[] {
+    const out = new Outbox(this.id);
+    this.executeDecided(out);
+    out.setTimer('retransmit', this.config.retransmitMs);
+    if (this.status === 'changing') out.setTimer('view-change', this.viewChangeTimeout());
+    return out.effects;
+  }
+
+  step(input: Input): Effect[] {
+    const out = new Outbox(this.id);
+    switch (input.type) {
+      case 'message':
+        this.onEnvelope(input.from, input.msg, out);
+        break;
+      case 'request':
+        this.onClientRequest(input.msg, out);
+        break;
+      case 'timeout':
+        this.onTimeout(input.timer, out);
+        break;
+    }
+    this.drain(out);
+    return out.effects;
+  }
+
+  private drain(out: Outbox): void {
+    for (;;) {
+      while (out.local.length > 0) {
+        const envelope = out.local.shift()! as SignedEnvelope;
+        const inner = this.auth.openOwn(envelope);
+        if (inner !== null) this.handle(this.id, inner, envelope, out);
+      }
+      this.executeDecided(out);
+      this.proposeReady(out);
+      if (out.local.length === 0) return;
+    }
+  }
+
+  private onEnvelope(from: NodeId, msg: PeerMessage, out: Outbox): void {
+    if (from < 0 || from >= this.n || from === this.id) return this.drop('any', 'bad-sender');
+    if (msg.type !== 'signed') return this.drop(msg.type, 'unsigned');
+    // Channels are authenticated: a node speaks for itself; relayed envelopes travel inside certificates.
+    if (msg.signer !== from) return this.drop('signed', 'impersonation');
+    const inner = this.auth.open(msg);
+    if (inner === null) return this.drop('signed', 'bad-signature');
+    this.count(this.stats.received, inner.type);
+    this.handle(from, inner, msg, out);
+  }
+
+  private handle(from: NodeId, msg: SignedPayload, envelope: SignedEnvelope, out: Outbox): void {
+    switch (msg.type) {
+      case 'accept':
+        return this.onAccept(from, msg, out);
+      case 'verify':
+        return this.onVerify(from, msg, envelope, out);
+      case 'accepted':
+        return this.onAccepted(from, msg, envelope, out);
+      case 'certified-promise':
+        return this.onPromise(from, msg, envelope, out);
+      case 'new-ballot':
+        return this.onNewBallot(from, msg, envelope, out);
+      case 'checkpoint':
+        return this.onCheckpoint(from, msg, envelope, out);
+      case 'heartbeat':
+        return this.onHeartbeat(from, msg, out);
+      case 'catchup-request':
+        return this.onCatchupRequest(from, msg, out);
+      case 'certified-catchup-reply':
+        return this.onCatchupReply(from, msg, out);
+      case 'state-reply':
+        return this.onStateReply(msg, out);
+      default:
+        return this.drop(msg.type, 'wrong-mode');
+    }
+  }
+
+  // --- clients ---------------------------------------------------------------------------
+
+  private onClientRequest(msg: ClientRequest, out: Outbox): void {
+    const { command } = msg;
+    const session = this.replica.lookup(command.clientId, command.seq);
+    if (session.kind === 'stale') return;
+    if (!this.auth.verifyCommand(command)) return this.drop('request', 'bad-client-signature');
+    if (session.kind === 'done') {
+      out.reply({ type: 'reply', clientId: command.clientId, seq: command.seq, status: 'ok', result: session.result, leaderHint: this.id });
+      return;
+    }
+    const known = this.pending.get(command.clientId);
+    if (known === undefined && this.pending.size >= CLIENT_SESSIONS_MAX) return this.drop('request', 'too-many-clients');
+    if (known !== undefined && known.seq > command.seq) return;
+    this.pending.set(command.clientId, command);
+    this.armProgress(out);
+    if (this.isLeader) this.enqueue(command);
+  }
+
+  private enqueue(command: Command): void {
+    const key = commandKey(command);
+    if (this.queued.has(key) || this.queue.length >= CLIENT_QUEUE_MAX) return;
+    this.queued.add(key);
+    this.queue.push(command);
+  }
+
+  // --- leader ----------------------------------------------------------------------------
+
+  private proposeReady(out: Outbox): void {
+    if (!this.isLeader) return;
+    const high = Math.min(this.firstUndecided + this.config.windowSlots, this.low + this.config.watermarkSlots);
+    while (this.queue.length > 0 && this.nextSlot < high) {
+      const commands: Command[] = [];
+      while (this.queue.length > 0 && commands.length < this.config.batchCommandsMax) {
+        const command = this.queue.shift()!;
+        this.queued.delete(commandKey(command));
+        // Executed meanwhile (e.g. re-proposed by an earlier leader): do not order it again.
+        if (this.replica.lookup(command.clientId, command.seq).kind === 'new') commands.push(command);
+      }
+      if (commands.length === 0) return;
+      const slot = this.nextSlot++;
+      const accept: Accept = { type: 'accept', ballot: this.ballot, slot, batch: { commands }, decidedUpTo: this.firstUndecided };
+      const envelope = this.auth.seal(accept);
+      this.inFlight.set(slot, { envelope, age: 0 });
+      out.broadcast(envelope);
+    }
+  }
+
+  // --- acceptor: Accept -> Verify -> Accepted ------------------------------------------
+
+  private onAccept(from: NodeId, msg: Accept, out: Outbox): void {
+    if (from !== leaderOf(msg.ballot.round, this.n) || msg.ballot.leader !== from) return this.drop('accept', 'not-leader');
+    if (this.status !== 'normal' || msg.ballot.round !== this.round) return this.drop('accept', 'not-joined');
+    if (!this.inWatermarks(msg.slot)) return this.drop('accept', 'out-of-watermarks');
+    if (from !== this.id) this.catchUp(from, msg.decidedUpTo, out);
+    const digest = batchDigest(msg.batch);
+    const previous = this.verified.get(msg.slot);
+    if (previous !== undefined) {
+      if (!bytesEqual(previous.digest, digest)) return this.drop('accept', 'conflicting-accept');
+      // A retransmission: the leader lacks our votes, so send them again.
+      this.resendVotes(msg.slot, out);
+      return;
+    }
+    if (from !== this.id && !msg.batch.commands.every((c) => this.auth.verifyCommand(c))) {
+      return this.drop('accept', 'bad-client-signature');
+    }
+    this.verify(msg.slot, msg.batch, digest, out);
+  }
+
+  /** Sign Verify(b, s, digest): at most one digest per (ballot, slot), ever, across restarts. */
+  private verify(slot: Slot, batch: Batch, digest: Uint8Array, out: Outbox): void {
+    const key = verifiedKey(this.round, slot);
+    const signed = this.signedDigests.get(key);
+    if (signed !== undefined && !bytesEqual(signed, digest)) return this.drop('accept', 'would-equivocate');
+    this.verified.set(slot, { digest, batch });
+    if (signed === undefined) {
+      this.signedDigests.set(key, digest);
+      out.persist([{ type: 'verified', ballot: this.ballot, slot, digest }]);
+    }
+    const envelope = this.auth.seal({ type: 'verify', ballot: this.ballot, slot, digest });
+    this.ownVerify.set(slot, envelope);
+    out.broadcast(envelope);
+  }
+
+  private onVerify(from: NodeId, msg: Verify, envelope: SignedEnvelope, out: Outbox): void {
+    if (msg.ballot.round !== this.round || msg.ballot.leader !== leaderOf(msg.ballot.round, this.n)) {
+      return this.drop('verify', 'other-ballot');
+    }
+    if (!this.inWatermarks(msg.slot)) return this.drop('verify', 'out-of-watermarks');
+    if (!this.recordVote(this.verifyVotes, msg.slot, from, this.round, msg.digest, envelope)) return this.drop('verify', 'equivocation');
+    this.tryPrepare(msg.slot, out);
+  }
+
+  /** 2f+1 matching Verify, our own among them: a prepared certificate; announce Accepted. */
+  private tryPrepare(slot: Slot, out: Outbox): void {
+    const own = this.verified.get(slot);
+    if (own === undefined || this.status !== 'normal' || this.ownAccepted.has(slot)) return;
+    const digestHex = toHex(own.digest);
+    const votes = [...(this.verifyVotes.get(slot)?.values() ?? [])].filter((v) => v.digestHex === digestHex);
+    if (votes.length < this.quorum) return;
+    const certificate: PreparedCertificate = {
+      ballot: this.ballot,
+      slot,
+      batch: own.batch,
+      verifies: votes.slice(0, this.quorum).map((v) => v.envelope),
+    };
+    this.prepared.set(slot, certificate);
+    out.persist([{ type: 'prepared', certificate }]);
+    const envelope = this.auth.seal({ type: 'accepted', ballot: this.ballot, slot, digest: own.digest });
+    this.ownAccepted.set(slot, envelope);
+    out.broadcast(envelope);
+  }
+
+  private resendVotes(slot: Slot, out: Outbox): void {
+    for (const envelope of [this.ownVerify.get(slot), this.ownAccepted.get(slot)]) {
+      if (envelope !== undefined) out.effects.push({ type: 'broadcast', msg: envelope });
+    }
+  }
+
+  // --- learner -------------------------------------------------------------------------
+
+  private onAccepted(from: NodeId, msg: Accepted, envelope: SignedEnvelope, out: Outbox): void {
+    if (msg.ballot.leader !== leaderOf(msg.ballot.round, this.n) || msg.ballot.round < 1) return this.drop('accepted', 'bad-ballot');
+    if (this.decided.has(msg.slot) || msg.slot < this.low) return;
+    if (!this.inWatermarks(msg.slot)) return this.drop('accepted', 'out-of-watermarks');
+    // Keep each acceptor's latest vote only: votes of different ballots never add up.
+    const votes = this.acceptedVotes.get(msg.slot);
+    const previous = votes?.get(from);
+    if (previous !== undefined && previous.round > msg.ballot.round) return;
+    if (previous !== undefined && previous.round === msg.ballot.round && previous.digestHex !== toHex(msg.digest)) {
+      return this.drop('accepted', 'equivocation');
+    }
+    this.setVote(this.acceptedVotes, msg.slot, from, { round: msg.ballot.round, digestHex: toHex(msg.digest), envelope });
+    this.tryDecide(msg.slot, out);
+  }
+
+  private tryDecide(slot: Slot, out: Outbox): void {
+    const votes = this.acceptedVotes.get(slot);
+    if (votes === undefined || this.decided.has(slot)) return;
+    const tally = new Map<string, Vote[]>();
+    for (const vote of votes.values()) {
+      const key = `${vote.round}/${vote.digestHex}`;
+      const group = tally.get(key) ?? [];
+      group.push(vote);
+      tally.set(key, group);
+      if (group.length < this.quorum) continue;
+      const batch = this.batchFor(slot, vote.digestHex);
+      if (batch === undefined) {
+        // Chosen, but we never saw the batch: fetch the decision with its certificate.
+        this.catchUp(vote.envelope.signer, slot + 1, out);
+        return;
+      }
+      this.decide({ slot, batch, accepteds: group.map((v) => v.envelope) }, out);
+      return;
+    }
+  }
+
+  private batchFor(slot: Slot, digestHex: string): Batch | undefined {
+    const own = this.verified.get(slot);
+    if (own !== undefined && toHex(own.digest) === digestHex) return own.batch;
+    const prepared = this.prepared.get(slot);
+    if (prepared !== undefined && toHex(batchDigest(prepared.batch)) === digestHex) return prepared.batch;
+    return undefined;
+  }
+
+  private decide(entry: CertifiedEntry, out: Outbox): void {
+    this.decided.set(entry.slot, entry);
+    this.acceptedVotes.delete(entry.slot);
+    out.persist([{ type: 'certified', entry }]);
+    out.push({ type: 'decide', slot: entry.slot, batch: entry.batch });
+    this.inFlight.delete(entry.slot);
+    this.advanceFirstUndecided();
+  }
+
+  private advanceFirstUndecided(): void {
+    while (this.decided.has(this.firstUndecided)) this.firstUndecided++;
+  }
+
+  private executeDecided(out: Outbox): void {
+    const before = this.replica.executedUpTo;
+    for (const { slot, command, result } of this.replica.executeReady((s) => this.decided.get(s)?.batch)) {
+      out.push({ type: 'execute', slot, command, result });
+      if (this.pending.get(command.clientId)?.seq === command.seq) this.pending.delete(command.clientId);
+      out.reply({ type: 'reply', clientId: command.clientId, seq: command.seq, status: 'ok', result, leaderHint: this.id });
+    }
+    for (let slot = before + 1; slot <= this.replica.executedUpTo; slot++) {
+      if (slot % this.config.checkpointInterval === 0) this.takeCheckpoint(slot, out);
+    }
+    if (this.replica.executedUpTo > before) this.armProgress(out);
+  }
+
+  // --- checkpoints ---------------------------------------------------------------------
+
+  private takeCheckpoint(slot: Slot, out: Outbox): void {
+    const snapshot = this.replica.snapshot();
+    this.ownSnapshots.set(slot, snapshot);
+    out.broadcast(this.auth.seal({ type: 'checkpoint', slot, stateDigest: stateDigestOf(snapshot) }));
+  }
+
+  private onCheckpoint(from: NodeId, msg: Checkpoint, envelope: SignedEnvelope, out: Outbox): void {
+    if (msg.slot % this.config.checkpointInterval !== 0 || msg.slot <= this.low || msg.slot > this.low + this.config.watermarkSlots) {
+      return this.drop('checkpoint', 'out-of-watermarks');
+    }
+    if (!this.recordVote(this.checkpointVotes, msg.slot, from, msg.slot, msg.stateDigest, envelope)) return this.drop('checkpoint', 'equivocation');
+    const digestHex = toHex(msg.stateDigest);
+    const matching = [...this.checkpointVotes.get(msg.slot)!.values()].filter((v) => v.digestHex === digestHex);
+    if (matching.length < this.quorum) return;
+    const certificate: CheckpointCertificate = {
+      slot: msg.slot,
+      stateDigest: msg.stateDigest,
+      signatures: matching.slice(0, this.quorum).map((v) => v.envelope),
+    };
+    const snapshot = this.ownSnapshots.get(msg.slot);
+    if (snapshot !== undefined && bytesEqual(stateDigestOf(snapshot), msg.stateDigest)) {
+      this.installStable(certificate, snapshot, out);
+    } else {
+      // The cluster is past us: fetch the state the certificate vouches for.
+      this.catchUp(matching[0]!.envelope.signer, msg.slot, out);
+    }
+  }
+
+  /** Move the low watermark up to a stable checkpoint whose state we hold; drop what lies below. */
+  private installStable(certificate: CheckpointCertificate, snapshot: Uint8Array, out: Outbox): void {
+    if (certificate.slot <= this.low) return;
+    this.stable = { certificate, snapshot };
+    this.low = certificate.slot;
+    out.persist([{ type: 'checkpoint', certificate, snapshot }]);
+    const below = (slot: Slot) => slot < this.low;
+    for (const map of [this.verified, this.ownVerify, this.ownAccepted, this.verifyVotes, this.prepared, this.acceptedVotes, this.decided, this.inFlight, this.ownSnapshots] as Map<Slot, unknown>[]) {
+      for (const slot of map.keys()) if (below(slot)) map.delete(slot);
+    }
+    for (const slot of this.checkpointVotes.keys()) if (slot <= this.low) this.checkpointVotes.delete(slot);
+    for (const key of this.signedDigests.keys()) if (below(Number(key.split('/')[1]))) this.signedDigests.delete(key);
+    if (this.firstUndecided < this.low) this.firstUndecided = this.low;
+    this.advanceFirstUndecided();
+    if (this.nextSlot < this.low) this.nextSlot = this.low;
+  }
+
+  // --- catch-up and state transfer -----------------------------------------------------
+
+  private onHeartbeat(from: NodeId, msg: Heartbeat, out: Outbox): void {
+    if (msg.ballot.round !== this.round || from !== leaderOf(this.round, this.n)) return;
+    this.catchUp(from, msg.decidedUpTo, out);
+  }
+
+  private catchUp(peer: NodeId, theirDecidedUpTo: Slot, out: Outbox): void {
+    if (theirDecidedUpTo > this.peerDecidedUpTo) this.peerDecidedUpTo = theirDecidedUpTo;
+    if (peer === this.id || this.catchupOutstanding || theirDecidedUpTo <= this.firstUndecided) return;
+    this.catchupOutstanding = true;
+    out.send(peer, this.auth.seal({ type: 'catchup-request', fromSlot: this.firstUndecided }));
+    out.setTimer('catchup', this.config.catchupRetryMs);
+  }
+
+  private onCatchupRequest(from: NodeId, msg: CatchupRequest, out: Outbox): void {
+    if (msg.fromSlot < this.low && this.stable !== null) {
+      out.send(from, this.auth.seal({ type: 'state-reply', checkpoint: this.stable.certificate, snapshot: this.stable.snapshot }));
+    }
+    const entries: CertifiedEntry[] = [];
+    for (let slot = Math.max(msg.fromSlot, this.low); slot < this.firstUndecided && entries.length < CATCHUP_ENTRIES_MAX; slot++) {
+      entries.push(this.decided.get(slot)!);
+    }
+    if (entries.length > 0) out.send(from, this.auth.seal({ type: 'certified-catchup-reply', entries, decidedUpTo: this.firstUndecided }));
+  }
+
+  private onCatchupReply(from: NodeId, msg: CertifiedCatchupReply, out: Outbox): void {
+    for (const entry of msg.entries) {
+      if (this.decided.has(entry.slot) || !this.inWatermarks(entry.slot)) continue;
+      if (!validCommit(this.ctx, entry)) return this.drop('certified-catchup-reply', 'bad-certificate');
+      this.decide(entry, out);
+    }
+    this.catchupOutstanding = false;
+    out.clearTimer('catchup');
+    this.catchUp(from, msg.decidedUpTo, out);
+  }
+
+  private onStateReply(msg: StateReply, out: Outbox): void {
+    const { checkpoint, snapshot } = msg;
+    if (checkpoint.slot <= this.replica.executedUpTo || checkpoint.slot % this.config.checkpointInterval !== 0) return;
+    if (!bytesEqual(stateDigestOf(snapshot), checkpoint.stateDigest) || !validCheckpoint(this.ctx, checkpoint)) {
+      return this.drop('state-reply', 'bad-certificate');
+    }
+    try {
+      this.replica.restore(snapshot);
+    } catch {
+      return this.drop('state-reply', 'bad-snapshot');
+    }
+    this.installStable(checkpoint, snapshot, out);
+    this.catchupOutstanding = false;
+    out.clearTimer('catchup');
+  }
+
+  // --- leader change -------------------------------------------------------------------
+
+  /** Leave the current ballot for `round`: report prepared certificates to its leader (and all). */
+  private startViewChange(round: number, out: Outbox): void {
+    if (round <= this.round && this.status === 'changing') return;
+    if (round > ROUND_MAX) return;
+    this.stats.viewChanges++;
+    this.round = round;
+    this.status = 'changing';
+    this.resetBallotState();
+    out.persist([{ type: 'joined', round, newBallot: null }]);
+    const promise: CertifiedPromise = {
+      type: 'certified-promise',
+      ballot: this.ballot,
+      checkpoint: this.stable?.certificate ?? null,
+      prepared: [...this.prepared.values()].filter((c) => c.slot >= this.low).sort((a, b) => a.slot - b.slot),
+    };
+    this.ownPromise = this.auth.seal(promise);
+    out.broadcast(this.ownPromise);
+    out.clearTimer('progress');
+    this.watched = null;
+    out.setTimer('view-change', this.viewChangeTimeout());
+  }
+
+  private resetBallotState(): void {
+    this.verified.clear();
+    this.ownVerify.clear();
+    this.ownAccepted.clear();
+    this.verifyVotes.clear();
+    this.inFlight.clear();
+    this.queue.length = 0;
+    this.queued.clear();
+    this.newBallotPending = false;
+  }
+
+  private onPromise(from: NodeId, msg: CertifiedPromise, envelope: SignedEnvelope, out: Outbox): void {
+    if (msg.ballot.round === this.round && this.status === 'normal') {
+      // The sender missed the NewBallot we joined by: pass it on (it is the leader's signature).
+      if (this.joinedBy !== null && from !== this.id) out.send(from, this.joinedBy);
+      return;
+    }
+    const previous = this.promises.get(from);
+    if (previous !== undefined && previous.round >= msg.ballot.round) return;
+    if (msg.ballot.round < this.round || msg.ballot.round > this.round + this.n * 4) return this.drop('certified-promise', 'round-out-of-range');
+    if (from !== this.id && !validPromise(this.ctx, msg)) return this.drop('certified-promise', 'bad-certificate');
+    this.promises.set(from, { round: msg.ballot.round, envelope });
+    this.followViewChange(out);
+    this.tryNewBallot(out);
+  }
+
+  /** f+1 nodes moved past our round: at least one is honest, so follow, to the lowest such round. */
+  private followViewChange(out: Outbox): void {
+    const ahead = [...this.promises.entries()]
+      .filter(([node, p]) => node !== this.id && p.round > this.round)
+      .map(([, p]) => p.round)
+      .sort((a, b) => b - a);
+    if (ahead.length >= this.config.quorums.weak) this.startViewChange(ahead[this.config.quorums.weak - 1]!, out);
+  }
+
+  private tryNewBallot(out: Outbox): void {
+    if (this.status !== 'changing' || leaderOf(this.round, this.n) !== this.id || this.newBallotPending) return;
+    const envelopes = [...this.promises.entries()]
+      .filter(([, p]) => p.round === this.round)
+      .sort(([a], [b]) => a - b)
+      .map(([, p]) => p.envelope);
+    if (envelopes.length < this.quorum) return;
+    this.newBallotPending = true;
+    out.broadcast(this.auth.seal({ type: 'new-ballot', ballot: this.ballot, promises: envelopes.slice(0, this.quorum) }));
+  }
+
+  private onNewBallot(from: NodeId, msg: NewBallot, envelope: SignedEnvelope, out: Outbox): void {
+    if (msg.ballot.round < this.round || (msg.ballot.round === this.round && this.status === 'normal')) return;
+    const result = checkNewBallot(this.ctx, msg, from);
+    if (!result.ok) return this.drop('new-ballot', 'unjustified');
+    this.join(msg.ballot.round, envelope, result.choice, out);
+  }
+
+  private join(round: number, newBallot: SignedEnvelope, choice: BallotChoice, out: Outbox): void {
+    this.round = round;
+    this.status = 'normal';
+    this.viewChangeAttempts = 0;
+    this.resetBallotState();
+    this.joinedBy = newBallot;
+    this.ownPromise = null;
+    out.persist([{ type: 'joined', round, newBallot }]);
+    out.clearTimer('view-change');
+    if (choice.checkpoint !== null && choice.checkpoint.slot > this.low) {
+      if (this.replica.executedUpTo >= choice.checkpoint.slot) {
+        const own = this.ownSnapshots.get(choice.checkpoint.slot);
+        if (own !== undefined) this.installStable(choice.checkpoint, own, out);
+      } else {
+        this.catchUp(choice.promisers.find((p) => p !== this.id) ?? 0, choice.checkpoint.slot, out);
+      }
+    }
+    // The NewBallot stands for Accept(b, s, v) of every slot it settles.
+    let highest = this.low - 1;
+    for (const [slot, batch] of choice.slots) {
+      highest = Math.max(highest, slot);
+      if (this.inWatermarks(slot)) this.verify(slot, batch, batchDigest(batch), out);
+    }
+    if (this.isLeader) {
+      this.nextSlot = Math.max(highest + 1, this.firstUndecided, this.low);
+      for (const command of [...this.pending.values()].sort((a, b) => a.clientId - b.clientId)) this.enqueue(command);
+    }
+    this.armProgress(out);
+  }
+
+  // --- timers --------------------------------------------------------------------------
+
+  private onTimeout(timer: TimerName, out: Outbox): void {
+    switch (timer) {
+      case 'retransmit':
+        this.retransmit(out);
+        out.setTimer('retransmit', this.config.retransmitMs);
+        return;
+      case 'progress': {
+        const watched = this.watched;
+        this.watched = null;
+        if (watched === null || this.status !== 'normal') return;
+        // A command that waited a whole period: the leader is faulty, or cut off; replace it.
+        if ([...this.pending.values()].some((c) => watched.has(commandKey(c)))) {
+          this.viewChangeAttempts++;
+          return this.startViewChange(this.round + 1, out);
+        }
+        return this.armProgress(out);
+      }
+      case 'view-change':
+        if (this.status !== 'changing') return;
+        this.viewChangeAttempts++;
+        return this.startViewChange(this.round + 1, out);
+      case 'catchup':
+        this.catchupOutstanding = false;
+        if (this.n > 1) this.catchUp((this.id + 1 + this.rng.int(this.n - 1)) % this.n, this.peerDecidedUpTo, out);
+        return;
+      case 'election':
+      case 'heartbeat':
+        return;
+    }
+  }
+
+  private retransmit(out: Outbox): void {
+    if (this.status === 'changing') {
+      if (this.ownPromise !== null) out.effects.push({ type: 'broadcast', msg: this.ownPromise });
+      return;
+    }
+    if (!this.isLeader) return;
+    out.effects.push({ type: 'broadcast', msg: this.auth.seal({ type: 'heartbeat', ballot: this.ballot, decidedUpTo: this.firstUndecided }) });
+    for (const [slot, flight] of this.inFlight) {
+      if (this.decided.has(slot)) continue;
+      if (++flight.age >= 2) {
+        flight.age = 0;
+        out.effects.push({ type: 'broadcast', msg: flight.envelope });
+      }
+    }
+  }
+
+  /** Progress watchdog: every client command waiting here must execute within a period. */
+  private armProgress(out: Outbox): void {
+    if (this.pending.size === 0 || this.status !== 'normal') {
+      if (this.watched !== null) out.clearTimer('progress');
+      this.watched = null;
+      return;
+    }
+    if (this.watched !== null) return;
+    this.watched = new Set([...this.pending.values()].map(commandKey));
+    out.setTimer('progress', this.progressTimeout());
+  }
+
+  private progressTimeout(): number {
+    return this.backoff(this.config.progressTimeoutMs);
+  }
+
+  private viewChangeTimeout(): number {
+    return this.backoff(this.config.viewChangeTimeoutMs);
+  }
+
+  /** Doubles with each consecutive failed ballot, so some leader eventually gets enough time. */
+  private backoff(base: number): number {
+    const ceiling = Math.min(this.config.backoffMaxMs, base * 2 ** Math.min(this.viewChangeAttempts, 16));
+    return ceiling * (1 + 0.25 * this.rng.next());
+  }
+
+  // --- helpers -------------------------------------------------------------------------
+
+  private inWatermarks(slot: Slot): boolean {
+    return slot >= this.low && slot < this.low + this.config.watermarkSlots;
+  }
+
+  /** One vote per signer and key: a second, different digest is equivocation and is refused. */
+  private recordVote(votes: Map<Slot, Map<NodeId, Vote>>, slot: Slot, from: NodeId, round: number, digest: Uint8Array, envelope: SignedEnvelope): boolean {
+    const digestHex = toHex(digest);
+    const previous = votes.get(slot)?.get(from);
+    if (previous !== undefined) return previous.digestHex === digestHex;
+    this.setVote(votes, slot, from, { round, digestHex, envelope });
+    return true;
+  }
+
+  private setVote(votes: Map<Slot, Map<NodeId, Vote>>, slot: Slot, from: NodeId, vote: Vote): void {
+    let bySlot = votes.get(slot);
+    if (bySlot === undefined) votes.set(slot, (bySlot = new Map()));
+    bySlot.set(from, vote);
+  }
+
+  private drop(type: string, reason: string): void {
+    this.count(this.stats.dropped, `${type}:${reason}`);
+  }
+
+  private count(map: Map<string, number>, key: string): void {
+    map.set(key, (map.get(key) ?? 0) + 1);
+  }
+}

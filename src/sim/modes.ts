@@ -1,0 +1,107 @@
+// How the simulator builds the nodes and clients of each mode. Byzantine mode derives every
+// key from the run's seed, so a run stays a pure function of its seed.
+import { KvStore } from '../app/kv.ts';
+import { Client } from '../core/client.ts';
+import { defaultConfig, type CoreConfig } from '../core/config.ts';
+import { PaxosNode, type NodeOptions } from '../core/node.ts';
+import type { Mode, ProtocolNode } from '../core/protocol.ts';
+import { SeededRng } from '../core/rng.ts';
+import type { ClientId, NodeId } from '../core/types.ts';
+import { Authenticator, signCommand } from '../modes/byzantine/auth.ts';
+import { clusterIdOf, validateCluster, type ClusterConfig } from '../modes/byzantine/cluster.ts';
+import { defaultByzantineConfig, type ByzantineConfig } from '../modes/byzantine/config.ts';
+import { ByzantineNode, type ByzantineNodeOptions } from '../modes/byzantine/node.ts';
+import type { PersistentState } from '../storage/storage.ts';
+import type { Adversary } from '../adversary/adversary.ts';
+import { keyPairFromSeed, nativeBackend, type KeyPair } from '../../crypto/ed25519.ts';
+import { cachedVerifier, type CachedVerifier } from '../../crypto/envelope.ts';
+import { domainDigest } from '../../crypto/digest.ts';
+
+export interface ModeSetup {
+  readonly mode: Mode;
+  readonly n: number;
+  readonly f: number;
+  makeNode(id: NodeId, state: PersistentState, rng: SeededRng): ProtocolNode;
+  makeClient(clientId: ClientId, rng: SeededRng): Client;
+  /** Signatures made and checked so far, over every node and client of the run. */
+  signatureCounts(): { signs: number; verifies: number };
+}
+
+const CLIENT_RETRY_MS = 150;
+
+export function crashSetup(f: number, config: Partial<CoreConfig> | undefined, makeNode?: (o: NodeOptions) => PaxosNode): ModeSetup {
+  const core = defaultConfig(f, config);
+  return {
+    mode: 'crash',
+    n: core.quorums.n,
+    f,
+    makeNode: (id, state, rng) => {
+      const options: NodeOptions = { id, config: core, state, rng, app: new KvStore() };
+      return makeNode?.(options) ?? new PaxosNode(options);
+    },
+    makeClient: (clientId, rng) => new Client(clientId, core.quorums.n, rng, CLIENT_RETRY_MS),
+    signatureCounts: () => ({ signs: 0, verifies: 0 }),
+  };
+}
+
+export interface ByzantineSetupOptions {
+  readonly seed: number;
+  readonly f: number;
+  readonly clients: number;
+  readonly config?: Partial<ByzantineConfig>;
+  /** Which nodes are Byzantine, and the strategy each runs. */
+  readonly adversaries: ReadonlyMap<NodeId, Adversary>;
+}
+
+export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
+  const config = defaultByzantineConfig(options.f, options.config);
+  const n = config.quorums.n;
+  const key = (role: string, index: number): KeyPair =>
+    keyPairFromSeed(domainDigest('byzpaxos/sim-key/v1', u32(options.seed), new TextEncoder().encode(role), u32(index)));
+  const memberKeys = Array.from({ length: n }, (_, id) => key('member', id));
+  const clientKeys = Array.from({ length: options.clients }, (_, i) => key('client', i + 1));
+  const cluster: ClusterConfig = {
+    f: options.f,
+    members: memberKeys.map((k, id) => ({ id, publicKey: k.publicKey })),
+    clients: clientKeys.map((k, i) => ({ id: i + 1, publicKey: k.publicKey })),
+  };
+  validateCluster(cluster);
+  // Verdicts are deterministic, so sharing one cache between the nodes changes no behaviour:
+  // each distinct signature is checked once with real crypto, however many nodes see it.
+  const backend: CachedVerifier = cachedVerifier(nativeBackend);
+  const auths: Authenticator[] = [];
+  const clusterId = clusterIdOf(cluster);
+  let clientSigns = 0;
+  return {
+    mode: 'byzantine',
+    n,
+    f: options.f,
+    makeNode: (id, state, rng) => {
+      const auth = new Authenticator(cluster, id, memberKeys[id]!.secretKey, backend);
+      auths.push(auth);
+      const honest: ByzantineNodeOptions = { id, config, auth, state, rng, app: new KvStore() };
+      const adversary = options.adversaries.get(id);
+      if (adversary === undefined) return new ByzantineNode(honest);
+      return adversary.create({ id, n, f: options.f, rng: new SeededRng(options.seed, 7000 + id), auth, honest });
+    },
+    makeClient: (clientId, rng) =>
+      new Client(clientId, n, rng, CLIENT_RETRY_MS * 2, {
+        replyQuorum: config.quorums.weak,
+        broadcast: true,
+        sign: (command) => {
+          clientSigns++;
+          return signCommand(backend, clientKeys[clientId - 1]!.secretKey, clusterId, command);
+        },
+      }),
+    signatureCounts: () => ({
+      signs: clientSigns + auths.reduce((sum, a) => sum + a.stats.signs, 0),
+      verifies: auths.reduce((sum, a) => sum + a.stats.verifies, 0),
+    }),
+  };
+}
+
+function u32(value: number): Uint8Array {
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, value >>> 0);
+  return bytes;
+}
