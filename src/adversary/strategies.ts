@@ -155,9 +155,9 @@ class Twins implements ProtocolNode {
     }
   }
 
-  /** Peers below the middle id talk to twin 0, the rest to twin 1. */
+  /** Even peers talk to twin 0, odd ones to twin 1, so honest nodes land on both sides. */
   private side(peer: NodeId): 0 | 1 {
-    return peer < this.n / 2 ? 0 : 1;
+    return (peer % 2) as 0 | 1;
   }
 
   private route(side: 0 | 1, effects: Effect[]): Effect[] {

@@ -125,6 +125,7 @@ export class ByzantineNode implements ProtocolNode {
 
   // Leader.
   private readonly queue: Command[] = [];
+  /** Commands queued or proposed in an undecided slot of this ballot: a client's resend is not proposed twice. */
   private readonly queued = new Set<string>();
   private nextSlot: Slot = 0;
   private readonly inFlight = new Map<Slot, { envelope: SignedEnvelope; age: number }>();
@@ -136,6 +137,7 @@ export class ByzantineNode implements ProtocolNode {
   private watched: Set<string> | null = null;
   private catchupOutstanding = false;
   private peerDecidedUpTo: Slot = 0;
+  private retransmitTicks = 0;
 
   constructor(options: ByzantineNodeOptions) {
     this.id = options.id;
@@ -293,9 +295,9 @@ export class ByzantineNode implements ProtocolNode {
       const commands: Command[] = [];
       while (this.queue.length > 0 && commands.length < this.config.batchCommandsMax) {
         const command = this.queue.shift()!;
-        this.queued.delete(commandKey(command));
         // Executed meanwhile (e.g. re-proposed by an earlier leader): do not order it again.
         if (this.replica.lookup(command.clientId, command.seq).kind === 'new') commands.push(command);
+        else this.queued.delete(commandKey(command));
       }
       if (commands.length === 0) return;
       const slot = this.nextSlot++;
@@ -425,6 +427,7 @@ export class ByzantineNode implements ProtocolNode {
 
   private decide(entry: CertifiedEntry, out: Outbox): void {
     this.decided.set(entry.slot, entry);
+    for (const command of this.inFlight.has(entry.slot) ? entry.batch.commands : []) this.queued.delete(commandKey(command));
     this.acceptedVotes.delete(entry.slot);
     out.persist([{ type: 'certified', entry }]);
     out.push({ type: 'decide', slot: entry.slot, batch: entry.batch });
@@ -627,10 +630,11 @@ export class ByzantineNode implements ProtocolNode {
   }
 
   private join(round: number, newBallot: SignedEnvelope, choice: BallotChoice, out: Outbox): void {
+    // Votes for this round that arrived before the NewBallot stay: nobody resends them unasked.
+    if (round !== this.round) this.resetBallotState();
     this.round = round;
     this.status = 'normal';
     this.viewChangeAttempts = 0;
-    this.resetBallotState();
     this.joinedBy = newBallot;
     this.ownPromise = null;
     out.persist([{ type: 'joined', round, newBallot }]);
@@ -693,6 +697,11 @@ export class ByzantineNode implements ProtocolNode {
     if (this.status === 'changing') {
       if (this.ownPromise !== null) out.effects.push({ type: 'broadcast', msg: this.ownPromise });
       return;
+    }
+    // Every other period, votes for slots still undecided here go out again: some were lost.
+    this.retransmitTicks++;
+    if (this.retransmitTicks % 2 === 0) {
+      for (const slot of this.ownVerify.keys()) if (!this.decided.has(slot)) this.resendVotes(slot, out);
     }
     if (!this.isLeader) return;
     out.effects.push({ type: 'broadcast', msg: this.auth.seal({ type: 'heartbeat', ballot: this.ballot, decidedUpTo: this.firstUndecided }) });
