@@ -32,6 +32,8 @@ export interface AdversaryContext {
   readonly auth: Authenticator;
   /** Everything an honest node of this id would be built from. */
   readonly honest: ByzantineNodeOptions;
+  /** Shared by every adversary of a run: colluders coordinate through it, out of band. */
+  readonly collusion: Map<string, unknown>;
 }
 
 export interface Adversary {
@@ -46,7 +48,7 @@ export interface Adversary {
  */
 export abstract class Tamper implements ProtocolNode {
   readonly id: NodeId;
-  protected readonly ctx: AdversaryContext;
+  readonly ctx: AdversaryContext;
   protected readonly inner: ByzantineNode;
 
   constructor(ctx: AdversaryContext) {
@@ -78,17 +80,17 @@ export abstract class Tamper implements ProtocolNode {
   protected abstract rewrite(effect: Effect): Effect[];
 
   /** The signed inner message of an outgoing envelope, or null for anything else. */
-  protected innerOf(msg: PeerMessage): SignedPayload | null {
+  innerOf(msg: PeerMessage): SignedPayload | null {
     return msg.type === 'signed' ? this.ctx.auth.openOwn(msg) : null;
   }
 
   /** Sign `msg` as this node. */
-  protected seal(msg: SignedPayload): SignedEnvelope {
+  seal(msg: SignedPayload): SignedEnvelope {
     return this.ctx.auth.seal(msg);
   }
 
   /** Send one message per peer, chosen by `pick` (equivocation). */
-  protected perPeer(pick: (peer: NodeId) => PeerMessage | null): Effect[] {
+  perPeer(pick: (peer: NodeId) => PeerMessage | null): Effect[] {
     const effects: Effect[] = [];
     for (let to = 0; to < this.ctx.n; to++) {
       if (to === this.id) continue;

@@ -2,7 +2,8 @@
 import type { Effect, Input, ProtocolTimer, TimerName } from '../core/effects.ts';
 import type { ProtocolNode } from '../core/protocol.ts';
 import type { NodeId } from '../core/types.ts';
-import type { Accept, CertifiedPromise, SignedEnvelope } from '../messages/types.ts';
+import { batchDigest } from '../messages/codec.ts';
+import type { Accept, CertifiedPromise, PeerMessage, SignedEnvelope } from '../messages/types.ts';
 import { ByzantineNode } from '../modes/byzantine/node.ts';
 import { isPeerTraffic, Tamper, type Adversary, type AdversaryContext } from './adversary.ts';
 import { sha256 } from '../../crypto/digest.ts';
@@ -14,27 +15,48 @@ class Silent extends Tamper {
   }
 }
 
-/** Signs two different digests for one (ballot, slot): half the peers see each. */
+/** Digests a colluding leader sent for (ballot, slot): [to even peers, to odd peers]. */
+function leaderVersions(ctx: AdversaryContext, round: number, slot: number): readonly [Uint8Array, Uint8Array] | undefined {
+  return ctx.collusion.get(`versions/${round}/${slot}`) as readonly [Uint8Array, Uint8Array] | undefined;
+}
+
+/**
+ * Signs two different digests for one (ballot, slot), Verify and Accepted (and two state digests
+ * per checkpoint): half the peers see each. If a colluding leader equivocated on that slot, each
+ * half gets the digest the leader sent it, which is what breaks safety beyond f.
+ */
 class EquivocatingAcceptor extends Tamper {
   protected rewrite(effect: Effect): Effect[] {
-    if (effect.type !== 'broadcast') return [effect];
-    const inner = this.innerOf(effect.msg);
-    if (inner === null || (inner.type !== 'verify' && inner.type !== 'accepted' && inner.type !== 'checkpoint')) return [effect];
-    const forged =
-      inner.type === 'checkpoint'
-        ? this.seal({ ...inner, stateDigest: sha256(inner.stateDigest) })
-        : this.seal({ ...inner, digest: sha256(inner.digest) });
-    return this.perPeer((peer) => (peer % 2 === 0 ? effect.msg : forged));
+    return effect.type === 'broadcast' ? splitVotes(this, effect.msg) ?? [effect] : [effect];
   }
 }
 
-/** As leader, proposes a different batch to each half of the acceptors for the same slot. */
+/** Re-signs an outgoing vote per peer parity; null if the message is not a vote. */
+function splitVotes(t: Tamper & { readonly ctx: AdversaryContext }, msg: PeerMessage): Effect[] | null {
+  const inner = t.innerOf(msg);
+  if (inner === null) return null;
+  if (inner.type === 'checkpoint') {
+    const forged = t.seal({ ...inner, stateDigest: sha256(inner.stateDigest) });
+    return t.perPeer((peer) => (peer % 2 === 0 ? msg : forged));
+  }
+  if (inner.type !== 'verify' && inner.type !== 'accepted') return null;
+  const versions = leaderVersions(t.ctx, inner.ballot.round, inner.slot) ?? [inner.digest, sha256(inner.digest)];
+  const signed = versions.map((digest) => t.seal({ ...inner, digest }));
+  return t.perPeer((peer) => signed[peer % 2]!);
+}
+
+/**
+ * As leader, proposes a different batch to each half of the acceptors for the same slot (and
+ * votes for each half's version there); it tells its colluders which digest went where.
+ */
 class EquivocatingLeader extends Tamper {
   protected rewrite(effect: Effect): Effect[] {
     if (effect.type !== 'broadcast') return [effect];
     const inner = this.innerOf(effect.msg);
-    if (inner === null || inner.type !== 'accept') return [effect];
+    if (inner === null) return [effect];
+    if (inner.type !== 'accept') return splitVotes(this, effect.msg) ?? [effect];
     const other: Accept = { ...inner, batch: { commands: inner.batch.commands.slice(0, -1) } };
+    this.ctx.collusion.set(`versions/${inner.ballot.round}/${inner.slot}`, [batchDigest(inner.batch), batchDigest(other.batch)]);
     const forged = this.seal(other);
     return this.perPeer((peer) => (peer % 2 === 0 ? effect.msg : forged));
   }

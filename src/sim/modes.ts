@@ -71,6 +71,7 @@ export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
   const backend: CachedVerifier = cachedVerifier(nativeBackend);
   const auths: Authenticator[] = [];
   const clusterId = clusterIdOf(cluster);
+  const collusion = new Map<string, unknown>();
   let clientSigns = 0;
   return {
     mode: 'byzantine',
@@ -82,7 +83,7 @@ export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
       const honest: ByzantineNodeOptions = { id, config, auth, state, rng, app: new KvStore() };
       const adversary = options.adversaries.get(id);
       if (adversary === undefined) return new ByzantineNode(honest);
-      return adversary.create({ id, n, f: options.f, rng: new SeededRng(options.seed, 7000 + id), auth, honest });
+      return adversary.create({ id, n, f: options.f, rng: new SeededRng(options.seed, 7000 + id), auth, honest, collusion });
     },
     makeClient: (clientId, rng) =>
       new Client(clientId, n, rng, CLIENT_RETRY_MS * 2, {
