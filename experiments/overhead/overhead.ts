@@ -1,6 +1,7 @@
 // Question: what does each mode cost per decided slot in failure-free steady state?
 // Everything is counted from simulated runs (messages and bytes on the wire, message delays
 // on links that take exactly one time unit), never computed from a formula.
+import type { Mode } from '../../src/core/protocol.ts';
 import { simulate, type SimResult } from '../../src/sim/simulator.ts';
 
 export interface OverheadRow {
@@ -29,16 +30,19 @@ export interface OverheadOptions {
 const WARMUP_COMMANDS = 20;
 const LINK_DELAY_MS = 1;
 
+const MODES: readonly Mode[] = ['crash', 'byzantine'];
+
 export function runOverhead(options: OverheadOptions = {}): { rows: OverheadRow[] } {
   const fs = options.fs ?? [1, 2, 3];
   const commands = options.commands ?? 300;
-  const rows = fs.map((f) => crashRow(f, commands, options.seed ?? 1));
+  const rows = MODES.flatMap((mode) => fs.map((f) => row(mode, f, commands, options.seed ?? 1)));
   return { rows };
 }
 
-function crashRow(f: number, commands: number, seed: number): OverheadRow {
+function row(mode: Mode, f: number, commands: number, seed: number): OverheadRow {
   // One closed-loop client: one command per slot, so "per decision" is "per slot".
   const result = simulate({
+    mode,
     seed,
     f,
     commands: commands + WARMUP_COMMANDS,
@@ -48,12 +52,12 @@ function crashRow(f: number, commands: number, seed: number): OverheadRow {
     delay: { minMs: LINK_DELAY_MS, maxMs: LINK_DELAY_MS, jitter: false },
   });
   if (result.safetyViolations.length > 0 || result.livenessFailure !== null) {
-    throw new Error(`overhead: the failure-free run for f=${f} did not complete cleanly (seed ${seed})`);
+    throw new Error(`overhead: the failure-free ${mode} run for f=${f} did not complete cleanly (seed ${seed})`);
   }
-  return measure('crash', result);
+  return measure(mode, result);
 }
 
-function measure(mode: string, result: SimResult): OverheadRow {
+function measure(mode: Mode, result: SimResult): OverheadRow {
   const slots = result.slotsDecided;
   const messagesByType: Record<string, number> = {};
   for (const [type, entry] of [...result.messages.byType].sort(([a], [b]) => a.localeCompare(b))) {
@@ -69,8 +73,8 @@ function measure(mode: string, result: SimResult): OverheadRow {
     bytesPerDecision: round(result.messages.bytes / slots),
     delaysToDecide: round(mean(measured.map((t) => (t.firstDecidedAt! - t.invokedAt) / LINK_DELAY_MS))),
     delaysToReply: round(mean(measured.map((t) => (t.completedAt! - t.invokedAt) / LINK_DELAY_MS))),
-    signaturesPerDecision: 0,
-    verificationsPerDecision: 0,
+    signaturesPerDecision: round(result.signatures.signs / slots),
+    verificationsPerDecision: round(result.signatures.verifies / slots),
     messagesByType,
   };
 }
@@ -89,8 +93,8 @@ export function formatOverheadTable(rows: readonly OverheadRow[]): string {
     r.bytesPerDecision.toFixed(0),
     r.delaysToDecide.toFixed(2),
     r.delaysToReply.toFixed(2),
-    String(r.signaturesPerDecision),
-    String(r.verificationsPerDecision),
+    r.signaturesPerDecision.toFixed(2),
+    r.verificationsPerDecision.toFixed(2),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
