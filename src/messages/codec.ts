@@ -168,6 +168,14 @@ for (const [type, { tag, fields }] of Object.entries(SCHEMAS)) {
 
 const BATCH = batch('batch');
 
+/** The message type a frame announces (its tag byte), without decoding it; undefined if unknown. */
+export function frameType(frame: Uint8Array): MessageType | undefined {
+  const tag = frame[1];
+  return tag === undefined ? undefined : (TYPE_OF_TAG[tag] as MessageType | undefined);
+}
+const TYPE_OF_TAG: (string | undefined)[] = [];
+for (const [type, { tag }] of Object.entries(SCHEMAS)) TYPE_OF_TAG[tag] = type;
+
 /** What a checkpoint's state digest covers and state transfer ships: the replica, sessions included. */
 export interface ReplicaSnapshot {
   /** Every slot below this one has been executed. */
