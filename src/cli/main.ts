@@ -8,14 +8,24 @@ const USAGE = `usage: byzpaxos <command> [options]
 
 commands:
   sim          run seeds through the deterministic simulator
-    --mode crash           protocol mode (byzantine, commit-reveal: not implemented yet)
-    --f N                  crash faults tolerated, n = 2f+1 (0..7, default 1)
+    --mode MODE            crash (default) or byzantine (commit-reveal: not implemented yet)
+    --f N                  faults tolerated (default 1): crash n = 2f+1, f in 0..7;
+                           byzantine n = 3f+1, f in 1..3
     --seeds N              number of seeds to run (1..100000, default 100)
     --seed-start S         first seed (0..2^31, default 1)
     --commands N           client commands per run (1..10000, default 50)
     --faults LIST          e.g. drop=0.1,dup=0.05,reorder,partition,crash (default none)
     --json                 print one JSON object instead of a summary
     --trace                print the readable trace first (needs --seeds 1)
+    (byzantine mode only)
+    --adversary LIST       built-in strategies, e.g. equivocating-leader,silent: silent,
+                           equivocating-acceptor, equivocating-leader, lying-promise,
+                           bad-signature, replay, slow, twins
+    --adversary-module P   also run the strategy a module default-exports (an Adversary;
+                           see experiments/adversary-example); may be repeated
+    --byzantine IDS        e.g. 0,3: these nodes are Byzantine, dealt the strategies in
+                           turn (default: each seed picks one node per strategy)
+    --beyond-bound         allow more than f Byzantine nodes, to see what breaks
   demo         tell the story of a small crash-mode cluster: election, crash, failover, catch-up
   experiment overhead [--json]
                messages, bytes and delays per decision in failure-free steady state
@@ -27,7 +37,7 @@ exit status: 0 ok, 1 safety violation or failed demo, 2 bad usage, 3 internal er
 
 const HELP_HINT = "run 'byzpaxos help' for usage";
 
-type Command = (argv: readonly string[]) => number;
+type Command = (argv: readonly string[]) => number | Promise<number>;
 
 // Loaded on demand, so a command's dependencies never slow down or break another command.
 const COMMANDS: Record<string, () => Promise<Command>> = {

@@ -2,9 +2,12 @@
 // The --json shape is a contract other tools parse; extend it, never rename fields.
 import { performance } from 'node:perf_hooks';
 import { createHasher } from '../../crypto/digest.ts';
-import { crashQuorums } from '../core/quorum.ts';
+import type { Mode } from '../core/protocol.ts';
+import { byzantineQuorums, crashQuorums } from '../core/quorum.ts';
+import type { NodeId } from '../core/types.ts';
 import { formatFaults, parseFaults, type FaultSpec } from '../sim/faults.ts';
 import { simulate, type SimResult } from '../sim/simulator.ts';
+import { parseByzantineOptions, rejectByzantineOptions, type ByzantineArgs } from './adversaries.ts';
 import { integerOption, oneLine, parseOptions, UsageError } from './args.ts';
 
 const OPTIONS = {
@@ -16,15 +19,22 @@ const OPTIONS = {
   faults: { type: 'string' },
   json: { type: 'boolean' },
   trace: { type: 'boolean' },
+  adversary: { type: 'string' },
+  'adversary-module': { type: 'string', multiple: true },
+  byzantine: { type: 'string' },
+  'beyond-bound': { type: 'boolean' },
 } as const;
 
-const MODES_PLANNED = ['byzantine', 'commit-reveal'];
+const MODES: readonly Mode[] = ['crash', 'byzantine'];
+const MODES_PLANNED = ['commit-reveal'];
 // Every seed a run reports must be accepted back by --seed-start in its replay command.
 const SEED_MAX = 2 ** 31;
 const LIVENESS_SEEDS_LISTED = 20;
 const utf8 = new TextEncoder();
 
 interface SimArgs {
+  readonly mode: Mode;
+  readonly n: number;
   readonly f: number;
   readonly seeds: number;
   readonly seedStart: number;
@@ -32,10 +42,12 @@ interface SimArgs {
   readonly faults: FaultSpec;
   readonly json: boolean;
   readonly trace: boolean;
+  /** Null in crash mode. */
+  readonly byzantine: ByzantineArgs | null;
 }
 
 interface SimSummary {
-  readonly mode: 'crash';
+  readonly mode: Mode;
   readonly n: number;
   readonly f: number;
   readonly seeds: number;
@@ -50,6 +62,11 @@ interface SimSummary {
   readonly traceHash: string;
   readonly wallMs: number;
   readonly decisionsPerSecond: number;
+  /** Null in crash mode. `nodesBySeed` lists each run's nodes when the seed picked them. */
+  readonly byzantine: { nodes: readonly NodeId[] | 'per-seed'; strategies: string[]; nodesBySeed?: NodeId[][] } | null;
+  /** Signatures made (and checked) over all runs, per slot decided. */
+  readonly signaturesPerDecision: number;
+  readonly verificationsPerDecision: number;
 }
 
 interface FailedSeed {
@@ -58,24 +75,24 @@ interface FailedSeed {
   readonly replayCommand: string;
 }
 
-export function runSim(argv: readonly string[]): number {
-  const args = parseSimArgs(argv);
+export async function runSim(argv: readonly string[]): Promise<number> {
+  const args = await parseSimArgs(argv);
   const { summary, failed, trace } = sweep(args);
   if (args.json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } else {
     if (args.trace) process.stdout.write(`${trace.join('\n')}\n\n`);
-    process.stdout.write(formatSummary(summary, failed));
+    process.stdout.write(formatSummary(summary, failed, args.byzantine));
   }
   return summary.safetyViolations.length > 0 ? 1 : 0;
 }
 
-function parseSimArgs(argv: readonly string[]): SimArgs {
+async function parseSimArgs(argv: readonly string[]): Promise<SimArgs> {
   const { values } = parseOptions('sim', argv, OPTIONS);
-  const mode = values.mode ?? 'crash';
-  if (MODES_PLANNED.includes(mode)) throw new UsageError(`--mode: mode '${mode}' is not implemented yet`);
-  if (mode !== 'crash') throw new UsageError(`--mode must be one of crash, ${MODES_PLANNED.join(', ')}; got '${mode}'`);
-  const f = integerOption('f', values.f, 1, 0, 7);
+  const mode = parseMode(values.mode ?? 'crash');
+  // n = 3f+1 grows fast, and Byzantine runs sign and verify every message.
+  const f = mode === 'byzantine' ? integerOption('f', values.f, 1, 1, 3) : integerOption('f', values.f, 1, 0, 7);
+  const n = mode === 'byzantine' ? byzantineQuorums(f).n : crashQuorums(f).n;
   const seeds = integerOption('seeds', values.seeds, 100, 1, 100_000);
   const seedStart = integerOption('seed-start', values['seed-start'], 1, 0, SEED_MAX);
   const commands = integerOption('commands', values.commands, 50, 1, 10_000);
@@ -92,7 +109,16 @@ function parseSimArgs(argv: readonly string[]): SimArgs {
   const trace = values.trace ?? false;
   if (trace && seeds !== 1) throw new UsageError(`--trace requires --seeds 1, got --seeds ${seeds}`);
   if (trace && json) throw new UsageError('--trace prints a readable trace and cannot be combined with --json');
-  return { f, seeds, seedStart, commands, faults, json, trace };
+  if (mode !== 'byzantine') rejectByzantineOptions(values, mode);
+  const byzantine = mode === 'byzantine' ? await parseByzantineOptions(values, f, n) : null;
+  return { mode, n, f, seeds, seedStart, commands, faults, json, trace, byzantine };
+}
+
+function parseMode(mode: string): Mode {
+  if (MODES_PLANNED.includes(mode)) throw new UsageError(`--mode: mode '${mode}' is not implemented yet`);
+  const known = MODES.find((m) => m === mode);
+  if (known === undefined) throw new UsageError(`--mode must be one of ${[...MODES, ...MODES_PLANNED].join(', ')}; got '${mode}'`);
+  return known;
 }
 
 function sweep(args: SimArgs): { summary: SimSummary; failed: FailedSeed[]; trace: readonly string[] } {
@@ -104,6 +130,10 @@ function sweep(args: SimArgs): { summary: SimSummary; failed: FailedSeed[]; trac
   let decided = 0;
   let completed = 0;
   let livenessFailures = 0;
+  let slotsDecided = 0;
+  let signs = 0;
+  let verifies = 0;
+  const nodesBySeed: NodeId[][] = [];
   let trace: readonly string[] = [];
   const started = performance.now();
   for (let i = 0; i < args.seeds; i++) {
@@ -111,6 +141,10 @@ function sweep(args: SimArgs): { summary: SimSummary; failed: FailedSeed[]; trac
     hasher.update(utf8.encode(result.traceHash));
     decided += result.decided;
     completed += result.completed;
+    slotsDecided += result.slotsDecided;
+    signs += result.signatures.signs;
+    verifies += result.signatures.verifies;
+    nodesBySeed.push(result.byzantineNodes);
     trace = result.trace;
     for (const { seed, kind, detail } of result.safetyViolations) safetyViolations.push({ seed, kind, detail });
     if (result.livenessFailure !== null) {
@@ -122,9 +156,10 @@ function sweep(args: SimArgs): { summary: SimSummary; failed: FailedSeed[]; trac
     progress(i + 1);
   }
   const elapsedMs = performance.now() - started;
+  const byzantine = args.byzantine;
   const summary: SimSummary = {
-    mode: 'crash',
-    n: crashQuorums(args.f).n,
+    mode: args.mode,
+    n: args.n,
     f: args.f,
     seeds: args.seeds,
     seedStart: args.seedStart,
@@ -138,13 +173,37 @@ function sweep(args: SimArgs): { summary: SimSummary; failed: FailedSeed[]; trac
     traceHash: hasher.digestHex(),
     wallMs: Math.round(elapsedMs),
     decisionsPerSecond: elapsedMs > 0 ? Math.round((decided * 1000) / elapsedMs) : 0,
+    byzantine:
+      byzantine === null
+        ? null
+        : {
+            nodes: byzantine.nodes ?? 'per-seed',
+            strategies: byzantine.strategies.map((s) => s.name),
+            ...(byzantine.nodes === undefined ? { nodesBySeed } : {}),
+          },
+    signaturesPerDecision: perSlot(signs, slotsDecided),
+    verificationsPerDecision: perSlot(verifies, slotsDecided),
   };
   return { summary, failed, trace };
 }
 
+/** Two decimals, as in the overhead experiment. */
+function perSlot(count: number, slots: number): number {
+  return slots > 0 ? Math.round((count / slots) * 100) / 100 : 0;
+}
+
 function runSeed(args: SimArgs, seed: number): SimResult {
+  const { mode, f, commands, faults, trace, byzantine } = args;
   try {
-    return simulate({ seed, f: args.f, commands: args.commands, faults: args.faults, trace: args.trace });
+    return simulate({
+      mode,
+      seed,
+      f,
+      commands,
+      faults,
+      trace,
+      ...(byzantine === null ? {} : { byzantine, replayArgs: byzantine.replayArgs }),
+    });
   } catch (e) {
     // Still an internal error (exit 3), but one that names the seed to replay.
     throw new Error(`simulation of seed ${seed} threw: ${(e as Error).message}`, { cause: e });
@@ -169,16 +228,19 @@ function startProgress(total: number): (done: number) => void {
   };
 }
 
-function formatSummary(s: SimSummary, failed: readonly FailedSeed[]): string {
+function formatSummary(s: SimSummary, failed: readonly FailedSeed[], byzantine: ByzantineArgs | null): string {
   const lastSeed = s.seedStart + s.seeds - 1;
   const seeds = s.seeds === 1 ? `seed ${s.seedStart}` : `seeds ${s.seedStart}..${lastSeed}`;
   const violatingSeeds = new Set(s.safetyViolations.map((v) => v.seed)).size;
+  const overBound = byzantine !== null && byzantineCount(byzantine) > s.f;
   const lines = [
     `sim: mode=${s.mode} n=${s.n} f=${s.f} ${seeds}, ${s.commands} commands each, faults=${s.faults}`,
+    ...(byzantine === null ? [] : describeByzantine(byzantine, s)),
     `decided ${s.decided}, completed ${s.completed} of ${s.seeds * s.commands} commands in ${s.wallMs} ms (${s.decisionsPerSecond} decisions/s)`,
+    ...(s.mode === 'crash' ? [] : [`signatures: ${s.signaturesPerDecision} made, ${s.verificationsPerDecision} checked per decided slot`]),
     s.safetyViolations.length === 0
-      ? 'safety: no violations'
-      : `safety: ${s.safetyViolations.length} violation(s) in ${violatingSeeds} seed(s)`,
+      ? `safety: no violations${overBound ? ' (even beyond the bound)' : ''}`
+      : `safety: ${s.safetyViolations.length} violation(s) in ${violatingSeeds} seed(s)${overBound ? ', as expected beyond the bound' : ''}`,
     s.livenessFailures === 0
       ? 'liveness: every run completed all commands after healing'
       : `liveness: ${s.livenessFailures} run(s) left commands incomplete`,
@@ -188,4 +250,22 @@ function formatSummary(s: SimSummary, failed: readonly FailedSeed[]): string {
     lines.push('', `seed ${f.seed} FAILED`, ...f.reasons.map((r) => `  ${r}`), `  replay: ${f.replayCommand}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+function byzantineCount(b: ByzantineArgs): number {
+  return b.nodes?.length ?? b.strategies.length;
+}
+
+function describeByzantine(b: ByzantineArgs, s: SimSummary): string[] {
+  const names = b.strategies.map((a) => a.name);
+  const lines = [
+    b.nodes === undefined
+      ? `byzantine: ${names.length === 0 ? 'none, every node is honest' : `${names.join(', ')}, on nodes each seed picks`}`
+      : `byzantine: ${b.nodes.map((id, i) => `n${id} ${names[i % names.length]}`).join(', ')}`,
+  ];
+  const count = byzantineCount(b);
+  if (count > s.f) {
+    lines.push(`beyond the bound on purpose (--beyond-bound): ${count} Byzantine nodes, f=${s.f}; nothing is promised here, violations show what breaks`);
+  }
+  return lines;
 }

@@ -12,10 +12,11 @@ import type { Mode, ProtocolNode } from '../core/protocol.ts';
 import type { ByzantineConfig } from '../modes/byzantine/config.ts';
 import { byzantineSetup, crashSetup, type ModeSetup } from './modes.ts';
 import type { Adversary } from '../adversary/adversary.ts';
+import { adversaryNamed } from '../adversary/strategies.ts';
 import { SeededRng } from '../core/rng.ts';
 import { commandKey, type NodeId } from '../core/types.ts';
 import { formatBallot } from '../core/ballot.ts';
-import { CodecError, decodeMessage, encodeMessage } from '../messages/codec.ts';
+import { CodecError, decodeMessage, encodeMessage, frameType } from '../messages/codec.ts';
 import { formatMessage } from '../messages/format.ts';
 import type { ClientReply, ClientRequest, Message, PeerMessage } from '../messages/types.ts';
 import { MemoryStorage } from '../storage/memory.ts';
@@ -56,6 +57,11 @@ export interface SimOptions {
    * the seed picks which nodes, one per strategy. Safety is judged over the other nodes only.
    */
   readonly byzantine?: { readonly strategies: readonly Adversary[]; readonly nodes?: readonly NodeId[] };
+  /**
+   * Appended to the replay command: what the simulator cannot know, such as the
+   * `--adversary-module PATH` of strategies that are not built in (only built-ins replay by name).
+   */
+  readonly replayArgs?: string;
 }
 
 export interface CommandTiming {
@@ -87,6 +93,8 @@ export interface SimResult {
   readonly signatures: { readonly signs: number; readonly verifies: number };
   readonly coverage: Coverage;
   readonly timings: ReadonlyMap<string, CommandTiming>;
+  /** The Byzantine nodes of this run, in the order strategies were dealt to them. */
+  readonly byzantineNodes: NodeId[];
   readonly replayCommand: string;
 }
 
@@ -190,6 +198,7 @@ class Simulation {
       trace: false,
       warmupCommands: 0,
       mode: 'crash',
+      replayArgs: '',
       ...options,
     };
     this.adversaries = this.chooseAdversaries();
@@ -344,7 +353,8 @@ class Simulation {
 
   private crash(id: NodeId, downMs: number): void {
     const node = this.nodes[id]!;
-    if (this.healed || node.core === null || this.crashedCount >= this.o.f) return;
+    // Crashed plus Byzantine nodes never exceed f, unless a run asks for Byzantine ones beyond it.
+    if (this.healed || node.core === null || this.crashedCount + this.adversaries.size >= this.o.f) return;
     node.core = null;
     node.timers.clear();
     this.crashedCount++;
@@ -472,11 +482,13 @@ class Simulation {
 
   private encode(msg: Message): Uint8Array {
     const bytes = encodeMessage(msg);
-    if (msg.type === 'catchup-reply') this.coverage.catchupReplies++;
+    // Signed envelopes are counted by what they carry.
+    const type = msg.type === 'signed' ? (frameType(msg.payload) ?? 'signed') : msg.type;
+    if (type === 'catchup-reply' || type === 'certified-catchup-reply' || type === 'state-reply') this.coverage.catchupReplies++;
     this.messages.count++;
     this.messages.bytes += bytes.length;
-    let entry = this.messages.byType.get(msg.type);
-    if (entry === undefined) this.messages.byType.set(msg.type, (entry = { count: 0, bytes: 0 }));
+    let entry = this.messages.byType.get(type);
+    if (entry === undefined) this.messages.byType.set(type, (entry = { count: 0, bytes: 0 }));
     entry.count++;
     entry.bytes += bytes.length;
     return bytes;
@@ -629,8 +641,22 @@ class Simulation {
       },
       coverage: this.coverage,
       timings: this.timings,
-      replayCommand: `npx byzpaxos sim --mode ${this.o.mode} --f ${this.o.f} --seed-start ${this.o.seed} --seeds 1 --commands ${this.o.commands} --faults ${formatFaults(this.o.faults)} --trace`,
+      byzantineNodes: [...this.adversaries.keys()],
+      replayCommand: this.replayCommand(),
     };
+  }
+
+  private replayCommand(): string {
+    const { mode, f, seed, commands, faults, replayArgs } = this.o;
+    const args = [`npx byzpaxos sim --mode ${mode} --f ${f} --seed-start ${seed} --seeds 1 --commands ${commands} --faults ${formatFaults(faults)}`];
+    const builtIn = (this.o.byzantine?.strategies ?? []).filter((s) => adversaryNamed(s.name) === s).map((s) => s.name);
+    if (builtIn.length > 0) args.push(`--adversary ${builtIn.join(',')}`);
+    // The ids actually used, in dealing order, so a replay is exact even when the seed picked them.
+    if (this.adversaries.size > 0) args.push(`--byzantine ${[...this.adversaries.keys()].join(',')}`);
+    if (this.adversaries.size > f) args.push('--beyond-bound');
+    if (replayArgs !== '') args.push(replayArgs);
+    args.push('--trace');
+    return args.join(' ');
   }
 }
 

@@ -2,8 +2,12 @@
 // child process (process.execPath is the pinned Node inside vitest), and check exit codes,
 // stdout and stderr.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BUILT_IN_ADVERSARIES } from '../../src/adversary/strategies.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HELP_HINT = "run 'byzpaxos help' for usage";
@@ -35,6 +39,7 @@ describe('byzpaxos sim', () => {
     expect(out.completed).toBe(60);
     expect(out.traceHash).toMatch(/^[0-9a-f]{64}$/);
     for (const key of ['wallMs', 'decisionsPerSecond']) expect(typeof out[key], key).toBe('number');
+    expect(out).toMatchObject({ byzantine: null, signaturesPerDecision: 0, verificationsPerDecision: 0 });
   });
 
   it('the trace hash is a function of the arguments', () => {
@@ -63,30 +68,33 @@ describe('bad command lines exit 2 with one line naming the problem', () => {
     [['sim', '--seeds', '0'], /--seeds/],
     [['sim', '--faults', 'drop=2'], /--faults: drop/],
     [['sim', '--faults', 'bogus'], /--faults: unknown fault 'bogus'/],
-    [['sim', '--mode', 'byzantine'], /mode 'byzantine' is not implemented yet/],
+    [['sim', '--mode', 'commit-reveal'], /mode 'commit-reveal' is not implemented yet/],
     [['sim', '--trace', '--seeds', '5'], /--trace requires --seeds 1/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [[], /missing command/],
     [['experiment', 'nope'], /unknown experiment 'nope'/],
   ];
-  it.each(cases)('byzpaxos %j', (args, message) => {
-    const r = byzpaxos(...args);
-    expect(r.status).toBe(2);
-    expect(r.stdout).toBe('');
-    const lines = r.stderr.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^byzpaxos: /);
-    expect(lines[0]).toMatch(message);
-    expect(lines.slice(1)).toEqual(lines.length > 1 ? [HELP_HINT] : []);
-    expect(r.stderr).not.toMatch(/^\s+at /m);
-  });
+  it.each(cases)('byzpaxos %j', expectUsageError);
 });
 
+function expectUsageError(args: string[], message: RegExp): void {
+  const r = byzpaxos(...args);
+  expect(r.status).toBe(2);
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines[0]).toMatch(/^byzpaxos: /);
+  expect(lines[0]).toMatch(message);
+  expect(lines.slice(1)).toEqual(lines.length > 1 ? [HELP_HINT] : []);
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+}
+
 describe('byzpaxos help and demo', () => {
-  it('help lists every command', () => {
+  it('help lists every command, and every built-in adversary', () => {
     for (const args of [['help'], ['--help'], ['sim', '--help']]) {
       const r = byzpaxos(...args);
       expect(r.status).toBe(0);
       for (const command of ['sim', 'demo', 'experiment']) expect(r.stdout).toContain(command);
+      for (const { name } of BUILT_IN_ADVERSARIES) expect(r.stdout).toContain(name);
     }
   });
 
@@ -105,4 +113,78 @@ describe('byzpaxos help and demo', () => {
     expect(r.stdout).toMatch(/identical state digest/);
     expect(r.stdout).toMatch(/no violations/);
   });
+});
+
+const BYZ = ['--mode', 'byzantine', '--f', '1', '--commands', '10'];
+const EXAMPLE = 'experiments/adversary-example/censor.ts';
+
+describe('byzpaxos sim --mode byzantine', () => {
+  it('--json adds the Byzantine nodes, strategies and signature costs; within the bound, no violations', () => {
+    const out = simJson(...BYZ, '--seeds', '2', '--adversary', 'equivocating-leader', '--byzantine', '0', '--faults', 'drop=0.1,reorder');
+    expect(out).toMatchObject({ mode: 'byzantine', n: 4, f: 1, seeds: 2, decided: 20, completed: 20, livenessFailures: 0 });
+    expect(out.safetyViolations).toEqual([]);
+    expect(out.byzantine).toEqual({ nodes: [0], strategies: ['equivocating-leader'] });
+    expect(out.signaturesPerDecision).toBeGreaterThan(0);
+    expect(out.verificationsPerDecision).toBeGreaterThan(out.signaturesPerDecision as number);
+  });
+
+  it('without --byzantine each seed picks the nodes, and --json lists them per seed', () => {
+    const out = simJson(...BYZ, '--seeds', '3', '--adversary', 'silent');
+    const byzantine = out.byzantine as { nodes: unknown; nodesBySeed: number[][] };
+    expect(byzantine.nodes).toBe('per-seed');
+    expect(byzantine.nodesBySeed).toHaveLength(3);
+    for (const nodes of byzantine.nodesBySeed) expect(nodes).toEqual([expect.any(Number)]);
+  });
+
+  it('loads the example strategy module', () => {
+    const out = simJson(...BYZ, '--seeds', '1', '--adversary-module', EXAMPLE, '--byzantine', '0');
+    expect(out).toMatchObject({ completed: 10, safetyViolations: [], byzantine: { nodes: [0], strategies: ['censor'] } });
+  });
+
+  it('--beyond-bound: an equivocating leader and acceptor together break agreement (exit 1, said to be on purpose)', () => {
+    const r = byzpaxos('sim', ...BYZ, '--seeds', '5', '--beyond-bound', '--adversary', 'equivocating-leader,equivocating-acceptor', '--byzantine', '0,1');
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/beyond the bound on purpose/);
+    expect(r.stdout).toMatch(/^ {2}agreement: slot \d+/m);
+  });
+
+  it('the printed replay command reproduces the run, Byzantine nodes the seed picked included', () => {
+    // Seed 13 picks n0 (the first leader) and n3 for the two strategies: agreement breaks at once.
+    const run = ['--seed-start', '13', '--seeds', '1', '--beyond-bound', '--adversary', 'equivocating-leader,equivocating-acceptor'];
+    const first = byzpaxos('sim', ...BYZ, ...run);
+    const replay = /^ {2}replay: npx byzpaxos (.*)$/m.exec(first.stdout)?.[1];
+    expect(replay, first.stdout).toMatch(/--byzantine \d,\d .*--trace$/);
+    const again = byzpaxos(...replay!.split(' '));
+    const hash = (stdout: string) => /^trace hash: ([0-9a-f]{64})$/m.exec(stdout)?.[1];
+    expect(hash(again.stdout)).toBeDefined();
+    expect(hash(again.stdout)).toBe(hash(first.stdout));
+  });
+});
+
+describe('bad Byzantine command lines exit 2 with one line naming the problem', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'byzpaxos-cli-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const module = (name: string, source: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, source);
+    return path;
+  };
+  const noDefault = module('no-default.mjs', 'export const adversary = {};\n');
+  const noCreate = module('no-create.mjs', "export default { name: 'half' };\n");
+  const throws = module('throws.mjs', "throw new Error('strategy exploded\\nsecond line');\n");
+  const cases: [string[], RegExp][] = [
+    [['--adversary', 'nope'], /unknown strategy 'nope' \(one of silent, .*twins/],
+    [['--adversary-module', join(dir, 'missing.ts')], /--adversary-module: no such file '.*missing\.ts'/],
+    [['--adversary-module', noDefault], /no-default\.mjs: it has no default export/],
+    [['--adversary-module', noCreate], /no-create\.mjs: its default export 'half' has no create\(ctx\) function/],
+    [['--adversary-module', throws], /throws\.mjs: import failed: strategy exploded$/],
+    [['--adversary', 'silent,slow'], /2 Byzantine nodes exceed f=1; add --beyond-bound to see what breaks/],
+    [['--adversary', 'silent', '--byzantine', '4'], /--byzantine: node ids must be integers in 0\.\.3, got '4'/],
+    [['--adversary', 'silent', '--byzantine', '2,2'], /--byzantine: node 2 is listed twice/],
+    [['--adversary', 'silent,slow', '--byzantine', '2', '--beyond-bound'], /1 node\(s\) for 2 strategies/],
+    [['--byzantine', '0'], /--byzantine 0 needs a strategy/],
+    [['--f', '4'], /--f must be an integer in 1\.\.3/],
+  ];
+  it.each(cases)('byzpaxos sim --mode byzantine %j', (args, message) => expectUsageError(['sim', '--mode', 'byzantine', ...args], message));
+  it('--adversary in crash mode', () => expectUsageError(['sim', '--adversary', 'silent'], /--adversary needs --mode byzantine/));
 });

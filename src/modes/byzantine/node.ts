@@ -449,7 +449,11 @@ export class ByzantineNode implements ProtocolNode {
     for (let slot = before + 1; slot <= this.replica.executedUpTo; slot++) {
       if (slot % this.config.checkpointInterval === 0) this.takeCheckpoint(slot, out);
     }
-    if (this.replica.executedUpTo > before) this.armProgress(out);
+    if (this.replica.executedUpTo > before) {
+      // Only progress proves a ballot works; until then each new leader gets longer.
+      this.viewChangeAttempts = 0;
+      this.armProgress(out);
+    }
   }
 
   // --- checkpoints ---------------------------------------------------------------------
@@ -634,7 +638,6 @@ export class ByzantineNode implements ProtocolNode {
     if (round !== this.round) this.resetBallotState();
     this.round = round;
     this.status = 'normal';
-    this.viewChangeAttempts = 0;
     this.joinedBy = newBallot;
     this.ownPromise = null;
     out.persist([{ type: 'joined', round, newBallot }]);
