@@ -184,6 +184,25 @@ export class ByzantineNode implements ProtocolNode {
     return this.low;
   }
 
+  /** How much this node retains, per structure: every entry is bounded (watermarks, one per peer). */
+  footprint(): Record<string, number> {
+    const votes = (m: Map<Slot, Map<NodeId, Vote>>) => [...m.values()].reduce((sum, v) => sum + v.size, 0);
+    return {
+      verifyVotes: votes(this.verifyVotes),
+      acceptedVotes: votes(this.acceptedVotes),
+      checkpointVotes: votes(this.checkpointVotes),
+      verified: this.verified.size,
+      signedDigests: this.signedDigests.size,
+      prepared: this.prepared.size,
+      decided: this.decided.size,
+      promises: this.promises.size,
+      pending: this.pending.size,
+      queue: this.queue.length,
+      inFlight: this.inFlight.size,
+      snapshots: this.ownSnapshots.size,
+    };
+  }
+
   start(): Effect[] {
     const out = new Outbox(this.id);
     this.executeDecided(out);
