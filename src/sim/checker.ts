@@ -22,8 +22,12 @@ export class SafetyChecker {
   private readonly executed = new Map<string, Set<string>>();
   readonly violations: Violation[] = [];
 
-  constructor(seed: number) {
+  /** Whether a decided command carries a valid client signature (Byzantine modes); crash mode has none. */
+  private readonly signedByClient: (command: Command) => boolean;
+
+  constructor(seed: number, signedByClient: (command: Command) => boolean = () => true) {
     this.seed = seed;
+    this.signedByClient = signedByClient;
   }
 
   recordSubmitted(command: Pick<Command, 'clientId' | 'seq' | 'op'>): void {
@@ -62,6 +66,8 @@ export class SafetyChecker {
       const op = this.submitted.get(commandKey(command));
       if (op === undefined || !bytesEqual(op, command.op)) {
         this.report('validity', `slot ${slot}: n${node} decided c${command.clientId}#${command.seq}, which no client submitted`);
+      } else if (!this.signedByClient(command)) {
+        this.report('validity', `slot ${slot}: n${node} decided c${command.clientId}#${command.seq} without a valid client signature`);
       }
     }
   }

@@ -6,7 +6,7 @@ import { defaultConfig, type CoreConfig } from '../core/config.ts';
 import { PaxosNode, type NodeOptions } from '../core/node.ts';
 import type { Mode, ProtocolNode } from '../core/protocol.ts';
 import { SeededRng } from '../core/rng.ts';
-import type { ClientId, NodeId } from '../core/types.ts';
+import type { ClientId, Command, NodeId } from '../core/types.ts';
 import { Authenticator, signCommand } from '../modes/byzantine/auth.ts';
 import { clusterIdOf, validateCluster, type ClusterConfig } from '../modes/byzantine/cluster.ts';
 import { defaultByzantineConfig, type ByzantineConfig } from '../modes/byzantine/config.ts';
@@ -25,6 +25,8 @@ export interface ModeSetup {
   makeClient(clientId: ClientId, rng: SeededRng): Client;
   /** Signatures made and checked so far, over every node and client of the run. */
   signatureCounts(): { signs: number; verifies: number };
+  /** The checker's validity rule: does a decided command carry its client's valid signature? */
+  signedByClient(command: Command): boolean;
 }
 
 const CLIENT_RETRY_MS = 150;
@@ -41,6 +43,7 @@ export function crashSetup(f: number, config: Partial<CoreConfig> | undefined, m
     },
     makeClient: (clientId, rng) => new Client(clientId, core.quorums.n, rng, CLIENT_RETRY_MS),
     signatureCounts: () => ({ signs: 0, verifies: 0 }),
+    signedByClient: () => true,
   };
 }
 
@@ -71,6 +74,7 @@ export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
   const backend: CachedVerifier = cachedVerifier(nativeBackend);
   const auths: Authenticator[] = [];
   const clusterId = clusterIdOf(cluster);
+  const checker = new Authenticator(cluster, 0, memberKeys[0]!.secretKey, backend);
   const collusion = new Map<string, unknown>();
   let clientSigns = 0;
   return {
@@ -98,6 +102,8 @@ export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
       signs: clientSigns + auths.reduce((sum, a) => sum + a.stats.signs, 0),
       verifies: auths.reduce((sum, a) => sum + a.stats.verifies, 0),
     }),
+    // The checker's own check, outside any node and its counters.
+    signedByClient: (command) => checker.verifyCommand(command),
   };
 }
 

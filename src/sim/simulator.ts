@@ -209,7 +209,7 @@ class Simulation {
     this.n = this.setup.n;
     this.rng = new SeededRng(options.seed, 0);
     this.faultRng = new SeededRng(options.seed, 1);
-    this.checker = new SafetyChecker(options.seed);
+    this.checker = new SafetyChecker(options.seed, (command) => this.setup.signedByClient(command));
   }
 
   private chooseAdversaries(): Map<NodeId, Adversary> {

@@ -119,6 +119,17 @@ describe('the checker catches broken protocol rules (mutation tests)', () => {
     expect(checker.violations.map((v) => v.kind)).toEqual(['exactly-once']);
   });
 
+  it('validity in Byzantine modes: a submitted command without a valid client signature is reported', () => {
+    const signed = { clientId: 1, seq: 1, op: new Uint8Array([1]), signature: new Uint8Array(64).fill(7) };
+    const forged = { ...signed, signature: new Uint8Array(64) };
+    const checker = new SafetyChecker(7, (c) => c.signature[0] === 7);
+    checker.recordSubmitted(signed);
+    checker.recordDecision(0, 0, { commands: [signed] });
+    expect(checker.violations).toEqual([]);
+    checker.recordDecision(0, 1, { commands: [forged] });
+    expect(checker.violations.map((v) => v.kind)).toEqual(['validity']);
+  });
+
   it('agreement and validity are judged per slot on every learner', () => {
     const checker = new SafetyChecker(7);
     const a = { clientId: 1, seq: 1, op: new Uint8Array([1]), signature: new Uint8Array(0) };
