@@ -120,6 +120,11 @@ export class ByzantineNode implements ProtocolNode {
   // Leader change.
   private readonly promises = new Map<NodeId, { round: number; envelope: SignedEnvelope }>();
   private ownPromise: SignedEnvelope | null = null;
+  /**
+   * The view-change timer runs only once 2f+1 nodes promised our round (PBFT's rule): a node
+   * never races ahead alone, so honest nodes stay within reach of each other's rounds.
+   */
+  private viewTimerArmed = false;
   private joinedBy: SignedEnvelope | null = null;
   private newBallotPending = false;
 
@@ -207,7 +212,11 @@ export class ByzantineNode implements ProtocolNode {
     const out = new Outbox(this.id);
     this.executeDecided(out);
     out.setTimer('retransmit', this.config.retransmitMs);
-    if (this.status === 'changing') out.setTimer('view-change', this.viewChangeTimeout());
+    if (this.status === 'changing') {
+      // Restarted mid-change, not knowing who else promised: keep trying on our own.
+      this.viewTimerArmed = true;
+      out.setTimer('view-change', this.viewChangeTimeout());
+    }
     return out.effects;
   }
 
@@ -596,7 +605,7 @@ export class ByzantineNode implements ProtocolNode {
     out.broadcast(this.ownPromise);
     out.clearTimer('progress');
     this.watched = null;
-    out.setTimer('view-change', this.viewChangeTimeout());
+    this.viewTimerArmed = false;
   }
 
   private resetBallotState(): void {
@@ -622,6 +631,7 @@ export class ByzantineNode implements ProtocolNode {
     if (from !== this.id && !validPromise(this.ctx, msg)) return this.drop('certified-promise', 'bad-certificate');
     this.promises.set(from, { round: msg.ballot.round, envelope });
     this.followViewChange(out);
+    this.armViewTimer(out);
     this.tryNewBallot(out);
   }
 
@@ -632,6 +642,15 @@ export class ByzantineNode implements ProtocolNode {
       .map(([, p]) => p.round)
       .sort((a, b) => b - a);
     if (ahead.length >= this.config.quorums.weak) this.startViewChange(ahead[this.config.quorums.weak - 1]!, out);
+  }
+
+  private armViewTimer(out: Outbox): void {
+    if (this.status !== 'changing' || this.viewTimerArmed) return;
+    let count = 0;
+    for (const p of this.promises.values()) if (p.round === this.round) count++;
+    if (count < this.quorum) return;
+    this.viewTimerArmed = true;
+    out.setTimer('view-change', this.viewChangeTimeout());
   }
 
   private tryNewBallot(out: Outbox): void {
@@ -661,6 +680,7 @@ export class ByzantineNode implements ProtocolNode {
     this.ownPromise = null;
     out.persist([{ type: 'joined', round, newBallot }]);
     out.clearTimer('view-change');
+    this.viewTimerArmed = false;
     if (choice.checkpoint !== null && choice.checkpoint.slot > this.low) {
       if (this.replica.executedUpTo >= choice.checkpoint.slot) {
         const own = this.ownSnapshots.get(choice.checkpoint.slot);
