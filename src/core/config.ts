@@ -2,6 +2,7 @@
 // (virtual in the simulator, wall-clock in the runtime).
 import { crashQuorums, type QuorumSpec } from './quorum.ts';
 import { BATCH_COMMANDS_MAX, LEARNER_WINDOW_SLOTS } from './limits.ts';
+import { requireCount, requirePositive } from './validate.ts';
 
 export interface CoreConfig {
   readonly mode: 'crash';
@@ -38,19 +39,13 @@ export function defaultConfig(f: number, overrides: Partial<CoreConfig> = {}): C
 }
 
 export function validateConfig(c: CoreConfig): void {
-  const positive = (name: string, v: number) => {
-    if (!Number.isFinite(v) || v <= 0) throw new RangeError(`config.${name} must be positive, got ${v}`);
-  };
-  const count = (name: string, v: number, max: number) => {
-    if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`config.${name} must be an integer in 1..${max}, got ${v}`);
-  };
-  count('windowSlots', c.windowSlots, LEARNER_WINDOW_SLOTS);
-  count('batchCommandsMax', c.batchCommandsMax, BATCH_COMMANDS_MAX);
-  positive('heartbeatMs', c.heartbeatMs);
-  positive('electionTimeoutMinMs', c.electionTimeoutMinMs);
-  positive('electionTimeoutMaxMs', c.electionTimeoutMaxMs);
-  positive('backoffMaxMs', c.backoffMaxMs);
-  positive('catchupRetryMs', c.catchupRetryMs);
+  requireCount('windowSlots', c.windowSlots, LEARNER_WINDOW_SLOTS);
+  requireCount('batchCommandsMax', c.batchCommandsMax, BATCH_COMMANDS_MAX);
+  requirePositive('heartbeatMs', c.heartbeatMs);
+  requirePositive('electionTimeoutMinMs', c.electionTimeoutMinMs);
+  requirePositive('electionTimeoutMaxMs', c.electionTimeoutMaxMs);
+  requirePositive('backoffMaxMs', c.backoffMaxMs);
+  requirePositive('catchupRetryMs', c.catchupRetryMs);
   if (c.electionTimeoutMaxMs < c.electionTimeoutMinMs) {
     throw new RangeError('config.electionTimeoutMaxMs must be >= electionTimeoutMinMs');
   }

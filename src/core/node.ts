@@ -4,7 +4,8 @@
 import { Acceptor } from './acceptor.ts';
 import { ballotGreater, compareBallots, type Ballot } from './ballot.ts';
 import type { CoreConfig } from './config.ts';
-import type { Effect, Input, TimerName } from './effects.ts';
+import type { Effect, TimerName } from './effects.ts';
+import { StepLoop } from './step-loop.ts';
 import { Learner } from './learner.ts';
 import { CATCHUP_ENTRIES_MAX, CLIENT_SESSIONS_MAX, FRAME_BYTES_MAX, LEARNER_WINDOW_SLOTS, ROUND_MAX } from './limits.ts';
 import { Outbox } from './outbox.ts';
@@ -46,7 +47,7 @@ export interface NodeStats {
   readonly dropped: Map<string, number>;
 }
 
-export class PaxosNode implements ProtocolNode {
+export class PaxosNode extends StepLoop implements ProtocolNode {
   readonly id: NodeId;
   readonly config: CoreConfig;
   readonly acceptor: Acceptor;
@@ -65,6 +66,7 @@ export class PaxosNode implements ProtocolNode {
   private catchupOutstanding = false;
 
   constructor(options: NodeOptions) {
+    super();
     const { id, config, state } = options;
     this.id = id;
     this.config = config;
@@ -93,31 +95,14 @@ export class PaxosNode implements ProtocolNode {
     return out.effects;
   }
 
-  step(input: Input): Effect[] {
-    const out = new Outbox(this.id);
-    switch (input.type) {
-      case 'message': {
-        const reason = this.rejectReason(input.from, input.msg);
-        if (reason !== null) {
-          this.count(this.stats.dropped, `${input.msg.type}:${reason}`);
-          return [];
-        }
-        this.count(this.stats.received, input.msg.type);
-        this.handle(input.from, input.msg, out);
-        break;
-      }
-      case 'request':
-        this.onClientRequest(input.msg, out);
-        break;
-      case 'timeout':
-        this.onTimeout(input.timer, out);
-        break;
-    }
-    this.drain(out);
-    return out.effects;
+  protected onMessage(from: NodeId, msg: PeerMessage, out: Outbox): void {
+    const reason = this.rejectReason(from, msg);
+    if (reason !== null) return this.count(this.stats.dropped, `${msg.type}:${reason}`);
+    this.count(this.stats.received, msg.type);
+    this.handle(from, msg, out);
   }
 
-  private drain(out: Outbox): void {
+  protected drain(out: Outbox): void {
     for (;;) {
       while (out.local.length > 0) this.handle(this.id, out.local.shift()!, out);
       this.executeDecided(out);
@@ -292,7 +277,7 @@ export class PaxosNode implements ProtocolNode {
     out.setTimer('election', this.electionTimeout());
   }
 
-  private onClientRequest(msg: ClientRequest, out: Outbox): void {
+  protected onClientRequest(msg: ClientRequest, out: Outbox): void {
     const { command } = msg;
     const session = this.replica.lookup(command.clientId, command.seq);
     if (session.kind === 'stale') return;
@@ -313,7 +298,7 @@ export class PaxosNode implements ProtocolNode {
     this.pendingReplies.set(command.clientId, command.seq);
   }
 
-  private onTimeout(timer: TimerName, out: Outbox): void {
+  protected onTimeout(timer: TimerName, out: Outbox): void {
     switch (timer) {
       case 'election':
         return this.startElection(out);

@@ -1,6 +1,7 @@
 // Tunables of a Byzantine-mode node. Times are milliseconds of the driver's clock.
 import { BATCH_COMMANDS_MAX, PREPARED_CERTIFICATES_MAX } from '../../core/limits.ts';
 import { byzantineQuorums, type QuorumSpec } from '../../core/quorum.ts';
+import { requireCount, requirePositive } from '../../core/validate.ts';
 
 export interface ByzantineConfig {
   readonly mode: 'byzantine';
@@ -42,23 +43,17 @@ export function defaultByzantineConfig(f: number, overrides: Partial<ByzantineCo
 }
 
 export function validateByzantineConfig(c: ByzantineConfig): void {
-  const count = (name: string, v: number, max: number) => {
-    if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`config.${name} must be an integer in 1..${max}, got ${v}`);
-  };
-  const positive = (name: string, v: number) => {
-    if (!Number.isFinite(v) || v <= 0) throw new RangeError(`config.${name} must be positive, got ${v}`);
-  };
-  count('batchCommandsMax', c.batchCommandsMax, BATCH_COMMANDS_MAX);
-  count('checkpointInterval', c.checkpointInterval, PREPARED_CERTIFICATES_MAX);
-  count('watermarkSlots', c.watermarkSlots, PREPARED_CERTIFICATES_MAX);
-  count('windowSlots', c.windowSlots, c.watermarkSlots);
+  requireCount('batchCommandsMax', c.batchCommandsMax, BATCH_COMMANDS_MAX);
+  requireCount('checkpointInterval', c.checkpointInterval, PREPARED_CERTIFICATES_MAX);
+  requireCount('watermarkSlots', c.watermarkSlots, PREPARED_CERTIFICATES_MAX);
+  requireCount('windowSlots', c.windowSlots, c.watermarkSlots);
   if (c.watermarkSlots < 2 * c.checkpointInterval) {
     throw new RangeError('config.watermarkSlots must be at least 2 × checkpointInterval, or the log stalls before a checkpoint stabilizes');
   }
-  positive('retransmitMs', c.retransmitMs);
-  positive('progressTimeoutMs', c.progressTimeoutMs);
-  positive('viewChangeTimeoutMs', c.viewChangeTimeoutMs);
-  positive('backoffMaxMs', c.backoffMaxMs);
-  positive('catchupRetryMs', c.catchupRetryMs);
+  requirePositive('retransmitMs', c.retransmitMs);
+  requirePositive('progressTimeoutMs', c.progressTimeoutMs);
+  requirePositive('viewChangeTimeoutMs', c.viewChangeTimeoutMs);
+  requirePositive('backoffMaxMs', c.backoffMaxMs);
+  requirePositive('catchupRetryMs', c.catchupRetryMs);
   if (c.progressTimeoutMs <= 2 * c.retransmitMs) throw new RangeError('config.progressTimeoutMs must exceed two retransmit periods');
 }

@@ -11,7 +11,8 @@
 // gathers 2f+1 and sends them in a NewBallot; every acceptor recomputes the leader's choice and
 // joins only if it matches. Checkpoints every K slots bound the log and let laggards fetch state.
 import type { Ballot } from '../../core/ballot.ts';
-import type { Effect, Input, TimerName } from '../../core/effects.ts';
+import type { Effect, TimerName } from '../../core/effects.ts';
+import { StepLoop } from '../../core/step-loop.ts';
 import { CATCHUP_ENTRIES_MAX, CLIENT_SESSIONS_MAX, CLIENT_QUEUE_MAX, ROUND_MAX } from '../../core/limits.ts';
 import { Outbox } from '../../core/outbox.ts';
 import type { ProtocolNode } from '../../core/protocol.ts';
@@ -80,7 +81,7 @@ interface Verified {
   readonly batch: Batch;
 }
 
-export class ByzantineNode implements ProtocolNode {
+export class ByzantineNode extends StepLoop implements ProtocolNode {
   readonly id: NodeId;
   readonly config: ByzantineConfig;
   readonly stats: ByzantineStats = { received: new Map(), dropped: new Map(), viewChanges: 0 };
@@ -145,6 +146,7 @@ export class ByzantineNode implements ProtocolNode {
   private retransmitTicks = 0;
 
   constructor(options: ByzantineNodeOptions) {
+    super();
     this.id = options.id;
     this.config = options.config;
     this.auth = options.auth;
@@ -220,24 +222,7 @@ export class ByzantineNode implements ProtocolNode {
     return out.effects;
   }
 
-  step(input: Input): Effect[] {
-    const out = new Outbox(this.id);
-    switch (input.type) {
-      case 'message':
-        this.onEnvelope(input.from, input.msg, out);
-        break;
-      case 'request':
-        this.onClientRequest(input.msg, out);
-        break;
-      case 'timeout':
-        this.onTimeout(input.timer, out);
-        break;
-    }
-    this.drain(out);
-    return out.effects;
-  }
-
-  private drain(out: Outbox): void {
+  protected drain(out: Outbox): void {
     for (;;) {
       while (out.local.length > 0) {
         const envelope = out.local.shift()! as SignedEnvelope;
@@ -250,7 +235,7 @@ export class ByzantineNode implements ProtocolNode {
     }
   }
 
-  private onEnvelope(from: NodeId, msg: PeerMessage, out: Outbox): void {
+  protected onMessage(from: NodeId, msg: PeerMessage, out: Outbox): void {
     if (from < 0 || from >= this.n || from === this.id) return this.drop('any', 'bad-sender');
     if (msg.type !== 'signed') return this.drop(msg.type, 'unsigned');
     // Channels are authenticated: a node speaks for itself; relayed envelopes travel inside certificates.
@@ -290,7 +275,7 @@ export class ByzantineNode implements ProtocolNode {
 
   // --- clients ---------------------------------------------------------------------------
 
-  private onClientRequest(msg: ClientRequest, out: Outbox): void {
+  protected onClientRequest(msg: ClientRequest, out: Outbox): void {
     const { command } = msg;
     const session = this.replica.lookup(command.clientId, command.seq);
     if (session.kind === 'stale') return;
@@ -704,7 +689,7 @@ export class ByzantineNode implements ProtocolNode {
 
   // --- timers --------------------------------------------------------------------------
 
-  private onTimeout(timer: TimerName, out: Outbox): void {
+  protected onTimeout(timer: TimerName, out: Outbox): void {
     switch (timer) {
       case 'retransmit':
         this.retransmit(out);
