@@ -30,3 +30,4 @@ export {
   verifyMessage,
 } from './envelope.ts';
 export type { CachedVerifier, SignatureStats } from './envelope.ts';
+export * from './commitment.ts';

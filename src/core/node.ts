@@ -368,6 +368,10 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
       case 'checkpoint':
       case 'certified-catchup-reply':
       case 'state-reply':
+      case 'commitment':
+      case 'reveal':
+      case 'bundle':
+      case 'reveal-request':
         return 'wrong-mode';
     }
   }

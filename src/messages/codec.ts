@@ -149,6 +149,10 @@ const SCHEMAS: { readonly [K in MessageType]: MessageSchema<K> } = {
   checkpoint: { tag: 15, fields: { slot, stateDigest: digest } },
   'certified-catchup-reply': { tag: 16, fields: { entries: list(certifiedEntry, ENTRIES), decidedUpTo: slot } },
   'state-reply': { tag: 17, fields: { checkpoint: checkpointCertificate, snapshot: bytes(SNAPSHOT_LENGTH) } },
+  commitment: { tag: 18, fields: { ballot, slot, commitment: digest } },
+  reveal: { tag: 19, fields: { ballot, slot, digest, key: digest } },
+  bundle: { tag: 20, fields: { ballot, slot, batch, commitments: envelopes } },
+  'reveal-request': { tag: 21, fields: { ballot, slot } },
 };
 
 interface MessageCodec extends FieldCodec<Message> {

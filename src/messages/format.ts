@@ -57,6 +57,14 @@ export function formatMessage(msg: Message, formatOp: OpFormatter = hexOp): stri
       return `CertifiedCatchupReply slots=[${msg.entries.map((e) => e.slot).join(',')}] decided<${msg.decidedUpTo}`;
     case 'state-reply':
       return `StateReply s<${msg.checkpoint.slot} (${msg.snapshot.length} bytes)`;
+    case 'commitment':
+      return `Commitment b=${formatBallot(msg.ballot)} s=${msg.slot} C=${toHex(msg.commitment).slice(0, 8)}`;
+    case 'reveal':
+      return `Reveal b=${formatBallot(msg.ballot)} s=${msg.slot} d=${toHex(msg.digest).slice(0, 8)} key=${toHex(msg.key).slice(0, 8)}`;
+    case 'bundle':
+      return `Bundle b=${formatBallot(msg.ballot)} s=${msg.slot} ${formatBatch(msg.batch, formatOp)} commitments=${msg.commitments.map((e) => `n${e.signer}`).join(',')}`;
+    case 'reveal-request':
+      return `RevealRequest b=${formatBallot(msg.ballot)} s=${msg.slot}`;
     case 'request':
       return `Request c${msg.command.clientId}#${msg.command.seq} ${formatOp(msg.command.op)}`;
     case 'reply':

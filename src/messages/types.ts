@@ -163,6 +163,41 @@ export interface StateReply {
   readonly snapshot: Uint8Array;
 }
 
+// --- Commit-reveal mode (seed 000 §6) --------------------------------------------------------
+
+/** Instead of Accepted in the clear: a commitment to the digest, sent to the leader of `ballot`. */
+export interface Commitment {
+  readonly type: 'commitment';
+  readonly ballot: Ballot;
+  readonly slot: Slot;
+  readonly commitment: Uint8Array;
+}
+
+/** The key that opens the sender's Commitment for (ballot, slot): sent to every learner directly. */
+export interface Reveal {
+  readonly type: 'reveal';
+  readonly ballot: Ballot;
+  readonly slot: Slot;
+  readonly digest: Uint8Array;
+  readonly key: Uint8Array;
+}
+
+/** The leader's "box": the batch and 2f+1 signed commitments to it, for every learner. */
+export interface Bundle {
+  readonly type: 'bundle';
+  readonly ballot: Ballot;
+  readonly slot: Slot;
+  readonly batch: Batch;
+  readonly commitments: readonly SignedEnvelope[];
+}
+
+/** A learner missing a box or a key asks the acceptor directly for its Commitment and Reveal. */
+export interface RevealRequest {
+  readonly type: 'reveal-request';
+  readonly ballot: Ballot;
+  readonly slot: Slot;
+}
+
 export type PeerMessage =
   | Prepare
   | Promise1b
@@ -178,7 +213,11 @@ export type PeerMessage =
   | NewBallot
   | Checkpoint
   | CertifiedCatchupReply
-  | StateReply;
+  | StateReply
+  | Commitment
+  | Reveal
+  | Bundle
+  | RevealRequest;
 
 export type Message = PeerMessage | ClientRequest | ClientReply;
 export type MessageType = Message['type'];
@@ -201,4 +240,8 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'checkpoint',
   'certified-catchup-reply',
   'state-reply',
+  'commitment',
+  'reveal',
+  'bundle',
+  'reveal-request',
 ];
