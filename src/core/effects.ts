@@ -1,6 +1,7 @@
 // What the core asks its driver to do, in order (etcd raft's Ready). The driver must make
 // every `persist` durable before performing any later `send`/`broadcast`/`reply` of the same step.
 import type { Ballot } from './ballot.ts';
+import type { Evidence, Suspicion } from '../evidence/types.ts';
 import type { Batch, ClientId, Command, NodeId, PValue, Slot } from './types.ts';
 import type {
   CertifiedEntry,
@@ -39,6 +40,10 @@ export type Effect =
   | { readonly type: 'decide'; readonly slot: Slot; readonly batch: Batch }
   /** A command took effect at this replica (each (clientId, seq) at most once). */
   | { readonly type: 'execute'; readonly slot: Slot; readonly command: Command; readonly result: Uint8Array }
+  /** Proof that a node misbehaved, gathered by this node (Byzantine modes). */
+  | { readonly type: 'evidence'; readonly evidence: Evidence }
+  /** Unprovable misbehaviour this node noticed (withholding, lateness). */
+  | { readonly type: 'suspicion'; readonly suspicion: Suspicion }
   | { readonly type: 'setTimer'; readonly timer: TimerName; readonly delayMs: number }
   | { readonly type: 'clearTimer'; readonly timer: TimerName };
 

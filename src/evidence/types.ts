@@ -1,0 +1,21 @@
+// Transferable proofs of misbehaviour (CometBFT's DuplicateVoteEvidence, generalized): each is
+// self-contained and checkable by anyone holding the cluster configuration. Behaviour that
+// cannot be proven (withholding, slowness) is a Suspicion, never Evidence.
+import type { NodeId } from '../core/types.ts';
+import type { SignedEnvelope } from '../messages/types.ts';
+
+export type Evidence =
+  /** Two validly signed messages from one node that an honest node would never both sign. */
+  | { readonly kind: 'equivocation'; readonly first: SignedEnvelope; readonly second: SignedEnvelope }
+  /** A signed Commitment and a signed Reveal for the same (ballot, slot) that does not open it. */
+  | { readonly kind: 'commitment-mismatch'; readonly commitment: SignedEnvelope; readonly reveal: SignedEnvelope }
+  /** A leader's signed NewBallot whose own attached promises do not justify it. */
+  | { readonly kind: 'unjustified-new-ballot'; readonly newBallot: SignedEnvelope };
+
+export type EvidenceKind = Evidence['kind'];
+
+export interface Suspicion {
+  readonly node: NodeId;
+  /** e.g. 'withheld-reveal', 'withheld-commitment', 'late-reveal'. */
+  readonly reason: string;
+}
