@@ -1,468 +1,259 @@
-// `byzpaxos demo`: a short story of a crash-mode cluster (n=3, f=1), told from what the pure
-// core actually does. It drives PaxosNode through a small deterministic driver of its own:
-// a virtual clock, fixed link delays, one client and one scripted crash, so the story stays
-// readable; the simulator is where faults are explored at random.
-import { decodeKvResult, encodeKvOp, KvStore, type KvOp } from '../app/kv.ts';
-import { ballotEquals, compareBallots, formatBallot, type Ballot } from '../core/ballot.ts';
-import { Client, type ClientEffect } from '../core/client.ts';
+// `byzpaxos demo`: a short story of a crash-mode cluster (n=3, f=1), scripted on the simulator.
+// Fixed link delays, no random faults and one client with a fixed list of ops keep the story
+// readable; hooks crash the leader the moment a follower accepts the in-flight command and
+// restart it once a new leader has finished that command. Every line reports what the run did.
+import { encodeKvOp, KvStore, type KvOp, type KvResult } from '../app/kv.ts';
+import { ballotEquals, formatBallot, type Ballot } from '../core/ballot.ts';
 import { defaultConfig } from '../core/config.ts';
-import type { Effect, Input, TimerName } from '../core/effects.ts';
-import { PaxosNode } from '../core/node.ts';
-import { SeededRng } from '../core/rng.ts';
-import { commandKey, type Batch, type NodeId, type Slot } from '../core/types.ts';
-import { batchDigest, decodeMessage, encodeMessage } from '../messages/codec.ts';
+import type { Effect } from '../core/effects.ts';
+import { PaxosNode, type NodeOptions } from '../core/node.ts';
+import { commandKey, type Batch, type NodeId, type PValue, type Slot } from '../core/types.ts';
+import { batchDigest } from '../messages/codec.ts';
 import { formatBatch } from '../messages/format.ts';
-import type { ClientReply, Message } from '../messages/types.ts';
-import { SafetyChecker } from '../sim/checker.ts';
-import { EventQueue } from '../sim/event-queue.ts';
+import type { Accept, ClientRequest, PeerMessage } from '../messages/types.ts';
 import type { HistoryOp } from '../sim/linearizability.ts';
-import { formatKvOp } from '../sim/simulator.ts';
-import { MemoryStorage } from '../storage/memory.ts';
+import { formatKvOp, simulate, type SimControl, type SimHooks, type SimResult } from '../sim/simulator.ts';
 import { toHex } from '../../crypto/digest.ts';
 import { parseOptions } from './args.ts';
 
-const SEED = 7;
+const SEED = 32;
 const F = 1;
-const CLIENT_ID = 1;
-const PEER_LINK_MS = 2;
-const CLIENT_LINK_MS = 1;
-const CLIENT_RETRY_MS = 150;
-/** Virtual time any one step of the story may take before the demo gives up. */
-const STEP_LIMIT_MS = 5_000;
-
-const put = (key: string, value: string): KvOp => ({ type: 'put', key, value });
-const get = (key: string): KvOp => ({ type: 'get', key });
-
-/** The story's expectations failed: exit 1 with this reason. */
-class DemoFailure extends Error {}
+const LINK_MS = 2;
+const OPS: readonly KvOp[] = [
+  { type: 'put', key: 'x', value: '1' },
+  { type: 'put', key: 'y', value: '2' },
+  { type: 'get', key: 'x' },
+  { type: 'put', key: 'z', value: '3' },
+  { type: 'cas', key: 'x', expected: '1', value: '4' },
+  { type: 'get', key: 'z' },
+  { type: 'delete', key: 'y' },
+];
+/** The leader crashes while put z=3 is in flight (the simulator numbers its only client 1). */
+const IN_FLIGHT = commandKey({ clientId: 1, seq: 4 });
 
 export function runDemo(argv: readonly string[]): number {
   parseOptions('demo', argv, {});
-  const say = (line: string) => process.stdout.write(`${line}\n`);
-  try {
-    tell(new Cluster(say), say);
-    return 0;
-  } catch (e) {
-    if (!(e instanceof DemoFailure)) throw e;
-    process.stderr.write(`byzpaxos: demo failed: ${e.message}\n`);
-    return 1;
-  }
+  const story = new Story((line) => process.stdout.write(`${line}\n`));
+  const result = simulate({
+    seed: SEED,
+    f: F,
+    commands: OPS.length,
+    clients: 1,
+    thinkMs: 0,
+    delay: { minMs: LINK_MS, maxMs: LINK_MS, jitter: false },
+    workload: (_client, seq) => OPS[seq - 1]!,
+    makeNode: (options) => story.track(options),
+    hooks: story,
+  });
+  const failure = story.conclude(result);
+  if (failure === null) return 0;
+  process.stderr.write(`byzpaxos: demo failed: ${failure}\n`);
+  return 1;
 }
 
-function tell(cluster: Cluster, say: (line: string) => void): void {
-  const { n, f, phase1, phase2 } = cluster.quorums;
-  say(`byzpaxos demo: crash-mode Multi-Paxos, n=${n} nodes, tolerates f=${f} crash, quorums ${phase1}/${phase2}, virtual time`);
-
-  say('(1) leader election');
-  cluster.runUntil(() => cluster.leader(), 'a leader to be elected');
-
-  say('(2) clients are served');
-  for (const op of [put('x', '1'), put('y', '2'), get('x')]) cluster.serve(op);
-
-  const old = cluster.runUntil(() => cluster.leader(), 'a leader');
-  say(`(3) the leader n${old} crashes`);
-  const inFlightOp = put('z', '3');
-  const inFlight = cluster.submit(inFlightOp);
-  const { slot, acceptors } = cluster.runUntil(() => cluster.acceptedByFollower(old, inFlight), 'a follower to accept');
-  cluster.crash(old);
-  const decidedOn = cluster.decidedOn(slot);
-  say(
-    `${cluster.stamp()}  n${old} proposed slot ${slot} = ${opText(inFlightOp)}, ${nodes(acceptors)} accepted it; ` +
-      `n${old} CRASHES, decided ${decidedOn.length === 0 ? 'nowhere' : `on ${nodes(decidedOn)}`} (its messages in flight are lost)`,
-  );
-
-  say('(4) failover: a new leader runs phase 1 and finishes what the old one left');
-  const successor = cluster.runUntil(() => cluster.leader(), 'a new leader to be elected');
-  cluster.finish(inFlight);
-  for (const op of [{ type: 'cas', key: 'x', expected: '1', value: '4' } as const, get('z')]) cluster.serve(op);
-
-  say(`(5) n${old} restarts from its store and catches up`);
-  cluster.restart(old);
-  cluster.runUntil(() => cluster.inSync(), `n${old} to catch up`);
-  say(`${cluster.stamp()}  n${old} is in sync: executed slots 0..${cluster.executedUpTo(successor) - 1} like the others`);
-  cluster.serve({ type: 'delete', key: 'y' });
-
-  say('(6) final check');
-  cluster.check();
-}
-
-interface DemoNode {
-  core: PaxosNode | null;
-  app: KvStore;
-  readonly storage: MemoryStorage;
-  /** Bumped on crash and on boot: messages sent by an earlier incarnation are lost. */
-  incarnation: number;
-  readonly timers: Map<TimerName, number>;
-}
-
-type DemoEvent =
-  | { kind: 'deliver'; to: NodeId; from: NodeId; incarnation: number; bytes: Uint8Array }
-  | { kind: 'request'; to: NodeId; bytes: Uint8Array }
-  | { kind: 'reply'; from: NodeId; incarnation: number; bytes: Uint8Array }
-  | { kind: 'node-timer'; node: NodeId; timer: TimerName; generation: number }
-  | { kind: 'client-timer'; generation: number }
-  | { kind: 'deadline'; token: number };
-
-interface Outcome {
-  readonly op: KvOp;
-  readonly invokedAt: number;
-  completedAt: number | null;
-  result: Uint8Array | null;
-  /** First slot the command executed in, and by which nodes. */
+interface CommandFate {
+  /** First slot the command executed in, and by which replicas. */
   slot: Slot | null;
   readonly executedBy: Set<NodeId>;
-  /** Replicas whose acceptor accepted the command, and in which slot. */
-  readonly acceptedBy: Map<NodeId, Slot>;
   redirects: number;
-  timeouts: number;
 }
 
-class Cluster {
-  private readonly config = defaultConfig(F);
-  readonly quorums = this.config.quorums;
-  private readonly queue = new EventQueue<DemoEvent>();
-  private readonly nodes: DemoNode[] = [];
-  private readonly client = new Client(CLIENT_ID, this.quorums.n, new SeededRng(SEED, 100), CLIENT_RETRY_MS);
-  private clientTimer = 0;
-  private timerGenerations = 0;
-  private deadlines = 0;
-  private now = 0;
-  private readonly checker = new SafetyChecker(SEED);
-  private readonly outcomes = new Map<string, Outcome>();
-  private readonly history: HistoryOp[] = [];
-  private readonly decisions = new Map<Slot, Set<NodeId>>();
-  /** Every ballot and batch digest proposed per slot, to tell a re-proposal from a fresh one. */
-  private readonly proposals = new Map<Slot, { ballot: Ballot; digestHex: string }[]>();
-  /** Remote promises received, by ballot. */
-  private readonly promises = new Map<string, NodeId[]>();
+class Story implements SimHooks {
   private readonly say: (line: string) => void;
+  /** Each node's latest incarnation, and its store, to compare replicas at the end. */
+  private readonly replicas: { node: PaxosNode; store: KvStore }[] = [];
+  private readonly fates = new Map<string, CommandFate>();
+  private readonly decidedOn = new Map<Slot, NodeId[]>();
+  /** Ballot and batch digest of every slot's proposals, to tell a re-proposal from a fresh one. */
+  private readonly proposals = new Map<Slot, { ballot: Ballot; digestHex: string }[]>();
+  /** Who promised each ballot, as its candidate heard it. */
+  private readonly promises = new Map<string, NodeId[]>();
+  private readonly led = new Set<string>();
+  private section = 0;
+  /** The leader the script crashed, and whether it is still down. */
+  private crashed: NodeId | null = null;
+  private down = false;
+  private reproposed = false;
 
   constructor(say: (line: string) => void) {
     this.say = say;
-    for (let id = 0; id < this.quorums.n; id++) {
-      this.nodes.push({ core: null, app: new KvStore(), storage: new MemoryStorage(), incarnation: 0, timers: new Map() });
-      this.boot(id);
-    }
+    const { n, f, phase1, phase2 } = defaultConfig(F).quorums;
+    say(`byzpaxos demo: crash-mode Multi-Paxos, n=${n} nodes, tolerates f=${f} crash, quorums ${phase1}/${phase2}, virtual time`);
+    this.enter(1, 'leader election');
   }
 
-  stamp(): string {
-    return `${this.now.toFixed(1).padStart(8)}ms`;
+  track(options: NodeOptions): PaxosNode {
+    const store = new KvStore();
+    const node = new PaxosNode({ ...options, app: store });
+    this.replicas[options.id] = { node, store };
+    return node;
   }
 
-  /** Advances virtual time until `probe` yields a value (not null or false); a DemoFailure after STEP_LIMIT_MS. */
-  runUntil<T>(probe: () => T | null | false, what: string): T {
-    const token = ++this.deadlines;
-    this.queue.push(this.now + STEP_LIMIT_MS, { kind: 'deadline', token });
-    for (let found = probe(); ; found = probe()) {
-      if (found !== null && found !== false) return found;
-      // Never empty: this call's deadline is still queued.
-      const next = this.queue.pop()!;
-      this.now = next.time;
-      if (next.event.kind === 'deadline' && next.event.token === token) {
-        throw new DemoFailure(`${what} did not happen within ${STEP_LIMIT_MS}ms`);
+  onEffect(id: NodeId, effect: Effect, sim: SimControl): void {
+    switch (effect.type) {
+      case 'persist': {
+        const { record } = effect;
+        if (record.type === 'promised' && record.ballot.leader === id) this.promised(record.ballot, id);
+        if (record.type === 'accepted' && this.crashed === null && id !== record.pvalue.ballot.leader && carries(record.pvalue.batch, IN_FLIGHT)) {
+          this.crashLeader(id, record.pvalue, sim);
+        }
+        return;
       }
-      this.dispatch(next.event);
+      case 'broadcast': {
+        const { msg } = effect;
+        if (msg.type === 'prepare') {
+          if (this.crashed !== null) this.enter(4, 'failover: a new leader runs phase 1 and finishes what the old one left');
+          this.line(sim, `n${id} hears no leader: phase 1, Prepare ${formatBallot(msg.ballot)} from slot ${msg.fromSlot}`);
+        }
+        if (msg.type === 'accept' || msg.type === 'heartbeat') this.announceLeader(id, msg.ballot, sim);
+        if (msg.type === 'accept') this.proposed(id, msg, sim);
+        return;
+      }
+      case 'reply':
+        if (effect.msg.status === 'redirect') this.fate(commandKey(effect.msg)).redirects++;
+        return;
+      case 'decide':
+        this.decidedOn.set(effect.slot, [...(this.decidedOn.get(effect.slot) ?? []), id]);
+        return;
+      case 'execute': {
+        const fate = this.fate(commandKey(effect.command));
+        fate.slot ??= effect.slot;
+        fate.executedBy.add(id);
+        return;
+      }
     }
   }
 
-  /** Live leader with the highest ballot, or null. */
-  leader(): NodeId | null {
-    let best: PaxosNode | null = null;
-    for (const { core } of this.nodes) {
-      if (core?.isLeader && (best === null || compareBallots(core.proposer.ballot, best.proposer.ballot) > 0)) best = core;
+  onDeliver(from: NodeId, to: NodeId, msg: PeerMessage | ClientRequest, sim: SimControl): boolean {
+    // The crashed leader's messages still on the wire die with it.
+    if (this.down && from === this.crashed) return false;
+    if (msg.type === 'promise') this.promised(msg.ballot, from);
+    if (msg.type === 'catchup-reply' && msg.entries.length > 0) {
+      const slots = msg.entries.map((e) => e.slot);
+      this.line(sim, `n${to} learns slots ${Math.min(...slots)}..${Math.max(...slots)} from n${from} (catch-up)`);
     }
-    return best?.id ?? null;
+    return true;
   }
 
-  submit(op: KvOp): string {
-    const seq = this.client.nextSeq;
-    const bytes = encodeKvOp(op);
-    const key = commandKey({ clientId: CLIENT_ID, seq });
-    this.checker.recordSubmitted({ clientId: CLIENT_ID, seq, op: bytes });
-    this.outcomes.set(key, {
-      op,
-      invokedAt: this.now,
-      completedAt: null,
-      result: null,
-      slot: null,
-      executedBy: new Set(),
-      acceptedBy: new Map(),
-      redirects: 0,
-      timeouts: 0,
-    });
-    this.runClient(this.client.submit(bytes));
-    return key;
+  onClientComplete(done: HistoryOp, sim: SimControl): void {
+    this.enter(2, 'clients are served');
+    const key = commandKey(done);
+    const { slot, executedBy, redirects } = this.fate(key);
+    const took = `${(done.completedAt! - done.invokedAt).toFixed(0)}ms${redirects > 0 ? `, ${plural(redirects, 'redirect')}` : ''}`;
+    this.line(sim, `c${done.clientId} ${opText(done.op).padEnd(10)} → slot ${slot}, executed on ${nodes([...executedBy])} → ${formatResult(done.op, done.result!)} (${took})`);
+    if (key === IN_FLIGHT && this.crashed !== null) this.restart(this.crashed, sim);
   }
 
-  serve(op: KvOp): void {
-    this.finish(this.submit(op));
-  }
-
-  /** Waits for the reply and for every live replica to execute the command, then reports it. */
-  finish(key: string): void {
-    const outcome = this.outcomes.get(key)!;
-    const what = opText(outcome.op);
-    this.runUntil(() => outcome.completedAt !== null, `${what} to complete`);
-    this.runUntil(() => this.nodes.every((node, id) => node.core === null || outcome.executedBy.has(id)), `${what} to execute everywhere`);
-    this.report(outcome);
-  }
-
-  private report(o: Outcome): void {
-    const detours = [
-      ...(o.redirects > 0 ? [`${o.redirects} redirect${o.redirects > 1 ? 's' : ''}`] : []),
-      ...(o.timeouts > 0 ? [`${o.timeouts} client timeout${o.timeouts > 1 ? 's' : ''}`] : []),
-    ];
-    this.say(
-      `${this.stamp()}  c${CLIENT_ID} ${opText(o.op).padEnd(10)} → slot ${o.slot}, executed on ${nodes([...o.executedBy])}` +
-        ` → ${formatResult(o.op, o.result!)}${detours.length > 0 ? ` (${detours.join(', ')})` : ''}`,
-    );
-  }
-
-  /** The slot and acceptors once some replica other than `leader` accepted the command. */
-  acceptedByFollower(leader: NodeId, key: string): { slot: Slot; acceptors: NodeId[] } | null {
-    const accepted = this.outcomes.get(key)!.acceptedBy;
-    const acceptors = [...accepted.keys()].filter((id) => id !== leader);
-    return acceptors.length === 0 ? null : { slot: accepted.get(acceptors[0]!)!, acceptors };
-  }
-
-  decidedOn(slot: Slot): NodeId[] {
-    return [...(this.decisions.get(slot) ?? [])];
-  }
-
-  crash(id: NodeId): void {
-    const node = this.nodes[id]!;
-    node.core = null;
-    node.incarnation++;
-    node.timers.clear();
-  }
-
-  restart(id: NodeId): void {
-    const state = this.nodes[id]!.storage.load();
-    const replayed = this.boot(id).filter((e) => e.type === 'execute').length;
-    this.say(
-      `${this.stamp()}  n${id} restarts from its store: promised ${formatBallot(state.promised)}, ` +
-        `${state.decided.size} decided slots (${replayed} commands replayed), ${state.accepted.size} accepted pvalues`,
-    );
-  }
-
-  executedUpTo(id: NodeId): Slot {
-    return this.nodes[id]!.core?.replica.executedUpTo ?? 0;
-  }
-
-  /** Every replica is up and has executed as far as any has decided. */
-  inSync(): boolean {
-    const cores = this.nodes.map((node) => node.core);
-    if (cores.some((core) => core === null)) return false;
-    const decided = Math.max(...cores.map((core) => core!.learner.firstUndecided));
-    return cores.every((core) => core!.replica.executedUpTo === decided);
-  }
-
-  check(): void {
-    this.checker.checkHistory(this.history);
-    const digests = this.nodes.map((node) => toHex(node.core!.replica.stateDigest()));
-    const upTo = this.nodes.map((node) => node.core!.replica.executedUpTo);
+  /** Prints the final checks; the reason the story failed, or null. */
+  conclude(result: SimResult): string | null {
+    this.enter(6, 'final check');
+    const at = `${stamp(result.endTimeMs)}  `;
+    const digests = this.replicas.map(({ node }) => toHex(node.replica.stateDigest()));
+    const upTo = this.replicas.map(({ node }) => node.replica.executedUpTo);
     const same = digests.every((d) => d === digests[0]) && upTo.every((u) => u === upTo[0]);
     this.say(
       same
-        ? `${this.stamp()}  n0..n${this.nodes.length - 1} executed slots 0..${upTo[0]! - 1}, identical state digest ${digests[0]!.slice(0, 16)}…`
-        : `${this.stamp()}  replicas DIVERGE: ${this.nodes.map((_, i) => `n${i} slots<${upTo[i]} ${digests[i]!.slice(0, 12)}`).join(', ')}`,
+        ? `${at}n0..n${this.replicas.length - 1} executed slots 0..${upTo[0]! - 1}, identical state digest ${digests[0]!.slice(0, 16)}…`
+        : `${at}replicas DIVERGE: ${digests.map((d, i) => `n${i} slots<${upTo[i]} ${d.slice(0, 12)}`).join(', ')}`,
     );
     if (same) {
-      const store = this.nodes[0]!.app;
-      const keys = [...new Set(this.history.map((h) => h.op.key))].sort();
-      this.say(`${this.stamp()}  store on every replica: ${keys.map((k) => `${k}=${store.get(k) ?? '∅'}`).join(' ')}`);
+      const store = this.replicas[0]!.store;
+      const keys = [...new Set(OPS.map((op) => op.key))].sort();
+      this.say(`${at}store on every replica: ${keys.map((k) => `${k}=${store.get(k) ?? '∅'}`).join(' ')}`);
     }
-    const violations = this.checker.violations;
+    const violations = result.safetyViolations;
     this.say(
       violations.length === 0
-        ? `${this.stamp()}  safety checker (agreement, validity, exactly-once, linearizability): no violations`
-        : `${this.stamp()}  safety checker: ${violations.map((v) => `${v.kind}: ${v.detail}`).join('; ')}`,
+        ? `${at}safety checker (agreement, validity, exactly-once, linearizability): no violations`
+        : `${at}safety checker: ${violations.map((v) => `${v.kind}: ${v.detail}`).join('; ')}`,
     );
-    if (!same) throw new DemoFailure('replicas ended in different states');
-    if (violations.length > 0) throw new DemoFailure(`safety violation: ${violations[0]!.kind}: ${violations[0]!.detail}`);
+    const expectations: [boolean, string][] = [
+      [result.livenessFailure === null, `liveness: ${result.livenessFailure}`],
+      [this.crashed !== null, 'the leader never crashed with a command in flight'],
+      [this.reproposed, 'no new leader re-proposed the command in flight'],
+      [this.crashed !== null && !this.down, 'the crashed leader never restarted'],
+      [violations.length === 0, `safety violation: ${violations[0]?.kind}: ${violations[0]?.detail}`],
+      [same, 'replicas ended in different states'],
+    ];
+    return expectations.find(([ok]) => !ok)?.[1] ?? null;
   }
 
-  // --- driver ------------------------------------------------------------------------------
-
-  private boot(id: NodeId): Effect[] {
-    const node = this.nodes[id]!;
-    node.incarnation++;
-    node.app = new KvStore();
-    const rng = new SeededRng(SEED, 10 + id * 1000 + node.incarnation);
-    node.core = new PaxosNode({ id, config: this.config, state: node.storage.load(), rng, app: node.app });
-    const effects = node.core.start();
-    this.apply(id, effects);
-    return effects;
+  private crashLeader(follower: NodeId, { ballot, slot, batch }: PValue, sim: SimControl): void {
+    const leader = ballot.leader;
+    this.enter(3, `the leader n${leader} crashes`);
+    sim.crash(leader);
+    this.crashed = leader;
+    this.down = true;
+    const decided = this.decidedOn.get(slot) ?? [];
+    this.line(
+      sim,
+      `n${leader} proposed slot ${slot} = ${formatBatch(batch, formatKvOp)}, n${follower} accepted it; n${leader} CRASHES, ` +
+        `decided ${decided.length === 0 ? 'nowhere' : `on ${nodes(decided)}`} (its messages in flight are lost)`,
+    );
   }
 
-  private dispatch(event: DemoEvent): void {
-    switch (event.kind) {
-      case 'deliver': {
-        if (this.nodes[event.from]!.incarnation !== event.incarnation) return;
-        const msg = decodeMessage(event.bytes);
-        if (msg.type === 'request' || msg.type === 'reply') return;
-        if (msg.type === 'promise') this.notePromise(event.from, msg.ballot);
-        if (msg.type === 'catchup-reply' && msg.entries.length > 0 && this.nodes[event.to]!.core !== null) {
-          const slots = msg.entries.map((e) => e.slot);
-          this.say(`${this.stamp()}  n${event.to} learns slots ${Math.min(...slots)}..${Math.max(...slots)} from n${event.from} (catch-up)`);
-        }
-        return this.step(event.to, { type: 'message', from: event.from, msg });
-      }
-      case 'request': {
-        const msg = decodeMessage(event.bytes);
-        if (msg.type === 'request') this.step(event.to, { type: 'request', msg });
-        return;
-      }
-      case 'reply': {
-        if (this.nodes[event.from]!.incarnation !== event.incarnation) return;
-        const msg = decodeMessage(event.bytes) as ClientReply;
-        const effects = this.client.onReply(event.from, msg);
-        if (msg.status === 'redirect' && effects.some((e) => e.type === 'send')) this.outcome(msg.seq).redirects++;
-        return this.runClient(effects);
-      }
-      case 'node-timer': {
-        const node = this.nodes[event.node]!;
-        if (node.core === null || node.timers.get(event.timer) !== event.generation) return;
-        node.timers.delete(event.timer);
-        return this.step(event.node, { type: 'timeout', timer: event.timer });
-      }
-      case 'client-timer': {
-        if (event.generation !== this.clientTimer) return;
-        const effects = this.client.onTimeout();
-        if (effects.length > 0) this.outcome(this.client.nextSeq - 1).timeouts++;
-        return this.runClient(effects);
-      }
-      case 'deadline':
-        return;
-    }
+  private restart(id: NodeId, sim: SimControl): void {
+    this.enter(5, `n${id} restarts from its store and catches up`);
+    sim.restart(id);
+    this.down = false;
+    const replayed = this.replicas[id]!.node.replica.executedUpTo;
+    this.line(sim, `n${id} restarts from its store: replays decided slots 0..${replayed - 1}`);
   }
 
-  private step(id: NodeId, input: Input): void {
-    const core = this.nodes[id]!.core;
-    if (core === null) return;
-    const wasLeader = core.isLeader;
-    const effects = core.step(input);
-    this.apply(id, effects);
-    if (!wasLeader && core.isLeader) this.narrateElection(core, effects);
-  }
-
-  private apply(id: NodeId, effects: readonly Effect[]): void {
-    const node = this.nodes[id]!;
-    for (const effect of effects) {
-      switch (effect.type) {
-        case 'persist':
-          node.storage.apply([effect.record]);
-          if (effect.record.type === 'accepted') this.noteAccepted(id, effect.record.pvalue.slot, effect.record.pvalue.batch);
-          break;
-        case 'send':
-          this.transmit(id, effect.to, effect.msg);
-          break;
-        case 'broadcast':
-          if (effect.msg.type === 'prepare') {
-            this.say(`${this.stamp()}  n${id} hears no leader: phase 1, Prepare ${formatBallot(effect.msg.ballot)} from slot ${effect.msg.fromSlot}`);
-          }
-          if (effect.msg.type === 'accept') this.noteProposal(effect.msg.slot, effect.msg.ballot, effect.msg.batch);
-          for (let to = 0; to < this.nodes.length; to++) if (to !== id) this.transmit(id, to, effect.msg);
-          break;
-        case 'reply':
-          this.queue.push(this.now + CLIENT_LINK_MS, { kind: 'reply', from: id, incarnation: node.incarnation, bytes: encodeMessage(effect.msg) });
-          break;
-        case 'decide':
-          this.checker.recordDecision(id, effect.slot, effect.batch);
-          this.decisions.set(effect.slot, (this.decisions.get(effect.slot) ?? new Set()).add(id));
-          break;
-        case 'execute': {
-          this.checker.recordExecution(id, node.incarnation, effect.command);
-          const outcome = this.outcomes.get(commandKey(effect.command));
-          if (outcome !== undefined) {
-            outcome.slot ??= effect.slot;
-            outcome.executedBy.add(id);
-          }
-          break;
-        }
-        case 'setTimer': {
-          const generation = ++this.timerGenerations;
-          node.timers.set(effect.timer, generation);
-          this.queue.push(this.now + effect.delayMs, { kind: 'node-timer', node: id, timer: effect.timer, generation });
-          break;
-        }
-        case 'clearTimer':
-          node.timers.delete(effect.timer);
-          break;
-      }
-    }
-  }
-
-  private transmit(from: NodeId, to: NodeId, msg: Message): void {
-    const incarnation = this.nodes[from]!.incarnation;
-    this.queue.push(this.now + PEER_LINK_MS, { kind: 'deliver', to, from, incarnation, bytes: encodeMessage(msg) });
-  }
-
-  private runClient(effects: readonly ClientEffect[]): void {
-    for (const effect of effects) {
-      switch (effect.type) {
-        case 'send':
-          this.queue.push(this.now + CLIENT_LINK_MS, { kind: 'request', to: effect.to, bytes: encodeMessage(effect.msg) });
-          break;
-        case 'setTimer':
-          this.queue.push(this.now + effect.delayMs, { kind: 'client-timer', generation: ++this.clientTimer });
-          break;
-        case 'complete': {
-          this.clientTimer++;
-          const outcome = this.outcome(effect.seq);
-          outcome.completedAt = this.now;
-          outcome.result = effect.result;
-          this.history.push({
-            clientId: CLIENT_ID,
-            seq: effect.seq,
-            op: outcome.op,
-            invokedAt: outcome.invokedAt,
-            completedAt: this.now,
-            result: decodeKvResult(effect.result),
-          });
-          break;
-        }
-      }
-    }
-  }
-
-  private outcome(seq: number): Outcome {
-    return this.outcomes.get(commandKey({ clientId: CLIENT_ID, seq }))!;
-  }
-
-  // --- narration ---------------------------------------------------------------------------
-
-  private notePromise(from: NodeId, ballot: Ballot): void {
+  private promised(ballot: Ballot, from: NodeId): void {
     const key = formatBallot(ballot);
     this.promises.set(key, [...(this.promises.get(key) ?? []), from]);
   }
 
-  private noteAccepted(id: NodeId, slot: Slot, batch: Batch): void {
-    for (const command of batch.commands) this.outcomes.get(commandKey(command))?.acceptedBy.set(id, slot);
+  /** A candidate's first Accept or Heartbeat of its ballot: phase 1 succeeded. */
+  private announceLeader(id: NodeId, ballot: Ballot, sim: SimControl): void {
+    const key = formatBallot(ballot);
+    if (ballot.leader !== id || this.led.has(key)) return;
+    this.led.add(key);
+    this.line(sim, `n${id} leads ballot ${key}: promises from ${nodes(this.promises.get(key) ?? [])}`);
   }
 
-  private noteProposal(slot: Slot, ballot: Ballot, batch: Batch): void {
-    this.proposals.set(slot, [...(this.proposals.get(slot) ?? []), { ballot, digestHex: toHex(batchDigest(batch)) }]);
-  }
-
-  /** Who promised, and what the new leader's phase 1 made it (re-)propose. */
-  private narrateElection(core: PaxosNode, effects: readonly Effect[]): void {
-    const ballot = core.proposer.ballot;
-    const promisers = [...(ballotEquals(core.acceptor.promised, ballot) ? [core.id] : []), ...(this.promises.get(formatBallot(ballot)) ?? [])];
-    this.say(`${this.stamp()}  n${core.id} leads ballot ${formatBallot(ballot)}: promises from ${nodes(promisers)}`);
-    for (const effect of effects) {
-      if (effect.type !== 'broadcast' || effect.msg.type !== 'accept' || !ballotEquals(effect.msg.ballot, ballot)) continue;
-      const { slot, batch } = effect.msg;
-      const digestHex = toHex(batchDigest(batch));
-      const earlier = this.proposals.get(slot)?.find((p) => p.digestHex === digestHex && !ballotEquals(p.ballot, ballot));
-      const what = formatBatch(batch, formatKvOp);
-      this.say(
-        earlier !== undefined
-          ? `${this.stamp()}  n${core.id} re-proposes slot ${slot} = ${what}, first proposed under ${formatBallot(earlier.ballot)}`
-          : `${this.stamp()}  n${core.id} proposes slot ${slot} = ${what} (no value reported in phase 1)`,
-      );
+  private proposed(id: NodeId, accept: Accept, sim: SimControl): void {
+    const { slot, ballot, batch } = accept;
+    const earlier = this.proposals.get(slot) ?? [];
+    // Heartbeats resend open Accepts: only a ballot's first proposal of a slot is news.
+    if (earlier.some((p) => ballotEquals(p.ballot, ballot))) return;
+    const digestHex = toHex(batchDigest(batch));
+    const first = earlier.find((p) => p.digestHex === digestHex);
+    if (first !== undefined) {
+      this.line(sim, `n${id} re-proposes slot ${slot} = ${formatBatch(batch, formatKvOp)}, first proposed under ${formatBallot(first.ballot)}`);
+      this.reproposed ||= carries(batch, IN_FLIGHT);
     }
+    this.proposals.set(slot, [...earlier, { ballot, digestHex }]);
   }
+
+  private fate(key: string): CommandFate {
+    let fate = this.fates.get(key);
+    if (fate === undefined) this.fates.set(key, (fate = { slot: null, executedBy: new Set(), redirects: 0 }));
+    return fate;
+  }
+
+  private enter(section: number, title: string): void {
+    if (this.section >= section) return;
+    this.section = section;
+    this.say(`(${section}) ${title}`);
+  }
+
+  private line(sim: SimControl, text: string): void {
+    this.say(`${stamp(sim.now())}  ${text}`);
+  }
+}
+
+function carries(batch: Batch, key: string): boolean {
+  return batch.commands.some((command) => commandKey(command) === key);
+}
+
+function stamp(ms: number): string {
+  return `${ms.toFixed(1).padStart(8)}ms`;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count > 1 ? 's' : ''}`;
 }
 
 function opText(op: KvOp): string {
@@ -473,8 +264,7 @@ function nodes(ids: readonly NodeId[]): string {
   return [...ids].sort((a, b) => a - b).map((id) => `n${id}`).join(' ');
 }
 
-function formatResult(op: KvOp, bytes: Uint8Array): string {
-  const { ok, value } = decodeKvResult(bytes);
+function formatResult(op: KvOp, { ok, value }: KvResult): string {
   const shown = value ?? '∅';
   switch (op.type) {
     case 'put':

@@ -29,9 +29,14 @@ commands:
   demo         tell the story of a small crash-mode cluster: election, crash, failover, catch-up
   experiment overhead [--json]
                messages, bytes and delays per decision in failure-free steady state
+  evidence verify FILE [--config CLUSTER.json]
+               check a proof of misbehaviour (a byzpaxos-evidence/1 file): genuine, it names
+               the culprit (exit 0); tampered, malformed or honest, it is rejected (exit 1)
+    --config CLUSTER.json  the cluster the evidence must be for, shaped like the file's
+                           "cluster" field
   help         show this help
 
-exit status: 0 ok, 1 safety violation or failed demo, 2 bad usage, 3 internal error
+exit status: 0 ok, 1 safety violation, failed demo or rejected evidence, 2 bad usage, 3 internal error
 (set BYZPAXOS_DEBUG=1 to see the stack trace of an internal error)
 `;
 
@@ -44,6 +49,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   sim: async () => (await import('./sim.ts')).runSim,
   demo: async () => (await import('./demo.ts')).runDemo,
   experiment: async () => (await import('./experiment.ts')).runExperiment,
+  evidence: async () => (await import('./evidence.ts')).runEvidence,
 };
 
 async function main(argv: readonly string[]): Promise<number> {

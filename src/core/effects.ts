@@ -28,6 +28,8 @@ export type PersistRecord =
   | { readonly type: 'joined'; readonly round: number; readonly newBallot: SignedEnvelope | null }
   | { readonly type: 'verified'; readonly ballot: Ballot; readonly slot: Slot; readonly digest: Uint8Array }
   | { readonly type: 'prepared'; readonly certificate: PreparedCertificate }
+  /** Commit-reveal: the key committed for (ballot, slot), kept so a restart recommits identically. */
+  | { readonly type: 'committed'; readonly ballot: Ballot; readonly slot: Slot; readonly key: Uint8Array }
   | { readonly type: 'certified'; readonly entry: CertifiedEntry }
   | { readonly type: 'checkpoint'; readonly certificate: CheckpointCertificate; readonly snapshot: Uint8Array };
 

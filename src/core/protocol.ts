@@ -4,7 +4,7 @@ import type { Ballot } from './ballot.ts';
 import type { Effect, Input } from './effects.ts';
 import type { NodeId } from './types.ts';
 
-export type Mode = 'crash' | 'byzantine';
+export type Mode = 'crash' | 'byzantine' | 'commit-reveal';
 
 export interface ProtocolNode {
   readonly id: NodeId;

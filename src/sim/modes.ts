@@ -48,6 +48,7 @@ export function crashSetup(f: number, config: Partial<CoreConfig> | undefined, m
 }
 
 export interface ByzantineSetupOptions {
+  readonly mode: 'byzantine' | 'commit-reveal';
   readonly seed: number;
   readonly f: number;
   readonly clients: number;
@@ -57,7 +58,7 @@ export interface ByzantineSetupOptions {
 }
 
 export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
-  const config = defaultByzantineConfig(options.f, options.config);
+  const config = defaultByzantineConfig(options.f, { ...options.config, mode: options.mode });
   const n = config.quorums.n;
   const key = (role: string, index: number): KeyPair =>
     keyPairFromSeed(domainDigest('byzpaxos/sim-key/v1', u32(options.seed), new TextEncoder().encode(role), u32(index)));
@@ -78,7 +79,7 @@ export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
   const collusion = new Map<string, unknown>();
   let clientSigns = 0;
   return {
-    mode: 'byzantine',
+    mode: options.mode,
     n,
     f: options.f,
     makeNode: (id, state, rng) => {

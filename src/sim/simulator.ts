@@ -3,7 +3,7 @@
 // same PaxosNode core as a deployment, with a network that delays, drops, duplicates,
 // reorders and partitions, and nodes that crash and restart from what they persisted.
 // A safety phase with faults is followed by a liveness phase after everything heals.
-import { decodeKvOp, decodeKvResult, type KvOp } from '../app/kv.ts';
+import { decodeKvOp, decodeKvResult, encodeKvOp, type KvOp } from '../app/kv.ts';
 import { Client, type ClientEffect } from '../core/client.ts';
 import type { CoreConfig } from '../core/config.ts';
 import type { Effect, Input, TimerName } from '../core/effects.ts';
@@ -12,9 +12,11 @@ import type { Mode, ProtocolNode } from '../core/protocol.ts';
 import type { ByzantineConfig } from '../modes/byzantine/config.ts';
 import { byzantineSetup, crashSetup, type ModeSetup } from './modes.ts';
 import type { Adversary } from '../adversary/adversary.ts';
+import type { Evidence } from '../evidence/types.ts';
+import { toHex } from '../../crypto/digest.ts';
 import { adversaryNamed } from '../adversary/strategies.ts';
 import { SeededRng } from '../core/rng.ts';
-import { commandKey, type NodeId } from '../core/types.ts';
+import { commandKey, type ClientId, type NodeId } from '../core/types.ts';
 import { formatBallot } from '../core/ballot.ts';
 import { CodecError, decodeMessage, encodeMessage, frameType } from '../messages/codec.ts';
 import { formatMessage } from '../messages/format.ts';
@@ -50,8 +52,11 @@ export interface SimOptions {
   readonly warmupCommands?: number;
   /** Collect a readable trace (costly; for replaying one seed). */
   readonly trace?: boolean;
-  /** Substitute crash-mode nodes: mutation tests. */
+  /** Builds the crash-mode nodes: mutation tests substitute mutants, scripts keep them to inspect. */
   readonly makeNode?: (options: NodeOptions) => PaxosNode;
+  /** The ops each client submits, in order, instead of random ones over `keys` keys. */
+  readonly workload?: (clientId: ClientId, seq: number) => KvOp;
+  readonly hooks?: SimHooks;
   /**
    * Byzantine nodes and their strategies (strategies[i] runs on nodes[i]); without `nodes`,
    * the seed picks which nodes, one per strategy. Safety is judged over the other nodes only.
@@ -62,6 +67,35 @@ export interface SimOptions {
    * `--adversary-module PATH` of strategies that are not built in (only built-ins replay by name).
    */
   readonly replayArgs?: string;
+}
+
+/**
+ * Hooks for scripted scenarios (src/cli/demo.ts is one): see what happens as it happens, and
+ * act on the run at that exact moment, e.g. crash the leader once a follower has accepted a
+ * given command. Hooks run synchronously inside the event that triggered them. Without hooks
+ * a run is unchanged (same trace hash); with them it stays a pure function of seed and script.
+ */
+export interface SimHooks {
+  /** `node` has just performed `effect` (its start() effects on every (re)boot included). */
+  onEffect?(node: NodeId, effect: Effect, sim: SimControl): void;
+  /** `msg` is about to reach live node `to` (`from` is -1 for a client's request); false loses it. */
+  onDeliver?(from: NodeId, to: NodeId, msg: PeerMessage | ClientRequest, sim: SimControl): boolean | void;
+  /** A client took a result for its command. */
+  onClientComplete?(op: HistoryOp, sim: SimControl): void;
+}
+
+/** What a hook may do to the run; everything takes effect at once. */
+export interface SimControl {
+  /** Virtual time in ms. */
+  now(): number;
+  /**
+   * Crashes a live node (no-op if down): it stays down until `restart`, or until faults heal
+   * at faultPhaseMs. Messages it already sent still arrive unless onDeliver loses them; a node
+   * crashed while its own effects are applied loses the rest of them.
+   */
+  crash(node: NodeId): void;
+  /** Restarts a crashed node from what it persisted (no-op if up). */
+  restart(node: NodeId): void;
 }
 
 export interface CommandTiming {
@@ -92,10 +126,22 @@ export interface SimResult {
   /** Signatures made and checked since warm-up ended. */
   readonly signatures: { readonly signs: number; readonly verifies: number };
   readonly coverage: Coverage;
+  /** Proofs of misbehaviour honest nodes gathered (deduplicated), with who they accuse. */
+  readonly evidence: readonly GatheredEvidence[];
+  /** Unprovable misbehaviour honest nodes noticed. */
+  readonly suspicions: readonly { readonly reporter: NodeId; readonly node: NodeId; readonly reason: string; readonly atMs: number }[];
   readonly timings: ReadonlyMap<string, CommandTiming>;
   /** The Byzantine nodes of this run, in the order strategies were dealt to them. */
   readonly byzantineNodes: NodeId[];
   readonly replayCommand: string;
+}
+
+export interface GatheredEvidence {
+  readonly reporter: NodeId;
+  /** The signer the proof accuses. */
+  readonly culprit: NodeId;
+  readonly atMs: number;
+  readonly evidence: Evidence;
 }
 
 /** How much of the protocol a run exercised; regression seeds are chosen by these. */
@@ -149,8 +195,8 @@ export function simulate(options: SimOptions): SimResult {
 }
 
 class Simulation {
-  private readonly o: Required<Omit<SimOptions, 'makeNode' | 'byzantine' | 'config' | 'byzantineConfig'>> &
-    Pick<SimOptions, 'makeNode' | 'byzantine' | 'config' | 'byzantineConfig'>;
+  private readonly o: Required<Omit<SimOptions, 'makeNode' | 'byzantine' | 'config' | 'byzantineConfig' | 'workload' | 'hooks'>> &
+    Pick<SimOptions, 'makeNode' | 'byzantine' | 'config' | 'byzantineConfig' | 'workload' | 'hooks'>;
   /** Byzantine node ids and their strategies. */
   readonly adversaries: ReadonlyMap<NodeId, Adversary>;
   private readonly setup: ModeSetup;
@@ -170,6 +216,9 @@ class Simulation {
   private messages: MessageCounts = { count: 0, bytes: 0, byType: new Map() };
   private readonly decidedSlots = new Set<number>();
   private readonly decidedCommandSlot = new Map<string, number>();
+  private readonly evidence: GatheredEvidence[] = [];
+  private readonly evidenceIds = new Set<string>();
+  private readonly suspicions: SimResult['suspicions'][number][] = [];
   private readonly coverage: Coverage = { elections: 0, noopSlots: 0, duplicateDecisions: 0, restarts: 0, catchupReplies: 0 };
   private slotsDecidedSinceWarmup = 0;
   private now = 0;
@@ -182,6 +231,15 @@ class Simulation {
   private timerGenerations = 0;
   private submitted = 0;
   private completed = 0;
+  private readonly control: SimControl = {
+    now: () => this.now,
+    crash: (id) => {
+      if (this.member(id).core !== null) this.halt(id);
+    },
+    restart: (id) => {
+      if (this.member(id).core === null) this.restart(id);
+    },
+  };
 
   constructor(options: SimOptions) {
     const commands = options.commands;
@@ -205,7 +263,14 @@ class Simulation {
     this.setup =
       this.o.mode === 'crash'
         ? crashSetup(options.f, options.config, options.makeNode)
-        : byzantineSetup({ seed: options.seed, f: options.f, clients, config: options.byzantineConfig, adversaries: this.adversaries });
+        : byzantineSetup({
+            mode: this.o.mode,
+            seed: options.seed,
+            f: options.f,
+            clients,
+            config: options.byzantineConfig,
+            adversaries: this.adversaries,
+          });
     this.n = this.setup.n;
     this.rng = new SeededRng(options.seed, 0);
     this.faultRng = new SeededRng(options.seed, 1);
@@ -355,11 +420,22 @@ class Simulation {
     const node = this.nodes[id]!;
     // Crashed plus Byzantine nodes never exceed f, unless a run asks for Byzantine ones beyond it.
     if (this.healed || node.core === null || this.crashedCount + this.adversaries.size >= this.o.f) return;
+    this.halt(id);
+    this.queue.push(Math.min(this.o.faultPhaseMs, this.now + downMs), { kind: 'restart', node: id });
+  }
+
+  private halt(id: NodeId): void {
+    const node = this.nodes[id]!;
     node.core = null;
     node.timers.clear();
     this.crashedCount++;
     this.note(`n${id} CRASH`);
-    this.queue.push(Math.min(this.o.faultPhaseMs, this.now + downMs), { kind: 'restart', node: id });
+  }
+
+  private member(id: NodeId): SimNode {
+    const node = this.nodes[id];
+    if (node === undefined) throw new RangeError(`sim: node ${id} is not a member (0..${this.n - 1})`);
+    return node;
   }
 
   private restart(id: NodeId): void {
@@ -390,6 +466,7 @@ class Simulation {
 
   private apply(id: NodeId, effects: readonly Effect[]): void {
     const node = this.nodes[id]!;
+    const core = node.core;
     for (const effect of effects) {
       switch (effect.type) {
         case 'persist':
@@ -427,6 +504,12 @@ class Simulation {
         case 'execute':
           if (!this.adversaries.has(id)) this.checker.recordExecution(id, node.incarnation, effect.command);
           break;
+        case 'evidence':
+          if (!this.adversaries.has(id)) this.gather(id, effect.evidence);
+          break;
+        case 'suspicion':
+          if (!this.adversaries.has(id)) this.suspicions.push({ reporter: id, ...effect.suspicion, atMs: this.now });
+          break;
         case 'setTimer': {
           const generation = ++this.timerGenerations;
           node.timers.set(effect.timer, generation);
@@ -437,7 +520,20 @@ class Simulation {
           node.timers.delete(effect.timer);
           break;
       }
+      this.o.hooks?.onEffect?.(id, effect, this.control);
+      // A hook crashed (or crashed and restarted) this node: what it had left to do is lost.
+      if (node.core !== core) return;
     }
+  }
+
+  /** Keeps each distinct proof once, the first time any honest node produced it. */
+  private gather(reporter: NodeId, evidence: Evidence): void {
+    const envelopes = evidence.kind === 'equivocation' ? [evidence.first, evidence.second] : evidence.kind === 'commitment-mismatch' ? [evidence.commitment, evidence.reveal] : [evidence.newBallot];
+    const id = `${evidence.kind}:${envelopes.map((e) => toHex(e.signature)).sort().join(':')}`;
+    if (this.evidenceIds.has(id)) return;
+    this.evidenceIds.add(id);
+    this.evidence.push({ reporter, culprit: envelopes[0]!.signer, atMs: this.now, evidence });
+    this.note(`n${reporter} proves ${evidence.kind} by n${envelopes[0]!.signer}`);
   }
 
   // --- network -------------------------------------------------------------------------
@@ -498,10 +594,10 @@ class Simulation {
     if (this.nodes[to]!.core === null) return;
     const msg = this.decode(bytes);
     if (msg === null) return;
-    if (this.o.trace) {
-      const source = msg.type === 'request' ? `c${msg.command.clientId}` : `n${from}`;
-      this.traceLines.push(`${this.stamp()}  ${source} ⇒ n${to}  ${formatMessage(msg, formatKvOp)}`);
+    if (msg.type !== 'reply' && this.o.hooks?.onDeliver?.(from, to, msg, this.control) === false) {
+      return this.note(`${sourceOf(from, msg)} ✗ n${to} ${msg.type} lost by a hook`);
     }
+    if (this.o.trace) this.traceLines.push(`${this.stamp()}  ${sourceOf(from, msg)} ⇒ n${to}  ${formatMessage(msg, formatKvOp)}`);
     if (msg.type === 'request') this.stepNode(to, { type: 'request', msg });
     else if (msg.type !== 'reply') this.stepNode(to, { type: 'message', from, msg });
   }
@@ -520,13 +616,18 @@ class Simulation {
   private submit(index: number): void {
     const sc = this.clients[index]!;
     const seq = sc.client.nextSeq;
-    const { op, bytes } = encodeRandomKvOp(this.rng, this.o.keys, sc.client.id, seq);
+    const { op, bytes } = this.o.workload === undefined ? encodeRandomKvOp(this.rng, this.o.keys, sc.client.id, seq) : this.scripted(sc.client.id, seq);
     sc.current = { seq, op, invokedAt: this.now };
     this.submitted++;
     this.checker.recordSubmitted({ clientId: sc.client.id, seq, op: bytes });
     this.timings.set(commandKey({ clientId: sc.client.id, seq }), { invokedAt: this.now, firstDecidedAt: null, completedAt: null });
     if (this.healed) this.scheduleLivenessCheck(index, seq);
     this.runClient(index, sc.client.submit(bytes));
+  }
+
+  private scripted(clientId: ClientId, seq: number): { op: KvOp; bytes: Uint8Array } {
+    const op = this.o.workload!(clientId, seq);
+    return { op, bytes: encodeKvOp(op) };
   }
 
   private scheduleLivenessCheck(index: number, seq: number): void {
@@ -570,14 +671,15 @@ class Simulation {
     this.completed++;
     const timing = this.timings.get(commandKey({ clientId: sc.client.id, seq: current.seq }))!;
     timing.completedAt = this.now;
-    this.history.push({
+    const done: HistoryOp = {
       clientId: sc.client.id,
       seq: current.seq,
       op: current.op,
       invokedAt: current.invokedAt,
       completedAt: this.now,
       result: decodeKvResult(resultBytes),
-    });
+    };
+    this.history.push(done);
     sc.current = null;
     sc.remaining--;
     if (this.completed === this.o.warmupCommands) {
@@ -586,6 +688,7 @@ class Simulation {
       this.signaturesAtWarmup = this.setup.signatureCounts();
     }
     if (sc.remaining > 0) this.queue.push(this.now + this.rng.next() * this.o.thinkMs, { kind: 'client-submit', clientId: index });
+    this.o.hooks?.onClientComplete?.(done, this.control);
   }
 
   private collectHistory(): HistoryOp[] {
@@ -640,6 +743,8 @@ class Simulation {
         verifies: this.setup.signatureCounts().verifies - this.signaturesAtWarmup.verifies,
       },
       coverage: this.coverage,
+      evidence: this.evidence,
+      suspicions: this.suspicions,
       timings: this.timings,
       byzantineNodes: [...this.adversaries.keys()],
       replayCommand: this.replayCommand(),
@@ -658,6 +763,10 @@ class Simulation {
     args.push('--trace');
     return args.join(' ');
   }
+}
+
+function sourceOf(from: NodeId, msg: Message): string {
+  return msg.type === 'request' ? `c${msg.command.clientId}` : `n${from}`;
 }
 
 const encoder = new TextEncoder();

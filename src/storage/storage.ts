@@ -19,6 +19,8 @@ export interface ByzantineState {
   readonly joined: { readonly round: number; readonly newBallot: SignedEnvelope | null } | null;
   /** Digest signed in Verify, by `${round}/${slot}`. */
   readonly verified: ReadonlyMap<string, Uint8Array>;
+  /** Commitment keys, by `${round}/${slot}` (commit-reveal mode). */
+  readonly committed: ReadonlyMap<string, Uint8Array>;
   readonly prepared: ReadonlyMap<Slot, PreparedCertificate>;
   readonly certified: ReadonlyMap<Slot, CertifiedEntry>;
   readonly checkpoint: { readonly certificate: CheckpointCertificate; readonly snapshot: Uint8Array } | null;
@@ -45,6 +47,7 @@ export class StateAccumulator {
   readonly decided = new Map<Slot, Batch>();
   joined: ByzantineState['joined'] = null;
   readonly verified = new Map<string, Uint8Array>();
+  readonly committed = new Map<string, Uint8Array>();
   readonly prepared = new Map<Slot, PreparedCertificate>();
   readonly certified = new Map<Slot, CertifiedEntry>();
   checkpoint: ByzantineState['checkpoint'] = null;
@@ -72,6 +75,9 @@ export class StateAccumulator {
       case 'prepared':
         this.prepared.set(r.certificate.slot, r.certificate);
         return;
+      case 'committed':
+        this.committed.set(verifiedKey(r.ballot.round, r.slot), r.key);
+        return;
       case 'certified':
         this.certified.set(r.entry.slot, r.entry);
         return;
@@ -87,7 +93,9 @@ export class StateAccumulator {
     const low = certificate.slot;
     for (const slot of this.prepared.keys()) if (slot < low) this.prepared.delete(slot);
     for (const slot of this.certified.keys()) if (slot < low) this.certified.delete(slot);
-    for (const key of this.verified.keys()) if (Number(key.split('/')[1]) < low) this.verified.delete(key);
+    for (const map of [this.verified, this.committed]) {
+      for (const key of map.keys()) if (Number(key.split('/')[1]) < low) map.delete(key);
+    }
   }
 
   snapshot(): PersistentState {
@@ -99,6 +107,7 @@ export class StateAccumulator {
       byzantine: {
         joined: this.joined,
         verified: new Map(this.verified),
+        committed: new Map(this.committed),
         prepared: new Map(this.prepared),
         certified: new Map(this.certified),
         checkpoint: this.checkpoint,

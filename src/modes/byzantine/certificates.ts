@@ -7,6 +7,8 @@ import { batchDigest } from '../../messages/codec.ts';
 import type {
   CertifiedEntry,
   CertifiedPromise,
+  Commitment,
+  Reveal,
   CheckpointCertificate,
   NewBallot,
   PreparedCertificate,
@@ -15,9 +17,12 @@ import type {
 import type { SignedPayload } from './auth.ts';
 import { leaderOf } from './cluster.ts';
 import { bytesEqual, domainDigest } from '../../../crypto/digest.ts';
+import { opens } from '../../../crypto/commitment.ts';
 
 export interface CertificateContext {
   readonly n: number;
+  /** Needed to check commitments (commit-reveal mode). */
+  readonly clusterId?: Uint8Array;
   /** 2f+1. */
   readonly quorum: number;
   /** Verify and decode an envelope (null if forged or malformed). */
@@ -61,9 +66,14 @@ export function validPrepared(ctx: CertificateContext, cert: PreparedCertificate
   );
 }
 
-/** Slot s decided `batch`: 2f+1 signed Accepted for one ballot and digest(batch). */
+/**
+ * Slot s decided `batch`: 2f+1 signed Accepted for one ballot and digest(batch); in commit-reveal
+ * mode, 2f+1 signed Commitments followed by the same acceptors' signed Reveals that open them.
+ */
 export function validCommit(ctx: CertificateContext, entry: CertifiedEntry): boolean {
   const digest = batchDigest(entry.batch);
+  const first = entry.accepteds[0] === undefined ? null : ctx.open(entry.accepteds[0]);
+  if (first?.type === 'commitment') return validRevealedCommit(ctx, entry, digest);
   let ballot: Ballot | null = null;
   return (
     openQuorum(ctx, entry.accepteds, (m): m is SignedPayload => {
@@ -72,6 +82,27 @@ export function validCommit(ctx: CertificateContext, entry: CertifiedEntry): boo
       return ballotEquals(ballot, m.ballot);
     }) !== null
   );
+}
+
+function validRevealedCommit(ctx: CertificateContext, entry: CertifiedEntry, digest: Uint8Array): boolean {
+  const half = entry.accepteds.length / 2;
+  if (!Number.isInteger(half) || ctx.clusterId === undefined) return false;
+  const boxes = openQuorum(ctx, entry.accepteds.slice(0, half), (m): m is Commitment => m.type === 'commitment' && m.slot === entry.slot);
+  const keys = openQuorum(ctx, entry.accepteds.slice(half), (m): m is Reveal => m.type === 'reveal' && m.slot === entry.slot);
+  if (boxes === null || keys === null) return false;
+  const ballot = boxes[0]!.ballot;
+  return boxes.every((box, i) => {
+    const key = keys[i]!;
+    const sameSigner = entry.accepteds[i]!.signer === entry.accepteds[half + i]!.signer;
+    const vote = { clusterId: ctx.clusterId!, round: ballot.round, leader: ballot.leader, slot: entry.slot, digest };
+    return (
+      sameSigner &&
+      ballotEquals(box.ballot, ballot) &&
+      ballotEquals(key.ballot, ballot) &&
+      bytesEqual(key.digest, digest) &&
+      opens(box.commitment, vote, key.key)
+    );
+  });
 }
 
 /** 2f+1 nodes signed the same state digest after executing every slot below `slot`. */

@@ -4,7 +4,8 @@ import { byzantineQuorums, type QuorumSpec } from '../../core/quorum.ts';
 import { requireCount, requirePositive } from '../../core/validate.ts';
 
 export interface ByzantineConfig {
-  readonly mode: 'byzantine';
+  /** 'commit-reveal': acceptors bit-commit (Commitment to the leader, Reveal to learners) instead of Accepted. */
+  readonly mode: 'byzantine' | 'commit-reveal';
   readonly quorums: QuorumSpec & { readonly weak: number };
   /** Pipelining window α: slots the leader may open beyond the first undecided one. */
   readonly windowSlots: number;

@@ -24,6 +24,7 @@ import { batchDigest } from '../../messages/codec.ts';
 import type {
   Accept,
   Accepted,
+  Bundle,
   CatchupRequest,
   CertifiedCatchupReply,
   CertifiedEntry,
@@ -31,10 +32,13 @@ import type {
   Checkpoint,
   CheckpointCertificate,
   ClientRequest,
+  Commitment,
   Heartbeat,
   NewBallot,
   PeerMessage,
   PreparedCertificate,
+  Reveal,
+  RevealRequest,
   SignedEnvelope,
   StateReply,
   Verify,
@@ -51,6 +55,9 @@ import {
   type CertificateContext,
 } from './certificates.ts';
 import { leaderOf } from './cluster.ts';
+import { RevealLedger } from '../commit-reveal/ledger.ts';
+import type { Evidence } from '../../evidence/types.ts';
+import { commit, COMMITMENT_KEY_BYTES } from '../../../crypto/commitment.ts';
 import type { ByzantineConfig } from './config.ts';
 import { bytesEqual, toHex } from '../../../crypto/digest.ts';
 
@@ -79,7 +86,12 @@ interface Vote {
 interface Verified {
   readonly digest: Uint8Array;
   readonly batch: Batch;
+  /** The leader's signed Accept (null when a NewBallot settled the slot): evidence if it equivocates. */
+  readonly accept: SignedEnvelope | null;
 }
+
+/** Most distinct proofs a node remembers having reported; beyond it, repeats may be reported again. */
+const EVIDENCE_REMEMBERED_MAX = 1024;
 
 export class ByzantineNode extends StepLoop implements ProtocolNode {
   readonly id: NodeId;
@@ -107,6 +119,19 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   /** Highest-ballot prepared certificate per slot at or above `low`, across rounds. */
   private readonly prepared: Map<Slot, PreparedCertificate>;
 
+  // Commit-reveal (null in plain Byzantine mode): own boxes and keys, the learner's ledger,
+  // batches seen in bundles, the leader's bundles in flight.
+  private readonly ledger: RevealLedger | null;
+  private readonly ownCommitment = new Map<Slot, SignedEnvelope>();
+  private readonly ownReveal = new Map<Slot, SignedEnvelope>();
+  /** Commitment keys by `${round}/${slot}`, persisted before use: a restart recommits identically. */
+  private readonly committedKeys: Map<string, Uint8Array>;
+  private readonly bundleBatches = new Map<Slot, Map<string, Batch>>();
+  private readonly bundlesSent = new Map<Slot, { envelope: SignedEnvelope; age: number }>();
+  /** Reveal requests sent per slot, so a withholder is suspected once, not every period. */
+  private readonly revealAsks = new Map<Slot, number>();
+  private readonly reported = new Set<string>();
+
   // Learner state.
   private readonly acceptedVotes = new Map<Slot, Map<NodeId, Vote>>();
   private readonly decided: Map<Slot, CertifiedEntry>;
@@ -126,6 +151,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
    * never races ahead alone, so honest nodes stay within reach of each other's rounds.
    */
   private viewTimerArmed = false;
+  /** Built from persisted state of an earlier incarnation. */
+  private readonly restarted: boolean;
   private joinedBy: SignedEnvelope | null = null;
   private newBallotPending = false;
 
@@ -154,9 +181,16 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.n = options.config.quorums.n;
     this.quorum = options.config.quorums.phase2;
     this.replica = new Replica(options.app);
-    this.ctx = { n: this.n, quorum: this.quorum, open: (e) => (e.signer === this.id ? this.auth.openOwn(e) : this.auth.open(e)) };
+    this.ctx = {
+      n: this.n,
+      quorum: this.quorum,
+      clusterId: this.auth.clusterId,
+      open: (e) => (e.signer === this.id ? this.auth.openOwn(e) : this.auth.open(e)),
+    };
+    this.ledger = options.config.mode === 'commit-reveal' ? new RevealLedger(this.auth.clusterId, this.quorum) : null;
     const state: ByzantineState = options.state.byzantine;
     this.signedDigests = new Map(state.verified);
+    this.committedKeys = new Map(state.committed);
     this.prepared = new Map(state.prepared);
     this.decided = new Map(state.certified);
     if (state.checkpoint !== null) {
@@ -166,6 +200,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     }
     this.firstUndecided = this.low;
     this.advanceFirstUndecided();
+    this.restarted = state.joined !== null || state.verified.size > 0;
     if (state.joined !== null && state.joined.round > 1) {
       // Rejoin only through the NewBallot that justified it; otherwise wait to be brought along.
       this.round = state.joined.round;
@@ -214,8 +249,10 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     const out = new Outbox(this.id);
     this.executeDecided(out);
     out.setTimer('retransmit', this.config.retransmitMs);
-    if (this.status === 'changing') {
-      // Restarted mid-change, not knowing who else promised: keep trying on our own.
+    // After a restart we cannot know what we sent as leader (Accepts, a NewBallot) or promised
+    // mid-change; carrying on could sign conflicting messages, so leave for the next ballot.
+    if (this.restarted && (this.status === 'changing' || leaderOf(this.round, this.n) === this.id)) {
+      this.startViewChange(this.round + 1, out);
       this.viewTimerArmed = true;
       out.setTimer('view-change', this.viewChangeTimeout());
     }
@@ -249,10 +286,11 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private handle(from: NodeId, msg: SignedPayload, envelope: SignedEnvelope, out: Outbox): void {
     switch (msg.type) {
       case 'accept':
-        return this.onAccept(from, msg, out);
+        return this.onAccept(from, msg, envelope, out);
       case 'verify':
         return this.onVerify(from, msg, envelope, out);
       case 'accepted':
+        if (this.ledger !== null) return this.drop('accepted', 'wrong-mode');
         return this.onAccepted(from, msg, envelope, out);
       case 'certified-promise':
         return this.onPromise(from, msg, envelope, out);
@@ -268,6 +306,14 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
         return this.onCatchupReply(from, msg, out);
       case 'state-reply':
         return this.onStateReply(msg, out);
+      case 'commitment':
+        return this.onCommitment(from, msg, envelope, out);
+      case 'reveal':
+        return this.onReveal(from, msg, envelope, out);
+      case 'bundle':
+        return this.onBundle(from, msg, out);
+      case 'reveal-request':
+        return this.onRevealRequest(from, msg, out);
       default:
         return this.drop(msg.type, 'wrong-mode');
     }
@@ -323,7 +369,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
 
   // --- acceptor: Accept -> Verify -> Accepted ------------------------------------------
 
-  private onAccept(from: NodeId, msg: Accept, out: Outbox): void {
+  private onAccept(from: NodeId, msg: Accept, envelope: SignedEnvelope, out: Outbox): void {
     if (from !== leaderOf(msg.ballot.round, this.n) || msg.ballot.leader !== from) return this.drop('accept', 'not-leader');
     if (this.status !== 'normal' || msg.ballot.round !== this.round) return this.drop('accept', 'not-joined');
     if (!this.inWatermarks(msg.slot)) return this.drop('accept', 'out-of-watermarks');
@@ -331,7 +377,10 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     const digest = batchDigest(msg.batch);
     const previous = this.verified.get(msg.slot);
     if (previous !== undefined) {
-      if (!bytesEqual(previous.digest, digest)) return this.drop('accept', 'conflicting-accept');
+      if (!bytesEqual(previous.digest, digest)) {
+        if (previous.accept !== null) this.report({ kind: 'equivocation', first: previous.accept, second: envelope }, out);
+        return this.drop('accept', 'conflicting-accept');
+      }
       // A retransmission: the leader lacks our votes, so send them again.
       this.resendVotes(msg.slot, out);
       return;
@@ -339,15 +388,15 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     if (from !== this.id && !msg.batch.commands.every((c) => this.auth.verifyCommand(c))) {
       return this.drop('accept', 'bad-client-signature');
     }
-    this.verify(msg.slot, msg.batch, digest, out);
+    this.verify(msg.slot, msg.batch, digest, envelope, out);
   }
 
   /** Sign Verify(b, s, digest): at most one digest per (ballot, slot), ever, across restarts. */
-  private verify(slot: Slot, batch: Batch, digest: Uint8Array, out: Outbox): void {
+  private verify(slot: Slot, batch: Batch, digest: Uint8Array, accept: SignedEnvelope | null, out: Outbox): void {
     const key = verifiedKey(this.round, slot);
     const signed = this.signedDigests.get(key);
     if (signed !== undefined && !bytesEqual(signed, digest)) return this.drop('accept', 'would-equivocate');
-    this.verified.set(slot, { digest, batch });
+    this.verified.set(slot, { digest, batch, accept });
     if (signed === undefined) {
       this.signedDigests.set(key, digest);
       out.persist([{ type: 'verified', ballot: this.ballot, slot, digest }]);
@@ -362,14 +411,14 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
       return this.drop('verify', 'other-ballot');
     }
     if (!this.inWatermarks(msg.slot)) return this.drop('verify', 'out-of-watermarks');
-    if (!this.recordVote(this.verifyVotes, msg.slot, from, this.round, msg.digest, envelope)) return this.drop('verify', 'equivocation');
+    if (!this.recordVote(this.verifyVotes, msg.slot, from, this.round, msg.digest, envelope, out)) return this.drop('verify', 'equivocation');
     this.tryPrepare(msg.slot, out);
   }
 
   /** 2f+1 matching Verify, our own among them: a prepared certificate; announce Accepted. */
   private tryPrepare(slot: Slot, out: Outbox): void {
     const own = this.verified.get(slot);
-    if (own === undefined || this.status !== 'normal' || this.ownAccepted.has(slot)) return;
+    if (own === undefined || this.status !== 'normal' || this.ownAccepted.has(slot) || this.ownCommitment.has(slot)) return;
     const digestHex = toHex(own.digest);
     const votes = [...(this.verifyVotes.get(slot)?.values() ?? [])].filter((v) => v.digestHex === digestHex);
     if (votes.length < this.quorum) return;
@@ -381,15 +430,132 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     };
     this.prepared.set(slot, certificate);
     out.persist([{ type: 'prepared', certificate }]);
+    if (this.ledger !== null) return this.commitAndReveal(slot, own.digest, out);
     const envelope = this.auth.seal({ type: 'accepted', ballot: this.ballot, slot, digest: own.digest });
     this.ownAccepted.set(slot, envelope);
     out.broadcast(envelope);
   }
 
   private resendVotes(slot: Slot, out: Outbox): void {
-    for (const envelope of [this.ownVerify.get(slot), this.ownAccepted.get(slot)]) {
+    for (const envelope of [this.ownVerify.get(slot), this.ownAccepted.get(slot), this.ownReveal.get(slot)]) {
       if (envelope !== undefined) out.effects.push({ type: 'broadcast', msg: envelope });
     }
+    const box = this.ownCommitment.get(slot);
+    if (box !== undefined) out.send(leaderOf(this.round, this.n), box);
+  }
+
+  // --- commit-reveal (seed 000 §6) ---------------------------------------------------------
+
+  /** Commit to the vote towards the leader; reveal the key to every learner directly. */
+  private commitAndReveal(slot: Slot, digest: Uint8Array, out: Outbox): void {
+    const id = verifiedKey(this.round, slot);
+    let key = this.committedKeys.get(id);
+    if (key === undefined) {
+      key = Uint8Array.from({ length: COMMITMENT_KEY_BYTES }, () => this.rng.int(256));
+      this.committedKeys.set(id, key);
+      out.persist([{ type: 'committed', ballot: this.ballot, slot, key }]);
+    }
+    const ballot = this.ballot;
+    const commitment = commit({ clusterId: this.auth.clusterId, round: ballot.round, leader: ballot.leader, slot, digest }, key);
+    const box = this.auth.seal({ type: 'commitment', ballot, slot, commitment });
+    const reveal = this.auth.seal({ type: 'reveal', ballot, slot, digest, key });
+    this.ownCommitment.set(slot, box);
+    this.ownReveal.set(slot, reveal);
+    out.send(ballot.leader, box);
+    out.broadcast(reveal);
+  }
+
+  private onCommitment(from: NodeId, msg: Commitment, envelope: SignedEnvelope, out: Outbox): void {
+    if (this.ledger === null) return this.drop('commitment', 'wrong-mode');
+    if (msg.ballot.round < 1 || msg.ballot.leader !== leaderOf(msg.ballot.round, this.n)) return this.drop('commitment', 'bad-ballot');
+    if (this.decided.has(msg.slot) || !this.inWatermarks(msg.slot)) return;
+    for (const evidence of this.ledger.addBox(from, msg, envelope)) this.report(evidence, out);
+    if (this.isLeader && msg.ballot.round === this.round) this.tryBundle(msg.slot, out);
+    this.tryDecideRevealed(msg.slot, out);
+  }
+
+  /** As leader: with 2f+1 commitments to our own batch, box them up for every learner. */
+  private tryBundle(slot: Slot, out: Outbox): void {
+    const own = this.verified.get(slot);
+    if (own === undefined || this.bundlesSent.has(slot)) return;
+    const boxes = this.ledger!.boxesOf(slot, this.round);
+    if (boxes.length < this.quorum) return;
+    const envelope = this.auth.seal({ type: 'bundle', ballot: this.ballot, slot, batch: own.batch, commitments: boxes });
+    this.bundlesSent.set(slot, { envelope, age: 0 });
+    out.broadcast(envelope);
+  }
+
+  private onBundle(from: NodeId, msg: Bundle, out: Outbox): void {
+    if (this.ledger === null) return this.drop('bundle', 'wrong-mode');
+    if (from !== leaderOf(msg.ballot.round, this.n) || msg.ballot.leader !== from) return this.drop('bundle', 'not-leader');
+    if (this.decided.has(msg.slot) || !this.inWatermarks(msg.slot)) return;
+    if (msg.commitments.length < this.quorum || msg.commitments.length > this.n) return this.drop('bundle', 'too-few-commitments');
+    const signers = new Set<NodeId>();
+    for (const envelope of msg.commitments) {
+      const box = signers.has(envelope.signer) ? null : this.ctx.open(envelope);
+      signers.add(envelope.signer);
+      if (box === null || box.type !== 'commitment' || box.slot !== msg.slot || box.ballot.round !== msg.ballot.round) {
+        return this.drop('bundle', 'bad-commitment');
+      }
+      for (const evidence of this.ledger.addBox(envelope.signer, box, envelope)) this.report(evidence, out);
+    }
+    let batches = this.bundleBatches.get(msg.slot);
+    if (batches === undefined) this.bundleBatches.set(msg.slot, (batches = new Map()));
+    // One batch per digest, at most one per ballot that reached us: bounded by the rounds we hear of.
+    if (batches.size < this.n) batches.set(toHex(batchDigest(msg.batch)), msg.batch);
+    this.tryDecideRevealed(msg.slot, out);
+  }
+
+  private onReveal(from: NodeId, msg: Reveal, envelope: SignedEnvelope, out: Outbox): void {
+    if (this.ledger === null) return this.drop('reveal', 'wrong-mode');
+    if (msg.ballot.round < 1 || msg.ballot.leader !== leaderOf(msg.ballot.round, this.n)) return this.drop('reveal', 'bad-ballot');
+    if (this.decided.has(msg.slot) || !this.inWatermarks(msg.slot)) return;
+    for (const evidence of this.ledger.addKey(from, msg, envelope)) this.report(evidence, out);
+    this.tryDecideRevealed(msg.slot, out);
+  }
+
+  /** A learner missing a box or a key asked us directly: send ours, if we voted. */
+  private onRevealRequest(from: NodeId, msg: RevealRequest, out: Outbox): void {
+    if (this.ledger === null || msg.ballot.round !== this.round) return;
+    const box = this.ownCommitment.get(msg.slot);
+    const key = this.ownReveal.get(msg.slot);
+    if (box !== undefined) out.send(from, box);
+    if (key !== undefined) out.send(from, key);
+  }
+
+  private tryDecideRevealed(slot: Slot, out: Outbox): void {
+    if (this.decided.has(slot)) return;
+    const entry = this.ledger!.decision(slot, (digestHex) => this.bundleBatches.get(slot)?.get(digestHex) ?? this.batchFor(slot, digestHex));
+    if (entry !== null) this.decide(entry, out);
+  }
+
+  /** Each period: ask acceptors whose box or key is missing, and suspect those that stay silent. */
+  private chaseReveals(out: Outbox): void {
+    for (const slot of this.bundleBatches.keys()) {
+      if (this.decided.has(slot)) continue;
+      const { boxless, keyless } = this.ledger!.missing(slot);
+      const asks = (this.revealAsks.get(slot) ?? 0) + 1;
+      this.revealAsks.set(slot, asks);
+      for (const node of [...boxless, ...keyless]) {
+        if (node === this.id) continue;
+        out.send(node, this.auth.seal({ type: 'reveal-request', ballot: this.ballot, slot }));
+        // Asked twice and still missing: withholding, or slowness; never provable, only suspected.
+        if (asks === 2) {
+          const reason = keyless.includes(node) ? 'withheld-reveal' : 'withheld-commitment';
+          out.push({ type: 'suspicion', suspicion: { node, reason } });
+        }
+      }
+    }
+  }
+
+  /** Emit each distinct proof once. */
+  private report(evidence: Evidence, out: Outbox): void {
+    const envelopes = evidence.kind === 'equivocation' ? [evidence.first, evidence.second] : evidence.kind === 'commitment-mismatch' ? [evidence.commitment, evidence.reveal] : [evidence.newBallot];
+    const id = `${evidence.kind}:${envelopes.map((e) => toHex(e.signature)).join(':')}`;
+    if (this.reported.has(id)) return;
+    if (this.reported.size >= EVIDENCE_REMEMBERED_MAX) this.reported.clear();
+    this.reported.add(id);
+    out.push({ type: 'evidence', evidence });
   }
 
   // --- learner -------------------------------------------------------------------------
@@ -403,6 +569,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     const previous = votes?.get(from);
     if (previous !== undefined && previous.round > msg.ballot.round) return;
     if (previous !== undefined && previous.round === msg.ballot.round && previous.digestHex !== toHex(msg.digest)) {
+      this.report({ kind: 'equivocation', first: previous.envelope, second: envelope }, out);
       return this.drop('accepted', 'equivocation');
     }
     this.setVote(this.acceptedVotes, msg.slot, from, { round: msg.ballot.round, digestHex: toHex(msg.digest), envelope });
@@ -440,6 +607,10 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
 
   private decide(entry: CertifiedEntry, out: Outbox): void {
     this.decided.set(entry.slot, entry);
+    this.ledger?.forget(entry.slot);
+    this.bundleBatches.delete(entry.slot);
+    this.bundlesSent.delete(entry.slot);
+    this.revealAsks.delete(entry.slot);
     for (const command of this.inFlight.has(entry.slot) ? entry.batch.commands : []) this.queued.delete(commandKey(command));
     this.acceptedVotes.delete(entry.slot);
     out.persist([{ type: 'certified', entry }]);
@@ -481,7 +652,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     if (msg.slot % this.config.checkpointInterval !== 0 || msg.slot <= this.low || msg.slot > this.low + this.config.watermarkSlots) {
       return this.drop('checkpoint', 'out-of-watermarks');
     }
-    if (!this.recordVote(this.checkpointVotes, msg.slot, from, msg.slot, msg.stateDigest, envelope)) return this.drop('checkpoint', 'equivocation');
+    if (!this.recordVote(this.checkpointVotes, msg.slot, from, msg.slot, msg.stateDigest, envelope, out)) return this.drop('checkpoint', 'equivocation');
     const digestHex = toHex(msg.stateDigest);
     const matching = [...this.checkpointVotes.get(msg.slot)!.values()].filter((v) => v.digestHex === digestHex);
     if (matching.length < this.quorum) return;
@@ -506,7 +677,9 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.low = certificate.slot;
     out.persist([{ type: 'checkpoint', certificate, snapshot }]);
     const below = (slot: Slot) => slot < this.low;
-    for (const map of [this.verified, this.ownVerify, this.ownAccepted, this.verifyVotes, this.prepared, this.acceptedVotes, this.decided, this.inFlight, this.ownSnapshots] as Map<Slot, unknown>[]) {
+    this.ledger?.forgetBelow(this.low);
+    for (const key of this.committedKeys.keys()) if (below(Number(key.split('/')[1]))) this.committedKeys.delete(key);
+    for (const map of [this.verified, this.ownVerify, this.ownAccepted, this.verifyVotes, this.prepared, this.acceptedVotes, this.decided, this.inFlight, this.ownSnapshots, this.ownCommitment, this.ownReveal, this.bundleBatches, this.bundlesSent, this.revealAsks] as Map<Slot, unknown>[]) {
       for (const slot of map.keys()) if (below(slot)) map.delete(slot);
     }
     for (const slot of this.checkpointVotes.keys()) if (slot <= this.low) this.checkpointVotes.delete(slot);
@@ -597,6 +770,9 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.verified.clear();
     this.ownVerify.clear();
     this.ownAccepted.clear();
+    this.ownCommitment.clear();
+    this.ownReveal.clear();
+    this.bundlesSent.clear();
     this.verifyVotes.clear();
     this.inFlight.clear();
     this.queue.length = 0;
@@ -631,8 +807,9 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
 
   private armViewTimer(out: Outbox): void {
     if (this.status !== 'changing' || this.viewTimerArmed) return;
+    // Nodes already past our round count too: they left it as surely as we did.
     let count = 0;
-    for (const p of this.promises.values()) if (p.round === this.round) count++;
+    for (const p of this.promises.values()) if (p.round >= this.round) count++;
     if (count < this.quorum) return;
     this.viewTimerArmed = true;
     out.setTimer('view-change', this.viewChangeTimeout());
@@ -652,7 +829,13 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private onNewBallot(from: NodeId, msg: NewBallot, envelope: SignedEnvelope, out: Outbox): void {
     if (msg.ballot.round < this.round || (msg.ballot.round === this.round && this.status === 'normal')) return;
     const result = checkNewBallot(this.ctx, msg, from);
-    if (!result.ok) return this.drop('new-ballot', 'unjustified');
+    if (!result.ok) {
+      // Signed by the ballot's leader yet unjustified by its own contents: provable.
+      if (from === msg.ballot.leader && msg.ballot.leader === leaderOf(msg.ballot.round, this.n)) {
+        this.report({ kind: 'unjustified-new-ballot', newBallot: envelope }, out);
+      }
+      return this.drop('new-ballot', 'unjustified');
+    }
     this.join(msg.ballot.round, envelope, result.choice, out);
   }
 
@@ -678,7 +861,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     let highest = this.low - 1;
     for (const [slot, batch] of choice.slots) {
       highest = Math.max(highest, slot);
-      if (this.inWatermarks(slot)) this.verify(slot, batch, batchDigest(batch), out);
+      if (this.inWatermarks(slot)) this.verify(slot, batch, batchDigest(batch), null, out);
     }
     if (this.isLeader) {
       this.nextSlot = Math.max(highest + 1, this.firstUndecided, this.low);
@@ -729,10 +912,11 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.retransmitTicks++;
     if (this.retransmitTicks % 2 === 0) {
       for (const slot of this.ownVerify.keys()) if (!this.decided.has(slot)) this.resendVotes(slot, out);
+      if (this.ledger !== null) this.chaseReveals(out);
     }
     if (!this.isLeader) return;
     out.effects.push({ type: 'broadcast', msg: this.auth.seal({ type: 'heartbeat', ballot: this.ballot, decidedUpTo: this.firstUndecided }) });
-    for (const [slot, flight] of this.inFlight) {
+    for (const [slot, flight] of [...this.inFlight, ...this.bundlesSent]) {
       if (this.decided.has(slot)) continue;
       if (++flight.age >= 2) {
         flight.age = 0;
@@ -774,10 +958,22 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   }
 
   /** One vote per signer and key: a second, different digest is equivocation and is refused. */
-  private recordVote(votes: Map<Slot, Map<NodeId, Vote>>, slot: Slot, from: NodeId, round: number, digest: Uint8Array, envelope: SignedEnvelope): boolean {
+  private recordVote(
+    votes: Map<Slot, Map<NodeId, Vote>>,
+    slot: Slot,
+    from: NodeId,
+    round: number,
+    digest: Uint8Array,
+    envelope: SignedEnvelope,
+    out: Outbox,
+  ): boolean {
     const digestHex = toHex(digest);
     const previous = votes.get(slot)?.get(from);
-    if (previous !== undefined) return previous.digestHex === digestHex;
+    if (previous !== undefined) {
+      if (previous.digestHex === digestHex) return true;
+      this.report({ kind: 'equivocation', first: previous.envelope, second: envelope }, out);
+      return false;
+    }
     this.setVote(votes, slot, from, { round, digestHex, envelope });
     return true;
   }

@@ -1,0 +1,63 @@
+// `byzpaxos evidence verify FILE [--config CLUSTER.json]`: judge a misbehaviour proof. Exit 0 with
+// one line naming the culprit if it is genuine, 1 with one line saying why if it is not (tampered,
+// malformed, honest, another cluster), 2 if the command line or a file cannot be used.
+import { readFileSync } from 'node:fs';
+import { decodeClusterFile, decodeEvidenceFile } from '../evidence/file.ts';
+import { verifyEvidence } from '../evidence/verify.ts';
+import { clusterIdOf, validateCluster, type ClusterConfig } from '../modes/byzantine/cluster.ts';
+import { bytesEqual, toHex } from '../../crypto/digest.ts';
+import { oneLine, parseOptions, UsageError } from './args.ts';
+
+const ACTIONS = ['verify'];
+/** Hex digits of the cluster id printed: enough to tell clusters apart at a glance. */
+const CLUSTER_ID_SHOWN = 16;
+
+export function runEvidence(argv: readonly string[]): number {
+  const { values, positionals } = parseOptions('evidence', argv, { config: { type: 'string' } }, 2);
+  const [action, file] = positionals;
+  if (action === undefined) throw new UsageError(`missing evidence action (one of ${ACTIONS.join(', ')})`);
+  if (!ACTIONS.includes(action)) throw new UsageError(`unknown evidence action '${action}' (one of ${ACTIONS.join(', ')})`);
+  if (file === undefined) throw new UsageError('evidence verify: missing FILE');
+  const text = read(file, 'evidence verify');
+  const expected = values.config === undefined ? null : readCluster(values.config);
+
+  let line: string;
+  try {
+    line = judge(text, expected);
+  } catch (e) {
+    process.stderr.write(`byzpaxos: evidence rejected: ${oneLine((e as Error).message)}\n`);
+    return 1;
+  }
+  process.stdout.write(`${line}\n`);
+  return 0;
+}
+
+/** The line announcing genuine evidence; throws why the file proves nothing. */
+function judge(text: string, expected: ClusterConfig | null): string {
+  const { cluster, evidence } = decodeEvidenceFile(text);
+  const clusterId = clusterIdOf(cluster);
+  if (expected !== null && !bytesEqual(clusterIdOf(expected), clusterId)) throw new Error('evidence is for another cluster');
+  const verdict = verifyEvidence(cluster, evidence);
+  if (!verdict.ok) throw new Error(verdict.reason);
+  return `genuine: ${evidence.kind} by n${verdict.culprit} — ${verdict.summary} (cluster ${toHex(clusterId).slice(0, CLUSTER_ID_SHOWN)})`;
+}
+
+function read(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${what}: cannot read '${path}' (${(e as NodeJS.ErrnoException).code ?? oneLine((e as Error).message)})`);
+  }
+}
+
+/** The cluster `--config` names: a mistake there is the operator's, so a usage error. */
+function readCluster(path: string): ClusterConfig {
+  const text = read(path, '--config');
+  try {
+    const cluster = decodeClusterFile(text);
+    validateCluster(cluster);
+    return cluster;
+  } catch (e) {
+    throw new UsageError(`--config: ${oneLine((e as Error).message)}`);
+  }
+}

@@ -1,0 +1,134 @@
+// Checking Evidence: anyone holding the cluster configuration reaches the same verdict, so a
+// culprit can be named to people who saw none of the traffic. Evidence is untrusted input: the
+// verdict is "genuine" only when every rule holds, and nothing a prover sends makes it throw.
+import { ballotEquals, formatBallot, type Ballot } from '../core/ballot.ts';
+import { byzantineQuorums } from '../core/quorum.ts';
+import type { NodeId, Slot } from '../core/types.ts';
+import { batchDigest } from '../messages/codec.ts';
+import type { SignedEnvelope } from '../messages/types.ts';
+import { Authenticator, type SignedPayload } from '../modes/byzantine/auth.ts';
+import { checkNewBallot, type CertificateContext } from '../modes/byzantine/certificates.ts';
+import { leaderOf, validateCluster, type ClusterConfig } from '../modes/byzantine/cluster.ts';
+import { opens } from '../../crypto/commitment.ts';
+import { bytesEqual } from '../../crypto/digest.ts';
+import { nobleBackend } from '../../crypto/ed25519.ts';
+import type { Evidence } from './types.ts';
+
+export type EvidenceVerdict =
+  | { readonly ok: true; readonly culprit: NodeId; readonly summary: string }
+  | { readonly ok: false; readonly reason: string };
+
+interface Finding {
+  readonly culprit: NodeId;
+  readonly summary: string;
+}
+
+export function verifyEvidence(cluster: ClusterConfig, evidence: Evidence): EvidenceVerdict {
+  try {
+    return { ok: true, ...judge(cluster, evidence) };
+  } catch (e) {
+    // Every rule that fails throws its reason; so does anything malformed enough to break a
+    // helper, which must also mean "not proven" rather than escape to the caller.
+    return { ok: false, reason: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+function judge(cluster: ClusterConfig, evidence: Evidence): Finding {
+  validateCluster(cluster);
+  // Verification only: no secret key (seal would throw) and no member id (openOwn never skips a
+  // check). The reference backend, so the verdict never rests on OpenSSL's build.
+  const auth = new Authenticator(cluster, -1, new Uint8Array(0), nobleBackend);
+  const open = (envelope: SignedEnvelope, name: string): SignedPayload => {
+    if (envelope.signer >= cluster.members.length) throw new Error(`${name}: signer n${envelope.signer} is not a member of the cluster`);
+    const msg = auth.open(envelope);
+    if (msg === null) throw new Error(`${name}: not a well-formed message validly signed by n${envelope.signer} in this cluster`);
+    return msg;
+  };
+  switch (evidence.kind) {
+    case 'equivocation':
+      return equivocation(open(evidence.first, 'first'), open(evidence.second, 'second'), evidence);
+    case 'commitment-mismatch':
+      return commitmentMismatch(open(evidence.commitment, 'commitment'), open(evidence.reveal, 'reveal'), evidence, auth.clusterId);
+    case 'unjustified-new-ballot':
+      return unjustifiedNewBallot(open(evidence.newBallot, 'newBallot'), evidence.newBallot.signer, cluster, auth);
+    default:
+      throw new Error(`unknown evidence kind ${JSON.stringify((evidence as { kind: unknown }).kind)}`);
+  }
+}
+
+const at = (ballot: Ballot, slot: Slot): string => `ballot ${formatBallot(ballot)} slot ${slot}`;
+
+/** Where an honest node signs at most one message of its type, and what that message says there. */
+interface Claim {
+  readonly position: string;
+  readonly content: readonly Uint8Array[];
+}
+
+/** Null for types an honest node may sign many different times at one position (heartbeats, catch-up). */
+function claimOf(msg: SignedPayload, payload: Uint8Array): Claim | null {
+  switch (msg.type) {
+    case 'accept':
+      return { position: at(msg.ballot, msg.slot), content: [batchDigest(msg.batch)] };
+    case 'verify':
+    case 'accepted':
+      return { position: at(msg.ballot, msg.slot), content: [msg.digest] };
+    case 'commitment':
+      return { position: at(msg.ballot, msg.slot), content: [msg.commitment] };
+    case 'reveal':
+      return { position: at(msg.ballot, msg.slot), content: [msg.digest, msg.key] };
+    case 'checkpoint':
+      return { position: `slot ${msg.slot}`, content: [msg.stateDigest] };
+    case 'certified-promise':
+    case 'new-ballot':
+      return { position: `ballot ${formatBallot(msg.ballot)}`, content: [payload] };
+    default:
+      return null;
+  }
+}
+
+function equivocation(first: SignedPayload, second: SignedPayload, evidence: Extract<Evidence, { kind: 'equivocation' }>): Finding {
+  const signer = evidence.first.signer;
+  if (evidence.second.signer !== signer) throw new Error(`signed by two different nodes (n${signer}, n${evidence.second.signer})`);
+  if (first.type !== second.type) throw new Error(`messages of different types (${first.type}, ${second.type})`);
+  const a = claimOf(first, evidence.first.payload);
+  const b = claimOf(second, evidence.second.payload);
+  if (a === null || b === null) throw new Error(`${first.type} messages are not evidence: an honest node may sign many that differ`);
+  if (a.position !== b.position) throw new Error(`different positions (${a.position}; ${b.position})`);
+  if (bytesEqual(evidence.first.payload, evidence.second.payload)) throw new Error('identical messages: a retransmission, not equivocation');
+  if (a.content.every((part, i) => bytesEqual(part, b.content[i]!))) {
+    throw new Error(`same content at ${a.position}: the messages differ only where an honest node may change its mind`);
+  }
+  return { culprit: signer, summary: `signed two different ${first.type} messages for ${a.position}` };
+}
+
+function commitmentMismatch(
+  commitment: SignedPayload,
+  reveal: SignedPayload,
+  evidence: Extract<Evidence, { kind: 'commitment-mismatch' }>,
+  clusterId: Uint8Array,
+): Finding {
+  if (commitment.type !== 'commitment') throw new Error(`commitment: a ${commitment.type} message, not a commitment`);
+  if (reveal.type !== 'reveal') throw new Error(`reveal: a ${reveal.type} message, not a reveal`);
+  const signer = evidence.commitment.signer;
+  if (evidence.reveal.signer !== signer) throw new Error(`signed by two different nodes (n${signer}, n${evidence.reveal.signer})`);
+  const position = at(commitment.ballot, commitment.slot);
+  if (!ballotEquals(commitment.ballot, reveal.ballot) || commitment.slot !== reveal.slot) {
+    throw new Error(`the reveal is for ${at(reveal.ballot, reveal.slot)}, the commitment for ${position}`);
+  }
+  const vote = { clusterId, round: reveal.ballot.round, leader: reveal.ballot.leader, slot: reveal.slot, digest: reveal.digest };
+  if (opens(commitment.commitment, vote, reveal.key)) throw new Error('the reveal opens the commitment: honest behaviour');
+  return { culprit: signer, summary: `revealed a digest and key for ${position} that do not open its commitment` };
+}
+
+function unjustifiedNewBallot(msg: SignedPayload, signer: NodeId, cluster: ClusterConfig, auth: Authenticator): Finding {
+  if (msg.type !== 'new-ballot') throw new Error(`newBallot: a ${msg.type} message, not a new-ballot`);
+  const { n, phase1 } = byzantineQuorums(cluster.f);
+  // checkNewBallot fails these too, but then the message is nobody's claim to lead: no evidence.
+  if (msg.ballot.round < 1 || msg.ballot.leader !== leaderOf(msg.ballot.round, n) || signer !== msg.ballot.leader) {
+    throw new Error(`newBallot: n${signer} is not the leader of ballot ${formatBallot(msg.ballot)}`);
+  }
+  const ctx: CertificateContext = { n, quorum: phase1, open: (e) => auth.open(e) };
+  const result = checkNewBallot(ctx, msg, signer);
+  if (result.ok) throw new Error(`the new-ballot for ballot ${formatBallot(msg.ballot)} is justified by its promises: honest behaviour`);
+  return { culprit: signer, summary: `sent a new-ballot for ballot ${formatBallot(msg.ballot)} that its promises do not justify (${result.reason})` };
+}
