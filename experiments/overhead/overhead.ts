@@ -16,6 +16,11 @@ export interface OverheadRow {
   readonly delaysToReply: number;
   readonly signaturesPerDecision: number;
   readonly verificationsPerDecision: number;
+  /**
+   * Commitment messages on the wire per decided slot: n−1 in steady state, every acceptor's box
+   * to the leader but the leader's own, which stays local. 0 outside commit-reveal mode.
+   */
+  readonly commitmentsPerDecision: number;
   /** Messages per decided slot, by message type. */
   readonly messagesByType: Readonly<Record<string, number>>;
 }
@@ -30,7 +35,7 @@ export interface OverheadOptions {
 const WARMUP_COMMANDS = 20;
 const LINK_DELAY_MS = 1;
 
-const MODES: readonly Mode[] = ['crash', 'byzantine'];
+const MODES: readonly Mode[] = ['crash', 'byzantine', 'commit-reveal'];
 
 export function runOverhead(options: OverheadOptions = {}): { rows: OverheadRow[] } {
   const fs = options.fs ?? [1, 2, 3];
@@ -75,6 +80,7 @@ function measure(mode: Mode, result: SimResult): OverheadRow {
     delaysToReply: round(mean(measured.map((t) => (t.completedAt! - t.invokedAt) / LINK_DELAY_MS))),
     signaturesPerDecision: round(result.signatures.signs / slots),
     verificationsPerDecision: round(result.signatures.verifies / slots),
+    commitmentsPerDecision: round((result.messages.byType.get('commitment')?.count ?? 0) / slots),
     messagesByType,
   };
 }
@@ -84,7 +90,7 @@ function round(x: number): number {
 }
 
 export function formatOverheadTable(rows: readonly OverheadRow[]): string {
-  const header = ['mode', 'n', 'f', 'msgs/slot', 'bytes/slot', 'delays→decide', 'delays→reply', 'sigs/slot', 'verifs/slot'];
+  const header = ['mode', 'n', 'f', 'msgs/slot', 'bytes/slot', 'delays→decide', 'delays→reply', 'sigs/slot', 'verifs/slot', 'commits/slot'];
   const lines = rows.map((r) => [
     r.mode,
     String(r.n),
@@ -95,6 +101,7 @@ export function formatOverheadTable(rows: readonly OverheadRow[]): string {
     r.delaysToReply.toFixed(2),
     r.signaturesPerDecision.toFixed(2),
     r.verificationsPerDecision.toFixed(2),
+    r.commitmentsPerDecision.toFixed(2),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;

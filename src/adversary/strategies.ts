@@ -2,10 +2,12 @@
 import type { Effect, Input, ProtocolTimer, TimerName } from '../core/effects.ts';
 import type { ProtocolNode } from '../core/protocol.ts';
 import type { NodeId } from '../core/types.ts';
-import { batchDigest } from '../messages/codec.ts';
-import type { Accept, CertifiedPromise, PeerMessage, SignedEnvelope } from '../messages/types.ts';
+import { batchDigest, frameType } from '../messages/codec.ts';
+import type { Accept, Bundle, CertifiedPromise, PeerMessage, SignedEnvelope } from '../messages/types.ts';
+import type { SignedPayload } from '../modes/byzantine/auth.ts';
 import { ByzantineNode } from '../modes/byzantine/node.ts';
 import { isPeerTraffic, Tamper, type Adversary, type AdversaryContext } from './adversary.ts';
+import { commit } from '../../crypto/commitment.ts';
 import { sha256 } from '../../crypto/digest.ts';
 
 /** Sends nothing at all (but keeps its state): a crash that never says so. */
@@ -205,6 +207,114 @@ class Twins implements ProtocolNode {
   }
 }
 
+// --- commit-reveal (seed 000 §6) -------------------------------------------------------------
+// Each touches only Commitment, Reveal and Bundle messages, so in plain Byzantine mode (which
+// has none) it behaves honestly.
+
+/** The signed message of `type` an outgoing effect carries, or null. */
+function carried<T extends SignedPayload['type']>(t: Tamper, effect: Effect, type: T): Extract<SignedPayload, { type: T }> | null {
+  const inner = isPeerTraffic(effect) ? t.innerOf(effect.msg) : null;
+  return inner?.type === type ? (inner as Extract<SignedPayload, { type: T }>) : null;
+}
+
+/** Its reveals carry the SHA-256 of the key its commitment used: provable (commitment-mismatch). */
+class RevealMismatch extends Tamper {
+  protected rewrite(effect: Effect): Effect[] {
+    const reveal = carried(this, effect, 'reveal');
+    if (reveal === null || !isPeerTraffic(effect)) return [effect];
+    // Deterministic, so every resend is the same signed lie, never a second (equivocating) one.
+    return [{ ...effect, msg: this.seal({ ...reveal, key: sha256(reveal.key) }) }];
+  }
+}
+
+/** Commits, never reveals (not even when a learner asks): suspected, never proven. */
+class WithholdReveal extends Tamper {
+  protected rewrite(effect: Effect): Effect[] {
+    return carried(this, effect, 'reveal') === null ? [effect] : [];
+  }
+}
+
+/** Holds its reveals back as `slow` holds everything: late keys are suspected at most. */
+class LateReveal extends Slow {
+  protected override rewrite(effect: Effect): Effect[] {
+    return carried(this, effect, 'reveal') === null ? [effect] : super.rewrite(effect);
+  }
+}
+
+/**
+ * Sends its real commitment to the leader and, with each reveal, a second signed commitment for
+ * the same (ballot, slot), over the SHA-256 of the digest, to every other learner: where both
+ * meet (the leader's Bundle carries the real one) that is equivocation.
+ */
+class CommitEquivocation extends Tamper {
+  protected rewrite(effect: Effect): Effect[] {
+    const reveal = effect.type === 'broadcast' ? carried(this, effect, 'reveal') : null;
+    if (reveal === null) return [effect];
+    const { ballot, slot } = reveal;
+    const vote = { clusterId: this.ctx.auth.clusterId, round: ballot.round, leader: ballot.leader, slot, digest: sha256(reveal.digest) };
+    const forged = this.seal({ type: 'commitment', ballot, slot, commitment: commit(vote, reveal.key) });
+    return [effect, ...this.perPeer((peer) => (peer === ballot.leader ? null : forged))];
+  }
+}
+
+/**
+ * Never lets its own commitment out: not to the leader, not to a learner that asks. As leader it
+ * bundles 2f+1 commitments of others only, holding the Bundle until that many arrived (the
+ * honest leader bundles the first 2f+1, its own among them). Learners get its keys without its
+ * boxes: suspected, never proven.
+ */
+class WithholdCommitment extends Tamper {
+  // As leader, by `${round}/${slot}`: others' commitments, the honest Bundle waiting for enough
+  // of them, and the Bundle sent instead (resent as is, so retransmissions stay identical).
+  private readonly boxes = new Map<string, SignedEnvelope[]>();
+  private readonly waiting = new Map<string, Bundle>();
+  private readonly sent = new Map<string, SignedEnvelope>();
+
+  override step(input: Input): Effect[] {
+    const position = input.type === 'message' ? this.recordBox(input.msg) : null;
+    const effects = super.step(input);
+    if (position === null) return effects;
+    const held = this.waiting.get(position);
+    return held === undefined ? effects : [...effects, ...this.bundle(position, held)];
+  }
+
+  protected rewrite(effect: Effect): Effect[] {
+    if (carried(this, effect, 'commitment') !== null) return [];
+    const bundle = carried(this, effect, 'bundle');
+    return bundle === null ? [effect] : this.bundle(`${bundle.ballot.round}/${bundle.slot}`, bundle);
+  }
+
+  /** Keeps another node's valid commitment to a ballot we lead; returns its position, or null. */
+  private recordBox(msg: PeerMessage): string | null {
+    // The frame type first: only commitments are worth a signature check.
+    if (msg.type !== 'signed' || msg.signer === this.id || frameType(msg.payload) !== 'commitment') return null;
+    const box = this.ctx.auth.open(msg);
+    if (box?.type !== 'commitment' || box.ballot.leader !== this.id) return null;
+    const position = `${box.ballot.round}/${box.slot}`;
+    const boxes = this.boxes.get(position) ?? [];
+    if (!this.sent.has(position) && boxes.every((e) => e.signer !== msg.signer)) this.boxes.set(position, [...boxes, msg]);
+    return position;
+  }
+
+  /** The Bundle for `position` with others' commitments only, once 2f+1 of them arrived. */
+  private bundle(position: string, honest: Bundle): Effect[] {
+    let envelope = this.sent.get(position);
+    if (envelope === undefined) {
+      const quorum = this.ctx.honest.config.quorums.phase2;
+      const boxes = [...(this.boxes.get(position) ?? [])].sort((a, b) => a.signer - b.signer);
+      if (boxes.length < quorum) {
+        this.waiting.set(position, honest);
+        return [];
+      }
+      envelope = this.seal({ ...honest, commitments: boxes.slice(0, quorum) });
+      this.sent.set(position, envelope);
+      this.waiting.delete(position);
+      this.boxes.delete(position);
+    }
+    return [{ type: 'broadcast', msg: envelope }];
+  }
+}
+
 function strategy(name: string, description: string, make: (ctx: AdversaryContext) => ProtocolNode): Adversary {
   return { name, description, create: make };
 }
@@ -218,6 +328,11 @@ export const BUILT_IN_ADVERSARIES: readonly Adversary[] = [
   strategy('replay', 're-sends old messages, its own and others, to random peers', (ctx) => new Replay(ctx)),
   strategy('slow', 'delays everything it sends by 250 ms', (ctx) => new Slow(ctx)),
   strategy('twins', 'two honest instances share its identity, each talking to half the cluster', (ctx) => new Twins(ctx)),
+  strategy('reveal-mismatch', 'commit-reveal: its reveals carry a key that does not open its commitment', (ctx) => new RevealMismatch(ctx)),
+  strategy('withhold-reveal', 'commit-reveal: commits but never reveals, not even when asked', (ctx) => new WithholdReveal(ctx)),
+  strategy('withhold-commitment', 'commit-reveal: never lets its own commitment out; as leader bundles only 2f+1 of the others', (ctx) => new WithholdCommitment(ctx)),
+  strategy('commit-equivocation', 'commit-reveal: a second, different commitment per vote, sent to every learner but the leader', (ctx) => new CommitEquivocation(ctx)),
+  strategy('late-reveal', 'commit-reveal: delays its reveals by 250 ms', (ctx) => new LateReveal(ctx)),
 ];
 
 export function adversaryNamed(name: string): Adversary | undefined {

@@ -22,12 +22,13 @@ export interface ByzantineOptionValues {
   readonly 'adversary-module'?: string[];
   readonly byzantine?: string;
   readonly 'beyond-bound'?: boolean;
+  readonly 'evidence-out'?: string;
 }
 
-/** Refuses Byzantine options outside byzantine mode, rather than ignoring them. */
+/** Refuses Byzantine options outside the Byzantine modes, rather than ignoring them. */
 export function rejectByzantineOptions(values: ByzantineOptionValues, mode: string): void {
-  for (const name of ['adversary', 'adversary-module', 'byzantine', 'beyond-bound'] as const) {
-    if (values[name] !== undefined) throw new UsageError(`--${name} needs --mode byzantine (got --mode ${mode})`);
+  for (const name of ['adversary', 'adversary-module', 'byzantine', 'beyond-bound', 'evidence-out'] as const) {
+    if (values[name] !== undefined) throw new UsageError(`--${name} needs --mode byzantine or commit-reveal (got --mode ${mode})`);
   }
 }
 

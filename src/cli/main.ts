@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `byzpaxos` command. Exit codes are a contract: 0 ok, 1 the run found a problem (safety
-// violation, failed demo), 2 bad command line (one line on stderr), 3 internal error.
+// violation, evidence against an honest node, failed demo), 2 bad command line (one line on
+// stderr), 3 internal error.
 import { inspect } from 'node:util';
 import { oneLine, UsageError } from './args.ts';
 
@@ -8,24 +9,29 @@ const USAGE = `usage: byzpaxos <command> [options]
 
 commands:
   sim          run seeds through the deterministic simulator
-    --mode MODE            crash (default) or byzantine (commit-reveal: not implemented yet)
+    --mode MODE            crash (default), byzantine, or commit-reveal (byzantine, with
+                           acceptors bit-committing to their votes before revealing them)
     --f N                  faults tolerated (default 1): crash n = 2f+1, f in 0..7;
-                           byzantine n = 3f+1, f in 1..3
+                           byzantine and commit-reveal n = 3f+1, f in 1..3
     --seeds N              number of seeds to run (1..100000, default 100)
     --seed-start S         first seed (0..2^31, default 1)
     --commands N           client commands per run (1..10000, default 50)
     --faults LIST          e.g. drop=0.1,dup=0.05,reorder,partition,crash (default none)
     --json                 print one JSON object instead of a summary
     --trace                print the readable trace first (needs --seeds 1)
-    (byzantine mode only)
+    (byzantine and commit-reveal modes only)
     --adversary LIST       built-in strategies, e.g. equivocating-leader,silent: silent,
                            equivocating-acceptor, equivocating-leader, lying-promise,
-                           bad-signature, replay, slow, twins
+                           bad-signature, replay, slow, twins; and, touching only
+                           commit-reveal messages: reveal-mismatch, withhold-reveal,
+                           withhold-commitment, commit-equivocation, late-reveal
     --adversary-module P   also run the strategy a module default-exports (an Adversary;
                            see experiments/adversary-example); may be repeated
     --byzantine IDS        e.g. 0,3: these nodes are Byzantine, dealt the strategies in
                            turn (default: each seed picks one node per strategy)
     --beyond-bound         allow more than f Byzantine nodes, to see what breaks
+    --evidence-out DIR     write each distinct proof of misbehaviour to DIR/<id>.json (an
+                           evidence file for 'evidence verify'); DIR is created if missing
   demo         tell the story of a small crash-mode cluster: election, crash, failover, catch-up
   experiment overhead [--json]
                messages, bytes and delays per decision in failure-free steady state
@@ -36,7 +42,8 @@ commands:
                            "cluster" field
   help         show this help
 
-exit status: 0 ok, 1 safety violation, failed demo or rejected evidence, 2 bad usage, 3 internal error
+exit status: 0 ok, 1 safety violation, evidence against an honest node, failed demo or rejected
+evidence, 2 bad usage, 3 internal error
 (set BYZPAXOS_DEBUG=1 to see the stack trace of an internal error)
 `;
 

@@ -1,10 +1,13 @@
 // `byzpaxos sim`: run a range of seeds through the deterministic simulator and report.
 // The --json shape is a contract other tools parse; extend it, never rename fields.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createHasher } from '../../crypto/digest.ts';
 import type { Mode } from '../core/protocol.ts';
 import { byzantineQuorums, crashQuorums } from '../core/quorum.ts';
 import type { NodeId } from '../core/types.ts';
+import { encodeEvidenceFile, evidenceId } from '../evidence/file.ts';
 import { formatFaults, parseFaults, type FaultSpec } from '../sim/faults.ts';
 import { simulate, type SimResult } from '../sim/simulator.ts';
 import { parseByzantineOptions, rejectByzantineOptions, type ByzantineArgs } from './adversaries.ts';
@@ -23,10 +26,10 @@ const OPTIONS = {
   'adversary-module': { type: 'string', multiple: true },
   byzantine: { type: 'string' },
   'beyond-bound': { type: 'boolean' },
+  'evidence-out': { type: 'string' },
 } as const;
 
-const MODES: readonly Mode[] = ['crash', 'byzantine'];
-const MODES_PLANNED = ['commit-reveal'];
+const MODES: readonly Mode[] = ['crash', 'byzantine', 'commit-reveal'];
 // Every seed a run reports must be accepted back by --seed-start in its replay command.
 const SEED_MAX = 2 ** 31;
 const LIVENESS_SEEDS_LISTED = 20;
@@ -44,6 +47,8 @@ interface SimArgs {
   readonly trace: boolean;
   /** Null in crash mode. */
   readonly byzantine: ByzantineArgs | null;
+  /** Where each distinct proof of misbehaviour is written, one file each; null: nowhere. */
+  readonly evidenceOut: string | null;
 }
 
 interface SimSummary {
@@ -67,6 +72,18 @@ interface SimSummary {
   /** Signatures made (and checked) over all runs, per slot decided. */
   readonly signaturesPerDecision: number;
   readonly verificationsPerDecision: number;
+  /** Distinct proofs of misbehaviour honest nodes gathered, over all runs. */
+  readonly evidence: number;
+  /** Of those, proofs naming a node that was not Byzantine in its run: always 0 unless honest nodes are framed. */
+  readonly falseEvidence: number;
+  /** Unprovable misbehaviour honest nodes reported (withheld or late commitments and reveals). */
+  readonly suspicions: number;
+  /**
+   * Commitment messages sent per decided slot (commit-reveal; 0 otherwise), from the wire counts:
+   * each acceptor's box to the leader (the leader's own stays local), resends and answers to
+   * reveal requests; boxes a Bundle relays are not new signatures and are not counted.
+   */
+  readonly commitmentsPerDecision: number;
 }
 
 interface FailedSeed {
@@ -82,17 +99,17 @@ export async function runSim(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } else {
     if (args.trace) process.stdout.write(`${trace.join('\n')}\n\n`);
-    process.stdout.write(formatSummary(summary, failed, args.byzantine));
+    process.stdout.write(formatSummary(summary, failed, args.byzantine, args.evidenceOut));
   }
-  return summary.safetyViolations.length > 0 ? 1 : 0;
+  return summary.safetyViolations.length > 0 || summary.falseEvidence > 0 ? 1 : 0;
 }
 
 async function parseSimArgs(argv: readonly string[]): Promise<SimArgs> {
   const { values } = parseOptions('sim', argv, OPTIONS);
   const mode = parseMode(values.mode ?? 'crash');
   // n = 3f+1 grows fast, and Byzantine runs sign and verify every message.
-  const f = mode === 'byzantine' ? integerOption('f', values.f, 1, 1, 3) : integerOption('f', values.f, 1, 0, 7);
-  const n = mode === 'byzantine' ? byzantineQuorums(f).n : crashQuorums(f).n;
+  const f = mode === 'crash' ? integerOption('f', values.f, 1, 0, 7) : integerOption('f', values.f, 1, 1, 3);
+  const n = mode === 'crash' ? crashQuorums(f).n : byzantineQuorums(f).n;
   const seeds = integerOption('seeds', values.seeds, 100, 1, 100_000);
   const seedStart = integerOption('seed-start', values['seed-start'], 1, 0, SEED_MAX);
   const commands = integerOption('commands', values.commands, 50, 1, 10_000);
@@ -109,16 +126,35 @@ async function parseSimArgs(argv: readonly string[]): Promise<SimArgs> {
   const trace = values.trace ?? false;
   if (trace && seeds !== 1) throw new UsageError(`--trace requires --seeds 1, got --seeds ${seeds}`);
   if (trace && json) throw new UsageError('--trace prints a readable trace and cannot be combined with --json');
-  if (mode !== 'byzantine') rejectByzantineOptions(values, mode);
-  const byzantine = mode === 'byzantine' ? await parseByzantineOptions(values, f, n) : null;
-  return { mode, n, f, seeds, seedStart, commands, faults, json, trace, byzantine };
+  if (mode === 'crash') rejectByzantineOptions(values, mode);
+  const byzantine = mode === 'crash' ? null : await parseByzantineOptions(values, f, n);
+  const evidenceOut = values['evidence-out'] ?? null;
+  // Before any run: a directory that cannot be made is a usage error, not a lost sweep.
+  if (evidenceOut !== null) attempt(() => mkdirSync(evidenceOut, { recursive: true }), `cannot create directory '${evidenceOut}'`);
+  return { mode, n, f, seeds, seedStart, commands, faults, json, trace, byzantine, evidenceOut };
 }
 
 function parseMode(mode: string): Mode {
-  if (MODES_PLANNED.includes(mode)) throw new UsageError(`--mode: mode '${mode}' is not implemented yet`);
   const known = MODES.find((m) => m === mode);
-  if (known === undefined) throw new UsageError(`--mode must be one of ${[...MODES, ...MODES_PLANNED].join(', ')}; got '${mode}'`);
+  if (known === undefined) throw new UsageError(`--mode must be one of ${MODES.join(', ')}; got '${mode}'`);
   return known;
+}
+
+/** Runs a filesystem step of --evidence-out; its failure is one line, exit 2. */
+function attempt(step: () => void, what: string): void {
+  try {
+    step();
+  } catch (e) {
+    throw new UsageError(`--evidence-out: ${what} (${(e as NodeJS.ErrnoException).code ?? oneLine((e as Error).message)})`);
+  }
+}
+
+/** One file per distinct proof of the run, named by its evidence id. */
+function writeEvidence(dir: string, result: SimResult): void {
+  for (const { evidence } of result.evidence) {
+    const path = join(dir, `${evidenceId(evidence)}.json`);
+    attempt(() => writeFileSync(path, encodeEvidenceFile(result.cluster!, evidence)), `cannot write '${path}'`);
+  }
 }
 
 function sweep(args: SimArgs): { summary: SimSummary; failed: FailedSeed[]; trace: readonly string[] } {
@@ -133,6 +169,10 @@ function sweep(args: SimArgs): { summary: SimSummary; failed: FailedSeed[]; trac
   let slotsDecided = 0;
   let signs = 0;
   let verifies = 0;
+  let evidence = 0;
+  let falseEvidence = 0;
+  let suspicions = 0;
+  let commitments = 0;
   const nodesBySeed: NodeId[][] = [];
   let trace: readonly string[] = [];
   const started = performance.now();
@@ -145,6 +185,11 @@ function sweep(args: SimArgs): { summary: SimSummary; failed: FailedSeed[]; trac
     signs += result.signatures.signs;
     verifies += result.signatures.verifies;
     nodesBySeed.push(result.byzantineNodes);
+    evidence += result.evidence.length;
+    falseEvidence += framed(result).length;
+    suspicions += result.suspicions.length;
+    commitments += result.messages.byType.get('commitment')?.count ?? 0;
+    if (args.evidenceOut !== null) writeEvidence(args.evidenceOut, result);
     trace = result.trace;
     for (const { seed, kind, detail } of result.safetyViolations) safetyViolations.push({ seed, kind, detail });
     if (result.livenessFailure !== null) {
@@ -183,6 +228,10 @@ function sweep(args: SimArgs): { summary: SimSummary; failed: FailedSeed[]; trac
           },
     signaturesPerDecision: perSlot(signs, slotsDecided),
     verificationsPerDecision: perSlot(verifies, slotsDecided),
+    evidence,
+    falseEvidence,
+    suspicions,
+    commitmentsPerDecision: perSlot(commitments, slotsDecided),
   };
   return { summary, failed, trace };
 }
@@ -210,9 +259,15 @@ function runSeed(args: SimArgs, seed: number): SimResult {
   }
 }
 
+/** Proofs that name an honest node: a bug in the protocol or in the evidence rules. */
+function framed(result: SimResult): SimResult['evidence'] {
+  return result.evidence.filter((e) => !result.byzantineNodes.includes(e.culprit));
+}
+
 function describeFailures(result: SimResult): string[] {
   const reasons = result.safetyViolations.map((v) => `${v.kind}: ${v.detail}`);
   if (result.livenessFailure !== null) reasons.push(`liveness: ${result.livenessFailure}`);
+  for (const e of framed(result)) reasons.push(`false evidence: n${e.reporter} proves ${e.evidence.kind} by honest n${e.culprit} at ${e.atMs.toFixed(3)} ms`);
   return reasons;
 }
 
@@ -228,7 +283,7 @@ function startProgress(total: number): (done: number) => void {
   };
 }
 
-function formatSummary(s: SimSummary, failed: readonly FailedSeed[], byzantine: ByzantineArgs | null): string {
+function formatSummary(s: SimSummary, failed: readonly FailedSeed[], byzantine: ByzantineArgs | null, evidenceOut: string | null): string {
   const lastSeed = s.seedStart + s.seeds - 1;
   const seeds = s.seeds === 1 ? `seed ${s.seedStart}` : `seeds ${s.seedStart}..${lastSeed}`;
   const violatingSeeds = new Set(s.safetyViolations.map((v) => v.seed)).size;
@@ -237,7 +292,7 @@ function formatSummary(s: SimSummary, failed: readonly FailedSeed[], byzantine: 
     `sim: mode=${s.mode} n=${s.n} f=${s.f} ${seeds}, ${s.commands} commands each, faults=${s.faults}`,
     ...(byzantine === null ? [] : describeByzantine(byzantine, s)),
     `decided ${s.decided}, completed ${s.completed} of ${s.seeds * s.commands} commands in ${s.wallMs} ms (${s.decisionsPerSecond} decisions/s)`,
-    ...(s.mode === 'crash' ? [] : [`signatures: ${s.signaturesPerDecision} made, ${s.verificationsPerDecision} checked per decided slot`]),
+    ...(s.mode === 'crash' ? [] : describeCosts(s, evidenceOut)),
     s.safetyViolations.length === 0
       ? `safety: no violations${overBound ? ' (even beyond the bound)' : ''}`
       : `safety: ${s.safetyViolations.length} violation(s) in ${violatingSeeds} seed(s)${overBound ? ', as expected beyond the bound' : ''}`,
@@ -250,6 +305,17 @@ function formatSummary(s: SimSummary, failed: readonly FailedSeed[], byzantine: 
     lines.push('', `seed ${f.seed} FAILED`, ...f.reasons.map((r) => `  ${r}`), `  replay: ${f.replayCommand}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The Byzantine modes' extra lines: signatures, commitments, proofs and suspicions. */
+function describeCosts(s: SimSummary, evidenceOut: string | null): string[] {
+  const against = s.falseEvidence === 0 ? 'none against honest nodes' : `${s.falseEvidence} against honest nodes`;
+  const written = evidenceOut === null ? '' : `, one file each in ${evidenceOut}`;
+  return [
+    `signatures: ${s.signaturesPerDecision} made, ${s.verificationsPerDecision} checked per decided slot`,
+    ...(s.mode === 'commit-reveal' ? [`commitments: ${s.commitmentsPerDecision} sent per decided slot`] : []),
+    `evidence: ${s.evidence} distinct proof(s), ${against}${written}; ${s.suspicions} suspicion(s)`,
+  ];
 }
 
 function byzantineCount(b: ByzantineArgs): number {

@@ -21,6 +21,8 @@ export interface ModeSetup {
   readonly mode: Mode;
   readonly n: number;
   readonly f: number;
+  /** Who signs with which key (Byzantine modes): what evidence is checked against. Null in crash mode. */
+  readonly cluster: ClusterConfig | null;
   makeNode(id: NodeId, state: PersistentState, rng: SeededRng): ProtocolNode;
   makeClient(clientId: ClientId, rng: SeededRng): Client;
   /** Signatures made and checked so far, over every node and client of the run. */
@@ -37,6 +39,7 @@ export function crashSetup(f: number, config: Partial<CoreConfig> | undefined, m
     mode: 'crash',
     n: core.quorums.n,
     f,
+    cluster: null,
     makeNode: (id, state, rng) => {
       const options: NodeOptions = { id, config: core, state, rng, app: new KvStore() };
       return makeNode?.(options) ?? new PaxosNode(options);
@@ -82,6 +85,7 @@ export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
     mode: options.mode,
     n,
     f: options.f,
+    cluster,
     makeNode: (id, state, rng) => {
       const auth = new Authenticator(cluster, id, memberKeys[id]!.secretKey, backend);
       auths.push(auth);

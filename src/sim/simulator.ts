@@ -9,6 +9,7 @@ import type { CoreConfig } from '../core/config.ts';
 import type { Effect, Input, TimerName } from '../core/effects.ts';
 import type { PaxosNode, NodeOptions } from '../core/node.ts';
 import type { Mode, ProtocolNode } from '../core/protocol.ts';
+import type { ClusterConfig } from '../modes/byzantine/cluster.ts';
 import type { ByzantineConfig } from '../modes/byzantine/config.ts';
 import { byzantineSetup, crashSetup, type ModeSetup } from './modes.ts';
 import type { Adversary } from '../adversary/adversary.ts';
@@ -133,6 +134,8 @@ export interface SimResult {
   readonly timings: ReadonlyMap<string, CommandTiming>;
   /** The Byzantine nodes of this run, in the order strategies were dealt to them. */
   readonly byzantineNodes: NodeId[];
+  /** The run's cluster configuration (members' and clients' keys), to check its evidence; null in crash mode. */
+  readonly cluster: ClusterConfig | null;
   readonly replayCommand: string;
 }
 
@@ -747,6 +750,7 @@ class Simulation {
       suspicions: this.suspicions,
       timings: this.timings,
       byzantineNodes: [...this.adversaries.keys()],
+      cluster: this.setup.cluster,
       replayCommand: this.replayCommand(),
     };
   }

@@ -7,8 +7,8 @@ import { BUILT_IN_ADVERSARIES } from '../../src/adversary/strategies.ts';
 import { sweepAdversary, SWEEP_SEEDS } from './sweep-helpers.ts';
 
 describe(`sweep 1/2: built-in adversaries × ${SWEEP_SEEDS} seeds, f=1, faults drop=0.1,dup=0.05,reorder,partition`, () => {
-  it('covers all eight built-in strategies', () => {
-    expect(BUILT_IN_ADVERSARIES.map((a) => a.name).sort()).toEqual(
+  it('covers the eight Byzantine-mode strategies (the commit-reveal ones follow them)', () => {
+    expect(BUILT_IN_ADVERSARIES.slice(0, 8).map((a) => a.name).sort()).toEqual(
       ['bad-signature', 'equivocating-acceptor', 'equivocating-leader', 'lying-promise', 'replay', 'silent', 'slow', 'twins'],
     );
   });

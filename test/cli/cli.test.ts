@@ -2,12 +2,14 @@
 // child process (process.execPath is the pinned Node inside vitest), and check exit codes,
 // stdout and stderr.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BUILT_IN_ADVERSARIES } from '../../src/adversary/strategies.ts';
+import { decodeEvidenceFile } from '../../src/evidence/file.ts';
+import { verifyEvidence } from '../../src/evidence/verify.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HELP_HINT = "run 'byzpaxos help' for usage";
@@ -68,7 +70,10 @@ describe('bad command lines exit 2 with one line naming the problem', () => {
     [['sim', '--seeds', '0'], /--seeds/],
     [['sim', '--faults', 'drop=2'], /--faults: drop/],
     [['sim', '--faults', 'bogus'], /--faults: unknown fault 'bogus'/],
-    [['sim', '--mode', 'commit-reveal'], /mode 'commit-reveal' is not implemented yet/],
+    [['sim', '--mode', 'bogus'], /--mode must be one of crash, byzantine, commit-reveal; got 'bogus'/],
+    [['sim', '--mode', 'commit-reveal', '--f', '4'], /--f must be an integer in 1\.\.3/],
+    [['sim', '--evidence-out', 'ev'], /--evidence-out needs --mode byzantine or commit-reveal \(got --mode crash\)/],
+    [['sim', '--mode', 'commit-reveal', '--evidence-out', 'package.json/ev'], /--evidence-out: cannot create directory 'package\.json\/ev' \(ENOTDIR\)$/],
     [['sim', '--trace', '--seeds', '5'], /--trace requires --seeds 1/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [[], /missing command/],
@@ -158,6 +163,50 @@ describe('byzpaxos sim --mode byzantine', () => {
     const hash = (stdout: string) => /^trace hash: ([0-9a-f]{64})$/m.exec(stdout)?.[1];
     expect(hash(again.stdout)).toBeDefined();
     expect(hash(again.stdout)).toBe(hash(first.stdout));
+  });
+});
+
+describe('byzpaxos sim --mode commit-reveal', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'byzpaxos-evidence-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--json adds evidence, falseEvidence, suspicions and commitments; --evidence-out writes one verifiable file per proof', () => {
+    const out = join(dir, 'made-by-sim');
+    const summary = simJson('--mode', 'commit-reveal', '--f', '1', '--seeds', '2', '--commands', '10', '--adversary', 'reveal-mismatch', '--byzantine', '1', '--evidence-out', out);
+    expect(summary).toMatchObject({ mode: 'commit-reveal', n: 4, completed: 20, safetyViolations: [], livenessFailures: 0, falseEvidence: 0 });
+    expect(summary.evidence).toBeGreaterThan(0);
+    expect(typeof summary.suspicions).toBe('number');
+    // n−1 boxes to the leader per slot, at least (the leader's own never leaves it).
+    expect(summary.commitmentsPerDecision).toBeGreaterThanOrEqual(3);
+    const files = readdirSync(out).sort();
+    expect(files).toHaveLength(summary.evidence as number);
+    for (const name of files) {
+      expect(name).toMatch(/^[0-9a-f]{16}\.json$/);
+      const { cluster, evidence } = decodeEvidenceFile(readFileSync(join(out, name), 'utf8'));
+      expect(verifyEvidence(cluster, evidence), name).toMatchObject({ ok: true, culprit: 1 });
+    }
+
+    const file = join(out, files[0]!);
+    const genuine = byzpaxos('evidence', 'verify', file);
+    expect(genuine.status, genuine.stderr).toBe(0);
+    expect(genuine.stdout).toMatch(/^genuine: commitment-mismatch by n1 /);
+
+    // One hex digit of the reveal's signature, changed: the file still parses, the proof does not hold.
+    const text = readFileSync(file, 'utf8');
+    const at = text.lastIndexOf('"signature":"') + '"signature":"'.length + 10;
+    const tampered = join(dir, 'tampered.json');
+    writeFileSync(tampered, `${text.slice(0, at)}${text[at] === '0' ? '1' : '0'}${text.slice(at + 1)}`);
+    const rejected = byzpaxos('evidence', 'verify', tampered);
+    expect(rejected.status).toBe(1);
+    expect(rejected.stdout).toBe('');
+    expect(rejected.stderr).toMatch(/^byzpaxos: evidence rejected: reveal: not a well-formed message validly signed by n1/);
+  });
+
+  it('the summary reports proofs and suspicions, and commitments per slot', () => {
+    const r = byzpaxos('sim', '--mode', 'commit-reveal', '--seeds', '1', '--commands', '10', '--adversary', 'commit-equivocation', '--byzantine', '2');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^commitments: [\d.]+ sent per decided slot$/m);
+    expect(r.stdout).toMatch(/^evidence: [1-9]\d* distinct proof\(s\), none against honest nodes; \d+ suspicion\(s\)$/m);
   });
 });
 

@@ -128,8 +128,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private readonly committedKeys: Map<string, Uint8Array>;
   private readonly bundleBatches = new Map<Slot, Map<string, Batch>>();
   private readonly bundlesSent = new Map<Slot, { envelope: SignedEnvelope; age: number }>();
-  /** Reveal requests sent per slot, so a withholder is suspected once, not every period. */
-  private readonly revealAsks = new Map<Slot, number>();
+  /** Reveal requests sent per slot and acceptor, so a withholder is suspected once, after a request went unanswered. */
+  private readonly revealAsks = new Map<Slot, Map<NodeId, number>>();
   private readonly reported = new Set<string>();
 
   // Learner state.
@@ -534,13 +534,15 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     for (const slot of this.bundleBatches.keys()) {
       if (this.decided.has(slot)) continue;
       const { boxless, keyless } = this.ledger!.missing(slot);
-      const asks = (this.revealAsks.get(slot) ?? 0) + 1;
-      this.revealAsks.set(slot, asks);
+      let asks = this.revealAsks.get(slot);
+      if (asks === undefined) this.revealAsks.set(slot, (asks = new Map()));
       for (const node of [...boxless, ...keyless]) {
         if (node === this.id) continue;
+        const asked = (asks.get(node) ?? 0) + 1;
+        asks.set(node, asked);
         out.send(node, this.auth.seal({ type: 'reveal-request', ballot: this.ballot, slot }));
-        // Asked twice and still missing: withholding, or slowness; never provable, only suspected.
-        if (asks === 2) {
+        // Asked a period ago and still missing: withholding, or slowness; never provable, only suspected.
+        if (asked === 2) {
           const reason = keyless.includes(node) ? 'withheld-reveal' : 'withheld-commitment';
           out.push({ type: 'suspicion', suspicion: { node, reason } });
         }
