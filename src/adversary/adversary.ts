@@ -18,6 +18,7 @@ import type { Effect, Input } from '../core/effects.ts';
 import type { ProtocolNode } from '../core/protocol.ts';
 import type { Rng } from '../core/rng.ts';
 import type { NodeId } from '../core/types.ts';
+import type { Evidence } from '../evidence/types.ts';
 import type { PeerMessage, SignedEnvelope } from '../messages/types.ts';
 import type { Authenticator, SignedPayload } from '../modes/byzantine/auth.ts';
 import { ByzantineNode, type ByzantineNodeOptions } from '../modes/byzantine/node.ts';
@@ -99,6 +100,37 @@ export abstract class Tamper implements ProtocolNode {
     }
     return effects;
   }
+}
+
+/**
+ * A provable act: a proof made of two messages this node signed, and whom each had been sent to
+ * when it was noted (recipients accumulate over resends). Strategies note their acts so an
+ * experiment can compare what an adversary did with what honest nodes proved; noting changes
+ * nothing in the run. Whether the pair really is a proof is left to the verifier.
+ */
+export interface AdversaryAct {
+  readonly node: NodeId;
+  readonly evidence: Evidence;
+  readonly to: readonly [readonly NodeId[], readonly NodeId[]];
+}
+
+/** Reserved key of the collusion map: the simulator cannot be asked for acts, the shared map can. */
+const ACTS_KEY = 'acts';
+
+/** The acts noted so far in the run that shares `collusion`, in the order they happened. */
+export function actsOf(collusion: Map<string, unknown>): AdversaryAct[] {
+  let acts = collusion.get(ACTS_KEY) as AdversaryAct[] | undefined;
+  if (acts === undefined) collusion.set(ACTS_KEY, (acts = []));
+  return acts;
+}
+
+export function recordAct(ctx: AdversaryContext, evidence: Evidence, to: AdversaryAct['to']): void {
+  actsOf(ctx.collusion).push({ node: ctx.id, evidence, to });
+}
+
+/** Who an outgoing send or broadcast of `from` reaches (a broadcast skips its sender). */
+export function recipientsOf(effect: Extract<Effect, { type: 'send' | 'broadcast' }>, n: number, from: NodeId): NodeId[] {
+  return effect.type === 'send' ? [effect.to] : [...Array(n).keys()].filter((to) => to !== from);
 }
 
 /** Outgoing peer messages of an effect list, for strategies that only care about those. */

@@ -6,9 +6,9 @@ import { batchDigest, frameType } from '../messages/codec.ts';
 import type { Accept, Bundle, CertifiedPromise, PeerMessage, SignedEnvelope } from '../messages/types.ts';
 import type { SignedPayload } from '../modes/byzantine/auth.ts';
 import { ByzantineNode } from '../modes/byzantine/node.ts';
-import { isPeerTraffic, Tamper, type Adversary, type AdversaryContext } from './adversary.ts';
+import { isPeerTraffic, recipientsOf, recordAct, Tamper, type Adversary, type AdversaryContext } from './adversary.ts';
 import { commit } from '../../crypto/commitment.ts';
-import { sha256 } from '../../crypto/digest.ts';
+import { bytesEqual, sha256 } from '../../crypto/digest.ts';
 
 /** Sends nothing at all (but keeps its state): a crash that never says so. */
 class Silent extends Tamper {
@@ -29,22 +29,36 @@ function leaderVersions(ctx: AdversaryContext, round: number, slot: number): rea
  */
 class EquivocatingAcceptor extends Tamper {
   protected rewrite(effect: Effect): Effect[] {
-    return effect.type === 'broadcast' ? splitVotes(this, effect.msg) ?? [effect] : [effect];
+    return effect.type === 'broadcast' && effect.msg.type === 'signed' ? splitVotes(this, effect.msg) ?? [effect] : [effect];
   }
 }
 
 /** Re-signs an outgoing vote per peer parity; null if the message is not a vote. */
-function splitVotes(t: Tamper & { readonly ctx: AdversaryContext }, msg: PeerMessage): Effect[] | null {
+function splitVotes(t: Tamper, msg: SignedEnvelope): Effect[] | null {
   const inner = t.innerOf(msg);
   if (inner === null) return null;
-  if (inner.type === 'checkpoint') {
-    const forged = t.seal({ ...inner, stateDigest: sha256(inner.stateDigest) });
-    return t.perPeer((peer) => (peer % 2 === 0 ? msg : forged));
-  }
+  if (inner.type === 'checkpoint') return splitByParity(t, msg, t.seal({ ...inner, stateDigest: sha256(inner.stateDigest) }));
   if (inner.type !== 'verify' && inner.type !== 'accepted') return null;
-  const versions = leaderVersions(t.ctx, inner.ballot.round, inner.slot) ?? [inner.digest, sha256(inner.digest)];
-  const signed = versions.map((digest) => t.seal({ ...inner, digest }));
-  return t.perPeer((peer) => signed[peer % 2]!);
+  const [even, odd] = (leaderVersions(t.ctx, inner.ballot.round, inner.slot) ?? [inner.digest, sha256(inner.digest)]).map((digest) =>
+    t.seal({ ...inner, digest }),
+  );
+  return splitByParity(t, even!, odd!);
+}
+
+/** Sends `even` to even peers and `odd` to odd ones; two different messages are an act. */
+function splitByParity(t: Tamper, even: SignedEnvelope, odd: SignedEnvelope): Effect[] {
+  const effects = t.perPeer((peer) => (peer % 2 === 0 ? even : odd));
+  // A colluding leader's two versions coincide on an empty batch: then nothing conflicts.
+  if (!bytesEqual(even.payload, odd.payload)) {
+    const to = (parity: number) => sentTo(effects).filter((peer) => peer % 2 === parity);
+    recordAct(t.ctx, { kind: 'equivocation', first: even, second: odd }, [to(0), to(1)]);
+  }
+  return effects;
+}
+
+/** The peers of the point-to-point sends among `effects`. */
+function sentTo(effects: readonly Effect[]): NodeId[] {
+  return effects.flatMap((e) => (e.type === 'send' ? [e.to] : []));
 }
 
 /**
@@ -53,14 +67,13 @@ function splitVotes(t: Tamper & { readonly ctx: AdversaryContext }, msg: PeerMes
  */
 class EquivocatingLeader extends Tamper {
   protected rewrite(effect: Effect): Effect[] {
-    if (effect.type !== 'broadcast') return [effect];
+    if (effect.type !== 'broadcast' || effect.msg.type !== 'signed') return [effect];
     const inner = this.innerOf(effect.msg);
     if (inner === null) return [effect];
     if (inner.type !== 'accept') return splitVotes(this, effect.msg) ?? [effect];
     const other: Accept = { ...inner, batch: { commands: inner.batch.commands.slice(0, -1) } };
     this.ctx.collusion.set(`versions/${inner.ballot.round}/${inner.slot}`, [batchDigest(inner.batch), batchDigest(other.batch)]);
-    const forged = this.seal(other);
-    return this.perPeer((peer) => (peer % 2 === 0 ? effect.msg : forged));
+    return splitByParity(this, effect.msg, this.seal(other));
   }
 }
 
@@ -140,11 +153,16 @@ class Slow extends Tamper {
 class Twins implements ProtocolNode {
   readonly id: NodeId;
   private readonly n: number;
+  private readonly ctx: AdversaryContext;
   private readonly twins: readonly [ByzantineNode, ByzantineNode];
+  // Per twin, what it signed where an honest node signs only once, and to whom: where the twins
+  // differ they have equivocated, which is noted as an act.
+  private readonly signed: readonly [Map<string, Sent>, Map<string, Sent>] = [new Map(), new Map()];
 
   constructor(ctx: AdversaryContext) {
     this.id = ctx.id;
     this.n = ctx.n;
+    this.ctx = ctx;
     this.twins = [new ByzantineNode(ctx.honest), new ByzantineNode(ctx.honest)];
   }
 
@@ -203,7 +221,47 @@ class Twins implements ProtocolNode {
           routed.push(effect);
       }
     }
+    for (const effect of routed) if (effect.type === 'send' && effect.msg.type === 'signed') this.note(side, effect.msg, effect.to);
     return routed;
+  }
+
+  private note(side: 0 | 1, envelope: SignedEnvelope, to: NodeId): void {
+    const inner = this.ctx.auth.openOwn(envelope);
+    const position = inner === null ? null : positionOf(inner);
+    if (position === null) return;
+    const own = this.signed[side];
+    let mine = own.get(position);
+    if (mine === undefined || !bytesEqual(mine.envelope.payload, envelope.payload)) own.set(position, (mine = { envelope, to: new Set() }));
+    mine.to.add(to);
+    const theirs = this.signed[side === 0 ? 1 : 0].get(position);
+    if (theirs !== undefined && !bytesEqual(theirs.envelope.payload, envelope.payload)) {
+      recordAct(this.ctx, { kind: 'equivocation', first: theirs.envelope, second: envelope }, [[...theirs.to], [...mine.to]]);
+    }
+  }
+}
+
+/** A signed message and the peers it has been sent to so far. */
+interface Sent {
+  readonly envelope: SignedEnvelope;
+  readonly to: Set<NodeId>;
+}
+
+/** Where an honest node signs at most one message of its type (as the evidence verifier judges); null where it may sign many. */
+function positionOf(msg: SignedPayload): string | null {
+  switch (msg.type) {
+    case 'accept':
+    case 'verify':
+    case 'accepted':
+    case 'commitment':
+    case 'reveal':
+      return `${msg.type}/${msg.ballot.round}/${msg.ballot.leader}/${msg.slot}`;
+    case 'checkpoint':
+      return `checkpoint/${msg.slot}`;
+    case 'certified-promise':
+    case 'new-ballot':
+      return `${msg.type}/${msg.ballot.round}/${msg.ballot.leader}`;
+    default:
+      return null;
   }
 }
 
@@ -219,11 +277,37 @@ function carried<T extends SignedPayload['type']>(t: Tamper, effect: Effect, typ
 
 /** Its reveals carry the SHA-256 of the key its commitment used: provable (commitment-mismatch). */
 class RevealMismatch extends Tamper {
+  // Its commitment and its lying reveal by `${round}/${slot}`, to note each pair as an act.
+  private readonly sent = new Map<string, { commitment?: Sent; reveal?: Sent }>();
+
   protected rewrite(effect: Effect): Effect[] {
+    if (!isPeerTraffic(effect) || effect.msg.type !== 'signed') return [effect];
+    const to = recipientsOf(effect, this.ctx.n, this.id);
     const reveal = carried(this, effect, 'reveal');
-    if (reveal === null || !isPeerTraffic(effect)) return [effect];
-    // Deterministic, so every resend is the same signed lie, never a second (equivocating) one.
-    return [{ ...effect, msg: this.seal({ ...reveal, key: sha256(reveal.key) }) }];
+    if (reveal !== null) {
+      // Deterministic, so every resend is the same signed lie, never a second (equivocating) one.
+      const lie = this.seal({ ...reveal, key: sha256(reveal.key) });
+      this.note('reveal', `${reveal.ballot.round}/${reveal.slot}`, lie, to);
+      return [{ ...effect, msg: lie }];
+    }
+    const box = carried(this, effect, 'commitment');
+    if (box !== null) this.note('commitment', `${box.ballot.round}/${box.slot}`, effect.msg, to);
+    // As leader its own box reaches the learners inside its Bundle.
+    const bundle = carried(this, effect, 'bundle');
+    const own = bundle?.commitments.find((e) => e.signer === this.id);
+    if (bundle !== null && own !== undefined) this.note('commitment', `${bundle.ballot.round}/${bundle.slot}`, own, to);
+    return [effect];
+  }
+
+  private note(part: 'commitment' | 'reveal', position: string, envelope: SignedEnvelope, to: readonly NodeId[]): void {
+    const pair = this.sent.get(position) ?? {};
+    const entry = pair[part] ?? { envelope, to: new Set<NodeId>() };
+    for (const peer of to) entry.to.add(peer);
+    pair[part] = entry;
+    this.sent.set(position, pair);
+    if (pair.commitment === undefined || pair.reveal === undefined) return;
+    const evidence = { kind: 'commitment-mismatch', commitment: pair.commitment.envelope, reveal: pair.reveal.envelope } as const;
+    recordAct(this.ctx, evidence, [[...pair.commitment.to], [...pair.reveal.to]]);
   }
 }
 
@@ -248,12 +332,16 @@ class LateReveal extends Slow {
  */
 class CommitEquivocation extends Tamper {
   protected rewrite(effect: Effect): Effect[] {
-    const reveal = effect.type === 'broadcast' ? carried(this, effect, 'reveal') : null;
+    if (effect.type !== 'broadcast' || effect.msg.type !== 'signed') return [effect];
+    const reveal = carried(this, effect, 'reveal');
     if (reveal === null) return [effect];
     const { ballot, slot } = reveal;
     const vote = { clusterId: this.ctx.auth.clusterId, round: ballot.round, leader: ballot.leader, slot, digest: sha256(reveal.digest) };
     const forged = this.seal({ type: 'commitment', ballot, slot, commitment: commit(vote, reveal.key) });
-    return [effect, ...this.perPeer((peer) => (peer === ballot.leader ? null : forged))];
+    const lies = this.perPeer((peer) => (peer === ballot.leader ? null : forged));
+    // The forged box and the reveal, which does not open it, reach the same learners.
+    recordAct(this.ctx, { kind: 'commitment-mismatch', commitment: forged, reveal: effect.msg }, [sentTo(lies), recipientsOf(effect, this.ctx.n, this.id)]);
+    return [effect, ...lies];
   }
 }
 

@@ -35,6 +35,9 @@ commands:
   demo         tell the story of a small crash-mode cluster: election, crash, failover, catch-up
   experiment overhead [--json]
                messages, bytes and delays per decision in failure-free steady state
+  experiment detection [--seeds N] [--json]
+               per adversary and mode, over N seeds (default 50): runs with a provable act,
+               with a verified proof, with a suspicion; false proofs; delays from act to proof
   evidence verify FILE [--config CLUSTER.json]
                check a proof of misbehaviour (a byzpaxos-evidence/1 file): genuine, it names
                the culprit (exit 0); tampered, malformed or honest, it is rejected (exit 1)
