@@ -82,9 +82,18 @@ class LyingPromise extends Tamper {
   protected rewrite(effect: Effect): Effect[] {
     if (!isPeerTraffic(effect)) return [effect];
     const inner = this.innerOf(effect.msg);
-    if (inner === null || inner.type !== 'certified-promise') return [effect];
-    const lie: CertifiedPromise = { ...inner, checkpoint: null, prepared: [] };
-    return [{ ...effect, msg: this.seal(lie) }];
+    if (inner?.type === 'certified-promise') return [{ ...effect, msg: this.lie(inner) }];
+    if (inner?.type !== 'new-ballot') return [effect];
+    // As leader, it tells the same lie in its NewBallot, so it never signs two promises for one ballot.
+    const promises = inner.promises.map((envelope) => {
+      const promise = envelope.signer === this.id ? this.innerOf(envelope) : null;
+      return promise?.type === 'certified-promise' ? this.lie(promise) : envelope;
+    });
+    return [{ ...effect, msg: this.seal({ ...inner, promises }) }];
+  }
+
+  private lie(promise: CertifiedPromise): SignedEnvelope {
+    return this.seal({ ...promise, checkpoint: null, prepared: [] });
   }
 }
 

@@ -372,6 +372,8 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
       case 'reveal':
       case 'bundle':
       case 'reveal-request':
+      case 'evidence-query':
+      case 'evidence-share':
         return 'wrong-mode';
     }
   }

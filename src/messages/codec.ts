@@ -153,6 +153,8 @@ const SCHEMAS: { readonly [K in MessageType]: MessageSchema<K> } = {
   reveal: { tag: 19, fields: { ballot, slot, digest, key: digest } },
   bundle: { tag: 20, fields: { ballot, slot, batch, commitments: envelopes } },
   'reveal-request': { tag: 21, fields: { ballot, slot } },
+  'evidence-query': { tag: 22, fields: { ballot, slot, checkpoint: bool } },
+  'evidence-share': { tag: 23, fields: { envelopes } },
 };
 
 interface MessageCodec extends FieldCodec<Message> {

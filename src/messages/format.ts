@@ -65,6 +65,10 @@ export function formatMessage(msg: Message, formatOp: OpFormatter = hexOp): stri
       return `Bundle b=${formatBallot(msg.ballot)} s=${msg.slot} ${formatBatch(msg.batch, formatOp)} commitments=${msg.commitments.map((e) => `n${e.signer}`).join(',')}`;
     case 'reveal-request':
       return `RevealRequest b=${formatBallot(msg.ballot)} s=${msg.slot}`;
+    case 'evidence-query':
+      return `EvidenceQuery b=${formatBallot(msg.ballot)} s=${msg.slot}${msg.checkpoint ? ' checkpoint' : ''}`;
+    case 'evidence-share':
+      return `EvidenceShare ${msg.envelopes.map((e) => `n${e.signer}`).join(',')}`;
     case 'request':
       return `Request c${msg.command.clientId}#${msg.command.seq} ${formatOp(msg.command.op)}`;
     case 'reply':

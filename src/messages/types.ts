@@ -198,6 +198,27 @@ export interface RevealRequest {
   readonly slot: Slot;
 }
 
+// --- Evidence gathering (Byzantine modes) ---------------------------------------------------
+
+/**
+ * A node that sees a signed vote contradict what it holds for (ballot, slot) asks its peers what
+ * they hold there: equivocation split between halves of the cluster only becomes provable when
+ * both halves' messages meet at one node.
+ */
+export interface EvidenceQuery {
+  readonly type: 'evidence-query';
+  readonly ballot: Ballot;
+  readonly slot: Slot;
+  /** Ask for checkpoint signatures at `slot` instead of the votes of (ballot, slot). */
+  readonly checkpoint: boolean;
+}
+
+/** Third-party signed messages, shared only to be compared, never counted as votes. */
+export interface EvidenceShare {
+  readonly type: 'evidence-share';
+  readonly envelopes: readonly SignedEnvelope[];
+}
+
 export type PeerMessage =
   | Prepare
   | Promise1b
@@ -217,7 +238,9 @@ export type PeerMessage =
   | Commitment
   | Reveal
   | Bundle
-  | RevealRequest;
+  | RevealRequest
+  | EvidenceQuery
+  | EvidenceShare;
 
 export type Message = PeerMessage | ClientRequest | ClientReply;
 export type MessageType = Message['type'];
@@ -244,4 +267,6 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'reveal',
   'bundle',
   'reveal-request',
+  'evidence-query',
+  'evidence-share',
 ];

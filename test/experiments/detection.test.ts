@@ -5,7 +5,16 @@ describe('detection experiment', () => {
   // Few seeds, a few strategies: the README table comes from the full run.
   const { rows } = runDetection({
     seeds: 5,
-    adversaries: ['reveal-mismatch', 'commit-equivocation', 'silent', 'bad-signature', 'withhold-reveal', 'lying-promise'],
+    adversaries: [
+      'reveal-mismatch',
+      'commit-equivocation',
+      'equivocating-acceptor',
+      'equivocating-leader',
+      'silent',
+      'bad-signature',
+      'withhold-reveal',
+      'lying-promise',
+    ],
   });
   const rowOf = (mode: string, adversary: string) => rows.find((r) => r.mode === mode && r.adversary === adversary)!;
 
@@ -21,6 +30,17 @@ describe('detection experiment', () => {
       expect(row.proven, adversary).toBeLessThanOrEqual(row.acted);
       expect(row.provenUnacted, adversary).toBe(0);
       expect(row.delaysToProof, adversary).not.toBeNull();
+    }
+  });
+
+  it('proves equivocation split between the halves of the cluster in every run where it happened', () => {
+    // Honest nodes that see a vote contradict what they hold ask their peers (evidence queries).
+    for (const mode of ['byzantine', 'commit-reveal']) {
+      for (const adversary of ['equivocating-acceptor', 'equivocating-leader']) {
+        const row = rowOf(mode, adversary);
+        expect(row.acted, `${mode} ${adversary}`).toBeGreaterThan(0);
+        expect(row.proven, `${mode} ${adversary}`).toBe(row.acted);
+      }
     }
   });
 

@@ -126,6 +126,8 @@ const messageArbs: { readonly [K in Message['type']]: fc.Arbitrary<Extract<Messa
   reveal: rec({ type: fc.constant('reveal'), ballot: ballotArb, slot: slotArb, digest: digestArb, key: digestArb }),
   bundle: rec({ type: fc.constant('bundle'), ballot: ballotArb, slot: slotArb, batch: batchArb, commitments: envelopesArb }),
   'reveal-request': rec({ type: fc.constant('reveal-request'), ballot: ballotArb, slot: slotArb }),
+  'evidence-query': rec({ type: fc.constant('evidence-query'), ballot: ballotArb, slot: slotArb, checkpoint: fc.boolean() }),
+  'evidence-share': rec({ type: fc.constant('evidence-share'), envelopes: envelopesArb }),
 };
 const messageArb: fc.Arbitrary<Message> = fc.oneof(...Object.values(messageArbs));
 
@@ -394,6 +396,8 @@ describe('golden vectors', () => {
     ['reveal', { type: 'reveal', ballot: b21, slot: 7, digest: down, key: Uint8Array.from({ length: 32 }, (_, i) => i * 3) }, '0113020207fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0000306090c0f1215181b1e2124272a2d303336393c3f4245484b4e5154575a5d'],
     ['bundle', { type: 'bundle', ballot: b21, slot: 7, batch: noop, commitments: [envelope] }, '011402020700010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f'],
     ['reveal-request', { type: 'reveal-request', ballot: b21, slot: 7 }, '0115020207'],
+    ['evidence-query', { type: 'evidence-query', ballot: b21, slot: 7, checkpoint: true }, '011602020701'],
+    ['evidence-share', { type: 'evidence-share', envelopes: [envelope] }, '0117010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f'],
   ];
 
   it('cover every message type', () => {
@@ -445,7 +449,7 @@ describe('decode rejects', () => {
   });
 
   it('an unknown tag', () => {
-    for (const tag of [0, 22, 0x80, 255]) {
+    for (const tag of [0, 24, 0x80, 255]) {
       expectCodecError(frame(WIRE_VERSION, tag, PREPARE.slice(2)), `frame: unknown message tag ${tag}`);
     }
   });

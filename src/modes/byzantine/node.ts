@@ -37,6 +37,8 @@ import type {
   NewBallot,
   PeerMessage,
   PreparedCertificate,
+  EvidenceQuery,
+  EvidenceShare,
   Reveal,
   RevealRequest,
   SignedEnvelope,
@@ -131,6 +133,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   /** Reveal requests sent per slot and acceptor, so a withholder is suspected once, after a request went unanswered. */
   private readonly revealAsks = new Map<Slot, Map<NodeId, number>>();
   private readonly reported = new Set<string>();
+  /** Positions already asked about (`${round}/${slot}` or `cp/${slot}`): one evidence query each. */
+  private readonly queried = new Set<string>();
 
   // Learner state.
   private readonly acceptedVotes = new Map<Slot, Map<NodeId, Vote>>();
@@ -314,6 +318,10 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
         return this.onBundle(from, msg, out);
       case 'reveal-request':
         return this.onRevealRequest(from, msg, out);
+      case 'evidence-query':
+        return this.onEvidenceQuery(from, msg, out);
+      case 'evidence-share':
+        return this.onEvidenceShare(msg, out);
       default:
         return this.drop(msg.type, 'wrong-mode');
     }
@@ -397,6 +405,9 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     const signed = this.signedDigests.get(key);
     if (signed !== undefined && !bytesEqual(signed, digest)) return this.drop('accept', 'would-equivocate');
     this.verified.set(slot, { digest, batch, accept });
+    for (const vote of this.verifyVotes.get(slot)?.values() ?? []) {
+      if (vote.digestHex !== toHex(digest)) this.query(slot, false, out);
+    }
     if (signed === undefined) {
       this.signedDigests.set(key, digest);
       out.persist([{ type: 'verified', ballot: this.ballot, slot, digest }]);
@@ -412,6 +423,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     }
     if (!this.inWatermarks(msg.slot)) return this.drop('verify', 'out-of-watermarks');
     if (!this.recordVote(this.verifyVotes, msg.slot, from, this.round, msg.digest, envelope, out)) return this.drop('verify', 'equivocation');
+    this.contradicts(msg.slot, msg.ballot.round, msg.digest, out);
     this.tryPrepare(msg.slot, out);
   }
 
@@ -511,6 +523,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     if (msg.ballot.round < 1 || msg.ballot.leader !== leaderOf(msg.ballot.round, this.n)) return this.drop('reveal', 'bad-ballot');
     if (this.decided.has(msg.slot) || !this.inWatermarks(msg.slot)) return;
     for (const evidence of this.ledger.addKey(from, msg, envelope)) this.report(evidence, out);
+    this.contradicts(msg.slot, msg.ballot.round, msg.digest, out);
     this.tryDecideRevealed(msg.slot, out);
   }
 
@@ -550,6 +563,86 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     }
   }
 
+  // --- evidence gathering --------------------------------------------------------------------
+
+  /** A vote for (round, slot) names a digest other than the one we verified: someone equivocated. */
+  private contradicts(slot: Slot, round: number, digest: Uint8Array, out: Outbox): void {
+    const own = this.verified.get(slot);
+    if (round === this.round && own !== undefined && !bytesEqual(own.digest, digest)) this.query(slot, false, out);
+  }
+
+  /** Ask every peer what it holds for this position, once: the other half of a split may be there. */
+  private query(slot: Slot, checkpoint: boolean, out: Outbox): void {
+    const key = checkpoint ? `cp/${slot}` : `${this.round}/${slot}`;
+    if (this.queried.has(key)) return;
+    if (this.queried.size >= 4 * this.config.watermarkSlots) this.queried.clear();
+    this.queried.add(key);
+    out.effects.push({ type: 'broadcast', msg: this.auth.seal({ type: 'evidence-query', ballot: this.ballot, slot, checkpoint }) });
+  }
+
+  private onEvidenceQuery(from: NodeId, msg: EvidenceQuery, out: Outbox): void {
+    if (from === this.id) return;
+    const envelopes: SignedEnvelope[] = [];
+    if (msg.checkpoint) {
+      for (const vote of this.checkpointVotes.get(msg.slot)?.values() ?? []) envelopes.push(vote.envelope);
+    } else if (msg.ballot.round === this.round) {
+      const accept = this.verified.get(msg.slot)?.accept;
+      if (accept) envelopes.push(accept);
+      for (const vote of this.verifyVotes.get(msg.slot)?.values() ?? []) envelopes.push(vote.envelope);
+      for (const vote of this.acceptedVotes.get(msg.slot)?.values() ?? []) if (vote.round === this.round) envelopes.push(vote.envelope);
+      const reveal = this.ownReveal.get(msg.slot);
+      if (reveal !== undefined) envelopes.push(reveal);
+    }
+    if (envelopes.length > 0) out.send(from, this.auth.seal({ type: 'evidence-share', envelopes }));
+  }
+
+  /** Compare shared messages with what we hold from the same signers; never count them as votes. */
+  private onEvidenceShare(msg: EvidenceShare, out: Outbox): void {
+    for (const envelope of msg.envelopes.slice(0, 4 * this.n)) {
+      const inner = this.ctx.open(envelope);
+      if (inner === null) continue;
+      if (inner.type === 'reveal') {
+        // A shared reveal is as good as a direct one: the ledger judges it against the signer's box.
+        if (this.ledger !== null && !this.decided.has(inner.slot) && this.inWatermarks(inner.slot)) {
+          for (const evidence of this.ledger.addKey(envelope.signer, inner, envelope)) this.report(evidence, out);
+        }
+        continue;
+      }
+      const held = this.heldFor(envelope.signer, inner);
+      if (held !== undefined && !bytesEqual(held.payload, envelope.payload)) {
+        this.report({ kind: 'equivocation', first: held, second: envelope }, out);
+      }
+    }
+  }
+
+  /** What we hold from `signer` at the position `inner` names, in the current round. */
+  private heldFor(signer: NodeId, inner: SignedPayload): SignedEnvelope | undefined {
+    switch (inner.type) {
+      case 'accept': {
+        const accept = this.verified.get(inner.slot)?.accept;
+        return inner.ballot.round === this.round && accept?.signer === signer ? accept : undefined;
+      }
+      case 'verify':
+        return inner.ballot.round === this.round ? this.verifyVotes.get(inner.slot)?.get(signer)?.envelope : undefined;
+      case 'accepted': {
+        const vote = this.acceptedVotes.get(inner.slot)?.get(signer);
+        return vote?.round === inner.ballot.round ? vote.envelope : undefined;
+      }
+      case 'checkpoint':
+        return this.checkpointVotes.get(inner.slot)?.get(signer)?.envelope;
+      case 'certified-promise': {
+        const held = this.promises.get(signer);
+        return held?.round === inner.ballot.round ? held.envelope : undefined;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private comparePromises(held: SignedEnvelope, other: SignedEnvelope, out: Outbox): void {
+    if (held.signer === other.signer && !bytesEqual(held.payload, other.payload)) this.report({ kind: 'equivocation', first: held, second: other }, out);
+  }
+
   /** Emit each distinct proof once. */
   private report(evidence: Evidence, out: Outbox): void {
     const envelopes = evidence.kind === 'equivocation' ? [evidence.first, evidence.second] : evidence.kind === 'commitment-mismatch' ? [evidence.commitment, evidence.reveal] : [evidence.newBallot];
@@ -575,6 +668,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
       return this.drop('accepted', 'equivocation');
     }
     this.setVote(this.acceptedVotes, msg.slot, from, { round: msg.ballot.round, digestHex: toHex(msg.digest), envelope });
+    this.contradicts(msg.slot, msg.ballot.round, msg.digest, out);
     this.tryDecide(msg.slot, out);
   }
 
@@ -656,6 +750,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     }
     if (!this.recordVote(this.checkpointVotes, msg.slot, from, msg.slot, msg.stateDigest, envelope, out)) return this.drop('checkpoint', 'equivocation');
     const digestHex = toHex(msg.stateDigest);
+    const own = this.ownSnapshots.get(msg.slot);
+    if (own !== undefined && !bytesEqual(stateDigestOf(own), msg.stateDigest)) this.query(msg.slot, true, out);
     const matching = [...this.checkpointVotes.get(msg.slot)!.values()].filter((v) => v.digestHex === digestHex);
     if (matching.length < this.quorum) return;
     const certificate: CheckpointCertificate = {
@@ -789,10 +885,14 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
       return;
     }
     const previous = this.promises.get(from);
+    if (previous !== undefined && previous.round === msg.ballot.round) this.comparePromises(previous.envelope, envelope, out);
     if (previous !== undefined && previous.round >= msg.ballot.round) return;
     if (msg.ballot.round < this.round || msg.ballot.round > this.round + this.n * 4) return this.drop('certified-promise', 'round-out-of-range');
     if (from !== this.id && !validPromise(this.ctx, msg)) return this.drop('certified-promise', 'bad-certificate');
     this.promises.set(from, { round: msg.ballot.round, envelope });
+    // Pass others' promises on once (leader changes are rare): a node that promised differently to
+    // different peers is caught wherever both versions meet.
+    if (from !== this.id) out.effects.push({ type: 'broadcast', msg: this.auth.seal({ type: 'evidence-share', envelopes: [envelope] }) });
     this.followViewChange(out);
     this.armViewTimer(out);
     this.tryNewBallot(out);
@@ -830,6 +930,10 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
 
   private onNewBallot(from: NodeId, msg: NewBallot, envelope: SignedEnvelope, out: Outbox): void {
     if (msg.ballot.round < this.round || (msg.ballot.round === this.round && this.status === 'normal')) return;
+    for (const promise of msg.promises) {
+      const held = this.promises.get(promise.signer);
+      if (held !== undefined && held.round === msg.ballot.round) this.comparePromises(held.envelope, promise, out);
+    }
     const result = checkNewBallot(this.ctx, msg, from);
     if (!result.ok) {
       // Signed by the ballot's leader yet unjustified by its own contents: provable.
