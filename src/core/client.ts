@@ -48,10 +48,6 @@ export class Client {
     this.target = rng.int(n);
   }
 
-  get busy(): boolean {
-    return this.outstanding !== null;
-  }
-
   /** The seq the next submitted command will carry. */
   get nextSeq(): number {
     return this.seq + 1;

@@ -80,11 +80,6 @@ export class Learner {
     return true;
   }
 
-  /** True when a quorum agreed on a digest whose batch this learner has never seen. */
-  missingBatch(slot: Slot): boolean {
-    return this.chosenDigest(slot) !== undefined && !this.decided.has(slot);
-  }
-
   private tryDecide(slot: Slot): LearnOutcome {
     const digestHex = this.chosenDigest(slot);
     if (digestHex === undefined) return 'pending';

@@ -19,3 +19,15 @@ export interface Suspicion {
   /** e.g. 'withheld-reveal', 'withheld-commitment', 'late-reveal'. */
   readonly reason: string;
 }
+
+/** The signed messages a proof consists of; all are signed by the accused node. */
+export function evidenceEnvelopes(evidence: Evidence): readonly SignedEnvelope[] {
+  switch (evidence.kind) {
+    case 'equivocation':
+      return [evidence.first, evidence.second];
+    case 'commitment-mismatch':
+      return [evidence.commitment, evidence.reveal];
+    case 'unjustified-new-ballot':
+      return [evidence.newBallot];
+  }
+}

@@ -78,7 +78,8 @@ export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
   const backend: CachedVerifier = cachedVerifier(nativeBackend);
   const auths: Authenticator[] = [];
   const clusterId = clusterIdOf(cluster);
-  const checker = new Authenticator(cluster, 0, memberKeys[0]!.secretKey, backend);
+  // Verifies only: the checker signs nothing, so it holds no member's key.
+  const checker = new Authenticator(cluster, -1, new Uint8Array(0), backend);
   const collusion = new Map<string, unknown>();
   let clientSigns = 0;
   return {

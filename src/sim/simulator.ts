@@ -13,7 +13,7 @@ import type { ClusterConfig } from '../modes/byzantine/cluster.ts';
 import type { ByzantineConfig } from '../modes/byzantine/config.ts';
 import { byzantineSetup, crashSetup, type ModeSetup } from './modes.ts';
 import type { Adversary } from '../adversary/adversary.ts';
-import type { Evidence } from '../evidence/types.ts';
+import { evidenceEnvelopes, type Evidence } from '../evidence/types.ts';
 import { toHex } from '../../crypto/digest.ts';
 import { adversaryNamed } from '../adversary/strategies.ts';
 import { SeededRng } from '../core/rng.ts';
@@ -531,7 +531,7 @@ class Simulation {
 
   /** Keeps each distinct proof once, the first time any honest node produced it. */
   private gather(reporter: NodeId, evidence: Evidence): void {
-    const envelopes = evidence.kind === 'equivocation' ? [evidence.first, evidence.second] : evidence.kind === 'commitment-mismatch' ? [evidence.commitment, evidence.reveal] : [evidence.newBallot];
+    const envelopes = evidenceEnvelopes(evidence);
     const id = `${evidence.kind}:${envelopes.map((e) => toHex(e.signature)).sort().join(':')}`;
     if (this.evidenceIds.has(id)) return;
     this.evidenceIds.add(id);

@@ -63,7 +63,6 @@ describe('seed 002/003 Phase 2b: decide only with a quorum of Accepted for the s
     expect(l.onAccepted(1, b(2, 1), 4, dX)).toBe('pending');
     expect(l.onAccepted(2, b(2, 1), 4, dX)).toBe('pending');
     expect(l.isDecided(4)).toBe(false);
-    expect(l.missingBatch(4)).toBe(false);
     // A third vote in (2,1) makes a quorum within one ballot.
     expect(l.onAccepted(3, b(2, 1), 4, dX)).toBe('decided');
     expect(l.decision(4)).toBe(X);
@@ -106,14 +105,12 @@ describe('seed 002/003 Phase 2b: decide only with a quorum of Accepted for the s
     const l = learner3();
     expect(l.onAccepted(0, b(1, 0), 7, dX)).toBe('pending');
     expect(l.onAccepted(1, b(1, 0), 7, dX)).toBe('missing-batch');
-    expect(l.missingBatch(7)).toBe(true);
     expect(l.isDecided(7)).toBe(false);
     // A batch with another digest does not help.
     expect(l.recordBatch(7, dY, Y)).toBe('missing-batch');
     expect(l.isDecided(7)).toBe(false);
     expect(l.recordBatch(7, dX, X)).toBe('decided');
     expect(l.decision(7)).toBe(X);
-    expect(l.missingBatch(7)).toBe(false);
   });
 
   it('votes and batches for a decided slot are stale', () => {

@@ -58,7 +58,7 @@ import {
 } from './certificates.ts';
 import { leaderOf } from './cluster.ts';
 import { RevealLedger } from '../commit-reveal/ledger.ts';
-import type { Evidence } from '../../evidence/types.ts';
+import { evidenceEnvelopes, type Evidence } from '../../evidence/types.ts';
 import { commit, COMMITMENT_KEY_BYTES } from '../../../crypto/commitment.ts';
 import type { ByzantineConfig } from './config.ts';
 import { bytesEqual, toHex } from '../../../crypto/digest.ts';
@@ -222,12 +222,9 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     return { round: this.round, leader: leaderOf(this.round, this.n) };
   }
 
+  /** Every slot below this one is decided here. */
   get decidedUpTo(): Slot {
     return this.firstUndecided;
-  }
-
-  get lowWatermark(): Slot {
-    return this.low;
   }
 
   /** How much this node retains, per structure: every entry is bounded (watermarks, one per peer). */
@@ -645,7 +642,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
 
   /** Emit each distinct proof once. */
   private report(evidence: Evidence, out: Outbox): void {
-    const envelopes = evidence.kind === 'equivocation' ? [evidence.first, evidence.second] : evidence.kind === 'commitment-mismatch' ? [evidence.commitment, evidence.reveal] : [evidence.newBallot];
+    const envelopes = evidenceEnvelopes(evidence);
     const id = `${evidence.kind}:${envelopes.map((e) => toHex(e.signature)).join(':')}`;
     if (this.reported.has(id)) return;
     if (this.reported.size >= EVIDENCE_REMEMBERED_MAX) this.reported.clear();
