@@ -43,6 +43,16 @@ commands:
                the culprit (exit 0); tampered, malformed or honest, it is rejected (exit 1)
     --config CLUSTER.json  the cluster the evidence must be for, shaped like the file's
                            "cluster" field
+  init         create a deployment: a key per node and client, and DIR/cluster.json
+    --nodes N              members: 2f+1 in crash mode (3, 5, …), 3f+1 otherwise (4, 7, …)
+    --mode MODE            crash, byzantine or commit-reveal
+    --dir DIR              where to write cluster.json, node-I.key and client-C.key
+                           (key files mode 0600); created if missing
+    --base-port P          member I listens on port P+I (default 7000)
+    --host H               address in every member's multiaddr (default 127.0.0.1);
+                           edit cluster.json to spread the cluster over machines
+    --clients C            client keys to generate, ids 1..C (default 1)
+    --force                overwrite an existing cluster.json and key files
   help         show this help
 
 exit status: 0 ok, 1 safety violation, evidence against an honest node, failed demo or rejected
@@ -60,6 +70,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.ts')).runDemo,
   experiment: async () => (await import('./experiment.ts')).runExperiment,
   evidence: async () => (await import('./evidence.ts')).runEvidence,
+  init: async () => (await import('./init.ts')).runInit,
 };
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -54,9 +54,11 @@ import type {
   CheckpointCertificate,
   DecidedEntry,
   Message,
-  MessageType,
   PreparedCertificate,
   SignedEnvelope,
+  StatusCounts,
+  WireMessage,
+  WireMessageType,
 } from './types.ts';
 
 export { CodecError };
@@ -108,15 +110,43 @@ const preparedCertificate: Field<PreparedCertificate> = struct({ ballot, slot, b
 const checkpointCertificate: Field<CheckpointCertificate> = struct({ slot, stateDigest: digest, signatures: envelopes });
 const certifiedEntry: Field<CertifiedEntry> = struct({ slot, batch, accepteds: envelopes });
 
-type MessageOf<K extends MessageType> = Extract<Message, { type: K }>;
+// Status counters and uptime: no protocol bound applies, only the varint's own.
+const COUNT: Bound = { max: Number.MAX_SAFE_INTEGER, name: 'MAX_SAFE_INTEGER', what: 'value' };
+const NONCE: Bound = { max: 2 ** 32 - 1, name: 'NONCE_MAX', what: 'value' };
+const count = uint(COUNT);
+const statusCounts: Field<StatusCounts> = struct({
+  decisions: count,
+  viewChanges: count,
+  messagesIn: count,
+  messagesOut: count,
+  rejected: count,
+  evidence: count,
+  suspicions: count,
+});
 
-interface MessageSchema<K extends MessageType> {
+/** Layouts of the types messages embed, for canonical formats built on this codec (storage records). */
+export const LAYOUTS = {
+  round: uint(ROUND),
+  slot,
+  ballot,
+  batch,
+  pvalue,
+  envelope,
+  preparedCertificate,
+  checkpointCertificate,
+  certifiedEntry,
+  snapshot: bytes(SNAPSHOT_LENGTH),
+} as const;
+
+type MessageOf<K extends WireMessageType> = Extract<WireMessage, { type: K }>;
+
+interface MessageSchema<K extends WireMessageType> {
   readonly tag: number;
   readonly fields: Fields<Omit<MessageOf<K>, 'type'>>;
 }
 
 // Tags are part of the wire format: never renumber, only append.
-const SCHEMAS: { readonly [K in MessageType]: MessageSchema<K> } = {
+const SCHEMAS: { readonly [K in WireMessageType]: MessageSchema<K> } = {
   prepare: { tag: 1, fields: { ballot, fromSlot: slot } },
   promise: {
     tag: 2,
@@ -155,9 +185,26 @@ const SCHEMAS: { readonly [K in MessageType]: MessageSchema<K> } = {
   'reveal-request': { tag: 21, fields: { ballot, slot } },
   'evidence-query': { tag: 22, fields: { ballot, slot, checkpoint: bool } },
   'evidence-share': { tag: 23, fields: { envelopes } },
+  'status-request': { tag: 24, fields: { nonce: uint(NONCE) } },
+  'status-reply': {
+    tag: 25,
+    fields: {
+      nonce: uint(NONCE),
+      node: uint(NODE_ID),
+      mode: choice('mode', ['crash', 'byzantine', 'commit-reveal']),
+      ballot,
+      isLeader: bool,
+      decidedUpTo: slot,
+      uptimeMs: count,
+      counts: statusCounts,
+    },
+  },
 };
 
-interface MessageCodec extends FieldCodec<Message> {
+/** Tags of the status exchange: a wire message, but not one the protocol core carries. */
+const STATUS_TAGS: ReadonlySet<number> = new Set([SCHEMAS['status-request'].tag, SCHEMAS['status-reply'].tag]);
+
+interface MessageCodec extends FieldCodec<WireMessage> {
   readonly tag: number;
 }
 
@@ -166,7 +213,7 @@ const BY_TAG: (MessageCodec | undefined)[] = [];
 for (const [type, { tag, fields }] of Object.entries(SCHEMAS)) {
   if (BY_TAG[tag] !== undefined) throw new Error(`codec: tag ${tag} used twice`);
   // `type` is implied by the tag, and comes first in every message interface.
-  const body = struct({ type: constant(type), ...fields } as Fields<Message>)(type);
+  const body = struct({ type: constant(type), ...fields } as Fields<WireMessage>)(type);
   const codec: MessageCodec = { ...body, tag };
   BY_TYPE.set(type, codec);
   BY_TAG[tag] = codec;
@@ -175,9 +222,9 @@ for (const [type, { tag, fields }] of Object.entries(SCHEMAS)) {
 const BATCH = batch('batch');
 
 /** The message type a frame announces (its tag byte), without decoding it; undefined if unknown. */
-export function frameType(frame: Uint8Array): MessageType | undefined {
+export function frameType(frame: Uint8Array): WireMessageType | undefined {
   const tag = frame[1];
-  return tag === undefined ? undefined : (TYPE_OF_TAG[tag] as MessageType | undefined);
+  return tag === undefined ? undefined : (TYPE_OF_TAG[tag] as WireMessageType | undefined);
 }
 const TYPE_OF_TAG: (string | undefined)[] = [];
 for (const [type, { tag }] of Object.entries(SCHEMAS)) TYPE_OF_TAG[tag] = type;
@@ -205,24 +252,24 @@ function checkFrameSize(size: number, what: string): void {
   }
 }
 
-function codecOf(msg: Message): MessageCodec {
+function codecOf(msg: WireMessage): MessageCodec {
   const codec = BY_TYPE.get(msg.type);
   if (codec === undefined) throw new CodecError(`message: unknown type ${JSON.stringify(msg.type)}`);
   return codec;
 }
 
-function frameSize(codec: MessageCodec, msg: Message): number {
+function frameSize(codec: MessageCodec, msg: WireMessage): number {
   const size = 2 + codec.size(msg);
   checkFrameSize(size, 'frame');
   return size;
 }
 
 /** Exact length of encodeMessage(msg), without encoding; throws CodecError exactly when encodeMessage would. */
-export function encodedSize(msg: Message): number {
+export function encodedSize(msg: WireMessage): number {
   return frameSize(codecOf(msg), msg);
 }
 
-export function encodeMessage(msg: Message): Uint8Array {
+export function encodeMessage(msg: WireMessage): Uint8Array {
   const codec = codecOf(msg);
   const w = new Writer(frameSize(codec, msg));
   w.byte(WIRE_VERSION);
@@ -260,7 +307,17 @@ export function decodeReplicaSnapshot(bytes: Uint8Array): ReplicaSnapshot {
   return snapshot;
 }
 
+/** A protocol message; a status frame is rejected like any other unexpected input. */
 export function decodeMessage(bytes: Uint8Array): Message {
+  return decodeFrame(bytes, false) as Message;
+}
+
+/** Any wire message, the status exchange included (what a deployed node or client receives). */
+export function decodeWireMessage(bytes: Uint8Array): WireMessage {
+  return decodeFrame(bytes, true);
+}
+
+function decodeFrame(bytes: Uint8Array, statusAllowed: boolean): WireMessage {
   checkFrameSize(bytes.length, 'frame');
   // A Buffer's slice() is a view, not a copy; reading through a plain Uint8Array keeps copies real.
   const input = bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
@@ -270,6 +327,9 @@ export function decodeMessage(bytes: Uint8Array): Message {
   }
   const codec = BY_TAG[input[1]];
   if (codec === undefined) throw new CodecError(`frame: unknown message tag ${input[1]}`);
+  if (!statusAllowed && STATUS_TAGS.has(codec.tag)) {
+    throw new CodecError(`frame: unknown message tag ${codec.tag} (${TYPE_OF_TAG[codec.tag]} is not a protocol message)`);
+  }
   const r = new Reader(input, 2);
   const msg = codec.read(r);
   const trailing = input.length - r.pos;

@@ -1,6 +1,7 @@
 // Message types of crash-mode Multi-Paxos. Names follow the seeds:
 // Prepare = P1a, Promise = P1b, Accept = P2a, Accepted = P2b.
 import type { Ballot } from '../core/ballot.ts';
+import type { Mode } from '../core/protocol.ts';
 import type { Batch, ClientId, Command, NodeId, PValue, Slot } from '../core/types.ts';
 
 /** P1a: the leader of `ballot` asks for promises covering every slot >= fromSlot. */
@@ -219,6 +220,44 @@ export interface EvidenceShare {
   readonly envelopes: readonly SignedEnvelope[];
 }
 
+// --- Status (deployment) --------------------------------------------------------------------
+// Outside consensus: a client asks one member what it sees, and that member answers from its own
+// view. Informational only: in the Byzantine modes a faulty member may answer anything.
+
+/** Client -> member. `nonce` pairs the reply with the request. */
+export interface StatusRequest {
+  readonly type: 'status-request';
+  readonly nonce: number;
+}
+
+/** Counters since the member's process started. */
+export interface StatusCounts {
+  readonly decisions: number;
+  readonly viewChanges: number;
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+  readonly rejected: number;
+  readonly evidence: number;
+  readonly suspicions: number;
+}
+
+/** Member -> client: the member's own view. */
+export interface StatusReply {
+  readonly type: 'status-reply';
+  readonly nonce: number;
+  readonly node: NodeId;
+  readonly mode: Mode;
+  /** The ballot the member leads or follows. */
+  readonly ballot: Ballot;
+  readonly isLeader: boolean;
+  /** Every slot below this one is decided at the member; 0 when none is. */
+  readonly decidedUpTo: Slot;
+  readonly uptimeMs: number;
+  readonly counts: StatusCounts;
+}
+
+export type StatusMessage = StatusRequest | StatusReply;
+
 export type PeerMessage =
   | Prepare
   | Promise1b
@@ -242,8 +281,14 @@ export type PeerMessage =
   | EvidenceQuery
   | EvidenceShare;
 
+/** What the protocol core and the simulator carry. */
 export type Message = PeerMessage | ClientRequest | ClientReply;
 export type MessageType = Message['type'];
+/** Everything the wire format encodes: the protocol's messages and the status exchange. */
+export type WireMessage = Message | StatusMessage;
+export type WireMessageType = WireMessage['type'];
+
+export const STATUS_MESSAGE_TYPES: readonly StatusMessage['type'][] = ['status-request', 'status-reply'];
 
 export const MESSAGE_TYPES: readonly MessageType[] = [
   'prepare',

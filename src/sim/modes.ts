@@ -1,16 +1,18 @@
-// How the simulator builds the nodes and clients of each mode. Byzantine mode derives every
-// key from the run's seed, so a run stays a pure function of its seed.
-import { KvStore } from '../app/kv.ts';
-import { Client } from '../core/client.ts';
-import { defaultConfig, type CoreConfig } from '../core/config.ts';
+// How the simulator builds the nodes and clients of each mode, from the pieces the deployed
+// runtime uses too (src/node/build.ts). Byzantine mode derives every key from the run's seed, so
+// a run stays a pure function of its seed.
+import type { Client } from '../core/client.ts';
+import type { CoreConfig } from '../core/config.ts';
 import { PaxosNode, type NodeOptions } from '../core/node.ts';
 import type { Mode, ProtocolNode } from '../core/protocol.ts';
+import { byzantineQuorums } from '../core/quorum.ts';
 import { SeededRng } from '../core/rng.ts';
 import type { ClientId, Command, NodeId } from '../core/types.ts';
-import { Authenticator, signCommand } from '../modes/byzantine/auth.ts';
-import { clusterIdOf, validateCluster, type ClusterConfig } from '../modes/byzantine/cluster.ts';
-import { defaultByzantineConfig, type ByzantineConfig } from '../modes/byzantine/config.ts';
-import { ByzantineNode, type ByzantineNodeOptions } from '../modes/byzantine/node.ts';
+import { Authenticator } from '../modes/byzantine/auth.ts';
+import type { ClusterConfig } from '../modes/byzantine/cluster.ts';
+import type { ByzantineConfig } from '../modes/byzantine/config.ts';
+import { ByzantineNode } from '../modes/byzantine/node.ts';
+import { buildByzantine, buildCrash, byzantineNodeOptions, commandSigner, crashNodeOptions, makeClient } from '../node/build.ts';
 import type { PersistentState } from '../storage/storage.ts';
 import type { Adversary } from '../adversary/adversary.ts';
 import { keyPairFromSeed, nativeBackend, type KeyPair } from '../../crypto/ed25519.ts';
@@ -31,20 +33,18 @@ export interface ModeSetup {
   signedByClient(command: Command): boolean;
 }
 
-const CLIENT_RETRY_MS = 150;
-
 export function crashSetup(f: number, config: Partial<CoreConfig> | undefined, makeNode?: (o: NodeOptions) => PaxosNode): ModeSetup {
-  const core = defaultConfig(f, config);
+  const build = buildCrash(f, config);
   return {
     mode: 'crash',
-    n: core.quorums.n,
+    n: build.n,
     f,
     cluster: null,
     makeNode: (id, state, rng) => {
-      const options: NodeOptions = { id, config: core, state, rng, app: new KvStore() };
+      const options = crashNodeOptions(build, id, state, rng);
       return makeNode?.(options) ?? new PaxosNode(options);
     },
-    makeClient: (clientId, rng) => new Client(clientId, core.quorums.n, rng, CLIENT_RETRY_MS),
+    makeClient: (clientId, rng) => makeClient(build, clientId, rng, null),
     signatureCounts: () => ({ signs: 0, verifies: 0 }),
     signedByClient: () => true,
   };
@@ -61,8 +61,7 @@ export interface ByzantineSetupOptions {
 }
 
 export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
-  const config = defaultByzantineConfig(options.f, { ...options.config, mode: options.mode });
-  const n = config.quorums.n;
+  const { n } = byzantineQuorums(options.f);
   const key = (role: string, index: number): KeyPair =>
     keyPairFromSeed(domainDigest('byzpaxos/sim-key/v1', u32(options.seed), new TextEncoder().encode(role), u32(index)));
   const memberKeys = Array.from({ length: n }, (_, id) => key('member', id));
@@ -72,12 +71,11 @@ export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
     members: memberKeys.map((k, id) => ({ id, publicKey: k.publicKey })),
     clients: clientKeys.map((k, i) => ({ id: i + 1, publicKey: k.publicKey })),
   };
-  validateCluster(cluster);
   // Verdicts are deterministic, so sharing one cache between the nodes changes no behaviour:
   // each distinct signature is checked once with real crypto, however many nodes see it.
   const backend: CachedVerifier = cachedVerifier(nativeBackend);
+  const build = buildByzantine({ mode: options.mode, cluster, config: options.config, backend });
   const auths: Authenticator[] = [];
-  const clusterId = clusterIdOf(cluster);
   // Verifies only: the checker signs nothing, so it holds no member's key.
   const checker = new Authenticator(cluster, -1, new Uint8Array(0), backend);
   const collusion = new Map<string, unknown>();
@@ -88,22 +86,20 @@ export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
     f: options.f,
     cluster,
     makeNode: (id, state, rng) => {
-      const auth = new Authenticator(cluster, id, memberKeys[id]!.secretKey, backend);
+      const honest = byzantineNodeOptions(build, id, memberKeys[id]!.secretKey, state, rng);
+      const { auth } = honest;
       auths.push(auth);
-      const honest: ByzantineNodeOptions = { id, config, auth, state, rng, app: new KvStore() };
       const adversary = options.adversaries.get(id);
       if (adversary === undefined) return new ByzantineNode(honest);
       return adversary.create({ id, n, f: options.f, rng: new SeededRng(options.seed, 7000 + id), auth, honest, collusion });
     },
-    makeClient: (clientId, rng) =>
-      new Client(clientId, n, rng, CLIENT_RETRY_MS * 2, {
-        replyQuorum: config.quorums.weak,
-        broadcast: true,
-        sign: (command) => {
-          clientSigns++;
-          return signCommand(backend, clientKeys[clientId - 1]!.secretKey, clusterId, command);
-        },
-      }),
+    makeClient: (clientId, rng) => {
+      const sign = commandSigner(build, clientKeys[clientId - 1]!.secretKey);
+      return makeClient(build, clientId, rng, (command) => {
+        clientSigns++;
+        return sign(command);
+      });
+    },
     signatureCounts: () => ({
       signs: clientSigns + auths.reduce((sum, a) => sum + a.stats.signs, 0),
       verifies: auths.reduce((sum, a) => sum + a.stats.verifies, 0),

@@ -1,0 +1,188 @@
+// `byzpaxos init --nodes N --mode M --dir DIR`: a new deployment. Generates an ed25519 key per
+// member and client, writes DIR/node-<i>.key and DIR/client-<c>.key (mode 0600) and DIR/cluster.json
+// (member i on /ip4/HOST/tcp/BASE+i), and prints the commands that start the nodes. Refuses to
+// overwrite anything without --force; a bad command line is one line and exit 2.
+import { lstatSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { isIPv4, isIPv6 } from 'node:net';
+import { basename, join } from 'node:path';
+import { generateKeyPair } from '../../crypto/ed25519.ts';
+import type { Mode } from '../core/protocol.ts';
+import {
+  CLUSTER_FILE_NAME,
+  checkMemberAddr,
+  ConfigError,
+  F_MAX,
+  F_MIN,
+  formatClusterFile,
+  membersFor,
+  MODES,
+  parseClusterFile,
+  toClusterConfig,
+  type DeploymentConfig,
+} from '../deploy/cluster-file.ts';
+import { keyFileName, writeKeyFile, type KeyFile } from '../deploy/key-file.ts';
+import { integerOption, oneLine, parseOptions, UsageError } from './args.ts';
+
+const OPTIONS = {
+  nodes: { type: 'string' },
+  mode: { type: 'string' },
+  dir: { type: 'string' },
+  'base-port': { type: 'string' },
+  host: { type: 'string' },
+  clients: { type: 'string' },
+  force: { type: 'boolean' },
+} as const;
+
+const BASE_PORT_DEFAULT = 7000;
+const PORT_MAX = 65535;
+const HOST_DEFAULT = '127.0.0.1';
+/** Most clients init generates keys for; more can be added to cluster.json by hand. */
+const INIT_CLIENTS_MAX = 100;
+/** The first client id: ids 1..clients. */
+const CLIENT_ID_FIRST = 1;
+const KEY_FILE_NAME = /^(node|client)-\d+\.key$/;
+const DNS_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+
+export interface InitOptions {
+  readonly mode: Mode;
+  readonly nodes: number;
+  readonly dir: string;
+  readonly basePort: number;
+  readonly host: string;
+  readonly clients: number;
+  readonly force: boolean;
+}
+
+export interface InitResult {
+  readonly config: DeploymentConfig;
+  readonly clusterPath: string;
+  /** Member key files in id order, then client key files. */
+  readonly keyPaths: readonly string[];
+  /** Names of key files already in the directory that the new cluster does not use (after --force). */
+  readonly staleKeyFiles: readonly string[];
+}
+
+export function runInit(argv: readonly string[]): number {
+  const options = parseInitArgs(argv);
+  const result = initCluster(options);
+  process.stdout.write(describe(options, result));
+  return 0;
+}
+
+export function parseInitArgs(argv: readonly string[]): InitOptions {
+  const { values } = parseOptions('init', argv, OPTIONS);
+  if (values.nodes === undefined) throw new UsageError('init: missing --nodes N');
+  if (values.mode === undefined) throw new UsageError(`init: missing --mode (one of ${MODES.join(', ')})`);
+  if (values.dir === undefined) throw new UsageError('init: missing --dir DIR');
+  const mode = MODES.find((m) => m === values.mode);
+  if (mode === undefined) throw new UsageError(`--mode must be one of ${MODES.join(', ')}; got '${values.mode}'`);
+  const nodes = parseNodes(mode, values.nodes);
+  const basePort = integerOption('base-port', values['base-port'], BASE_PORT_DEFAULT, 1, PORT_MAX);
+  if (basePort + nodes - 1 > PORT_MAX) {
+    throw new UsageError(`--base-port ${basePort} with ${nodes} nodes runs past port ${PORT_MAX}`);
+  }
+  const host = values.host ?? HOST_DEFAULT;
+  const reason = checkMemberAddr(`${hostPrefix(host)}/tcp/${basePort}`);
+  if (reason !== null) throw new UsageError(`--host: ${reason}`);
+  const clients = integerOption('clients', values.clients, 1, 0, INIT_CLIENTS_MAX);
+  if (values.dir === '') throw new UsageError('--dir must not be empty');
+  return { mode, nodes, dir: values.dir, basePort, host, clients, force: values.force === true };
+}
+
+/** n must be 2f+1 (crash) or 3f+1 (Byzantine modes) for an f the cluster file accepts. */
+function parseNodes(mode: Mode, raw: string): number {
+  const fMin = F_MIN[mode];
+  const fMax = F_MAX[mode];
+  const nodes = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  const formula = mode === 'crash' ? '2f+1' : '3f+1';
+  const allowed = [0, 1, 2].map((i) => membersFor(mode, fMin + i)).join(', ');
+  const f = (nodes - 1) / (mode === 'crash' ? 2 : 3);
+  if (!Number.isInteger(f) || f < fMin || f > fMax) {
+    throw new UsageError(`--nodes must be ${formula} in ${mode} mode (${allowed}, …, ${membersFor(mode, fMax)}); got '${raw}'`);
+  }
+  return nodes;
+}
+
+/** The multiaddr prefix naming `host`: an IPv4 or IPv6 address, or a DNS name. */
+function hostPrefix(host: string): string {
+  if (isIPv4(host)) return `/ip4/${host}`;
+  if (isIPv6(host)) return `/ip6/${host}`;
+  if (DNS_NAME.test(host)) return `/dns/${host}`;
+  throw new UsageError(`--host must be an IPv4 or IPv6 address or a DNS name; got '${host}'`);
+}
+
+/** Generates the keys and writes the files (keys first, cluster.json last); refuses existing files unless `force`. */
+export function initCluster(o: InitOptions): InitResult {
+  const f = (o.nodes - 1) / (o.mode === 'crash' ? 2 : 3);
+  const members: KeyFile[] = Array.from({ length: o.nodes }, (_, id) => ({ role: 'member', id, ...generateKeyPair() }));
+  const clients: KeyFile[] = Array.from({ length: o.clients }, (_, i) => ({ role: 'client', id: CLIENT_ID_FIRST + i, ...generateKeyPair() }));
+  const prefix = hostPrefix(o.host);
+  const config: DeploymentConfig = {
+    mode: o.mode,
+    f,
+    n: o.nodes,
+    members: members.map((m) => ({ id: m.id, publicKey: m.publicKey, addrs: [`${prefix}/tcp/${o.basePort + m.id}`] })),
+    clients: clients.map((c) => ({ id: c.id, publicKey: c.publicKey })),
+  };
+  const text = formatClusterFile(config);
+  const clusterPath = join(o.dir, CLUSTER_FILE_NAME);
+  // What init writes, start must accept: check it before touching the disk.
+  toClusterConfig(parseClusterFile(text, clusterPath), clusterPath);
+
+  const keys = [...members, ...clients];
+  const keyPaths = keys.map((k) => join(o.dir, keyFileName(k.role, k.id)));
+  makeDir(o.dir);
+  if (!o.force) for (const path of [clusterPath, ...keyPaths]) refuseExisting(path);
+  try {
+    keys.forEach((k, i) => writeKeyFile(keyPaths[i], k, { replace: o.force }));
+    // Keys first, cluster.json last and atomically: a cluster.json on disk has all its keys.
+    const temporary = `${clusterPath}.tmp`;
+    writeFileSync(temporary, text, { mode: 0o644 });
+    renameSync(temporary, clusterPath);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== undefined) throw new UsageError(`--dir: cannot write in '${o.dir}' (${code})`);
+    throw e;
+  }
+  const written = new Set(keyPaths.map((p) => basename(p)));
+  const staleKeyFiles = readdirSync(o.dir).filter((name) => KEY_FILE_NAME.test(name) && !written.has(name)).sort();
+  return { config, clusterPath, keyPaths, staleKeyFiles };
+}
+
+function makeDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new UsageError(`--dir: cannot create '${dir}' (${(e as NodeJS.ErrnoException).code ?? oneLine((e as Error).message)})`);
+  }
+}
+
+function refuseExisting(path: string): void {
+  let exists = true;
+  try {
+    lstatSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    exists = false;
+  }
+  if (exists) throw new UsageError(`init: ${path} already exists; pass --force to overwrite it`);
+}
+
+function describe(o: InitOptions, r: InitResult): string {
+  const { config } = r;
+  const names = r.keyPaths.map((p) => basename(p));
+  const lastPort = o.basePort + config.n - 1;
+  const lines = [
+    `wrote ${r.clusterPath}: ${config.mode} mode, f=${config.f}, ${config.n} members on ${o.host} ports ${o.basePort}..${lastPort}, ${config.clients.length} client${config.clients.length === 1 ? '' : 's'}`,
+    `wrote ${names.length} key files (mode 0600) in ${o.dir}: ${names.join(', ')}`,
+    ...(r.staleKeyFiles.length === 0 ? [] : [`left from before, not in the new cluster: ${r.staleKeyFiles.join(', ')} (delete them)`]),
+    '',
+    'start each node (one terminal or machine each):',
+    ...config.members.map((m) => `  byzpaxos start --config ${r.clusterPath} --id ${m.id}`),
+    '',
+    `node I needs ${CLUSTER_FILE_NAME} and node-I.key only; keep client keys with the clients.`,
+    `to run on several machines, edit each member's "addrs" in ${CLUSTER_FILE_NAME} (e.g. "/ip4/10.0.0.5/tcp/${o.basePort}"), then copy the same file to every machine.`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,223 @@
+// How a cluster of each mode is put together: its core configuration, its honest nodes and its
+// client sessions. One place for the simulator (src/sim/modes.ts, keys derived from a seed) and the
+// deployed runtime and cluster client (keys from a deployment file), so they cannot drift apart.
+import { KvStore } from '../app/kv.ts';
+import { Client, type ClientOptions } from '../core/client.ts';
+import { defaultConfig, type CoreConfig } from '../core/config.ts';
+import { PaxosNode, type NodeOptions } from '../core/node.ts';
+import type { ProtocolNode } from '../core/protocol.ts';
+import type { Rng } from '../core/rng.ts';
+import type { ClientId, Command, NodeId, Slot } from '../core/types.ts';
+import { Authenticator, signCommand } from '../modes/byzantine/auth.ts';
+import { clusterIdOf, validateCluster, type ClusterConfig } from '../modes/byzantine/cluster.ts';
+import { defaultByzantineConfig, type ByzantineConfig } from '../modes/byzantine/config.ts';
+import { ByzantineNode, type ByzantineNodeOptions } from '../modes/byzantine/node.ts';
+import { membersFor, toClusterConfig, type DeploymentConfig } from '../deploy/cluster-file.ts';
+import type { PersistentState } from '../storage/storage.ts';
+import type { PeerName, PeerSpec } from '../transport/transport.ts';
+import { checkPublicKey, keyPairFromSeed, nativeBackend, type SignatureBackend } from '../../crypto/ed25519.ts';
+import { cachedVerifier } from '../../crypto/envelope.ts';
+import { bytesEqual, toHex } from '../../crypto/digest.ts';
+
+/** A crash-mode client resends after this long without an answer. */
+export const CLIENT_RETRY_MS_CRASH = 150;
+/** Byzantine clients broadcast and wait for f+1 matching replies: they give a round trip more. */
+export const CLIENT_RETRY_MS_BYZANTINE = 2 * CLIENT_RETRY_MS_CRASH;
+
+export type CommandSigner = (command: Omit<Command, 'signature'>) => Uint8Array;
+
+// ---------------------------------------------------------------------------------------------
+// Mode builds: what a mode needs to make nodes and clients, keys aside.
+
+export interface CrashBuild {
+  readonly mode: 'crash';
+  readonly n: number;
+  readonly f: number;
+  readonly config: CoreConfig;
+  readonly clientRetryMs: number;
+}
+
+export interface ByzantineBuild {
+  readonly mode: 'byzantine' | 'commit-reveal';
+  readonly n: number;
+  readonly f: number;
+  readonly config: ByzantineConfig;
+  readonly cluster: ClusterConfig;
+  readonly clusterId: Uint8Array;
+  /** Signs and verifies for every node and client made from this build. */
+  readonly backend: SignatureBackend;
+  readonly clientRetryMs: number;
+}
+
+export type ModeBuild = CrashBuild | ByzantineBuild;
+
+export function buildCrash(f: number, overrides?: Partial<CoreConfig>): CrashBuild {
+  const config = defaultConfig(f, overrides);
+  return { mode: 'crash', n: config.quorums.n, f, config, clientRetryMs: CLIENT_RETRY_MS_CRASH };
+}
+
+export interface ByzantineBuildOptions {
+  readonly mode: 'byzantine' | 'commit-reveal';
+  readonly cluster: ClusterConfig;
+  readonly config?: Partial<ByzantineConfig>;
+  /**
+   * Default: a verdict cache over Node's native ed25519. Verdicts are deterministic, so nodes
+   * may share one cache: each distinct signature is checked once with real crypto.
+   */
+  readonly backend?: SignatureBackend;
+}
+
+export function buildByzantine(options: ByzantineBuildOptions): ByzantineBuild {
+  const { cluster } = options;
+  const config = defaultByzantineConfig(cluster.f, { ...options.config, mode: options.mode });
+  validateCluster(cluster);
+  return {
+    mode: options.mode,
+    n: config.quorums.n,
+    f: cluster.f,
+    config,
+    cluster,
+    clusterId: clusterIdOf(cluster),
+    backend: options.backend ?? cachedVerifier(nativeBackend),
+    clientRetryMs: CLIENT_RETRY_MS_BYZANTINE,
+  };
+}
+
+export function crashNodeOptions(build: CrashBuild, id: NodeId, state: PersistentState, rng: Rng): NodeOptions {
+  return { id, config: build.config, state, rng, app: new KvStore() };
+}
+
+/** An honest node's options; `secretKey` is member `id`'s signing key. */
+export function byzantineNodeOptions(
+  build: ByzantineBuild,
+  id: NodeId,
+  secretKey: Uint8Array,
+  state: PersistentState,
+  rng: Rng,
+): ByzantineNodeOptions {
+  const auth = new Authenticator(build.cluster, id, secretKey, build.backend);
+  return { id, config: build.config, auth, state, rng, app: new KvStore() };
+}
+
+/** Signs a client's commands with its key, bound to this cluster. */
+export function commandSigner(build: ByzantineBuild, secretKey: Uint8Array): CommandSigner {
+  return (command) => signCommand(build.backend, secretKey, build.clusterId, command);
+}
+
+/** Crash mode: ask the presumed leader, take the first answer. Byzantine: sign, ask all, take f+1 matching. */
+export function clientOptions(build: ModeBuild, sign: CommandSigner | null): ClientOptions {
+  if (build.mode === 'crash') return { replyQuorum: 1, broadcast: false, sign: null };
+  if (sign === null) throw new Error(`${build.mode} mode: clients must sign their commands`);
+  return { replyQuorum: build.config.quorums.weak, broadcast: true, sign };
+}
+
+export function makeClient(build: ModeBuild, clientId: ClientId, rng: Rng, sign: CommandSigner | null, retryMs = build.clientRetryMs): Client {
+  return new Client(clientId, build.n, rng, retryMs, clientOptions(build, sign));
+}
+
+/** An honest node and how far its log is decided (what `status` and the metrics report). */
+export interface BuiltNode {
+  readonly node: ProtocolNode;
+  /** Every slot below this one is decided at the node. */
+  decidedUpTo(): Slot;
+}
+
+/** An honest node of any mode; `secretKey` signs in the Byzantine modes and is unused in crash mode. */
+export function makeNode(build: ModeBuild, id: NodeId, secretKey: Uint8Array, state: PersistentState, rng: Rng): BuiltNode {
+  if (build.mode === 'crash') {
+    const node = new PaxosNode(crashNodeOptions(build, id, state, rng));
+    return { node, decidedUpTo: () => node.learner.firstUndecided };
+  }
+  const node = new ByzantineNode(byzantineNodeOptions(build, id, secretKey, state, rng));
+  return { node, decidedUpTo: () => node.decidedUpTo };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deployments: who the members and clients are, with the keys and addresses they run with.
+
+/** A cluster file's content (src/deploy/cluster-file.ts), plus optional core tunables. */
+export interface Deployment extends DeploymentConfig {
+  readonly crashConfig?: Partial<CoreConfig>;
+  readonly byzantineConfig?: Partial<Omit<ByzantineConfig, 'mode'>>;
+}
+
+/**
+ * Throws an Error with a one-line reason if the deployment cannot be used. A parsed cluster file
+ * passes; this is for deployments built in code.
+ */
+export function validateDeployment(deployment: Deployment): void {
+  const { mode, f, n, members, clients } = deployment;
+  if (n !== membersFor(mode, f) || members.length !== n) {
+    throw new Error(`deployment: f=${f} needs n=${membersFor(mode, f)} members in ${mode} mode, got n=${n} and ${members.length} members`);
+  }
+  if (mode !== 'crash') {
+    toClusterConfig(deployment, 'deployment'); // validates the members' and clients' keys
+    return;
+  }
+  const keys = new Set<string>();
+  const admit = (who: string, key: Uint8Array): void => {
+    const reason = checkPublicKey(key);
+    if (reason !== null) throw new Error(`deployment: ${who} public key rejected: ${reason}`);
+    if (keys.has(toHex(key))) throw new Error(`deployment: ${who} reuses another participant's public key`);
+    keys.add(toHex(key));
+  };
+  members.forEach((m, i) => {
+    if (m.id !== i) throw new Error(`deployment: member ${i} has id ${m.id}; ids must be 0..${n - 1} in order`);
+    admit(`member ${i}`, m.publicKey);
+  });
+  const ids = new Set<ClientId>();
+  for (const c of clients) {
+    if (ids.has(c.id)) throw new Error(`deployment: client id ${c.id} appears twice`);
+    ids.add(c.id);
+    admit(`client ${c.id}`, c.publicKey);
+  }
+}
+
+export function buildDeployment(deployment: Deployment, backend?: SignatureBackend): ModeBuild {
+  validateDeployment(deployment);
+  if (deployment.mode === 'crash') return buildCrash(deployment.f, deployment.crashConfig);
+  const cluster = toClusterConfig(deployment, 'deployment');
+  return buildByzantine({ mode: deployment.mode, cluster, config: deployment.byzantineConfig, backend });
+}
+
+/** Throws unless `secretKey` is the key `publicKey` names: a misconfigured node fails at start. */
+export function requireKeyMatches(who: string, secretKey: Uint8Array, publicKey: Uint8Array): void {
+  if (!bytesEqual(keyPairFromSeed(secretKey).publicKey, publicKey)) {
+    throw new Error(`${who}: the secret key does not belong to the public key the deployment lists`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Peer names on the transport.
+
+export function memberName(id: NodeId): PeerName {
+  return `n${id}`;
+}
+
+export function clientName(id: ClientId): PeerName {
+  return `c${id}`;
+}
+
+export type Peer = { readonly kind: 'member'; readonly id: NodeId } | { readonly kind: 'client'; readonly id: ClientId };
+
+const PEER_NAME = /^([nc])(0|[1-9][0-9]{0,9})$/;
+
+/** The member or client a transport name stands for; null for anything else. */
+export function parsePeerName(name: PeerName): Peer | null {
+  const match = PEER_NAME.exec(name);
+  if (match === null) return null;
+  const id = Number(match[2]);
+  if (id > 0xffff_ffff) return null;
+  return match[1] === 'n' ? { kind: 'member', id } : { kind: 'client', id };
+}
+
+/** Whom `self` may talk to: a member, every other member and every client (clients dial in); a client, the members. */
+export function peersOf(deployment: Deployment, self: PeerName): Map<PeerName, PeerSpec> {
+  const peers = new Map<PeerName, PeerSpec>();
+  for (const m of deployment.members) peers.set(memberName(m.id), { publicKey: m.publicKey, addrs: m.addrs });
+  if (parsePeerName(self)?.kind === 'member') {
+    for (const c of deployment.clients) peers.set(clientName(c.id), { publicKey: c.publicKey, addrs: [] });
+  }
+  peers.delete(self);
+  return peers;
+}

@@ -1,0 +1,357 @@
+// A client of a deployed cluster: key-value commands through the core Client session (one
+// outstanding command, resent with the same seq until accepted: 1 reply in crash mode, f+1
+// matching replies in the Byzantine modes), and a status query to every member.
+//
+// One ClusterClient is one client id, one transport peer (`c<id>`) and one session: its commands
+// run one at a time, in call order. For concurrency, run one ClusterClient per client id.
+import { decodeKvResult, encodeKvOp, type KvOp, type KvResult } from '../app/kv.ts';
+import type { Ballot } from '../core/ballot.ts';
+import type { Client, ClientEffect } from '../core/client.ts';
+import { SeededRng } from '../core/rng.ts';
+import type { ClientId, NodeId } from '../core/types.ts';
+import { CodecError, decodeWireMessage, encodeMessage } from '../messages/codec.ts';
+import type { ClientReply, ClientRequest, StatusCounts, StatusReply, WireMessage } from '../messages/types.ts';
+import type { PeerName, Transport } from '../transport/transport.ts';
+import {
+  buildDeployment,
+  clientName,
+  commandSigner,
+  makeClient,
+  memberName,
+  parsePeerName,
+  requireKeyMatches,
+  type CommandSigner,
+  type Deployment,
+  type ModeBuild,
+} from './build.ts';
+import { silentLogger, type Logger } from './log.ts';
+import type { TransportFactory } from './runtime.ts';
+import type { SignatureBackend } from '../../crypto/ed25519.ts';
+
+/** Default bound on one operation, queueing included. */
+export const OPERATION_TIMEOUT_MS_DEFAULT = 10_000;
+/** Default time each member has to answer a status query. */
+export const STATUS_TIMEOUT_MS_DEFAULT = 2_000;
+/** Most operations waiting behind the outstanding one. */
+export const OPERATIONS_QUEUED_MAX = 1024;
+/** Most status queries in flight at once. */
+export const STATUS_QUERIES_MAX = 16;
+
+export interface ClusterClientInit {
+  readonly deployment: Deployment;
+  readonly clientId: ClientId;
+  /** This client's ed25519 secret key: its transport identity, and it signs commands in the Byzantine modes. */
+  readonly secretKey: Uint8Array;
+  readonly transport: TransportFactory;
+  readonly logger?: Logger;
+  /** Resend an unanswered command after this long; default per mode (build.ts). */
+  readonly retryMs?: number;
+  /** Default bound on each operation (see OperationOptions). */
+  readonly timeoutMs?: number;
+  /**
+   * First command seq is seqBase + 1. Replicas ignore a seq at or below the last one they
+   * executed for this client id, so a new process must start above every seq an earlier one
+   * used; the default, the wall clock in microseconds, does as long as the clock does not go back.
+   */
+  readonly seqBase?: number;
+  readonly backend?: SignatureBackend;
+}
+
+export interface OperationOptions {
+  /** Overrides the client's default bound, in ms. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** The operation did not complete in time or was aborted; it may still take effect later. */
+export class ClusterTimeoutError extends Error {
+  override readonly name = 'ClusterTimeoutError';
+}
+
+export type StatusRow =
+  | {
+      readonly id: NodeId;
+      readonly name: PeerName;
+      readonly reachable: true;
+      readonly mode: StatusReply['mode'];
+      readonly ballot: Ballot;
+      readonly isLeader: boolean;
+      /** Every slot up to and including this one is decided at the member; -1 if none. */
+      readonly lastDecidedSlot: number;
+      readonly uptimeMs: number;
+      readonly counts: StatusCounts;
+    }
+  | { readonly id: NodeId; readonly name: PeerName; readonly reachable: false };
+
+interface Operation {
+  readonly op: KvOp;
+  readonly bytes: Uint8Array;
+  readonly resolve: (result: KvResult) => void;
+  readonly reject: (error: Error) => void;
+  /** Settled (completed, timed out, aborted): the caller is no longer waiting. */
+  settled: boolean;
+  readonly cleanup: () => void;
+}
+
+interface StatusQuery {
+  readonly replies: Map<NodeId, StatusReply>;
+  readonly done: () => void;
+}
+
+export class ClusterClient {
+  readonly id: ClientId;
+  readonly name: PeerName;
+  private readonly build: ModeBuild;
+  private readonly client: Client;
+  private readonly seqBase: number;
+  private readonly log: Logger;
+  private readonly timeoutMs: number;
+  private transport: Transport | null = null;
+  private readonly queue: Operation[] = [];
+  /** The operation whose command the session is sending; stays until the command completes, even if its caller gave up. */
+  private current: Operation | null = null;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly statusQueries = new Map<number, StatusQuery>();
+  private nextNonce: number;
+  private closed = false;
+
+  /** Opens the transport and returns a ready client. */
+  static async connect(init: ClusterClientInit): Promise<ClusterClient> {
+    const client = new ClusterClient(init);
+    client.transport = await init.transport((from, message) => client.receive(from, message));
+    return client;
+  }
+
+  private constructor(init: ClusterClientInit) {
+    this.build = buildDeployment(init.deployment, init.backend);
+    const key = init.deployment.clients.find((c) => c.id === init.clientId);
+    if (key === undefined) throw new RangeError(`client: id ${init.clientId} is not a client of the deployment`);
+    requireKeyMatches(`client ${init.clientId}`, init.secretKey, key.publicKey);
+    this.id = init.clientId;
+    this.name = clientName(init.clientId);
+    this.log = (init.logger ?? silentLogger).child({ client: this.name });
+    this.timeoutMs = init.timeoutMs ?? OPERATION_TIMEOUT_MS_DEFAULT;
+    this.seqBase = init.seqBase ?? Date.now() * 1000;
+    if (!Number.isSafeInteger(this.seqBase) || this.seqBase < 0) throw new RangeError(`client: seqBase must be a non-negative safe integer`);
+    const random = globalThis.crypto.getRandomValues(new Uint32Array(2));
+    this.nextNonce = random[1]!;
+    const sign = this.build.mode === 'crash' ? null : this.offsetSigner(commandSigner(this.build, init.secretKey));
+    this.client = makeClient(this.build, init.clientId, new SeededRng(random[0]!, init.clientId), sign, init.retryMs);
+  }
+
+  put(key: string, value: string, options?: OperationOptions): Promise<KvResult> {
+    return this.execute({ type: 'put', key, value }, options);
+  }
+
+  async get(key: string, options?: OperationOptions): Promise<string | null> {
+    return (await this.execute({ type: 'get', key }, options)).value;
+  }
+
+  delete(key: string, options?: OperationOptions): Promise<KvResult> {
+    return this.execute({ type: 'delete', key }, options);
+  }
+
+  /** Sets `key` to `value` if it holds `expected` (null: absent); `ok` tells whether it did, `value` what it held. */
+  cas(key: string, expected: string | null, value: string, options?: OperationOptions): Promise<KvResult> {
+    return this.execute({ type: 'cas', key, expected, value }, options);
+  }
+
+  /** Runs one command; resolves with its result once accepted, rejects with ClusterTimeoutError on timeout or abort. */
+  execute(op: KvOp, options: OperationOptions = {}): Promise<KvResult> {
+    if (this.closed) return Promise.reject(new Error(`client ${this.name}: closed`));
+    if (this.queue.length >= OPERATIONS_QUEUED_MAX) {
+      return Promise.reject(new RangeError(`client ${this.name}: more than ${OPERATIONS_QUEUED_MAX} operations queued`));
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeKvOp(op);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    return new Promise<KvResult>((resolve, reject) => {
+      const giveUp = (why: string): void => {
+        if (operation.settled) return;
+        const sent = this.current === operation;
+        settle();
+        const queued = this.queue.indexOf(operation);
+        if (queued >= 0) this.queue.splice(queued, 1);
+        const fate = sent ? 'it was sent and may still take effect' : 'it was never sent';
+        reject(new ClusterTimeoutError(`${op.type} ${JSON.stringify(op.key)}: ${why}; ${fate}`));
+      };
+      const timer = setTimeout(() => giveUp(`no accepted result within ${timeoutMs} ms`), timeoutMs);
+      const onAbort = (): void => giveUp('aborted');
+      const settle = (): void => {
+        operation.settled = true;
+        operation.cleanup();
+      };
+      const operation: Operation = {
+        op,
+        bytes,
+        resolve: (result) => {
+          settle();
+          resolve(result);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+        settled: false,
+        cleanup: () => {
+          clearTimeout(timer);
+          options.signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      if (options.signal?.aborted) return giveUp('aborted');
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(operation);
+      this.next();
+    });
+  }
+
+  /** Asks every member for its status; each has `timeoutMs` (default 2 s) to answer. One row per member, in id order. */
+  async status(options: OperationOptions = {}): Promise<StatusRow[]> {
+    if (this.closed) throw new Error(`client ${this.name}: closed`);
+    if (this.statusQueries.size >= STATUS_QUERIES_MAX) throw new RangeError(`client ${this.name}: more than ${STATUS_QUERIES_MAX} status queries in flight`);
+    const nonce = this.nextNonce;
+    this.nextNonce = (this.nextNonce + 1) >>> 0;
+    const replies = new Map<NodeId, StatusReply>();
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', done);
+        this.statusQueries.delete(nonce);
+        resolve();
+      };
+      const timer = setTimeout(done, options.timeoutMs ?? STATUS_TIMEOUT_MS_DEFAULT);
+      options.signal?.addEventListener('abort', done, { once: true });
+      this.statusQueries.set(nonce, { replies, done });
+      const bytes = encodeMessage({ type: 'status-request', nonce });
+      for (let id = 0; id < this.build.n; id++) this.transport!.send(memberName(id), bytes);
+      if (options.signal?.aborted) done();
+    });
+    return Array.from({ length: this.build.n }, (_, id) => statusRow(id, replies.get(id)));
+  }
+
+  /** Gives up every pending operation and status query, and stops the transport. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const error = new Error(`client ${this.name}: closed`);
+    for (const operation of [...this.queue, ...(this.current === null ? [] : [this.current])]) {
+      if (!operation.settled) operation.reject(error);
+    }
+    this.queue.length = 0;
+    this.current = null;
+    for (const query of [...this.statusQueries.values()]) query.done();
+    await this.transport?.stop();
+  }
+
+  // --- the session ---------------------------------------------------------------------
+
+  /** Submits the next queued operation when none is outstanding. */
+  private next(): void {
+    if (this.closed || this.current !== null) return;
+    const operation = this.queue.shift();
+    if (operation === undefined) return;
+    this.current = operation;
+    this.apply(this.client.submit(operation.bytes));
+  }
+
+  private apply(effects: readonly ClientEffect[]): void {
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'send':
+          this.sendRequest(effect.to, effect.msg);
+          break;
+        case 'setTimer':
+          if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = null;
+            if (!this.closed) this.apply(this.client.onTimeout());
+          }, effect.delayMs);
+          break;
+        case 'complete':
+          this.complete(effect.result);
+          break;
+      }
+    }
+  }
+
+  private complete(resultBytes: Uint8Array): void {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const operation = this.current;
+    this.current = null;
+    if (operation !== null && !operation.settled) {
+      let result: KvResult;
+      try {
+        result = decodeKvResult(resultBytes);
+      } catch (e) {
+        operation.reject(new Error(`${operation.op.type} ${JSON.stringify(operation.op.key)}: the accepted result does not decode: ${(e as Error).message}`));
+        return this.next();
+      }
+      operation.resolve(result);
+    }
+    this.next();
+  }
+
+  /** The session numbers commands from 1; on the wire they are offset by seqBase (see ClusterClientInit). */
+  private sendRequest(to: NodeId, msg: ClientRequest): void {
+    const command = { ...msg.command, seq: this.seqBase + msg.command.seq };
+    this.transport!.send(memberName(to), encodeMessage({ type: 'request', command }));
+  }
+
+  private offsetSigner(sign: CommandSigner): CommandSigner {
+    return (command) => sign({ ...command, seq: this.seqBase + command.seq });
+  }
+
+  // --- receiving -----------------------------------------------------------------------
+
+  private receive(from: PeerName, bytes: Uint8Array): void {
+    const peer = parsePeerName(from);
+    if (this.closed || peer === null || peer.kind !== 'member' || peer.id >= this.build.n) return;
+    let msg: WireMessage;
+    try {
+      msg = decodeWireMessage(bytes);
+    } catch (e) {
+      if (!(e instanceof CodecError)) throw e;
+      if (this.log.enabled('debug')) this.log.debug('undecodable message', { from, error: e.message });
+      return;
+    }
+    if (msg.type === 'reply') return this.onReply(peer.id, msg);
+    if (msg.type === 'status-reply') return this.onStatusReply(peer.id, msg);
+    if (this.log.enabled('debug')) this.log.debug('unexpected message', { from, type: msg.type });
+  }
+
+  private onReply(from: NodeId, msg: ClientReply): void {
+    if (msg.seq <= this.seqBase) return;
+    this.apply(this.client.onReply(from, { ...msg, seq: msg.seq - this.seqBase }));
+  }
+
+  private onStatusReply(from: NodeId, msg: StatusReply): void {
+    const query = this.statusQueries.get(msg.nonce);
+    // The transport authenticates the sender; a reply that names another member is ignored.
+    if (query === undefined || msg.node !== from || query.replies.has(from)) return;
+    query.replies.set(from, msg);
+    if (query.replies.size === this.build.n) query.done();
+  }
+}
+
+function statusRow(id: NodeId, reply: StatusReply | undefined): StatusRow {
+  const name = memberName(id);
+  if (reply === undefined) return { id, name, reachable: false };
+  return {
+    id,
+    name,
+    reachable: true,
+    mode: reply.mode,
+    ballot: reply.ballot,
+    isLeader: reply.isLeader,
+    lastDecidedSlot: reply.decidedUpTo - 1,
+    uptimeMs: reply.uptimeMs,
+    counts: reply.counts,
+  };
+}

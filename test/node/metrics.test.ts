@@ -1,0 +1,101 @@
+import { request } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { METRICS_CONTENT_TYPE, METRIC_SERIES_MAX, MetricsRegistry, createNodeMetrics, serveMetrics } from '../../src/node/metrics.ts';
+
+function get(port: number, path: string): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('text exposition format 0.0.4', () => {
+  it('renders HELP, TYPE and one line per series, escaping label values', () => {
+    const registry = new MetricsRegistry();
+    const messages = registry.counter('x_messages_total', 'Messages\nby type \\ kind.', ['type']);
+    const leader = registry.gauge('x_is_leader', 'Leading?');
+    messages.inc({ type: 'accept' });
+    messages.inc({ type: 'accept' }, 2);
+    messages.inc({ type: 'a"b\\c\nd' });
+    leader.set(1);
+    expect(registry.render()).toBe(
+      [
+        '# HELP x_messages_total Messages\\nby type \\\\ kind.',
+        '# TYPE x_messages_total counter',
+        'x_messages_total{type="accept"} 3',
+        'x_messages_total{type="a\\"b\\\\c\\nd"} 1',
+        '# HELP x_is_leader Leading?',
+        '# TYPE x_is_leader gauge',
+        'x_is_leader 1',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('an unlabelled metric is rendered as 0 before it is touched; special values are spelled out', () => {
+    const registry = new MetricsRegistry();
+    registry.counter('x_total', 'x');
+    const g = registry.gauge('y', 'y', ['k']);
+    g.set(Infinity, { k: 'a' });
+    g.set(NaN, { k: 'b' });
+    expect(registry.render()).toContain('x_total 0\n');
+    expect(registry.render()).toContain('y{k="a"} +Inf\ny{k="b"} NaN\n');
+  });
+
+  it('refuses bad names, wrong labels, double registration and a shrinking counter', () => {
+    const registry = new MetricsRegistry();
+    expect(() => registry.counter('1bad', 'x')).toThrow(RangeError);
+    expect(() => registry.counter('ok_total', 'x', ['__reserved'])).toThrow(RangeError);
+    const c = registry.counter('c_total', 'x', ['a']);
+    expect(() => registry.gauge('c_total', 'x')).toThrow(/twice/);
+    expect(() => c.inc({ b: '1' })).toThrow(/takes labels \{a\}/);
+    expect(() => c.inc({ a: '1' }, -1)).toThrow(/only grows/);
+  });
+
+  it('folds label combinations beyond METRIC_SERIES_MAX into one "other" series', () => {
+    const registry = new MetricsRegistry();
+    const c = registry.counter('c_total', 'x', ['reason']);
+    for (let i = 0; i < METRIC_SERIES_MAX + 10; i++) c.inc({ reason: `r${i}` });
+    const lines = registry.render().split('\n').filter((l) => l.startsWith('c_total{'));
+    expect(lines).toHaveLength(METRIC_SERIES_MAX);
+    expect(c.get({ reason: 'other' })).toBe(11);
+    c.inc({ reason: 'r0' });
+    expect(c.get({ reason: 'r0' })).toBe(2);
+  });
+
+  it('collectors run before each render', () => {
+    const metrics = createNodeMetrics();
+    let round = 0;
+    metrics.registry.onCollect(() => metrics.ballotRound.set(round));
+    round = 7;
+    expect(metrics.registry.render()).toContain('byzpaxos_ballot_round 7\n');
+  });
+});
+
+describe('HTTP endpoint', () => {
+  it('serves GET /metrics on 127.0.0.1 only, 404 elsewhere, and closes', async () => {
+    const metrics = createNodeMetrics();
+    metrics.decisions.inc();
+    const server = await serveMetrics(metrics.registry, 0);
+    try {
+      const ok = await get(server.port, '/metrics');
+      expect(ok.status).toBe(200);
+      expect(ok.type).toBe(METRICS_CONTENT_TYPE);
+      expect(ok.body).toContain('byzpaxos_decisions_total 1\n');
+      expect((await get(server.port, '/')).status).toBe(404);
+    } finally {
+      await server.close();
+    }
+    await expect(get(server.port, '/metrics')).rejects.toThrow();
+  });
+
+  it('rejects an invalid port', async () => {
+    await expect(serveMetrics(new MetricsRegistry(), 70_000)).rejects.toThrow(RangeError);
+  });
+});

@@ -1,0 +1,288 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { PersistRecord } from '../../src/core/effects.ts';
+import type { Mode } from '../../src/core/protocol.ts';
+import { decodeMessage, encodeMessage } from '../../src/messages/codec.ts';
+import type { Message } from '../../src/messages/types.ts';
+import { ClusterTimeoutError } from '../../src/node/cluster-client.ts';
+import type { NodeEvent } from '../../src/node/runtime.ts';
+import { MemoryStorage } from '../../src/storage/memory.ts';
+import type { Transport } from '../../src/transport/transport.ts';
+import { TestCluster, eventually } from './cluster.ts';
+
+let cluster: TestCluster | null = null;
+
+async function started(mode: Mode): Promise<TestCluster> {
+  cluster = await new TestCluster(mode).start();
+  return cluster;
+}
+
+afterEach(async () => {
+  await cluster?.stop();
+  cluster = null;
+});
+
+describe.each<[Mode, number]>([
+  ['crash', 3],
+  ['byzantine', 4],
+  ['commit-reveal', 4],
+])('%s cluster of %i nodes', (mode, n) => {
+  it('serves put, get and cas through a ClusterClient', async () => {
+    const c = await started(mode);
+    expect(c.n).toBe(n);
+    const client = await c.client(1);
+    expect(await client.put('k', 'v1')).toEqual({ ok: true, value: null });
+    expect(await client.get('k')).toBe('v1');
+    expect(await client.cas('k', 'v1', 'v2')).toEqual({ ok: true, value: 'v1' });
+    expect(await client.cas('k', 'v1', 'v3')).toEqual({ ok: false, value: 'v2' });
+    expect(await client.get('k')).toBe('v2');
+    expect(await client.get('absent')).toBeNull();
+  });
+
+  it('runs one client\'s calls in order, and several clients at once', async () => {
+    const c = await started(mode);
+    const clients = await Promise.all([1, 2, 3].map((id) => c.client(id)));
+    await Promise.all(clients.flatMap((client, i) => [0, 1, 2, 3].map((j) => client.put(`k${i}`, `${j}`))));
+    for (let i = 0; i < clients.length; i++) expect(await clients[(i + 1) % clients.length]!.get(`k${i}`)).toBe('3');
+  });
+
+  it('status returns one row per member, every one reachable, one leader', async () => {
+    const c = await started(mode);
+    const client = await c.client(1);
+    await client.put('k', 'v');
+    const rows = await client.status({ timeoutMs: 1_000 });
+    expect(rows.map((r) => r.name)).toEqual(Array.from({ length: n }, (_, i) => `n${i}`));
+    const reachable = rows.flatMap((r) => (r.reachable ? [r] : []));
+    expect(reachable).toHaveLength(n);
+    for (const row of reachable) {
+      expect(row.mode).toBe(mode);
+      expect(row.uptimeMs).toBeGreaterThanOrEqual(0);
+    }
+    const leaders = reachable.filter((r) => r.isLeader);
+    expect(leaders).toHaveLength(1);
+    expect(reachable.some((r) => r.lastDecidedSlot >= 0)).toBe(true);
+    expect(leaders[0]!.counts.decisions).toBeGreaterThan(0);
+  });
+});
+
+describe('observing a node', () => {
+  it('reports decisions, view changes and traffic as events and on the metrics endpoint', async () => {
+    const c = new TestCluster('crash');
+    cluster = c;
+    const node = await c.startNode(0, { metricsPort: 0 });
+    const events: NodeEvent[] = [];
+    node.onEvent((e) => events.push(e));
+    for (let id = 1; id < c.n; id++) await c.startNode(id);
+    const client = await c.client(1);
+    await client.put('k', 'v');
+    await eventually(() => events.some((e) => e.type === 'execute'), 2_000, 'an execution at n0');
+    expect(events.some((e) => e.type === 'view-change')).toBe(true);
+    expect(events.some((e) => e.type === 'decide')).toBe(true);
+    const port = node.metricsPort!;
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(text).toMatch(/^byzpaxos_decisions_total [1-9]/m);
+    expect(text).toMatch(/^byzpaxos_view_changes_total [1-9]/m);
+    expect(text).toMatch(/^byzpaxos_messages_in_total\{type="(accept|accepted|heartbeat|prepare|promise)"\} [1-9]/m);
+    expect(text).toMatch(/^byzpaxos_bytes_out_total\{type="[a-z-]+"\} [1-9]/m);
+    expect(text).toMatch(/^byzpaxos_last_decided_slot [0-9]/m);
+    expect(text).toMatch(/^byzpaxos_is_leader [01]$/m);
+    await node.stop();
+    await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+  });
+});
+
+describe('bad input', () => {
+  it('a garbage message is counted as rejected and the node keeps serving', async () => {
+    const c = await started('crash');
+    const node = c.node(0);
+    const stranger = c.network.transport('c2', () => {});
+    stranger.send('n0', Uint8Array.of(1, 250, 7)); // unknown tag
+    stranger.send('n0', Uint8Array.of(99)); // truncated, wrong version
+    stranger.send('n0', encodeMessage({ type: 'heartbeat', ballot: { round: 1, leader: 0 }, decidedUpTo: 0 })); // member-only type
+    const command = { clientId: 1, seq: 1, op: Uint8Array.of(2, 0, 1, 107), signature: new Uint8Array(0) };
+    stranger.send('n0', encodeMessage({ type: 'request', command })); // another client's id
+    const member = c.network.transport('n1-impostor', () => {});
+    member.send('n0', encodeMessage({ type: 'prepare', ballot: { round: 1, leader: 1 }, fromSlot: 0 })); // not a peer name
+    await eventually(() => node.status().counts.rejected >= 5, 2_000, 'five rejections');
+    const rejected = node.metrics.rejected;
+    expect(rejected.get({ reason: 'decode' })).toBe(2);
+    expect(rejected.get({ reason: 'member-type-from-client' })).toBe(1);
+    expect(rejected.get({ reason: 'client-id-mismatch' })).toBe(1);
+    expect(rejected.get({ reason: 'unknown-peer' })).toBe(1);
+    expect(c.log.find('message rejected').length).toBeGreaterThanOrEqual(5);
+    const text = node.metrics.registry.render();
+    expect(text).toContain('byzpaxos_rejected_total{reason="decode"} 2');
+    expect(node.running).toBe(true);
+    const client = await c.client(1);
+    await client.put('after', 'garbage');
+    expect(await client.get('after')).toBe('garbage');
+  });
+
+  it('client types from a member are rejected', async () => {
+    const c = await started('byzantine');
+    await c.node(3).stop();
+    const impostor = c.network.transport('n3', () => {});
+    impostor.send('n0', encodeMessage({ type: 'status-request', nonce: 1 }));
+    impostor.send('n0', encodeMessage({ type: 'reply', clientId: 1, seq: 1, status: 'ok', result: new Uint8Array(0), leaderHint: 0 }));
+    await eventually(() => c.node(0).metrics.rejected.get({ reason: 'client-type-from-member' }) === 2, 2_000, 'rejections');
+  });
+});
+
+describe('persistence', () => {
+  it('every vote and ballot leaves a node only after storage.apply made it durable', async () => {
+    const c = new TestCluster('crash');
+    cluster = c;
+    // One log per node: what storage applied and what the transport was handed, in order.
+    const logs = c.deployment.members.map(() => [] as ({ kind: 'apply'; records: readonly PersistRecord[] } | { kind: 'send'; msg: Message })[]);
+    for (let id = 0; id < c.n; id++) {
+      const storage = new MemoryStorage();
+      const applyInner = storage.apply.bind(storage);
+      storage.apply = (records) => {
+        logs[id]!.push({ kind: 'apply', records: [...records] });
+        applyInner(records);
+      };
+      await c.startNode(id, {
+        storage,
+        transport: (onMessage) => {
+          const inner: Transport = c.network.transport(`n${id}`, onMessage);
+          return {
+            send: (to, bytes) => {
+              logs[id]!.push({ kind: 'send', msg: decodeMessage(bytes) });
+              return inner.send(to, bytes);
+            },
+            get stats() {
+              return inner.stats;
+            },
+            stop: () => inner.stop(),
+          };
+        },
+      });
+    }
+    const client = await c.client(1);
+    for (let i = 0; i < 5; i++) await client.put(`k${i}`, `v${i}`);
+    let checked = 0;
+    for (const log of logs) {
+      const durable: PersistRecord[] = [];
+      for (const entry of log) {
+        if (entry.kind === 'apply') {
+          expect(entry.records.length).toBeGreaterThan(0);
+          durable.push(...entry.records);
+          continue;
+        }
+        const msg = entry.msg;
+        if (msg.type === 'accepted') {
+          checked++;
+          expect(
+            durable.some((r) => r.type === 'accepted' && r.pvalue.slot === msg.slot && r.pvalue.ballot.round === msg.ballot.round && r.pvalue.ballot.leader === msg.ballot.leader),
+          ).toBe(true);
+        }
+        if (msg.type === 'promise') {
+          checked++;
+          expect(durable.some((r) => r.type === 'promised' && r.ballot.round === msg.ballot.round && r.ballot.leader === msg.ballot.leader)).toBe(true);
+        }
+        if (msg.type === 'prepare') {
+          checked++;
+          expect(durable.some((r) => r.type === 'round' && r.round >= msg.ballot.round)).toBe(true);
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(5);
+  });
+
+  it('a node restarted from its storage catches up', async () => {
+    const c = await started('crash');
+    const client = await c.client(1);
+    await client.put('a', '1');
+    await c.node(2).stop();
+    for (let i = 0; i < 10; i++) await client.put(`k${i}`, `${i}`);
+    const leaderSlot = Math.max(...[0, 1].map((id) => c.node(id).decidedUpTo));
+    expect(c.storages[2]!.load().decided.size).toBeLessThan(leaderSlot);
+    const events: NodeEvent[] = [];
+    const restarted = await c.startNode(2);
+    restarted.onEvent((e) => events.push(e));
+    await client.put('b', '2');
+    await eventually(() => restarted.decidedUpTo >= c.node(0).decidedUpTo && restarted.decidedUpTo > leaderSlot, 5_000, 'catch-up');
+    expect(events.some((e) => e.type === 'execute')).toBe(true);
+    const rows = await client.status({ timeoutMs: 1_000 });
+    expect(rows.every((r) => r.reachable)).toBe(true);
+  });
+
+  it('a byzantine node restarted from its storage catches up', async () => {
+    const c = await started('byzantine');
+    const client = await c.client(1);
+    await client.put('a', '1');
+    await c.node(3).stop();
+    for (let i = 0; i < 6; i++) await client.put(`k${i}`, `${i}`);
+    const restarted = await c.startNode(3);
+    await client.put('b', '2');
+    await eventually(() => restarted.decidedUpTo >= c.node(0).decidedUpTo, 5_000, 'catch-up');
+  });
+});
+
+describe('failures and limits', () => {
+  it('a failing storage stops the node loudly, with the input that caused it', async () => {
+    const c = new TestCluster('crash');
+    cluster = c;
+    const storage = new MemoryStorage();
+    storage.apply = () => {
+      throw new Error('disk on fire');
+    };
+    for (let id = 1; id < c.n; id++) await c.startNode(id);
+    const node = await c.startNode(0, { storage });
+    const events: NodeEvent[] = [];
+    node.onEvent((e) => events.push(e));
+    const client = await c.client(1, { timeoutMs: 3_000 });
+    await client.put('k', 'v'); // the other two nodes are a majority
+    await node.stopped;
+    expect(node.failure?.message).toBe('disk on fire');
+    expect(node.running).toBe(false);
+    expect(events.at(-1)).toEqual({ type: 'stopped', error: node.failure });
+    const failed = c.log.find('node failed; stopping');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.level).toBe('error');
+    expect(String(failed[0]!.input)).toMatch(/^(message|timeout|request)/);
+  });
+
+  it('an operation times out with a clear error when no member answers', async () => {
+    const c = await started('crash');
+    for (let id = 0; id < c.n; id++) c.network.cut(`n${id}`);
+    const client = await c.client(1);
+    const started_ = Date.now();
+    const error = await client.put('k', 'v', { timeoutMs: 300 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ClusterTimeoutError);
+    expect((error as Error).message).toMatch(/put "k": no accepted result within 300 ms; it was sent and may still take effect/);
+    expect(Date.now() - started_).toBeLessThan(2_000);
+    const queued = client.get('k', { timeoutMs: 100 }).catch((e: unknown) => e);
+    expect(((await queued) as Error).message).toMatch(/never sent/);
+    const aborted = new AbortController();
+    const pending = client.get('k', { signal: aborted.signal }).catch((e: unknown) => e);
+    aborted.abort();
+    expect(await pending).toBeInstanceOf(ClusterTimeoutError);
+    // Healed: the abandoned put completes in the background, then the session serves again.
+    for (let id = 0; id < c.n; id++) c.network.restore(`n${id}`);
+    expect(await client.get('k')).toBe('v');
+  });
+
+  it('status marks a stopped member unreachable', async () => {
+    const c = await started('byzantine');
+    const client = await c.client(2);
+    await client.put('k', 'v');
+    await c.node(1).stop();
+    const rows = await client.status({ timeoutMs: 300 });
+    expect(rows.map((r) => r.reachable)).toEqual([true, false, true, true]);
+  });
+
+  it('stop() is graceful and idempotent, and timers stop with it', async () => {
+    const c = await started('crash');
+    const node = c.node(0);
+    await Promise.all([node.stop(), node.stop()]);
+    expect(node.failure).toBeNull();
+    expect(node.running).toBe(false);
+    const stopped = c.log.find('node stopped').filter((l) => l.node === 'n0');
+    expect(stopped).toHaveLength(1);
+  });
+
+  it('refuses a secret key that is not the member key the deployment lists', async () => {
+    const c = new TestCluster('crash');
+    await expect(c.startNode(0, { secretKey: new Uint8Array(32).fill(9) })).rejects.toThrow(/secret key does not belong/);
+  });
+});

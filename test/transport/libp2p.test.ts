@@ -1,0 +1,265 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { multiaddr } from '@multiformats/multiaddr';
+import type { Libp2p } from 'libp2p';
+import { encodeFrames } from '../../src/transport/frames.ts';
+import { peerIdOf } from '../../src/transport/identity.ts';
+import { createLibp2pTransport, PROTOCOL, type Libp2pTransport } from '../../src/transport/libp2p.ts';
+import type { PeerName, PeerSpec, TransportOptions } from '../../src/transport/transport.ts';
+import { bytes, freePorts, keyOf, loopback, rawNode, sleep, text, utf8, waitFor } from './helpers.ts';
+
+// Every transport and raw node a test starts is stopped after it, pass or fail.
+const running: Array<{ stop(): void | Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((t) => t.stop()));
+});
+
+type Inbox = Array<{ from: PeerName; message: string }>;
+
+interface Member {
+  readonly name: PeerName;
+  readonly index: number;
+  readonly port: number;
+}
+
+function specOf(m: Member): PeerSpec {
+  return { publicKey: keyOf(m.index).publicKey, addrs: [loopback(m.port)] };
+}
+
+async function start(
+  self: Member | { name: PeerName; index: number; port?: undefined },
+  peers: ReadonlyArray<[PeerName, PeerSpec]>,
+  inbox: Inbox,
+  extra: Partial<TransportOptions> = {},
+): Promise<Libp2pTransport> {
+  const transport = await createLibp2pTransport({
+    secretKey: keyOf(self.index).secretKey,
+    listen: self.port === undefined ? [] : [loopback(self.port)],
+    peers: new Map(peers),
+    onMessage: (from, message) => inbox.push({ from, message: text(message) }),
+    ...extra,
+  });
+  running.push(transport);
+  return transport;
+}
+
+async function members(count: number): Promise<Member[]> {
+  const ports = await freePorts(count);
+  return ports.map((port, index) => ({ name: `n${index}`, index, port }));
+}
+
+function othersOf(all: readonly Member[], self: Member): Array<[PeerName, PeerSpec]> {
+  return all.filter((m) => m !== self).map((m) => [m.name, specOf(m)]);
+}
+
+async function raw(index: number): Promise<Libp2p> {
+  const node = await rawNode(keyOf(index).secretKey);
+  running.push(node);
+  return node;
+}
+
+describe('libp2p transport', () => {
+  it('derives the PeerId from the ed25519 public key', async () => {
+    const [m] = await members(1);
+    const t = await start(m!, [], []);
+    expect(t.peerId).toBe(peerIdOf(keyOf(0).publicKey));
+    expect(t.addrs).toEqual([`${loopback(m!.port)}/p2p/${t.peerId}`]);
+  });
+
+  it('three members exchange messages both ways, in order, coalesced per turn', async () => {
+    const all = await members(3);
+    const inboxes: Inbox[] = all.map(() => []);
+    const ts = await Promise.all(all.map((m, i) => start(m, othersOf(all, m), inboxes[i]!)));
+    const perLink = 200;
+    // All in one synchronous turn: each link's messages leave in one write.
+    for (const [i, t] of ts.entries()) {
+      for (const to of all) {
+        if (to.index === i) continue;
+        for (let k = 0; k < perLink; k += 1) expect(t.send(to.name, utf8(`n${i}->${to.name}#${k}`))).toBe(true);
+      }
+    }
+    await waitFor('all messages', () => inboxes.every((inbox) => inbox.length === 2 * perLink));
+    for (const [j, inbox] of inboxes.entries()) {
+      for (const from of all) {
+        if (from.index === j) continue;
+        const got = inbox.filter((e) => e.from === from.name).map((e) => e.message);
+        expect(got).toEqual(Array.from({ length: perLink }, (_, k) => `${from.name}->n${j}#${k}`));
+      }
+    }
+    const stats = ts[0]!.stats;
+    expect(stats.messagesOut).toBe(2 * perLink);
+    expect(stats.messagesIn).toBe(2 * perLink);
+    expect(stats.peers['n1']!.messagesIn).toBe(perLink);
+    // Coalescing: each link's 200 messages left in one stream write.
+    for (const t of ts) for (const p of Object.values(t.stats.peers)) expect(p.writes).toBe(1);
+    expect(Object.values(stats.drops).reduce((a, b) => a + b, 0)).toBe(0);
+    // Replies flow on the streams that exist; a second round needs no new dial.
+    const dialsBefore = ts.map((t) => Object.values(t.stats.peers).reduce((a, p) => a + p.dials, 0));
+    ts[1]!.send('n0', utf8('again'));
+    await waitFor('second round', () => inboxes[0]!.some((e) => e.message === 'again'));
+    const dialsAfter = ts.map((t) => Object.values(t.stats.peers).reduce((a, p) => a + p.dials, 0));
+    expect(dialsAfter).toEqual(dialsBefore);
+  });
+
+  it('large messages cross intact and wait for the stream to drain', async () => {
+    const all = await members(2);
+    const received: Uint8Array[] = [];
+    const big = 3 * 1024 * 1024;
+    const ts = await Promise.all(
+      all.map((m) =>
+        createLibp2pTransport({
+          secretKey: keyOf(m.index).secretKey,
+          listen: [loopback(m.port)],
+          peers: new Map(othersOf(all, m)),
+          onMessage: (_from, message) => received.push(message),
+          queueBytesMax: 16 * 1024 * 1024, // the default (8 MiB) holds only two of these
+        }),
+      ),
+    );
+    running.push(...ts);
+    const messages = [0, 1, 2, 3].map((k) => new Uint8Array(big).fill(k + 1));
+    for (const message of messages) expect(ts[0]!.send('n1', message)).toBe(true);
+    expect(ts[0]!.send('n1', new Uint8Array(4 * 1024 * 1024 + 1))).toBe(false); // above the default max
+    expect(ts[0]!.stats.drops.oversize).toBe(1);
+    await waitFor('big messages', () => received.length === 4, 10_000);
+    for (const [k, message] of received.entries()) {
+      expect(message.length).toBe(big);
+      expect(message.every((b) => b === k + 1)).toBe(true);
+    }
+    expect(ts[0]!.stats.peers['n1']!.writes).toBe(4); // one per message: each is above the chunk size
+  });
+
+  it('a client with no addresses dials a member and gets replies on its stream', async () => {
+    const [m] = await members(1);
+    const client = { name: 'c1', index: 10 };
+    const memberInbox: Inbox = [];
+    const clientInbox: Inbox = [];
+    const member = await start(m!, [['c1', { publicKey: keyOf(10).publicKey, addrs: [] }]], memberInbox);
+    // Before the client ever connects, the member has no route to it.
+    expect(member.send('c1', utf8('too early'))).toBe(false);
+    expect(member.stats.drops['no-route']).toBe(1);
+    const c = await start(client, [['n0', specOf(m!)]], clientInbox);
+    expect(c.addrs).toEqual([]);
+    for (let k = 0; k < 5; k += 1) c.send('n0', utf8(`req${k}`));
+    await waitFor('requests', () => memberInbox.length === 5);
+    expect(memberInbox.every((e) => e.from === 'c1')).toBe(true);
+    for (let k = 0; k < 5; k += 1) expect(member.send('c1', utf8(`reply${k}`))).toBe(true);
+    await waitFor('replies', () => clientInbox.length === 5);
+    expect(clientInbox.map((e) => e.message)).toEqual(['reply0', 'reply1', 'reply2', 'reply3', 'reply4']);
+    expect(member.stats.peers['c1']!.dials).toBe(0);
+    expect(member.stats.peers['c1']!.streamsOpen).toBe(1);
+  });
+
+  it('a peer whose key is not configured cannot connect or inject messages', async () => {
+    const [m] = await members(1);
+    const inbox: Inbox = [];
+    const member = await start(m!, [['n1', { publicKey: keyOf(1).publicKey, addrs: [] }]], inbox);
+    const intruder = await raw(66);
+    const target = multiaddr(member.addrs[0]!);
+    let failed = false;
+    try {
+      const stream = await intruder.dialProtocol(target, PROTOCOL, { signal: AbortSignal.timeout(3_000) });
+      stream.send(encodeFrames([utf8('forged')]));
+      await sleep(200);
+    } catch {
+      failed = true;
+    }
+    expect(failed).toBe(true);
+    expect(inbox).toEqual([]);
+    expect(member.stats.connectionsDenied).toBeGreaterThanOrEqual(1);
+    expect(member.stats.drops['unknown-peer']).toBeGreaterThanOrEqual(1);
+    // Our side never dials an unknown PeerId either: send() to an unknown name is refused.
+    expect(member.send('n66', utf8('x'))).toBe(false);
+  });
+
+  it('truncated, oversize and garbage frames abort their stream, are counted, and the node keeps serving', async () => {
+    const all = await members(2);
+    const inboxes: Inbox[] = [[], []];
+    const maxMessageBytes = 1024;
+    const ts = await Promise.all(all.map((m, i) => start(m, [...othersOf(all, m), ['n2', { publicKey: keyOf(2).publicKey, addrs: [] }]], inboxes[i]!, { maxMessageBytes })));
+    const evil = await raw(2); // an allowed identity, speaking raw bytes
+    const target = multiaddr(ts[0]!.addrs[0]!);
+    const attacks: Array<{ reason: string; wire: Uint8Array; close: boolean; reset?: boolean }> = [
+      // a good frame, then half of another, then end of stream
+      { reason: 'truncated', wire: concat(encodeFrames([utf8('ok-before-truncation')]), encodeFrames([new Uint8Array(100)]).subarray(0, 50)), close: true },
+      // half a frame, then a reset instead of a clean end
+      { reason: 'truncated', wire: encodeFrames([new Uint8Array(100)]).subarray(0, 50), close: false, reset: true },
+      // a length prefix of 1025 > 1024
+      { reason: 'oversize', wire: bytes(0x81, 0x08, 1, 2, 3), close: false },
+      // an overlong varint (value 0 with continuation bits)
+      { reason: 'malformed-prefix', wire: bytes(0x80, 0x80, 0x80, 0x80), close: false },
+    ];
+    const expected: Record<string, number> = {};
+    for (const [i, attack] of attacks.entries()) {
+      const stream = await evil.dialProtocol(target, PROTOCOL);
+      stream.send(attack.wire);
+      if (attack.close) await stream.close();
+      if (attack.reset === true) {
+        await sleep(50); // let the half frame arrive first
+        stream.abort(new Error('reset by test'));
+      }
+      expected[attack.reason] = (expected[attack.reason] ?? 0) + 1;
+      await waitFor(attack.reason, () => ts[0]!.stats.drops[attack.reason as 'oversize'] === expected[attack.reason]);
+      await waitFor('stream gone', () => ts[0]!.stats.peers['n2']!.streamsOpen === 0);
+      // the well-behaved member is still served, both ways
+      ts[1]!.send('n0', utf8(`after-${i}`));
+      ts[0]!.send('n1', utf8(`back-${i}`));
+      await waitFor('n1 served', () => inboxes[0]!.some((e) => e.message === `after-${i}`));
+      await waitFor('n0 served', () => inboxes[1]!.some((e) => e.message === `back-${i}`));
+    }
+    expect(ts[0]!.stats.drops).toMatchObject({ truncated: 2, oversize: 1, 'malformed-prefix': 1 });
+    expect(ts[1]!.stats.drops).toMatchObject({ truncated: 0, oversize: 0, 'malformed-prefix': 0 });
+    const fromEvil = inboxes[0]!.filter((e) => e.from === 'n2').map((e) => e.message);
+    expect(fromEvil).toEqual(['ok-before-truncation']);
+    // a later, well-formed stream from the same peer is unaffected
+    const good = await evil.dialProtocol(target, PROTOCOL);
+    good.send(encodeFrames([utf8('fine'), utf8('now')]));
+    await waitFor('later stream', () => inboxes[0]!.filter((e) => e.from === 'n2').length === 3);
+    expect(inboxes[0]!.filter((e) => e.from === 'n2').map((e) => e.message)).toEqual(['ok-before-truncation', 'fine', 'now']);
+  });
+
+  it('resumes after a peer restarts, with backoff, and caps the queue toward a down peer', async () => {
+    const all = await members(2);
+    const [m0, m1] = all as [Member, Member];
+    const inbox0: Inbox = [];
+    let inbox1: Inbox = [];
+    const t0 = await start(m0, othersOf(all, m0), inbox0, { queueMessagesMax: 10, backoffBaseMs: 20, backoffMaxMs: 200 });
+    let t1 = await start(m1, othersOf(all, m1), inbox1);
+    t0.send('n1', utf8('first'));
+    await waitFor('first', () => inbox1.length === 1);
+    await t1.stop();
+    await waitFor('n0 sees the stream close', () => t0.stats.peers['n1']!.streamsOpen === 0);
+    let accepted = 0;
+    for (let k = 0; k < 50; k += 1) if (t0.send('n1', utf8(`down${k}`))) accepted += 1;
+    expect(accepted).toBe(10);
+    expect(t0.stats.drops['queue-full']).toBe(40);
+    await sleep(600);
+    const down = t0.stats.peers['n1']!;
+    expect(down.dialFailures).toBeGreaterThanOrEqual(2);
+    // 20 ms doubling to 200 ms over 600 ms: a handful of dials, not a busy loop
+    expect(down.dials).toBeLessThan(12);
+    inbox1 = [];
+    t1 = await start(m1, othersOf(all, m1), inbox1);
+    await waitFor('queued messages after restart', () => inbox1.length === 10, 3_000);
+    expect(inbox1.map((e) => e.message)).toEqual(Array.from({ length: 10 }, (_, k) => `down${k}`));
+    t0.send('n1', utf8('later'));
+    t1.send('n0', utf8('reply'));
+    await waitFor('both ways after restart', () => inbox1.length === 11 && inbox0.some((e) => e.message === 'reply'));
+    expect(t0.stats.peers['n1']!.reconnects).toBeGreaterThanOrEqual(1);
+  });
+
+  it('stop() resolves, is idempotent, and send() after it is refused', async () => {
+    const [m] = await members(1);
+    const t = await start(m!, [['n1', { publicKey: keyOf(1).publicKey, addrs: [loopback(1)] }]], []);
+    expect(t.send('n1', utf8('x'))).toBe(true); // queued; the dial will fail
+    await Promise.all([t.stop(), t.stop()]);
+    expect(t.send('n1', utf8('y'))).toBe(false);
+    expect(t.stats.drops.stopped).toBe(1);
+  });
+});
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
