@@ -10,7 +10,7 @@ import type { NodeId } from '../../src/core/types.ts';
 import { verifyEvidence } from '../../src/evidence/verify.ts';
 import type { ClusterConfig } from '../../src/modes/byzantine/cluster.ts';
 import { parseFaults } from '../../src/sim/faults.ts';
-import { simulate } from '../../src/sim/simulator.ts';
+import { simulate, type SimResult } from '../../src/sim/simulator.ts';
 
 export interface DetectionRow {
   readonly mode: string;
@@ -66,7 +66,9 @@ export function runDetection(options: DetectionOptions = {}): { rows: DetectionR
   return { rows };
 }
 
-interface RunOutcome {
+export interface RunOutcome {
+  readonly result: SimResult;
+  /** Virtual time of the first provable act, or null if the adversary performed none. */
   readonly actAt: number | null;
   readonly proofAt: number | null;
   readonly falseEvidence: number;
@@ -77,7 +79,7 @@ interface RunOutcome {
 }
 
 function row(mode: Mode, adversary: Adversary, seeds: number): DetectionRow {
-  const runs = Array.from({ length: seeds }, (_, i) => runOne(mode, adversary, i + 1));
+  const runs = Array.from({ length: seeds }, (_, i) => detectRun(mode, adversary, i + 1));
   const count = (pick: (r: RunOutcome) => boolean) => runs.filter(pick).length;
   const delays = runs.flatMap((r) => (r.actAt !== null && r.proofAt !== null ? [(r.proofAt - r.actAt) / MEAN_LINK_DELAY_MS] : []));
   return {
@@ -96,7 +98,8 @@ function row(mode: Mode, adversary: Adversary, seeds: number): DetectionRow {
   };
 }
 
-function runOne(mode: Mode, adversary: Adversary, seed: number): RunOutcome {
+/** One seeded run with `adversary` on one node (f=1, the experiment's faults), judged for detection. */
+export function detectRun(mode: Mode, adversary: Adversary, seed: number, commands = COMMANDS): RunOutcome {
   // The simulator keeps the collusion map to itself: a wrapper catches it when the node is built.
   const run: { collusion?: Map<string, unknown> } = {};
   const watched: Adversary = {
@@ -113,7 +116,7 @@ function runOne(mode: Mode, adversary: Adversary, seed: number): RunOutcome {
     mode,
     seed,
     f: F,
-    commands: COMMANDS,
+    commands,
     faults: FAULTS,
     delay: DELAY,
     byzantine: { strategies: [watched] },
@@ -136,6 +139,7 @@ function runOne(mode: Mode, adversary: Adversary, seed: number): RunOutcome {
     else proofAt = Math.min(proofAt ?? Infinity, gathered.atMs);
   }
   return {
+    result,
     actAt: first === -1 ? null : actTimes[first]!,
     proofAt,
     falseEvidence,

@@ -7,6 +7,7 @@ import type { Accept, Bundle, CertifiedPromise, PeerMessage, SignedEnvelope } fr
 import type { SignedPayload } from '../modes/byzantine/auth.ts';
 import { ByzantineNode } from '../modes/byzantine/node.ts';
 import { isPeerTraffic, recipientsOf, recordAct, Tamper, type Adversary, type AdversaryContext } from './adversary.ts';
+import { claimOf } from '../evidence/claim.ts';
 import { commit } from '../../crypto/commitment.ts';
 import { bytesEqual, sha256 } from '../../crypto/digest.ts';
 
@@ -166,7 +167,7 @@ class Twins implements ProtocolNode {
   private readonly twins: readonly [ByzantineNode, ByzantineNode];
   // Per twin, what it signed where an honest node signs only once, and to whom: where the twins
   // differ they have equivocated, which is noted as an act.
-  private readonly signed: readonly [Map<string, Sent>, Map<string, Sent>] = [new Map(), new Map()];
+  private readonly signed: readonly [Map<string, Claimed>, Map<string, Claimed>] = [new Map(), new Map()];
 
   constructor(ctx: AdversaryContext) {
     this.id = ctx.id;
@@ -236,14 +237,15 @@ class Twins implements ProtocolNode {
 
   private note(side: 0 | 1, envelope: SignedEnvelope, to: NodeId): void {
     const inner = this.ctx.auth.openOwn(envelope);
-    const position = inner === null ? null : positionOf(inner);
-    if (position === null) return;
+    const claim = inner === null ? null : claimOf(inner, envelope.payload);
+    if (inner === null || claim === null) return;
+    const position = `${inner.type} ${claim.position}`;
     const own = this.signed[side];
     let mine = own.get(position);
-    if (mine === undefined || !bytesEqual(mine.envelope.payload, envelope.payload)) own.set(position, (mine = { envelope, to: new Set() }));
+    if (mine === undefined || !sameContent(mine.content, claim.content)) own.set(position, (mine = { envelope, content: claim.content, to: new Set() }));
     mine.to.add(to);
     const theirs = this.signed[side === 0 ? 1 : 0].get(position);
-    if (theirs !== undefined && !bytesEqual(theirs.envelope.payload, envelope.payload)) {
+    if (theirs !== undefined && !sameContent(theirs.content, claim.content)) {
       recordAct(this.ctx, { kind: 'equivocation', first: theirs.envelope, second: envelope }, [[...theirs.to], [...mine.to]]);
     }
   }
@@ -255,23 +257,12 @@ interface Sent {
   readonly to: Set<NodeId>;
 }
 
-/** Where an honest node signs at most one message of its type (as the evidence verifier judges); null where it may sign many. */
-function positionOf(msg: SignedPayload): string | null {
-  switch (msg.type) {
-    case 'accept':
-    case 'verify':
-    case 'accepted':
-    case 'commitment':
-    case 'reveal':
-      return `${msg.type}/${msg.ballot.round}/${msg.ballot.leader}/${msg.slot}`;
-    case 'checkpoint':
-      return `checkpoint/${msg.slot}`;
-    case 'certified-promise':
-    case 'new-ballot':
-      return `${msg.type}/${msg.ballot.round}/${msg.ballot.leader}`;
-    default:
-      return null;
-  }
+interface Claimed extends Sent {
+  readonly content: readonly Uint8Array[];
+}
+
+function sameContent(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
+  return a.every((part, i) => bytesEqual(part, b[i]!));
 }
 
 // --- commit-reveal (seed 000 §6) -------------------------------------------------------------

@@ -1,10 +1,9 @@
 // Checking Evidence: anyone holding the cluster configuration reaches the same verdict, so a
 // culprit can be named to people who saw none of the traffic. Evidence is untrusted input: the
 // verdict is "genuine" only when every rule holds, and nothing a prover sends makes it throw.
-import { ballotEquals, formatBallot, type Ballot } from '../core/ballot.ts';
+import { ballotEquals, formatBallot } from '../core/ballot.ts';
 import { byzantineQuorums } from '../core/quorum.ts';
-import type { NodeId, Slot } from '../core/types.ts';
-import { batchDigest } from '../messages/codec.ts';
+import type { NodeId } from '../core/types.ts';
 import type { SignedEnvelope } from '../messages/types.ts';
 import { Authenticator, type SignedPayload } from '../modes/byzantine/auth.ts';
 import { checkNewBallot, type CertificateContext } from '../modes/byzantine/certificates.ts';
@@ -12,6 +11,7 @@ import { leaderOf, validateCluster, type ClusterConfig } from '../modes/byzantin
 import { opens } from '../../crypto/commitment.ts';
 import { bytesEqual } from '../../crypto/digest.ts';
 import { nobleBackend } from '../../crypto/ed25519.ts';
+import { at, claimOf } from './claim.ts';
 import type { Evidence } from './types.ts';
 
 export type EvidenceVerdict =
@@ -53,36 +53,6 @@ function judge(cluster: ClusterConfig, evidence: Evidence): Finding {
       return unjustifiedNewBallot(open(evidence.newBallot, 'newBallot'), evidence.newBallot.signer, cluster, auth);
     default:
       throw new Error(`unknown evidence kind ${JSON.stringify((evidence as { kind: unknown }).kind)}`);
-  }
-}
-
-const at = (ballot: Ballot, slot: Slot): string => `ballot ${formatBallot(ballot)} slot ${slot}`;
-
-/** Where an honest node signs at most one message of its type, and what that message says there. */
-interface Claim {
-  readonly position: string;
-  readonly content: readonly Uint8Array[];
-}
-
-/** Null for types an honest node may sign many different times at one position (heartbeats, catch-up). */
-function claimOf(msg: SignedPayload, payload: Uint8Array): Claim | null {
-  switch (msg.type) {
-    case 'accept':
-      return { position: at(msg.ballot, msg.slot), content: [batchDigest(msg.batch)] };
-    case 'verify':
-    case 'accepted':
-      return { position: at(msg.ballot, msg.slot), content: [msg.digest] };
-    case 'commitment':
-      return { position: at(msg.ballot, msg.slot), content: [msg.commitment] };
-    case 'reveal':
-      return { position: at(msg.ballot, msg.slot), content: [msg.digest, msg.key] };
-    case 'checkpoint':
-      return { position: `slot ${msg.slot}`, content: [msg.stateDigest] };
-    case 'certified-promise':
-    case 'new-ballot':
-      return { position: `ballot ${formatBallot(msg.ballot)}`, content: [payload] };
-    default:
-      return null;
   }
 }
 

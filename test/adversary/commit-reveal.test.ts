@@ -1,7 +1,8 @@
 // Commit-reveal mode (seed 000 §6) under attack: honest nodes stay safe and live whatever the
 // commit-reveal adversaries do; what is provable (a reveal that does not open its commitment, two
 // commitments for one vote) becomes evidence that verifies and names the Byzantine node; what is
-// not (withheld or late messages) never does. Few seeds: the CI sweeps cover plain Byzantine mode.
+// not (withheld or late messages) never does. Few seeds: sweep-3/4 run every adversary in this
+// mode over 300 seeds.
 import { describe, expect, it } from 'vitest';
 import { BUILT_IN_ADVERSARIES } from '../../src/adversary/strategies.ts';
 import type { EvidenceKind } from '../../src/evidence/types.ts';
@@ -11,7 +12,7 @@ import type { SimOptions, SimResult } from '../../src/sim/simulator.ts';
 import { expectCleanSweep, strategy, SWEEP_FAULTS } from './sweep-helpers.ts';
 
 const COMMANDS = 10;
-const SEEDS = 20;
+const SEEDS = 10;
 const COMMIT_REVEAL_ADVERSARIES = ['reveal-mismatch', 'withhold-reveal', 'withhold-commitment', 'commit-equivocation', 'late-reveal'];
 
 function options(mode: Mode, seed: number, names: readonly string[], f = 1): SimOptions {
@@ -63,7 +64,7 @@ describe(`commit-reveal adversaries × ${SEEDS} seeds, f=1, faults drop=0.1,dup=
       const results = expectCleanSweep(SEEDS, (seed) => options('commit-reveal', seed, [name]));
       expect(badProofs(results)).toEqual([]);
       const proven = results.filter((r) => r.evidence.length > 0).length;
-      expect(proven, 'runs with at least one proof').toBeGreaterThanOrEqual(0.75 * SEEDS);
+      expect(proven, 'runs with at least one proof').toBe(SEEDS);
       expect(results.some((r) => r.evidence.some((e) => e.evidence.kind === kind))).toBe(true);
     });
   }

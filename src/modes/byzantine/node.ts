@@ -20,7 +20,7 @@ import { Replica } from '../../core/replica.ts';
 import type { Rng } from '../../core/rng.ts';
 import { commandKey, type Batch, type ClientId, type Command, type NodeId, type Slot } from '../../core/types.ts';
 import type { StateMachine } from '../../app/state-machine.ts';
-import { batchDigest } from '../../messages/codec.ts';
+import { batchDigest, frameType } from '../../messages/codec.ts';
 import type {
   Accept,
   Accepted,
@@ -59,6 +59,8 @@ import {
 import { leaderOf } from './cluster.ts';
 import { RevealLedger } from '../commit-reveal/ledger.ts';
 import { evidenceEnvelopes, type Evidence } from '../../evidence/types.ts';
+import { Witness } from '../../evidence/witness.ts';
+import { FifoCache } from '../../../crypto/fifo-cache.ts';
 import { commit, COMMITMENT_KEY_BYTES } from '../../../crypto/commitment.ts';
 import type { ByzantineConfig } from './config.ts';
 import { bytesEqual, toHex } from '../../../crypto/digest.ts';
@@ -91,6 +93,12 @@ interface Verified {
   /** The leader's signed Accept (null when a NewBallot settled the slot): evidence if it equivocates. */
   readonly accept: SignedEnvelope | null;
 }
+
+/**
+ * Retransmit periods over which a promise is passed on again: a split promise is proven once both
+ * halves meet, and shares lost to drops or a partition would otherwise never be repeated.
+ */
+const PROMISE_SHARE_REPEATS = 16;
 
 /** Most distinct proofs a node remembers having reported; beyond it, repeats may be reported again. */
 const EVIDENCE_REMEMBERED_MAX = 1024;
@@ -133,6 +141,14 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   /** Reveal requests sent per slot and acceptor, so a withholder is suspected once, after a request went unanswered. */
   private readonly revealAsks = new Map<Slot, Map<NodeId, number>>();
   private readonly reported = new Set<string>();
+  /** Every single-sign message seen from others, kept across ballots: where split equivocation meets. */
+  private readonly witness: Witness;
+  /** An answer to an evidence query: per slot an Accept and n each of Verify, Accepted, Commitment, Reveal, and our reveal. */
+  private readonly evidenceShareMax: number;
+  /** Promises already passed on, by signature. */
+  private readonly sharedPromises: FifoCache<true>;
+  /** Promises passed on again each retransmit period, `left` more times. */
+  private promiseShares: { envelope: SignedEnvelope; left: number }[] = [];
   /** Positions already asked about (`${round}/${slot}` or `cp/${slot}`): one evidence query each. */
   private readonly queried = new Set<string>();
 
@@ -191,6 +207,11 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
       clusterId: this.auth.clusterId,
       open: (e) => (e.signer === this.id ? this.auth.openOwn(e) : this.auth.open(e)),
     };
+    // Per slot in the window: an Accept and n each of Verify, Accepted, Commitment, Reveal; twice
+    // the window, so a ballot change does not push out what the last ballot saw.
+    this.evidenceShareMax = 5 * this.n + 1;
+    this.sharedPromises = new FifoCache(4 * this.n * this.n);
+    this.witness = new Witness(this.n, 2 * options.config.watermarkSlots * (4 * this.n + 1));
     this.ledger = options.config.mode === 'commit-reveal' ? new RevealLedger(this.auth.clusterId, this.quorum) : null;
     const state: ByzantineState = options.state.byzantine;
     this.signedDigests = new Map(state.verified);
@@ -276,12 +297,15 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   protected onMessage(from: NodeId, msg: PeerMessage, out: Outbox): void {
     if (from < 0 || from >= this.n || from === this.id) return this.drop('any', 'bad-sender');
     if (msg.type !== 'signed') return this.drop(msg.type, 'unsigned');
-    // Channels are authenticated: a node speaks for itself; relayed envelopes travel inside certificates.
-    if (msg.signer !== from) return this.drop('signed', 'impersonation');
+    // Channels are authenticated: a node speaks for itself, and relayed envelopes travel inside
+    // certificates; except a NewBallot, which its signature and promises justify whoever passes it on.
+    const relayed = msg.signer !== from;
+    if (relayed && (msg.signer >= this.n || msg.signer === this.id || frameType(msg.payload) !== 'new-ballot')) return this.drop('signed', 'impersonation');
     const inner = this.auth.open(msg);
     if (inner === null) return this.drop('signed', 'bad-signature');
     this.count(this.stats.received, inner.type);
-    this.handle(from, inner, msg, out);
+    this.observe(msg, inner, out);
+    this.handle(msg.signer, inner, msg, out);
   }
 
   private handle(from: NodeId, msg: SignedPayload, envelope: SignedEnvelope, out: Outbox): void {
@@ -579,65 +603,30 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
 
   private onEvidenceQuery(from: NodeId, msg: EvidenceQuery, out: Outbox): void {
     if (from === this.id) return;
-    const envelopes: SignedEnvelope[] = [];
-    if (msg.checkpoint) {
-      for (const vote of this.checkpointVotes.get(msg.slot)?.values() ?? []) envelopes.push(vote.envelope);
-    } else if (msg.ballot.round === this.round) {
-      const accept = this.verified.get(msg.slot)?.accept;
-      if (accept) envelopes.push(accept);
-      for (const vote of this.verifyVotes.get(msg.slot)?.values() ?? []) envelopes.push(vote.envelope);
-      for (const vote of this.acceptedVotes.get(msg.slot)?.values() ?? []) if (vote.round === this.round) envelopes.push(vote.envelope);
-      const reveal = this.ownReveal.get(msg.slot);
-      if (reveal !== undefined) envelopes.push(reveal);
-    }
-    if (envelopes.length > 0) out.send(from, this.auth.seal({ type: 'evidence-share', envelopes }));
+    const envelopes = msg.checkpoint ? this.witness.heldAtCheckpoint(msg.slot) : this.witness.heldAt(msg.ballot, msg.slot);
+    const reveal = msg.checkpoint ? undefined : this.ownReveal.get(msg.slot);
+    if (reveal !== undefined && msg.ballot.round === this.round) envelopes.push(reveal);
+    if (envelopes.length > 0) out.send(from, this.auth.seal({ type: 'evidence-share', envelopes: envelopes.slice(0, this.evidenceShareMax) }));
   }
 
   /** Compare shared messages with what we hold from the same signers; never count them as votes. */
   private onEvidenceShare(msg: EvidenceShare, out: Outbox): void {
-    for (const envelope of msg.envelopes.slice(0, 4 * this.n)) {
+    for (const envelope of msg.envelopes.slice(0, this.evidenceShareMax)) {
       const inner = this.ctx.open(envelope);
       if (inner === null) continue;
-      if (inner.type === 'reveal') {
-        // A shared reveal is as good as a direct one: the ledger judges it against the signer's box.
-        if (this.ledger !== null && !this.decided.has(inner.slot) && this.inWatermarks(inner.slot)) {
-          for (const evidence of this.ledger.addKey(envelope.signer, inner, envelope)) this.report(evidence, out);
-        }
-        continue;
-      }
-      const held = this.heldFor(envelope.signer, inner);
-      if (held !== undefined && !bytesEqual(held.payload, envelope.payload)) {
-        this.report({ kind: 'equivocation', first: held, second: envelope }, out);
+      this.observe(envelope, inner, out);
+      // A shared reveal is as good as a direct one: the ledger judges it against the signer's box.
+      if (inner.type === 'reveal' && this.ledger !== null && !this.decided.has(inner.slot) && this.inWatermarks(inner.slot)) {
+        for (const evidence of this.ledger.addKey(envelope.signer, inner, envelope)) this.report(evidence, out);
       }
     }
   }
 
-  /** What we hold from `signer` at the position `inner` names, in the current round. */
-  private heldFor(signer: NodeId, inner: SignedPayload): SignedEnvelope | undefined {
-    switch (inner.type) {
-      case 'accept': {
-        const accept = this.verified.get(inner.slot)?.accept;
-        return inner.ballot.round === this.round && accept?.signer === signer ? accept : undefined;
-      }
-      case 'verify':
-        return inner.ballot.round === this.round ? this.verifyVotes.get(inner.slot)?.get(signer)?.envelope : undefined;
-      case 'accepted': {
-        const vote = this.acceptedVotes.get(inner.slot)?.get(signer);
-        return vote?.round === inner.ballot.round ? vote.envelope : undefined;
-      }
-      case 'checkpoint':
-        return this.checkpointVotes.get(inner.slot)?.get(signer)?.envelope;
-      case 'certified-promise': {
-        const held = this.promises.get(signer);
-        return held?.round === inner.ballot.round ? held.envelope : undefined;
-      }
-      default:
-        return undefined;
-    }
-  }
-
-  private comparePromises(held: SignedEnvelope, other: SignedEnvelope, out: Outbox): void {
-    if (held.signer === other.signer && !bytesEqual(held.payload, other.payload)) this.report({ kind: 'equivocation', first: held, second: other }, out);
+  /** Remember what others signed where they may sign once; a contradiction is a proof. */
+  private observe(envelope: SignedEnvelope, inner: SignedPayload, out: Outbox): void {
+    if (envelope.signer === this.id) return;
+    const evidence = this.witness.observe(envelope, inner);
+    if (evidence !== null) this.report(evidence, out);
   }
 
   /** Emit each distinct proof once. */
@@ -876,23 +865,45 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   }
 
   private onPromise(from: NodeId, msg: CertifiedPromise, envelope: SignedEnvelope, out: Outbox): void {
+    this.sharePromise(from, msg, envelope, out);
     if (msg.ballot.round === this.round && this.status === 'normal') {
       // The sender missed the NewBallot we joined by: pass it on (it is the leader's signature).
       if (this.joinedBy !== null && from !== this.id) out.send(from, this.joinedBy);
       return;
     }
     const previous = this.promises.get(from);
-    if (previous !== undefined && previous.round === msg.ballot.round) this.comparePromises(previous.envelope, envelope, out);
     if (previous !== undefined && previous.round >= msg.ballot.round) return;
     if (msg.ballot.round < this.round || msg.ballot.round > this.round + this.n * 4) return this.drop('certified-promise', 'round-out-of-range');
     if (from !== this.id && !validPromise(this.ctx, msg)) return this.drop('certified-promise', 'bad-certificate');
     this.promises.set(from, { round: msg.ballot.round, envelope });
-    // Pass others' promises on once (leader changes are rare): a node that promised differently to
-    // different peers is caught wherever both versions meet.
-    if (from !== this.id) out.effects.push({ type: 'broadcast', msg: this.auth.seal({ type: 'evidence-share', envelopes: [envelope] }) });
     this.followViewChange(out);
     this.armViewTimer(out);
     this.tryNewBallot(out);
+  }
+
+  /**
+   * Pass each distinct promise of a current or coming round on once (leader changes are rare): a
+   * node that promised differently to different peers is caught wherever both versions meet, even
+   * by nodes that have already moved on to the ballot.
+   */
+  private sharePromise(from: NodeId, msg: CertifiedPromise, envelope: SignedEnvelope, out: Outbox): void {
+    if (from === this.id || msg.ballot.round < this.round || msg.ballot.round > this.round + this.n * 4) return;
+    const key = toHex(envelope.signature);
+    if (this.sharedPromises.get(key) !== undefined) return;
+    this.sharedPromises.set(key, true);
+    out.effects.push({ type: 'broadcast', msg: this.auth.seal({ type: 'evidence-share', envelopes: [envelope] }) });
+    // Shares get lost like any message; pass it on again for a while (see retransmit).
+    if (this.promiseShares.length >= this.n * 4) this.promiseShares.shift();
+    this.promiseShares.push({ envelope, left: PROMISE_SHARE_REPEATS });
+  }
+
+  /** One share with every promise still being passed on. */
+  private repeatPromiseShares(out: Outbox): void {
+    if (this.promiseShares.length === 0) return;
+    const envelopes = this.promiseShares.map((p) => p.envelope);
+    for (const p of this.promiseShares) p.left--;
+    this.promiseShares = this.promiseShares.filter((p) => p.left > 0);
+    out.effects.push({ type: 'broadcast', msg: this.auth.seal({ type: 'evidence-share', envelopes }) });
   }
 
   /** f+1 nodes moved past our round: at least one is honest, so follow, to the lowest such round. */
@@ -926,11 +937,12 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   }
 
   private onNewBallot(from: NodeId, msg: NewBallot, envelope: SignedEnvelope, out: Outbox): void {
-    if (msg.ballot.round < this.round || (msg.ballot.round === this.round && this.status === 'normal')) return;
-    for (const promise of msg.promises) {
-      const held = this.promises.get(promise.signer);
-      if (held !== undefined && held.round === msg.ballot.round) this.comparePromises(held.envelope, promise, out);
+    // The promises it carries may be the other half of a split promise, whatever becomes of it.
+    for (const promise of msg.promises.slice(0, this.n)) {
+      const inner = this.ctx.open(promise);
+      if (inner !== null) this.observe(promise, inner, out);
     }
+    if (msg.ballot.round < this.round || (msg.ballot.round === this.round && this.status === 'normal')) return;
     const result = checkNewBallot(this.ctx, msg, from);
     if (!result.ok) {
       // Signed by the ballot's leader yet unjustified by its own contents: provable.
@@ -979,6 +991,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     switch (timer) {
       case 'retransmit':
         this.retransmit(out);
+        this.repeatPromiseShares(out);
         out.setTimer('retransmit', this.config.retransmitMs);
         return;
       case 'progress': {

@@ -393,6 +393,23 @@ describe('leader change: NewBallot is recomputed by every acceptor', () => {
     expect(dropped(net.nodes[3]!, 'accept:conflicting-accept')).toBe(1);
   });
 
+  it('joins on the leader\'s NewBallot passed on by another node (it stands on its own signatures); other relayed types stay impersonation', () => {
+    const net = new Net(fx);
+    net.deliver(3, 0, newBallot(2, promises));
+    expect(net.nodes[3]!.ballot).toEqual(B3);
+    expect(dropped(net.nodes[3]!, 'signed:impersonation')).toBe(0);
+    net.deliver(3, 0, promise(fx, 1, B3, [certB]));
+    expect(dropped(net.nodes[3]!, 'signed:impersonation')).toBe(1);
+  });
+
+  it('proves a split promise: one version inside a NewBallot, another sent to this node directly', () => {
+    const net = new Net(fx);
+    net.deliver(3, 1, promise(fx, 1, B3, []));
+    const effects = net.deliver(3, 2, newBallot(2, promises));
+    const proofs = effects.flatMap((e) => (e.type === 'evidence' ? [e.evidence] : []));
+    expect(proofs.map((e) => e.kind === 'equivocation' && [e.first.signer, e.second.signer])).toEqual([[1, 1]]);
+  });
+
   it('promise order does not matter: the highest ballot wins wherever it appears', () => {
     const net = new Net(fx);
     const reordered = [promise(fx, 1, B3, [certB]), promise(fx, 3, B3, [certA, certC]), promise(fx, 2, B3, [])];

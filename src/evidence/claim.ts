@@ -1,0 +1,36 @@
+// Where an honest node signs at most one message of a type, and what that message says there:
+// the one definition the verifier, the nodes' witnesses and the adversaries' act records share.
+import { formatBallot, type Ballot } from '../core/ballot.ts';
+import type { Slot } from '../core/types.ts';
+import { batchDigest } from '../messages/codec.ts';
+import type { SignedPayload } from '../modes/byzantine/auth.ts';
+
+export interface Claim {
+  /** Same type and position from one signer: the two messages must say the same. */
+  readonly position: string;
+  readonly content: readonly Uint8Array[];
+}
+
+export const at = (ballot: Ballot, slot: Slot): string => `ballot ${formatBallot(ballot)} slot ${slot}`;
+
+/** Null for types an honest node may sign many different times at one position (heartbeats, catch-up). */
+export function claimOf(msg: SignedPayload, payload: Uint8Array): Claim | null {
+  switch (msg.type) {
+    case 'accept':
+      return { position: at(msg.ballot, msg.slot), content: [batchDigest(msg.batch)] };
+    case 'verify':
+    case 'accepted':
+      return { position: at(msg.ballot, msg.slot), content: [msg.digest] };
+    case 'commitment':
+      return { position: at(msg.ballot, msg.slot), content: [msg.commitment] };
+    case 'reveal':
+      return { position: at(msg.ballot, msg.slot), content: [msg.digest, msg.key] };
+    case 'checkpoint':
+      return { position: `slot ${msg.slot}`, content: [msg.stateDigest] };
+    case 'certified-promise':
+    case 'new-ballot':
+      return { position: `ballot ${formatBallot(msg.ballot)}`, content: [payload] };
+    default:
+      return null;
+  }
+}
