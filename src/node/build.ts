@@ -6,7 +6,7 @@ import { Client, type ClientOptions } from '../core/client.ts';
 import { defaultConfig, type CoreConfig } from '../core/config.ts';
 import { PaxosNode, type NodeOptions } from '../core/node.ts';
 import type { ProtocolNode } from '../core/protocol.ts';
-import type { Rng } from '../core/rng.ts';
+import { SeededRng, type Rng } from '../core/rng.ts';
 import type { ClientId, Command, NodeId, Slot } from '../core/types.ts';
 import { Authenticator, signCommand } from '../modes/byzantine/auth.ts';
 import { clusterIdOf, validateCluster, type ClusterConfig } from '../modes/byzantine/cluster.ts';
@@ -14,6 +14,7 @@ import { defaultByzantineConfig, type ByzantineConfig } from '../modes/byzantine
 import { ByzantineNode, type ByzantineNodeOptions } from '../modes/byzantine/node.ts';
 import { membersFor, toClusterConfig, type DeploymentConfig } from '../deploy/cluster-file.ts';
 import type { PersistentState } from '../storage/storage.ts';
+import type { Adversary } from '../adversary/adversary.ts';
 import type { PeerName, PeerSpec } from '../transport/transport.ts';
 import { checkPublicKey, keyPairFromSeed, nativeBackend, type SignatureBackend } from '../../crypto/ed25519.ts';
 import { cachedVerifier } from '../../crypto/envelope.ts';
@@ -115,21 +116,41 @@ export function makeClient(build: ModeBuild, clientId: ClientId, rng: Rng, sign:
   return new Client(clientId, build.n, rng, retryMs, clientOptions(build, sign));
 }
 
-/** An honest node and how far its log is decided (what `status` and the metrics report). */
+/** A node and how far its log is decided (what `status` and the metrics report). */
 export interface BuiltNode {
   readonly node: ProtocolNode;
-  /** Every slot below this one is decided at the node. */
+  /** Every slot below this one is decided at the node (an adversary that hides it: 0). */
   decidedUpTo(): Slot;
+  /** Digest of the node's replicated key-value state (for an adversary: of the honest node it wraps). */
+  stateDigest(): Uint8Array;
 }
 
-/** An honest node of any mode; `secretKey` signs in the Byzantine modes and is unused in crash mode. */
-export function makeNode(build: ModeBuild, id: NodeId, secretKey: Uint8Array, state: PersistentState, rng: Rng): BuiltNode {
+/**
+ * A node of any mode; `secretKey` signs in the Byzantine modes and is unused in crash mode. With
+ * `adversary` (Byzantine modes only) the node runs that strategy over the honest node it would
+ * have been, colluding with no one (a deployed adversary has no out-of-band channel here).
+ */
+export function makeNode(build: ModeBuild, id: NodeId, secretKey: Uint8Array, state: PersistentState, rng: Rng, adversary?: Adversary): BuiltNode {
   if (build.mode === 'crash') {
-    const node = new PaxosNode(crashNodeOptions(build, id, state, rng));
-    return { node, decidedUpTo: () => node.learner.firstUndecided };
+    if (adversary !== undefined) throw new Error(`crash mode: node ${id} cannot run adversary '${adversary.name}' (Byzantine modes only)`);
+    const options = crashNodeOptions(build, id, state, rng);
+    const node = new PaxosNode(options);
+    return { node, decidedUpTo: () => node.learner.firstUndecided, stateDigest: () => options.app.stateDigest() };
   }
-  const node = new ByzantineNode(byzantineNodeOptions(build, id, secretKey, state, rng));
-  return { node, decidedUpTo: () => node.decidedUpTo };
+  const honest = byzantineNodeOptions(build, id, secretKey, state, rng);
+  const stateDigest = (): Uint8Array => honest.app.stateDigest();
+  if (adversary === undefined) {
+    const node = new ByzantineNode(honest);
+    return { node, decidedUpTo: () => node.decidedUpTo, stateDigest };
+  }
+  const node = adversary.create({ id, n: build.n, f: build.f, rng: new SeededRng(rng.int(2 ** 31), 7000 + id), auth: honest.auth, honest, collusion: new Map() });
+  return { node, decidedUpTo: () => decidedUpToOf(node), stateDigest };
+}
+
+/** An adversary's node may expose how far it decided (a ByzantineNode does); 0 if it does not. */
+function decidedUpToOf(node: ProtocolNode): Slot {
+  const value = (node as { readonly decidedUpTo?: unknown }).decidedUpTo;
+  return typeof value === 'number' ? value : 0;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import { buildDeployment, clientName, makeNode, memberName, parsePeerName, requi
 import { silentLogger, type Logger } from './log.ts';
 import { createNodeMetrics, serveMetrics, type MetricsServer, type NodeMetrics } from './metrics.ts';
 import type { SignatureBackend } from '../../crypto/ed25519.ts';
+import type { Adversary } from '../adversary/adversary.ts';
 
 /** Storage as the runtime uses it; a durable one closes its files on stop. */
 export interface RuntimeStorage extends Storage {
@@ -83,6 +84,8 @@ export interface NodeRuntimeInit {
   readonly seed?: number;
   /** Signature backend of the Byzantine modes; default: a verdict cache over Node's ed25519. */
   readonly backend?: SignatureBackend;
+  /** Byzantine modes: run this strategy instead of the honest node (demos, benchmarks, tests). */
+  readonly adversary?: Adversary;
 }
 
 type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -111,6 +114,7 @@ export class NodeRuntime {
   private state: State = 'new';
   private core: ProtocolNode | null = null;
   private decidedUpToOf: () => Slot = () => 0;
+  private stateDigestOf: () => Uint8Array | null = () => null;
   private transport: Transport | null = null;
   private metricsServer: MetricsServer | null = null;
   private startedAtMs = 0;
@@ -156,6 +160,11 @@ export class NodeRuntime {
   /** Every slot below this one is decided here. */
   get decidedUpTo(): Slot {
     return this.decidedUpToOf();
+  }
+
+  /** Digest of the replicated key-value state; null before start. */
+  stateDigest(): Uint8Array | null {
+    return this.stateDigestOf();
   }
 
   /** Calls `listener` for every event, synchronously, in order; returns the unsubscribe function. */
@@ -206,9 +215,10 @@ export class NodeRuntime {
   private boot(): Effect[] {
     const persisted = this.init.storage.load();
     const seed = this.init.seed ?? globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
-    const built = makeNode(this.build, this.id, this.init.secretKey, persisted, new SeededRng(seed, this.id));
+    const built = makeNode(this.build, this.id, this.init.secretKey, persisted, new SeededRng(seed, this.id), this.init.adversary);
     this.core = built.node;
     this.decidedUpToOf = built.decidedUpTo;
+    this.stateDigestOf = built.stateDigest;
     return this.core.start();
   }
 

@@ -1,0 +1,134 @@
+// The client commands of a deployed cluster, each one ClusterClient over libp2p for one command:
+//   byzpaxos put KEY VALUE --config DIR/cluster.json   prints `ok`
+//   byzpaxos get KEY --config DIR/cluster.json         prints the value, or `(none)`
+//   byzpaxos status --config DIR/cluster.json [--json] one row per member
+// The client key defaults to client-<C>.key next to cluster.json (C = --client, default 1). An
+// operation that gets no accepted result within --timeout-ms is one line on stderr and exit 1
+// (it may still take effect later); bad files are one line and exit 1; bad usage exit 2.
+import { KV_KEY_BYTES_MAX, KV_VALUE_BYTES_MAX, type KvOp } from '../app/kv.ts';
+import { CLIENT_ID_MAX } from '../core/limits.ts';
+import { ClusterClient, ClusterTimeoutError, OPERATION_TIMEOUT_MS_DEFAULT, STATUS_TIMEOUT_MS_DEFAULT, type StatusRow } from '../node/cluster-client.ts';
+import { createLogger } from '../node/log.ts';
+import { integerOption, parseOptions, UsageError } from './args.ts';
+import { libp2pTransport, loadDeployment, RefusalError, reportRefusals } from './deployment.ts';
+
+const COMMON = {
+  config: { type: 'string' },
+  client: { type: 'string' },
+  key: { type: 'string' },
+  'timeout-ms': { type: 'string' },
+} as const;
+const STATUS_OPTIONS = { ...COMMON, json: { type: 'boolean' } } as const;
+
+const CLIENT_ID_DEFAULT = 1;
+/** Longest --timeout-ms accepted: ten minutes. */
+const TIMEOUT_MS_MAX = 600_000;
+const NONE = '(none)';
+
+interface ClientArgs {
+  readonly configPath: string;
+  readonly clientId: number;
+  readonly keyPath: string | undefined;
+  readonly timeoutMs: number;
+}
+
+function clientArgs(command: string, values: { config?: string; client?: string; key?: string; 'timeout-ms'?: string }, timeoutDefault: number): ClientArgs {
+  if (values.config === undefined) throw new UsageError(`${command}: missing --config DIR/cluster.json`);
+  return {
+    configPath: values.config,
+    clientId: integerOption('client', values.client, CLIENT_ID_DEFAULT, 0, CLIENT_ID_MAX),
+    keyPath: values.key,
+    timeoutMs: integerOption('timeout-ms', values['timeout-ms'], timeoutDefault, 1, TIMEOUT_MS_MAX),
+  };
+}
+
+function checkText(what: string, text: string, bytesMax: number): string {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > bytesMax) throw new UsageError(`${what} is ${bytes} bytes, more than ${bytesMax}`);
+  return text;
+}
+
+/** Connects client `clientId`, runs `use`, and always closes the client. */
+async function withClient<T>(a: ClientArgs, use: (client: ClusterClient) => Promise<T>): Promise<T> {
+  const loaded = loadDeployment(a.configPath, 'client', a.clientId, a.keyPath);
+  const logger = createLogger({ level: 'error' });
+  const client = await ClusterClient.connect({
+    deployment: loaded.config,
+    clientId: a.clientId,
+    secretKey: loaded.key.secretKey,
+    transport: libp2pTransport(loaded, logger),
+    logger,
+    timeoutMs: a.timeoutMs,
+  });
+  try {
+    return await use(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** One KV operation; a timeout is a refusal (exit 1), naming the operation. */
+async function operate(client: ClusterClient, op: KvOp) {
+  try {
+    return await client.execute(op);
+  } catch (e) {
+    if (e instanceof ClusterTimeoutError) throw new RefusalError(e.message);
+    throw e;
+  }
+}
+
+export function runPut(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseOptions('put', argv, COMMON, 2);
+  if (positionals.length !== 2) throw new UsageError('put: expected KEY VALUE');
+  const key = checkText('KEY', positionals[0]!, KV_KEY_BYTES_MAX);
+  const value = checkText('VALUE', positionals[1]!, KV_VALUE_BYTES_MAX);
+  const a = clientArgs('put', values, OPERATION_TIMEOUT_MS_DEFAULT);
+  return reportRefusals(() =>
+    withClient(a, async (client) => {
+      const result = await operate(client, { type: 'put', key, value });
+      if (!result.ok) throw new RefusalError(`put ${JSON.stringify(key)}: the cluster rejected the command`);
+      process.stdout.write('ok\n');
+      return 0;
+    }),
+  );
+}
+
+export function runGet(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseOptions('get', argv, COMMON, 1);
+  if (positionals.length !== 1) throw new UsageError('get: expected KEY');
+  const key = checkText('KEY', positionals[0]!, KV_KEY_BYTES_MAX);
+  const a = clientArgs('get', values, OPERATION_TIMEOUT_MS_DEFAULT);
+  return reportRefusals(() =>
+    withClient(a, async (client) => {
+      const result = await operate(client, { type: 'get', key });
+      if (!result.ok) throw new RefusalError(`get ${JSON.stringify(key)}: the cluster rejected the command`);
+      process.stdout.write(`${result.value ?? NONE}\n`);
+      return 0;
+    }),
+  );
+}
+
+/** Exit 0 if some member answered, 1 if none did (the table is printed either way). */
+export function runStatus(argv: readonly string[]): Promise<number> {
+  const { values } = parseOptions('status', argv, STATUS_OPTIONS);
+  const a = clientArgs('status', values, STATUS_TIMEOUT_MS_DEFAULT);
+  return reportRefusals(() =>
+    withClient(a, async (client) => {
+      const rows = await client.status({ timeoutMs: a.timeoutMs });
+      process.stdout.write(values.json === true ? `${JSON.stringify({ members: rows })}\n` : formatStatus(rows));
+      if (rows.some((r) => r.reachable)) return 0;
+      throw new RefusalError(`status: no member answered within ${a.timeoutMs} ms`);
+    }),
+  );
+}
+
+/** The status table: member, reachable, leader?, ballot (round/leader), last decided slot. */
+export function formatStatus(rows: readonly StatusRow[]): string {
+  const table = [['member', 'reachable', 'leader', 'ballot', 'last decided slot']];
+  for (const r of rows) {
+    if (!r.reachable) table.push([r.name, 'no', '-', '-', '-']);
+    else table.push([r.name, 'yes', r.isLeader ? 'yes' : 'no', r.ballot.leader < 0 ? '-' : `${r.ballot.round}/n${r.ballot.leader}`, String(r.lastDecidedSlot)]);
+  }
+  const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
+  return table.map((row) => `${row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()}\n`).join('');
+}

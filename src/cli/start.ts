@@ -1,0 +1,133 @@
+// `byzpaxos start --config DIR/cluster.json --id I`: runs member I until SIGINT/SIGTERM. Loads and
+// checks the config and the member key, opens the SQLite store DATA/node-I.db (DATA default
+// DIR/data, created 0700), starts the runtime on the libp2p transport listening on the member's
+// multiaddrs, and logs JSON lines to stderr. A signal stops it gracefully (exit 0). Anything that
+// keeps it from starting (bad config or key, a corrupt or foreign store, a port in use) is one
+// line on stderr and exit 1; the log lines of a start that failed are not printed.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { NODE_ID_MAX } from '../core/limits.ts';
+import { createLogger, LOG_LEVELS, parseLogLevel, type LogLevel } from '../node/log.ts';
+import { NodeRuntime, stopOnSignals } from '../node/runtime.ts';
+import { SqliteStorage } from '../storage/sqlite.ts';
+import { integerOption, parseOptions, UsageError } from './args.ts';
+import { libp2pTransport, loadDeployment, RefusalError, refusing, reportRefusals } from './deployment.ts';
+
+const OPTIONS = {
+  config: { type: 'string' },
+  id: { type: 'string' },
+  data: { type: 'string' },
+  key: { type: 'string' },
+  'log-level': { type: 'string' },
+  'metrics-port': { type: 'string' },
+} as const;
+
+/** Default data directory, relative to the directory of cluster.json. */
+export const DATA_DIR_NAME = 'data';
+const PORT_MAX = 65535;
+
+export interface StartOptions {
+  readonly configPath: string;
+  readonly id: number;
+  readonly dataDir: string | null;
+  readonly keyPath: string | null;
+  readonly logLevel: LogLevel;
+  readonly metricsPort: number | null;
+}
+
+/** The store file of member `id` in `dataDir`. */
+export function storePath(dataDir: string, id: number): string {
+  return join(dataDir, `node-${id}.db`);
+}
+
+export function parseStartArgs(argv: readonly string[]): StartOptions {
+  const { values } = parseOptions('start', argv, OPTIONS);
+  if (values.config === undefined) throw new UsageError('start: missing --config DIR/cluster.json');
+  if (values.id === undefined) throw new UsageError('start: missing --id I');
+  let logLevel: LogLevel = 'info';
+  if (values['log-level'] !== undefined) {
+    try {
+      logLevel = parseLogLevel(values['log-level']);
+    } catch {
+      throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}; got '${values['log-level']}'`);
+    }
+  }
+  const port = values['metrics-port'];
+  return {
+    configPath: values.config,
+    id: integerOption('id', values.id, 0, 0, NODE_ID_MAX),
+    dataDir: values.data ?? null,
+    keyPath: values.key ?? null,
+    logLevel,
+    metricsPort: port === undefined ? null : integerOption('metrics-port', port, 0, 0, PORT_MAX),
+  };
+}
+
+export function runStart(argv: readonly string[]): Promise<number> {
+  const options = parseStartArgs(argv);
+  return reportRefusals(() => startNode(options));
+}
+
+async function startNode(o: StartOptions): Promise<number> {
+  const loaded = loadDeployment(o.configPath, 'member', o.id, o.keyPath ?? undefined);
+  const dataDir = o.dataDir ?? join(loaded.dir, DATA_DIR_NAME);
+  makeDataDir(dataDir);
+  const storage = refusing(() =>
+    SqliteStorage.open({ path: storePath(dataDir, o.id), clusterId: loaded.clusterId, nodeId: o.id, mode: loaded.config.mode }),
+  );
+  // Held back until the node runs: a refused start prints its one line and nothing else.
+  const held: string[] = [];
+  let holding = true;
+  const logger = createLogger({
+    level: o.logLevel,
+    sink: (line) => (holding ? held.push(line) : process.stderr.write(`${line}\n`)),
+  });
+  const runtime = new NodeRuntime({
+    deployment: loaded.config,
+    id: o.id,
+    secretKey: loaded.key.secretKey,
+    storage,
+    transport: libp2pTransport(loaded, logger),
+    logger,
+    ...(o.metricsPort === null ? {} : { metricsPort: o.metricsPort }),
+  });
+  const removeHandlers = stopOnSignals(runtime, { logger });
+  try {
+    await runtime.start();
+  } catch (e) {
+    removeHandlers();
+    await runtime.stop();
+    const refusal = asRefusal(e, o.metricsPort);
+    if (refusal !== null) throw refusal;
+    flush(held);
+    throw e;
+  } finally {
+    holding = false;
+  }
+  flush(held);
+  await runtime.stopped;
+  removeHandlers();
+  return runtime.failure === null ? 0 : 1;
+}
+
+function flush(lines: string[]): void {
+  for (const line of lines.splice(0)) process.stderr.write(`${line}\n`);
+}
+
+function makeDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new RefusalError(`cannot create the data directory ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+/** A start failure that is the operator's to fix, as one line; null for anything else (a bug). */
+function asRefusal(e: unknown, metricsPort: number | null): RefusalError | null {
+  if (e instanceof RefusalError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  if (metricsPort !== null && (code === 'EADDRINUSE' || code === 'EACCES')) {
+    return new RefusalError(`--metrics-port ${metricsPort}: cannot listen on 127.0.0.1 (${code})`);
+  }
+  return null;
+}
