@@ -58,7 +58,7 @@ export async function parseByzantineOptions(values: ByzantineOptionValues, f: nu
   };
 }
 
-function builtIn(name: string): Adversary {
+export function builtIn(name: string): Adversary {
   const adversary = adversaryNamed(name);
   if (adversary === undefined) {
     const known = BUILT_IN_ADVERSARIES.map((a) => a.name).join(', ');

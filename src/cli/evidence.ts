@@ -1,7 +1,8 @@
-// `byzpaxos evidence verify FILE [--config CLUSTER.json]`: judge a misbehaviour proof. Exit 0 with
+// `byzpaxos evidence verify FILE [--config cluster.json]`: judge a misbehaviour proof. Exit 0 with
 // one line naming the culprit if it is genuine, 1 with one line saying why if it is not (tampered,
 // malformed, honest, another cluster), 2 if the command line or a file cannot be used.
 import { readFileSync } from 'node:fs';
+import { parseClusterFile, toClusterConfig } from '../deploy/cluster-file.ts';
 import { decodeClusterFile, decodeEvidenceFile } from '../evidence/file.ts';
 import { verifyEvidence } from '../evidence/verify.ts';
 import { clusterIdOf, validateCluster, type ClusterConfig } from '../modes/byzantine/cluster.ts';
@@ -54,6 +55,9 @@ function read(path: string, what: string): string {
 function readCluster(path: string): ClusterConfig {
   const text = read(path, '--config');
   try {
+    // A deployment's cluster.json (from `init`: versioned, with addresses), or the bare cluster an
+    // evidence file or `sim --evidence-out` carries.
+    if (/^\s*\{\s*"version"/.test(text)) return toClusterConfig(parseClusterFile(text, path), path);
     const cluster = decodeClusterFile(text);
     validateCluster(cluster);
     return cluster;

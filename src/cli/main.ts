@@ -60,6 +60,8 @@ commands:
     --key FILE             its key (default: node-I.key next to cluster.json)
     --log-level L          error, warn, info (default) or debug
     --metrics-port P       serve Prometheus metrics on 127.0.0.1:P/metrics
+    --adversary NAME       run a built-in Byzantine strategy instead of the protocol (experiments)
+                           proofs this member gathers go to DATA/evidence/ID.json
   up           init a local cluster and run every member as a child process until Ctrl-C
     --nodes N --mode MODE  as for init
     --dir DIR              default: a new temporary directory; an existing one is reused

@@ -1,15 +1,23 @@
 // `byzpaxos start --config DIR/cluster.json --id I`: runs member I until SIGINT/SIGTERM. Loads and
 // checks the config and the member key, opens the SQLite store DATA/node-I.db (DATA default
 // DIR/data, created 0700), starts the runtime on the libp2p transport listening on the member's
-// multiaddrs, and logs JSON lines to stderr. A signal stops it gracefully (exit 0). Anything that
+// multiaddrs, and logs JSON lines to stderr. Proofs of misbehaviour this member gathers are written
+// to DATA/evidence/ID.json, each checkable by anyone with `byzpaxos evidence verify FILE`. A signal
+// stops it gracefully (exit 0). Anything that
 // keeps it from starting (bad config or key, a corrupt or foreign store, a port in use) is one
 // line on stderr and exit 1; the log lines of a start that failed are not printed.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NODE_ID_MAX } from '../core/limits.ts';
 import { createLogger, LOG_LEVELS, parseLogLevel, type LogLevel } from '../node/log.ts';
 import { NodeRuntime, stopOnSignals } from '../node/runtime.ts';
+import { encodeEvidenceFile, evidenceId } from '../evidence/file.ts';
+import { toClusterConfig } from '../deploy/cluster-file.ts';
+import type { Logger } from '../node/log.ts';
+import type { ClusterConfig } from '../modes/byzantine/cluster.ts';
 import { SqliteStorage } from '../storage/sqlite.ts';
+import type { Adversary } from '../adversary/adversary.ts';
+import { builtIn } from './adversaries.ts';
 import { integerOption, parseOptions, UsageError } from './args.ts';
 import { libp2pTransport, loadDeployment, RefusalError, refusing, reportRefusals } from './deployment.ts';
 
@@ -20,10 +28,13 @@ const OPTIONS = {
   key: { type: 'string' },
   'log-level': { type: 'string' },
   'metrics-port': { type: 'string' },
+  adversary: { type: 'string' },
 } as const;
 
 /** Default data directory, relative to the directory of cluster.json. */
 export const DATA_DIR_NAME = 'data';
+/** Evidence files kept in DATA/evidence; a Byzantine peer must not be able to fill the disk. */
+export const EVIDENCE_FILES_MAX = 10_000;
 const PORT_MAX = 65535;
 
 export interface StartOptions {
@@ -33,6 +44,8 @@ export interface StartOptions {
   readonly keyPath: string | null;
   readonly logLevel: LogLevel;
   readonly metricsPort: number | null;
+  /** A built-in strategy this member runs instead of the protocol (experiments on a real mesh). */
+  readonly adversary: Adversary | null;
 }
 
 /** The store file of member `id` in `dataDir`. */
@@ -60,6 +73,7 @@ export function parseStartArgs(argv: readonly string[]): StartOptions {
     keyPath: values.key ?? null,
     logLevel,
     metricsPort: port === undefined ? null : integerOption('metrics-port', port, 0, 0, PORT_MAX),
+    adversary: values.adversary === undefined ? null : builtIn(values.adversary),
   };
 }
 
@@ -70,6 +84,7 @@ export function runStart(argv: readonly string[]): Promise<number> {
 
 async function startNode(o: StartOptions): Promise<number> {
   const loaded = loadDeployment(o.configPath, 'member', o.id, o.keyPath ?? undefined);
+  if (o.adversary !== null && loaded.config.mode === 'crash') throw new UsageError('--adversary: crash mode has no Byzantine members');
   const dataDir = o.dataDir ?? join(loaded.dir, DATA_DIR_NAME);
   makeDataDir(dataDir);
   const storage = refusing(() =>
@@ -90,7 +105,9 @@ async function startNode(o: StartOptions): Promise<number> {
     transport: libp2pTransport(loaded, logger),
     logger,
     ...(o.metricsPort === null ? {} : { metricsPort: o.metricsPort }),
+    ...(o.adversary === null ? {} : { adversary: o.adversary }),
   });
+  if (loaded.config.mode !== 'crash') writeEvidence(runtime, join(dataDir, 'evidence'), toClusterConfig(loaded.config, o.configPath), logger);
   const removeHandlers = stopOnSignals(runtime, { logger });
   try {
     await runtime.start();
@@ -108,6 +125,25 @@ async function startNode(o: StartOptions): Promise<number> {
   await runtime.stopped;
   removeHandlers();
   return runtime.failure === null ? 0 : 1;
+}
+
+/** One file per distinct proof, named by its id, so a repeat overwrites nothing new. */
+function writeEvidence(runtime: NodeRuntime, dir: string, cluster: ClusterConfig, logger: Logger): void {
+  makeDataDir(dir);
+  let count = readdirSync(dir).length;
+  runtime.onEvent((event) => {
+    if (event.type !== 'evidence') return;
+    const path = join(dir, `${evidenceId(event.evidence)}.json`);
+    if (existsSync(path)) return;
+    if (count >= EVIDENCE_FILES_MAX) return logger.warn('evidence not written: directory full', { dir, max: EVIDENCE_FILES_MAX });
+    try {
+      writeFileSync(path, encodeEvidenceFile(cluster, event.evidence), { mode: 0o644 });
+      count++;
+      logger.info('evidence written', { path, kind: event.evidence.kind });
+    } catch (e) {
+      logger.warn('evidence not written', { path, error: (e as Error).message });
+    }
+  });
 }
 
 function flush(lines: string[]): void {

@@ -122,9 +122,9 @@ export class Members {
     this.logs = Array.from({ length: n }, () => []);
   }
 
-  start(id: number): ChildProcess {
+  start(id: number, extra: readonly string[] = []): ChildProcess {
     if (this.procs[id] !== null) throw new Error(`n${id} is already running`);
-    const child = spawnByzpaxos(['start', '--config', this.configPath, '--id', String(id)]);
+    const child = spawnByzpaxos(['start', '--config', this.configPath, '--id', String(id), ...extra]);
     const log = this.logs[id]!;
     let partial = '';
     child.stderr!.setEncoding('utf8').on('data', (s: string) => {

@@ -3,10 +3,10 @@
 // killed with SIGKILL under a running client workload and restarted from their stores; the
 // recorded history must stay linearizable and the restarted member must catch up. Every child
 // process is killed by PID in afterAll, whatever happened.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Mode } from '../../src/core/protocol.ts';
 import type { ClusterClient, StatusRow } from '../../src/node/cluster-client.ts';
@@ -189,6 +189,29 @@ describe('a deployed cluster of processes', () => {
   it('crash, 3 processes: kill -9 the leader, restart it; linearizable, caught up', async () => {
     await scenario('crash', 3, 1);
   }, 50_000);
+});
+
+describe('a malicious member on a real mesh', () => {
+  it('commit-reveal, n0 runs reveal-mismatch: honest members write evidence files that `evidence verify` accepts', async () => {
+    const configPath = await initCluster('evidence', 'commit-reveal', 4);
+    const members = new Members(configPath, 4);
+    // n0 leads the first ballot, so its own (honest) commitment reaches every learner in its bundle.
+    members.start(0, ['--adversary', 'reveal-mismatch']);
+    for (const id of [1, 2, 3]) members.start(id);
+    const client = await connectClient(configPath, 1);
+    try {
+      for (const value of ['a', 'b', 'c']) await client.put('k', value, { timeoutMs: 15_000 });
+    } finally {
+      await client.close();
+    }
+    const evidenceDir = join(dirname(configPath), 'data', 'evidence');
+    await waitFor('an evidence file', () => existsSync(evidenceDir) && readdirSync(evidenceDir).length > 0, 15_000);
+    const file = join(evidenceDir, readdirSync(evidenceDir)[0]!);
+    const r = await byzpaxos(['evidence', 'verify', file, '--config', configPath]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^genuine: commitment-mismatch by n0 — /);
+    expect(await members.stopAll()).toEqual([0, 0, 0, 0]);
+  }, 60_000);
 });
 
 describe('start refuses bad input with one line', () => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { formatClusterFile } from '../../src/deploy/cluster-file.ts';
 import { encodeEvidenceFile } from '../../src/evidence/file.ts';
 import type { Evidence } from '../../src/evidence/types.ts';
 import { GENUINE, fx } from '../evidence/fixtures.ts';
@@ -52,6 +53,19 @@ describe('byzpaxos evidence verify', () => {
     const r = byzpaxos('evidence', 'verify', genuinePath, '--config', write('cluster.json', clusterJson));
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^genuine: equivocation by n0 — signed two different accept messages for ballot \(1,n0\) slot 5 \(cluster [0-9a-f]{16}\)\n$/);
+  });
+
+  it('a deployment cluster.json (as `init` writes it) works as --config too', () => {
+    const deployment = formatClusterFile({
+      mode: 'byzantine',
+      f: fx.cluster.f,
+      n: fx.cluster.members.length,
+      members: fx.cluster.members.map((m) => ({ id: m.id, publicKey: m.publicKey, addrs: [`/ip4/127.0.0.1/tcp/${7000 + m.id}`] })),
+      clients: fx.cluster.clients,
+    });
+    const r = byzpaxos('evidence', 'verify', genuinePath, '--config', write('deployment.json', deployment));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^genuine: equivocation by n0/);
   });
 
   it('a tampered file: exit 1', () => {
