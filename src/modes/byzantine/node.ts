@@ -866,8 +866,9 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
 
   private onPromise(from: NodeId, msg: CertifiedPromise, envelope: SignedEnvelope, out: Outbox): void {
     this.sharePromise(from, msg, envelope, out);
-    if (msg.ballot.round === this.round && this.status === 'normal') {
-      // The sender missed the NewBallot we joined by: pass it on (it is the leader's signature).
+    if (msg.ballot.round <= this.round && this.status === 'normal') {
+      // The sender missed the NewBallot we joined by, or (back from a restart) is still changing
+      // to an older ballot: pass it on (it is the leader's signature; a later one supersedes).
       if (this.joinedBy !== null && from !== this.id) out.send(from, this.joinedBy);
       return;
     }

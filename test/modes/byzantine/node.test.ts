@@ -402,6 +402,17 @@ describe('leader change: NewBallot is recomputed by every acceptor', () => {
     expect(dropped(net.nodes[3]!, 'signed:impersonation')).toBe(1);
   });
 
+  it('passes its NewBallot to a node still promising for an older ballot (back from a restart), which then joins', () => {
+    const net = new Net(fx);
+    const nb = newBallot(2, promises);
+    net.deliver(3, 2, nb);
+    const effects = net.deliver(3, 0, promise(fx, 0, ballot(2), []));
+    const relayed = effects.flatMap((e) => (e.type === 'send' && e.to === 0 && e.msg.type === 'signed' ? [e.msg] : []));
+    expect(relayed).toEqual([nb]);
+    net.deliver(0, 3, relayed[0]!);
+    expect(net.nodes[0]!.ballot).toEqual(B3);
+  });
+
   it('proves a split promise: one version inside a NewBallot, another sent to this node directly', () => {
     const net = new Net(fx);
     net.deliver(3, 1, promise(fx, 1, B3, []));
