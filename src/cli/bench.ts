@@ -26,7 +26,8 @@ const OPTIONS = {
 } as const;
 
 const CLIENTS_DEFAULT = 8;
-const OPS_DEFAULT = 20_000;
+/** Small enough that a default byzantine run completes well within a minute (and far within the time cap). */
+const OPS_DEFAULT = 1_000;
 const OPS_MAX = 10_000_000;
 const PAYLOAD_BYTES_DEFAULT = 100;
 const BATCH_DEFAULT = 64;
@@ -87,6 +88,8 @@ export interface BenchResult {
     readonly bytes: number;
     readonly fsyncs: number;
     readonly storageMs: number;
+    /** Protocol steps (inputs through a member's core); steps / fsyncs is how many steps one group commit covers. */
+    readonly steps: number;
     /** Process CPU time (user + system). */
     readonly cpuMs: number;
   };
@@ -217,6 +220,7 @@ function perOp(before: LocalClusterStats, after: LocalClusterStats, ops: number,
     bytes: per(after.bytesOut, before.bytesOut, 0),
     fsyncs: per(after.storageCommits, before.storageCommits),
     storageMs: per(after.storageMs, before.storageMs, 3),
+    steps: per(after.steps, before.steps),
     cpuMs: per(cpuMs, 0, 3),
   };
 }
@@ -253,7 +257,7 @@ function describe(r: BenchResult): string {
     `per op: CPU ${p.cpuMs} ms (whole process, every thread: all members and clients)`,
     `  signatures: ${p.signaturesMade} made (${p.signMs} ms, ${share(p.signMs)} of CPU), ${p.signaturesVerified} verified (${p.verifyMs} ms, ${share(p.verifyMs)}), ${p.verifyCacheHits} verdict-cache hits`,
     `  network: ${p.messages} messages, ${p.bytes} bytes sent by members`,
-    `  storage: ${p.fsyncs} fsync'd transactions (${p.storageMs} ms, synchronous: the member's event loop waits)`,
+    `  storage: ${p.fsyncs} fsync'd transactions (${p.storageMs} ms, synchronous: the member's event loop waits) for ${p.steps} protocol steps (group commit: ${p.fsyncs === 0 ? '-' : (p.steps / p.fsyncs).toFixed(1)} steps per fsync)`,
     `consensus: ${r.slots} slots decided (${r.slots === 0 ? 0 : (r.ops / r.slots).toFixed(2)} puts per slot), ${r.viewChanges} view change(s) during the run`,
   );
   return lines.join('\n');

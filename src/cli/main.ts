@@ -78,9 +78,11 @@ commands:
                members in this process); stops by itself
     --mode MODE --nodes N  as for init (default: f=1, n=3 crash, 4 otherwise)
     --clients C            closed-loop clients, one put at a time each (default 8)
-    --ops N                puts to complete (default 20000); --max-seconds S caps the run (120)
+    --ops N                puts to complete (default 1000: well under a minute in byzantine
+                           mode); --max-seconds S caps the run (default 120)
     --payload B            value bytes per put (default 100); --batch K: max batch (default 64)
-    --storage S            sqlite (default, fsync per step) or memory; --json: one JSON object
+    --storage S            sqlite (default; one fsync per group commit of steps) or memory
+    --json                 one JSON object
     --threads              each member on its own worker thread (own event loop)
   live-demo    what 'npm start' runs: a 4-node commit-reveal cluster over libp2p with one
                malicious acceptor (n0, reveal-mismatch), a short workload, the evidence

@@ -46,7 +46,7 @@ export interface LocalClusterOptions {
   /** Members: 2f+1 in crash mode, 3f+1 otherwise. */
   readonly nodes: number;
   readonly clients: number;
-  /** Default 'sqlite': durable, one fsync per step that persists. */
+  /** Default 'sqlite': durable, one fsync per runtime drain that persists (group commit: many steps each). */
   readonly storage?: LocalStorageKind;
   /** Each member on its own worker thread; default false (all on this thread's event loop). */
   readonly threads?: boolean;
@@ -78,6 +78,8 @@ export interface MemberStats {
   /** Storage transactions (each an fsync; 0 with memory storage) and the time storage.apply took. */
   storageCommits: number;
   storageMs: number;
+  /** Inputs (messages, requests, timer fires) the member's runtime stepped through its core. */
+  steps: number;
   decisions: number;
   viewChanges: number;
 }
@@ -259,7 +261,7 @@ interface Parts {
   readonly clientCounters: CryptoCounter[];
 }
 
-const SUMMED = ['signs', 'signMs', 'verifies', 'verifyMs', 'cacheHits', 'messagesOut', 'bytesOut', 'writes', 'storageCommits', 'storageMs'] as const;
+const SUMMED = ['signs', 'signMs', 'verifies', 'verifyMs', 'cacheHits', 'messagesOut', 'bytesOut', 'writes', 'storageCommits', 'storageMs', 'steps'] as const;
 
 function emptyStats(): MemberStats {
   return {
@@ -273,6 +275,7 @@ function emptyStats(): MemberStats {
     writes: 0,
     storageCommits: 0,
     storageMs: 0,
+    steps: 0,
     decisions: 0,
     viewChanges: 0,
   };
@@ -354,6 +357,7 @@ export class InProcessMember implements MemberHandle {
       writes: Object.values(t.peers).reduce((sum, p) => sum + p.writes, 0),
       storageCommits: this.store instanceof SqliteStorage ? this.store.stats.commits : 0,
       storageMs: this.storageTime.ms,
+      steps: this.runtime.drainStats.inputs,
       decisions: counts.decisions,
       viewChanges: counts.viewChanges,
     };

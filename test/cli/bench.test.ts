@@ -20,7 +20,7 @@ describe('bench arguments', () => {
   it('has the documented defaults', () => {
     const o = parseBenchArgs(['--mode', 'byzantine']);
     expect(parseBenchArgs(['--mode', 'crash']).nodes).toBe(3);
-    expect(o).toMatchObject({ mode: 'byzantine', nodes: 4, clients: 8, ops: 20_000, payloadBytes: 100, batch: 64, storage: 'sqlite', threads: false, maxSeconds: 120, json: false });
+    expect(o).toMatchObject({ mode: 'byzantine', nodes: 4, clients: 8, ops: 1_000, payloadBytes: 100, batch: 64, storage: 'sqlite', threads: false, maxSeconds: 120, json: false });
   });
 
   it.each([

@@ -4,7 +4,7 @@ import type { Mode } from '../../src/core/protocol.ts';
 import { decodeMessage, encodeMessage } from '../../src/messages/codec.ts';
 import type { Message } from '../../src/messages/types.ts';
 import { ClusterTimeoutError } from '../../src/node/cluster-client.ts';
-import type { NodeEvent } from '../../src/node/runtime.ts';
+import { DRAIN_INPUTS_MAX, INPUT_QUEUE_MAX, type NodeEvent } from '../../src/node/runtime.ts';
 import { MemoryStorage } from '../../src/storage/memory.ts';
 import type { Transport } from '../../src/transport/transport.ts';
 import { TestCluster, eventually } from './cluster.ts';
@@ -186,6 +186,66 @@ describe('persistence', () => {
       }
     }
     expect(checked).toBeGreaterThan(5);
+  });
+
+  it('group commit: inputs that arrive in the same turn are stepped together, committed in one apply, then sent', async () => {
+    const c = new TestCluster('crash');
+    cluster = c;
+    const log: ({ kind: 'apply'; records: readonly PersistRecord[] } | { kind: 'send'; to: string; msg: Message })[] = [];
+    const storage = new MemoryStorage();
+    const applyInner = storage.apply.bind(storage);
+    storage.apply = (records) => {
+      log.push({ kind: 'apply', records: [...records] });
+      applyInner(records);
+    };
+    const node = await c.startNode(0, {
+      storage,
+      transport: (onMessage) => {
+        const inner: Transport = c.network.transport('n0', onMessage);
+        return {
+          send: (to, bytes) => {
+            log.push({ kind: 'send', to, msg: decodeMessage(bytes) });
+            return inner.send(to, bytes);
+          },
+          get stats() {
+            return inner.stats;
+          },
+          stop: () => inner.stop(),
+        };
+      },
+    });
+    const before = log.length;
+    const commitsBefore = node.drainStats.commits;
+    // Two candidates' prepares in one turn: each step persists a promise and sends one.
+    node.receive('n1', encodeMessage({ type: 'prepare', ballot: { round: 5, leader: 1 }, fromSlot: 0 }));
+    node.receive('n2', encodeMessage({ type: 'prepare', ballot: { round: 6, leader: 2 }, fromSlot: 0 }));
+    expect(log.length).toBe(before); // nothing stepped, stored or sent yet
+    await new Promise((resolve) => setImmediate(resolve));
+    const after = log.slice(before);
+    expect(after.map((e) => e.kind)).toEqual(['apply', 'send', 'send']);
+    const apply = after[0]!;
+    if (apply.kind !== 'apply') throw new Error('unreachable');
+    const promised = apply.records.flatMap((r) => (r.type === 'promised' ? [r.ballot.round] : []));
+    expect(promised).toEqual([5, 6]);
+    expect(after.slice(1).map((e) => (e.kind === 'send' ? [e.to, e.msg.type] : []))).toEqual([
+      ['n1', 'promise'],
+      ['n2', 'promise'],
+    ]);
+    expect(node.drainStats.commits).toBe(commitsBefore + 1);
+  });
+
+  it('the input queue is bounded: beyond INPUT_QUEUE_MAX inputs are rejected as queue-full, and the rest are stepped', async () => {
+    const c = new TestCluster('crash');
+    cluster = c;
+    const node = await c.startNode(0);
+    const inputsBefore = node.drainStats.inputs;
+    const heartbeat = encodeMessage({ type: 'heartbeat', ballot: { round: 1, leader: 1 }, decidedUpTo: 0 });
+    for (let i = 0; i < INPUT_QUEUE_MAX + 3; i++) node.receive('n1', heartbeat);
+    expect(node.metrics.rejected.get({ reason: 'queue-full' })).toBe(3);
+    expect(node.drainStats.queueHighWater).toBe(INPUT_QUEUE_MAX);
+    await eventually(() => node.drainStats.inputs - inputsBefore >= INPUT_QUEUE_MAX, 5_000, 'every queued input stepped');
+    expect(node.drainStats.drains).toBeGreaterThanOrEqual(INPUT_QUEUE_MAX / DRAIN_INPUTS_MAX);
+    expect(node.running).toBe(true);
   });
 
   it('a node restarted from its storage catches up', async () => {
