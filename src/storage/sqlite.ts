@@ -4,7 +4,7 @@
 // - apply() is one transaction, and returns only after it is on disk: journal_mode=WAL with
 //   synchronous=FULL fsyncs the WAL at every commit (WAL+NORMAL would not: a power cut could undo
 //   a promise already sent); WAL also makes a commit one append and one fsync, where a rollback
-//   journal needs several. One sync per apply, i.e. per protocol step.
+//   journal needs several. One sync per apply: the runtime applies once per group commit (many protocol steps).
 // - Every row carries a checksum over (seq, record bytes); the rows must run 1..lastSeq with no
 //   gap. A flipped byte, a lost row, a foreign or damaged file, a store of another cluster, node
 //   or mode is refused at open with a StoreError; nothing is ever skipped or reset.
