@@ -9,7 +9,7 @@ import type { NodeId } from '../../src/core/types.ts';
 import { parseFaults } from '../../src/sim/faults.ts';
 import { simulate, type SimOptions, type SimResult } from '../../src/sim/simulator.ts';
 
-import { expectCleanSweep, problems, strategy, SWEEP_COMMANDS, SWEEP_FAULTS } from './sweep-helpers.ts';
+import { expectCleanSweep, problems, strategy, SWEEP_COMMANDS, SWEEP_FAULTS, SWEEP_TIMEOUT_MS } from './sweep-helpers.ts';
 
 describe('sweep: f=2 (n=7) with two Byzantine nodes running different strategies', () => {
   const pairs: [string, string][] = [
@@ -19,7 +19,7 @@ describe('sweep: f=2 (n=7) with two Byzantine nodes running different strategies
     ['bad-signature', 'replay'],
   ];
   for (const pair of pairs) {
-    it(`${pair.join(' + ')}: 30 seeds clean`, () => {
+    it(`${pair.join(' + ')}: 30 seeds clean`, { timeout: SWEEP_TIMEOUT_MS }, () => {
       const results = expectCleanSweep(30, (seed) => ({
         mode: 'byzantine',
         seed,
@@ -129,7 +129,7 @@ describe('a decided value survives any sequence of leader changes, including a B
     { name: 'f=2, first leader silent, an equivocating leader takes over', f: 2, strategies: ['silent', 'equivocating-leader'], nodes: [0, 1], newLeader: 1 },
   ];
   for (const s of scenarios) {
-    it(`${s.name} (${SEEDS} seeds)`, () => {
+    it(`${s.name} (${SEEDS} seeds)`, { timeout: SWEEP_TIMEOUT_MS }, () => {
       const options = (seed: number, strategies: readonly Adversary[]): SimOptions => ({
         mode: 'byzantine',
         seed,

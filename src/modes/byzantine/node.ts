@@ -60,7 +60,7 @@ import { leaderOf } from './cluster.ts';
 import { RevealLedger } from '../commit-reveal/ledger.ts';
 import { evidenceEnvelopes, type Evidence } from '../../evidence/types.ts';
 import { Witness } from '../../evidence/witness.ts';
-import { FifoCache } from '../../../crypto/fifo-cache.ts';
+import { Repeats } from './repeats.ts';
 import { commit, COMMITMENT_KEY_BYTES } from '../../../crypto/commitment.ts';
 import type { ByzantineConfig } from './config.ts';
 import { bytesEqual, toHex } from '../../../crypto/digest.ts';
@@ -95,10 +95,11 @@ interface Verified {
 }
 
 /**
- * Retransmit periods over which a promise is passed on again: a split promise is proven once both
- * halves meet, and shares lost to drops or a partition would otherwise never be repeated.
+ * Evidence queries and passed-on promises are repeated after 1, 2, 4, … retransmit periods up to
+ * this gap (7 repeats over ≈ 127 periods, ≈ 7.6 s at 60 ms): a split equivocation is proven once
+ * both halves meet, and messages lost to drops or a partition would otherwise never be repeated.
  */
-const PROMISE_SHARE_REPEATS = 16;
+const EVIDENCE_REPEAT_GAP_MAX = 64;
 
 /** Most distinct proofs a node remembers having reported; beyond it, repeats may be reported again. */
 const EVIDENCE_REMEMBERED_MAX = 1024;
@@ -145,12 +146,11 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private readonly witness: Witness;
   /** An answer to an evidence query: per slot an Accept and n each of Verify, Accepted, Commitment, Reveal, and our reveal. */
   private readonly evidenceShareMax: number;
-  /** Promises already passed on, by signature. */
-  private readonly sharedPromises: FifoCache<true>;
-  /** Promises passed on again each retransmit period, `left` more times. */
-  private promiseShares: { envelope: SignedEnvelope; left: number }[] = [];
+  /** Promises passed on, by signature, repeated while it may matter. */
+  private readonly promiseShares: Repeats<SignedEnvelope>;
+  /** Evidence queries asked, by position, repeated while it may matter. */
+  private readonly queries: Repeats<Omit<EvidenceQuery, 'type'>>;
   /** Positions already asked about (`${round}/${slot}` or `cp/${slot}`): one evidence query each. */
-  private readonly queried = new Set<string>();
 
   // Learner state.
   private readonly acceptedVotes = new Map<Slot, Map<NodeId, Vote>>();
@@ -210,7 +210,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     // Per slot in the window: an Accept and n each of Verify, Accepted, Commitment, Reveal; twice
     // the window, so a ballot change does not push out what the last ballot saw.
     this.evidenceShareMax = 5 * this.n + 1;
-    this.sharedPromises = new FifoCache(4 * this.n * this.n);
+    this.promiseShares = new Repeats(4 * this.n * this.n, EVIDENCE_REPEAT_GAP_MAX);
+    this.queries = new Repeats(4 * options.config.watermarkSlots, EVIDENCE_REPEAT_GAP_MAX);
     this.witness = new Witness(this.n, 2 * options.config.watermarkSlots * (4 * this.n + 1));
     this.ledger = options.config.mode === 'commit-reveal' ? new RevealLedger(this.auth.clusterId, this.quorum) : null;
     const state: ByzantineState = options.state.byzantine;
@@ -426,8 +427,11 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     const signed = this.signedDigests.get(key);
     if (signed !== undefined && !bytesEqual(signed, digest)) return this.drop('accept', 'would-equivocate');
     this.verified.set(slot, { digest, batch, accept });
-    for (const vote of this.verifyVotes.get(slot)?.values() ?? []) {
-      if (vote.digestHex !== toHex(digest)) this.query(slot, false, out);
+    // Votes that arrived before our own Verify may already contradict it.
+    const digestHex = toHex(digest);
+    for (const vote of this.verifyVotes.get(slot)?.values() ?? []) if (vote.digestHex !== digestHex) this.query(slot, false, out);
+    for (const vote of this.acceptedVotes.get(slot)?.values() ?? []) {
+      if (vote.round === this.round && vote.digestHex !== digestHex) this.query(slot, false, out);
     }
     if (signed === undefined) {
       this.signedDigests.set(key, digest);
@@ -592,13 +596,11 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     if (round === this.round && own !== undefined && !bytesEqual(own.digest, digest)) this.query(slot, false, out);
   }
 
-  /** Ask every peer what it holds for this position, once: the other half of a split may be there. */
+  /** Ask every peer what it holds for this position (repeated until proven, or a while): the other half of a split may be there. */
   private query(slot: Slot, checkpoint: boolean, out: Outbox): void {
-    const key = checkpoint ? `cp/${slot}` : `${this.round}/${slot}`;
-    if (this.queried.has(key)) return;
-    if (this.queried.size >= 4 * this.config.watermarkSlots) this.queried.clear();
-    this.queried.add(key);
-    out.effects.push({ type: 'broadcast', msg: this.auth.seal({ type: 'evidence-query', ballot: this.ballot, slot, checkpoint }) });
+    const q = { ballot: this.ballot, slot, checkpoint };
+    if (!this.queries.add(queryKey(this.round, slot, checkpoint), q)) return;
+    out.effects.push({ type: 'broadcast', msg: this.auth.seal({ type: 'evidence-query', ...q }) });
   }
 
   private onEvidenceQuery(from: NodeId, msg: EvidenceQuery, out: Outbox): void {
@@ -626,7 +628,11 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private observe(envelope: SignedEnvelope, inner: SignedPayload, out: Outbox): void {
     if (envelope.signer === this.id) return;
     const evidence = this.witness.observe(envelope, inner);
-    if (evidence !== null) this.report(evidence, out);
+    if (evidence === null) return;
+    this.report(evidence, out);
+    // Proven: no need to keep asking about this position.
+    if (inner.type === 'checkpoint') this.queries.stop(queryKey(0, inner.slot, true));
+    else if ('slot' in inner && 'ballot' in inner) this.queries.stop(queryKey(inner.ballot.round, inner.slot, false));
   }
 
   /** Emit each distinct proof once. */
@@ -889,22 +895,18 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
    */
   private sharePromise(from: NodeId, msg: CertifiedPromise, envelope: SignedEnvelope, out: Outbox): void {
     if (from === this.id || msg.ballot.round < this.round || msg.ballot.round > this.round + this.n * 4) return;
-    const key = toHex(envelope.signature);
-    if (this.sharedPromises.get(key) !== undefined) return;
-    this.sharedPromises.set(key, true);
+    // Shares get lost like any message: repeated on a backoff schedule (see repeatEvidence).
+    if (!this.promiseShares.add(toHex(envelope.signature), envelope)) return;
     out.effects.push({ type: 'broadcast', msg: this.auth.seal({ type: 'evidence-share', envelopes: [envelope] }) });
-    // Shares get lost like any message; pass it on again for a while (see retransmit).
-    if (this.promiseShares.length >= this.n * 4) this.promiseShares.shift();
-    this.promiseShares.push({ envelope, left: PROMISE_SHARE_REPEATS });
   }
 
-  /** One share with every promise still being passed on. */
-  private repeatPromiseShares(out: Outbox): void {
-    if (this.promiseShares.length === 0) return;
-    const envelopes = this.promiseShares.map((p) => p.envelope);
-    for (const p of this.promiseShares) p.left--;
-    this.promiseShares = this.promiseShares.filter((p) => p.left > 0);
-    out.effects.push({ type: 'broadcast', msg: this.auth.seal({ type: 'evidence-share', envelopes }) });
+  /** Each retransmit period: the evidence queries and promise shares due again. */
+  private repeatEvidence(out: Outbox): void {
+    for (const q of this.queries.due()) out.effects.push({ type: 'broadcast', msg: this.auth.seal({ type: 'evidence-query', ...q }) });
+    const envelopes = this.promiseShares.due();
+    for (let i = 0; i < envelopes.length; i += this.evidenceShareMax) {
+      out.effects.push({ type: 'broadcast', msg: this.auth.seal({ type: 'evidence-share', envelopes: envelopes.slice(i, i + this.evidenceShareMax) }) });
+    }
   }
 
   /** f+1 nodes moved past our round: at least one is honest, so follow, to the lowest such round. */
@@ -992,7 +994,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     switch (timer) {
       case 'retransmit':
         this.retransmit(out);
-        this.repeatPromiseShares(out);
+        this.repeatEvidence(out);
         out.setTimer('retransmit', this.config.retransmitMs);
         return;
       case 'progress': {
@@ -1108,4 +1110,9 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private count(map: Map<string, number>, key: string): void {
     map.set(key, (map.get(key) ?? 0) + 1);
   }
+}
+
+/** The position an evidence query asks about: a checkpoint slot, or a (round, slot). */
+function queryKey(round: number, slot: Slot, checkpoint: boolean): string {
+  return checkpoint ? `cp/${slot}` : `${round}/${slot}`;
 }
