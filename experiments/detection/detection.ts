@@ -1,8 +1,8 @@
 // Question: when a Byzantine node does something provable, do the honest nodes prove it, how
 // soon, and do they ever "prove" something against an honest node? Each strategy notes its own
 // provable acts (recordAct in src/adversary/adversary.ts); an act counts only if the verifier
-// accepts its pair of messages as a proof and each message was sent to some honest node. Proofs
-// count only if they verify and name a Byzantine node.
+// accepts its messages as a proof and each of them reached some honest node (the network did not
+// lose it on every path). Proofs count only if they verify and name a Byzantine node.
 import { actsOf, type Adversary, type AdversaryAct } from '../../src/adversary/adversary.ts';
 import { BUILT_IN_ADVERSARIES } from '../../src/adversary/strategies.ts';
 import type { Mode } from '../../src/core/protocol.ts';
@@ -11,6 +11,10 @@ import { verifyEvidence } from '../../src/evidence/verify.ts';
 import type { ClusterConfig } from '../../src/modes/byzantine/cluster.ts';
 import { parseFaults } from '../../src/sim/faults.ts';
 import { simulate, type SimResult } from '../../src/sim/simulator.ts';
+import { decodeMessage, frameType } from '../../src/messages/codec.ts';
+import type { SignedEnvelope } from '../../src/messages/types.ts';
+import { evidenceEnvelopes } from '../../src/evidence/types.ts';
+import { toHex } from '../../crypto/digest.ts';
 
 export interface DetectionRow {
   readonly mode: string;
@@ -112,6 +116,8 @@ export function detectRun(mode: Mode, adversary: Adversary, seed: number, comman
   };
   // Strategies have no clock: an act is stamped with the time of the effects of the step that noted it.
   const actTimes: number[] = [];
+  // Who received each signed message (by signature), directly or inside a bundle, NewBallot or share.
+  const delivered = new Map<string, Set<NodeId>>();
   const result = simulate({
     mode,
     seed,
@@ -125,12 +131,15 @@ export function detectRun(mode: Mode, adversary: Adversary, seed: number, comman
         const noted = run.collusion === undefined ? 0 : actsOf(run.collusion).length;
         while (actTimes.length < noted) actTimes.push(sim.now());
       },
+      onDeliver: (_from, to, msg) => {
+        if (msg.type === 'signed') for (const envelope of carried(msg)) noteDelivery(delivered, envelope, to);
+      },
     },
   });
   const cluster = result.cluster!;
   const byzantine = new Set(result.byzantineNodes);
   const acts = run.collusion === undefined ? [] : actsOf(run.collusion);
-  const first = acts.findIndex((act) => provable(cluster, byzantine, act));
+  const first = acts.findIndex((act) => provable(cluster, byzantine, act, delivered));
   let proofAt: number | null = null;
   let falseEvidence = 0;
   for (const gathered of result.evidence) {
@@ -150,11 +159,39 @@ export function detectRun(mode: Mode, adversary: Adversary, seed: number, comman
   };
 }
 
-/** Both messages went to an honest node, and together they prove the noting node misbehaved. */
-function provable(cluster: ClusterConfig, byzantine: ReadonlySet<NodeId>, act: AdversaryAct): boolean {
+/**
+ * Both messages reached an honest node (the network lost neither on every path), and together
+ * they prove the noting node misbehaved. A message the network lost everywhere is no act anyone
+ * can prove.
+ */
+function provable(cluster: ClusterConfig, byzantine: ReadonlySet<NodeId>, act: AdversaryAct, delivered: ReadonlyMap<string, ReadonlySet<NodeId>>): boolean {
   if (!act.to.every((to) => to.some((peer) => !byzantine.has(peer)))) return false;
+  const reached = (e: SignedEnvelope) => [...(delivered.get(toHex(e.signature)) ?? [])].some((node) => !byzantine.has(node));
+  if (!evidenceEnvelopes(act.evidence).every(reached)) return false;
   const verdict = verifyEvidence(cluster, act.evidence);
   return verdict.ok && verdict.culprit === act.node;
+}
+
+/** A delivered envelope and the signed messages it carries (in a bundle, NewBallot or evidence share). */
+function carried(envelope: SignedEnvelope): SignedEnvelope[] {
+  const type = frameType(envelope.payload);
+  if (type !== 'bundle' && type !== 'new-ballot' && type !== 'evidence-share') return [envelope];
+  try {
+    const inner = decodeMessage(envelope.payload);
+    if (inner.type === 'bundle') return [envelope, ...inner.commitments];
+    if (inner.type === 'new-ballot') return [envelope, ...inner.promises];
+    if (inner.type === 'evidence-share') return [envelope, ...inner.envelopes];
+  } catch {
+    // A malformed payload carries nothing.
+  }
+  return [envelope];
+}
+
+function noteDelivery(delivered: Map<string, Set<NodeId>>, envelope: SignedEnvelope, to: NodeId): void {
+  const key = toHex(envelope.signature);
+  let recipients = delivered.get(key);
+  if (recipients === undefined) delivered.set(key, (recipients = new Set()));
+  recipients.add(to);
 }
 
 function round(x: number): number {
