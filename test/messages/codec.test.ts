@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { commandArb, digestArb, envelopeArb, natIn, rec } from './arbitraries.ts';
 import { bytesEqual, fromHex, toHex } from '../../crypto/index.ts';
 import type { Ballot } from '../../src/core/ballot.ts';
 import {
@@ -28,41 +29,15 @@ import { MESSAGE_TYPES, type Message, type SignedEnvelope } from '../../src/mess
 
 // --- arbitraries (objects built in interface key order) --------------------------------------
 
-/** fast-check builds null-prototype records by default; messages are plain objects. */
-function rec<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> {
-  return fc.record(model, { noNullPrototype: true });
-}
-
-/** Integers in [min, max], biased towards small values and the bounds. */
-function natIn(min: number, max: number): fc.Arbitrary<number> {
-  return fc.oneof(
-    fc.integer({ min, max: Math.min(max, min + 300) }),
-    fc.constantFrom(min, max, Math.min(max, min + 127), Math.min(max, min + 128)),
-    fc.bigInt({ min: BigInt(min), max: BigInt(max) }).map(Number),
-  );
-}
 
 const slotArb = natIn(0, SLOT_MAX);
 const ballotArb: fc.Arbitrary<Ballot> = fc.oneof(
   fc.constant({ round: 0, leader: -1 }),
   rec({ round: natIn(1, ROUND_MAX), leader: natIn(0, NODE_ID_MAX) }),
 );
-const commandArb: fc.Arbitrary<Command> = rec({
-  clientId: natIn(0, CLIENT_ID_MAX),
-  seq: natIn(0, Number.MAX_SAFE_INTEGER),
-  op: fc.uint8Array({ maxLength: 48 }),
-  signature: fc.oneof(fc.constant(new Uint8Array(0)), fc.uint8Array({ minLength: 64, maxLength: 64 })),
-});
 const batchArb: fc.Arbitrary<Batch> = rec({ commands: fc.array(commandArb, { maxLength: 6 }) });
 const pvalueArb: fc.Arbitrary<PValue> = rec({ ballot: ballotArb, slot: slotArb, batch: batchArb });
 
-const digestArb = fc.uint8Array({ minLength: 32, maxLength: 32 });
-const envelopeArb = rec({
-  type: fc.constant('signed' as const),
-  signer: natIn(0, NODE_ID_MAX),
-  payload: fc.uint8Array({ maxLength: 64 }),
-  signature: fc.uint8Array({ minLength: 64, maxLength: 64 }),
-});
 const envelopesArb = fc.array(envelopeArb, { maxLength: 4 });
 const checkpointCertArb = rec({ slot: slotArb, stateDigest: digestArb, signatures: envelopesArb });
 

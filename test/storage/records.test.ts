@@ -2,11 +2,11 @@
 // compaction's record set (stateRecords) folds back into the same state.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { commandArb, digestArb, envelopeArb, natIn, rec } from '../messages/arbitraries.ts';
 import type { Ballot } from '../../src/core/ballot.ts';
 import type { PersistRecord } from '../../src/core/effects.ts';
-import { CLIENT_ID_MAX, NODE_ID_MAX, ROUND_MAX, SLOT_MAX } from '../../src/core/limits.ts';
-import type { Batch, Command, PValue } from '../../src/core/types.ts';
-import type { SignedEnvelope } from '../../src/messages/types.ts';
+import { NODE_ID_MAX, ROUND_MAX, SLOT_MAX } from '../../src/core/limits.ts';
+import type { Batch, PValue } from '../../src/core/types.ts';
 import {
   CodecError,
   RECORD_BYTES_MAX,
@@ -20,18 +20,6 @@ import { StateAccumulator } from '../../src/storage/storage.ts';
 
 // --- arbitraries (objects built in key order) -------------------------------------------------
 
-function rec<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> {
-  return fc.record(model, { noNullPrototype: true });
-}
-
-/** Integers in [min, max], biased towards small values and the bounds. */
-function natIn(min: number, max: number): fc.Arbitrary<number> {
-  return fc.oneof(
-    fc.integer({ min, max: Math.min(max, min + 300) }),
-    fc.constantFrom(min, max, Math.min(max, min + 127), Math.min(max, min + 128)),
-    fc.bigInt({ min: BigInt(min), max: BigInt(max) }).map(Number),
-  );
-}
 
 type RecordType = PersistRecord['type'];
 type RecordArbs = { readonly [K in RecordType]: fc.Arbitrary<Extract<PersistRecord, { type: K }>> };
@@ -42,21 +30,8 @@ function recordArbs(slotArb: fc.Arbitrary<number>, roundArb: fc.Arbitrary<number
     fc.constant({ round: 0, leader: -1 }),
     rec({ round: roundArb.filter((r) => r > 0), leader: natIn(0, NODE_ID_MAX) }),
   );
-  const commandArb: fc.Arbitrary<Command> = rec({
-    clientId: natIn(0, CLIENT_ID_MAX),
-    seq: natIn(0, Number.MAX_SAFE_INTEGER),
-    op: fc.uint8Array({ maxLength: 48 }),
-    signature: fc.oneof(fc.constant(new Uint8Array(0)), fc.uint8Array({ minLength: 64, maxLength: 64 })),
-  });
   const batchArb: fc.Arbitrary<Batch> = rec({ commands: fc.array(commandArb, { maxLength: 4 }) });
   const pvalueArb: fc.Arbitrary<PValue> = rec({ ballot: ballotArb, slot: slotArb, batch: batchArb });
-  const digestArb = fc.uint8Array({ minLength: 32, maxLength: 32 });
-  const envelopeArb: fc.Arbitrary<SignedEnvelope> = rec({
-    type: fc.constant('signed' as const),
-    signer: natIn(0, NODE_ID_MAX),
-    payload: fc.uint8Array({ maxLength: 64 }),
-    signature: fc.uint8Array({ minLength: 64, maxLength: 64 }),
-  });
   const envelopesArb = fc.array(envelopeArb, { maxLength: 3 });
   return {
     promised: rec({ type: fc.constant('promised'), ballot: ballotArb }),
