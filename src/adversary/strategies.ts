@@ -1,10 +1,11 @@
 // Built-in Byzantine strategies. Each is small on purpose: one misbehaviour, named so.
 import type { Effect, Input, ProtocolTimer, TimerName } from '../core/effects.ts';
 import type { ProtocolNode } from '../core/protocol.ts';
-import type { NodeId } from '../core/types.ts';
+import { NOOP, type NodeId, type Slot } from '../core/types.ts';
 import { batchDigest, frameType } from '../messages/codec.ts';
 import type { Accept, Bundle, CertifiedPromise, PeerMessage, SignedEnvelope } from '../messages/types.ts';
 import type { SignedPayload } from '../modes/byzantine/auth.ts';
+import { chooseFromPromises } from '../modes/byzantine/certificates.ts';
 import { ByzantineNode } from '../modes/byzantine/node.ts';
 import { isPeerTraffic, recipientsOf, recordAct, Tamper, type Adversary, type AdversaryContext } from './adversary.ts';
 import { claimOf } from '../evidence/claim.ts';
@@ -95,6 +96,141 @@ class LyingPromise extends Tamper {
 
   private lie(promise: CertifiedPromise): SignedEnvelope {
     return this.seal({ ...promise, checkpoint: null, prepared: [] });
+  }
+}
+
+/**
+ * Puts messages forged in the recipient's own name into everything it relays, betting that a node
+ * believes what claims to come from itself: the recipient's promise, emptied, in its NewBallots
+ * (with its own promise lying as lying-promise's does, a prepared slot looks free); the
+ * recipient's commitment in its Bundles; the recipient's votes in its catch-up and state replies;
+ * and, with every vote or reveal it sends, an evidence share holding the recipient's vote for
+ * another digest. It cannot sign as anyone else: each forgery carries its own signature under the
+ * recipient's name. Every NewBallot it sends is then unjustified, which is provable. Having led
+ * a ballot in, it re-proposes a no-op in every slot the honest NewBallot would have settled with
+ * a batch, and votes for the no-op there itself: a node fooled into leaving such a slot open
+ * verifies the no-op, and learners that had not yet decided the slot may decide it.
+ */
+class Forger extends LyingPromise {
+  /** Valid promises received, by round and signer, with how many prepared certificates each carries. */
+  private readonly received = new Map<number, Map<NodeId, { envelope: SignedEnvelope; prepared: number }>>();
+  private static readonly ROUNDS_KEPT = 8;
+  /** Slots its NewBallot for a round would have settled with a batch: re-proposed as no-ops. */
+  private readonly reproposed = new Map<number, Set<Slot>>();
+
+  override step(input: Input): Effect[] {
+    if (input.type === 'message' && input.msg.type === 'signed' && frameType(input.msg.payload) === 'certified-promise') this.remember(input.msg);
+    return super.step(input);
+  }
+
+  private remember(envelope: SignedEnvelope): void {
+    const promise = this.ctx.auth.open(envelope);
+    if (promise?.type !== 'certified-promise' || envelope.signer === this.id) return;
+    let byNode = this.received.get(promise.ballot.round);
+    if (byNode === undefined) {
+      this.received.set(promise.ballot.round, (byNode = new Map()));
+      // Only the coming rounds matter; forget the oldest.
+      if (this.received.size > Forger.ROUNDS_KEPT) this.received.delete(Math.min(...this.received.keys()));
+    }
+    byNode.set(envelope.signer, { envelope, prepared: promise.prepared.length });
+  }
+
+  protected override rewrite(effect: Effect): Effect[] {
+    return super.rewrite(effect).flatMap((e) => this.forgeInto(e));
+  }
+
+  private forgeInto(effect: Effect): Effect[] {
+    if (!isPeerTraffic(effect) || effect.msg.type !== 'signed') return [effect];
+    const inner = this.innerOf(effect.msg);
+    if (inner === null) return [effect];
+    if (inner.type === 'new-ballot') this.noteSettled(inner);
+    const votes = this.noopVotes(inner);
+    if (votes !== null) return votes.map((msg) => ({ ...effect, msg }));
+    const original = effect.msg;
+    const effects: Effect[] = [];
+    for (const to of recipientsOf(effect, this.ctx.n, this.id)) {
+      effects.push({ type: 'send', to, msg: this.forgedFor(to, inner) ?? original });
+      const share = this.sharedLie(to, inner);
+      if (share !== null) effects.push({ type: 'send', to, msg: share });
+    }
+    return effects;
+  }
+
+  private noteSettled(msg: Extract<SignedPayload, { type: 'new-ballot' }>): void {
+    if (this.reproposed.has(msg.ballot.round)) return;
+    const ctx = { n: this.ctx.n, quorum: this.ctx.honest.config.quorums.phase2, open: (e: SignedEnvelope) => this.ctx.auth.open(e) };
+    const result = chooseFromPromises(ctx, msg.ballot, msg.promises);
+    if (!result.ok) return;
+    this.reproposed.set(msg.ballot.round, new Set([...result.choice.slots].filter(([, batch]) => batch.commands.length > 0).map(([slot]) => slot)));
+    if (this.reproposed.size > Forger.ROUNDS_KEPT) this.reproposed.delete(Math.min(...this.reproposed.keys()));
+  }
+
+  /**
+   * Its own vote in a slot it re-proposes: an Accept, a Verify (and in Byzantine mode an Accepted)
+   * for the no-op instead, the same to everyone; [] for the honest Accepted it must not also sign.
+   */
+  private noopVotes(msg: SignedPayload): SignedEnvelope[] | null {
+    if (msg.type !== 'verify' && msg.type !== 'accepted') return null;
+    if (msg.ballot.leader !== this.id || this.reproposed.get(msg.ballot.round)?.has(msg.slot) !== true) return null;
+    if (msg.type === 'accepted') return [];
+    const digest = batchDigest(NOOP);
+    const votes = [
+      this.seal({ type: 'accept', ballot: msg.ballot, slot: msg.slot, batch: NOOP, decidedUpTo: 0 }),
+      this.seal({ ...msg, digest }),
+    ];
+    if (this.ctx.honest.config.mode === 'byzantine') votes.push(this.seal({ type: 'accepted', ballot: msg.ballot, slot: msg.slot, digest }));
+    return votes;
+  }
+
+  /** `msg` resealed with `peer`'s own messages inside swapped for forgeries; null if it relays none. */
+  private forgedFor(peer: NodeId, msg: SignedPayload): SignedEnvelope | null {
+    const swap = (envelopes: readonly SignedEnvelope[], lie: (inner: SignedPayload) => SignedPayload) =>
+      envelopes.map((e) => {
+        const inner = e.signer === peer ? this.ctx.auth.open(e) : null;
+        return inner === null ? e : this.forge(peer, lie(inner));
+      });
+    switch (msg.type) {
+      case 'new-ballot': {
+        const newBallot = this.seal({ ...msg, promises: this.withForgedPromise(peer, msg) });
+        recordAct(this.ctx, { kind: 'unjustified-new-ballot', newBallot }, [[peer], [peer]]);
+        return newBallot;
+      }
+      case 'bundle':
+        return this.seal({ ...msg, commitments: swap(msg.commitments, (box) => (box.type === 'commitment' ? { ...box, commitment: sha256(box.commitment) } : box)) });
+      case 'certified-catchup-reply':
+        return this.seal({ ...msg, entries: msg.entries.map((entry) => ({ ...entry, accepteds: swap(entry.accepteds, (vote) => vote) })) });
+      case 'state-reply':
+        return this.seal({ ...msg, checkpoint: { ...msg.checkpoint, signatures: swap(msg.checkpoint.signatures, (vote) => vote) } });
+      default:
+        return null;
+    }
+  }
+
+  /**
+   * The NewBallot for `peer`: its own (lying) promise, `peer`'s as an empty forgery, and the
+   * promise received from a third node with the fewest prepared certificates: as little as
+   * possible of what was prepared survives.
+   */
+  private withForgedPromise(peer: NodeId, msg: Extract<SignedPayload, { type: 'new-ballot' }>): SignedEnvelope[] {
+    const own = msg.promises.find((e) => e.signer === this.id);
+    const thirds = [...(this.received.get(msg.ballot.round)?.values() ?? [])]
+      .filter((p) => p.envelope.signer !== peer && p.envelope.signer !== this.id)
+      .sort((a, b) => a.prepared - b.prepared || a.envelope.signer - b.envelope.signer)
+      .map((p) => p.envelope);
+    const forged = this.forge(peer, { type: 'certified-promise', ballot: msg.ballot, checkpoint: null, prepared: [] });
+    const rest = msg.promises.filter((e) => e !== own && e.signer !== peer);
+    return [own ?? rest.shift()!, forged, ...thirds.slice(0, 1), ...rest].slice(0, msg.promises.length);
+  }
+
+  /** With each vote or reveal: an evidence share holding `peer`'s forged vote for another digest. */
+  private sharedLie(peer: NodeId, msg: SignedPayload): SignedEnvelope | null {
+    if (msg.type !== 'verify' && msg.type !== 'accepted' && msg.type !== 'reveal') return null;
+    return this.seal({ type: 'evidence-share', envelopes: [this.forge(peer, { ...msg, digest: sha256(msg.digest) })] });
+  }
+
+  /** `msg` under `peer`'s name, signed with this node's key: a forgery no honest check accepts. */
+  private forge(peer: NodeId, msg: SignedPayload): SignedEnvelope {
+    return { ...this.seal(msg), signer: peer };
   }
 }
 
@@ -416,6 +552,7 @@ export const BUILT_IN_ADVERSARIES: readonly Adversary[] = [
   strategy('replay', 're-sends old messages, its own and others, to random peers', (ctx) => new Replay(ctx)),
   strategy('slow', 'delays everything it sends by 250 ms', (ctx) => new Slow(ctx)),
   strategy('twins', 'two honest instances share its identity, each talking to half the cluster', (ctx) => new Twins(ctx)),
+  strategy('forger', 'forges the recipient\'s own messages into what it relays: NewBallots, bundles, evidence shares, catch-up', (ctx) => new Forger(ctx)),
   strategy('reveal-mismatch', 'commit-reveal: its reveals carry a key that does not open its commitment', (ctx) => new RevealMismatch(ctx)),
   strategy('withhold-reveal', 'commit-reveal: commits but never reveals, not even when asked', (ctx) => new WithholdReveal(ctx)),
   strategy('withhold-commitment', 'commit-reveal: never lets its own commitment out; as leader bundles only 2f+1 of the others', (ctx) => new WithholdCommitment(ctx)),

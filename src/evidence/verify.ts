@@ -35,7 +35,7 @@ export function verifyEvidence(cluster: ClusterConfig, evidence: Evidence): Evid
 
 function judge(cluster: ClusterConfig, evidence: Evidence): Finding {
   validateCluster(cluster);
-  // Verification only: no secret key (seal would throw) and no member id (openOwn never skips a
+  // Verification only: no secret key (seal would throw) and no member id (open never skips a
   // check). The reference backend, so the verdict never rests on OpenSSL's build.
   const auth = new Authenticator(cluster, -1, new Uint8Array(0), nobleBackend);
   const open = (envelope: SignedEnvelope, name: string): SignedPayload => {

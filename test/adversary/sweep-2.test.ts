@@ -2,4 +2,4 @@
 import { BUILT_IN_ADVERSARIES } from '../../src/adversary/strategies.ts';
 import { describeSweep } from './sweep-helpers.ts';
 
-describeSweep('2/4', 'byzantine', BUILT_IN_ADVERSARIES.slice(4, 8));
+describeSweep('2/4', 'byzantine', BUILT_IN_ADVERSARIES.slice(5, 9));

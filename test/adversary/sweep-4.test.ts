@@ -2,4 +2,4 @@
 import { BUILT_IN_ADVERSARIES } from '../../src/adversary/strategies.ts';
 import { describeSweep } from './sweep-helpers.ts';
 
-describeSweep('4/4', 'commit-reveal', BUILT_IN_ADVERSARIES.slice(7, 13));
+describeSweep('4/4', 'commit-reveal', BUILT_IN_ADVERSARIES.slice(7, 14));

@@ -41,6 +41,12 @@ export class Authenticator {
   private readonly secretKey: Uint8Array;
   private readonly memberKeys: readonly Uint8Array[];
   private readonly clientKeys: ReadonlyMap<ClientId, Uint8Array>;
+  /**
+   * Envelopes this process sealed: signature object -> payload object. Only these exact objects
+   * are trusted unchecked; anything else claiming to be ours (relayed back inside a NewBallot,
+   * certificate, bundle or share) is verified like any peer's, or a peer could forge us to us.
+   */
+  private readonly sealed = new WeakMap<Uint8Array, Uint8Array>();
 
   constructor(cluster: ClusterConfig, id: NodeId, secretKey: Uint8Array, backend: SignatureBackend) {
     this.id = id;
@@ -55,21 +61,27 @@ export class Authenticator {
     const payload = encodeMessage(msg);
     this.stats.signs++;
     const signature = signMessage(this.backend, this.secretKey, this.clusterId, msg.type, payload);
+    this.sealed.set(signature, payload);
     return { type: 'signed', signer: this.id, payload, signature };
   }
 
-  /** The inner message if the envelope is well-formed and its signer really signed it, else null. */
+  /**
+   * The inner message if the envelope is well-formed and its signer really signed it, else null.
+   * The one rule for every envelope, whoever it claims to be from and however it arrived: its
+   * signature must verify, unless it is the very envelope this process sealed.
+   */
   open(envelope: SignedEnvelope): SignedPayload | null {
     const inner = decodeInner(envelope.payload);
     const key = this.memberKeys[envelope.signer];
     if (inner === null || key === undefined) return null;
+    if (envelope.signer === this.id && this.sealed.get(envelope.signature) === envelope.payload) return inner;
     this.stats.verifies++;
     return verifyMessage(this.backend, key, this.clusterId, inner.type, envelope.payload, envelope.signature) ? inner : null;
   }
 
-  /** Decode an envelope this node sealed itself: no signature check needed. */
+  /** `open`, for an envelope that must be this node's own (what an adversary wrapper emits). */
   openOwn(envelope: SignedEnvelope): SignedPayload | null {
-    return envelope.signer === this.id ? decodeInner(envelope.payload) : null;
+    return envelope.signer === this.id ? this.open(envelope) : null;
   }
 
   verifyCommand(command: Command): boolean {

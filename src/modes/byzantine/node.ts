@@ -205,7 +205,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
       n: this.n,
       quorum: this.quorum,
       clusterId: this.auth.clusterId,
-      open: (e) => (e.signer === this.id ? this.auth.openOwn(e) : this.auth.open(e)),
+      open: (e) => this.auth.open(e),
     };
     // Per slot in the window: an Accept and n each of Verify, Accepted, Commitment, Reveal; twice
     // the window, so a ballot change does not push out what the last ballot saw.
@@ -286,7 +286,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     for (;;) {
       while (out.local.length > 0) {
         const envelope = out.local.shift()! as SignedEnvelope;
-        const inner = this.auth.openOwn(envelope);
+        const inner = this.auth.open(envelope);
         if (inner !== null) this.handle(this.id, inner, envelope, out);
       }
       this.executeDecided(out);
@@ -615,7 +615,11 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private onEvidenceShare(msg: EvidenceShare, out: Outbox): void {
     for (const envelope of msg.envelopes.slice(0, this.evidenceShareMax)) {
       const inner = this.ctx.open(envelope);
-      if (inner === null) continue;
+      // Forged (perhaps in our own name): never evidence, never a vote.
+      if (inner === null) {
+        this.drop('evidence-share', 'bad-envelope');
+        continue;
+      }
       this.observe(envelope, inner, out);
       // A shared reveal is as good as a direct one: the ledger judges it against the signer's box.
       if (inner.type === 'reveal' && this.ledger !== null && !this.decided.has(inner.slot) && this.inWatermarks(inner.slot)) {
@@ -944,6 +948,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     for (const promise of msg.promises.slice(0, this.n)) {
       const inner = this.ctx.open(promise);
       if (inner !== null) this.observe(promise, inner, out);
+      else this.drop('new-ballot', 'bad-promise');
     }
     if (msg.ballot.round < this.round || (msg.ballot.round === this.round && this.status === 'normal')) return;
     const result = checkNewBallot(this.ctx, msg, from);
