@@ -31,3 +31,5 @@ export {
 } from './envelope.ts';
 export type { CachedVerifier, SignatureStats } from './envelope.ts';
 export * from './commitment.ts';
+export { DERIVED_KEY_BYTES_MIN, ENTROPY_BYTES_MAX, derivedEntropy, systemEntropy } from './entropy.ts';
+export type { Entropy } from './entropy.ts';

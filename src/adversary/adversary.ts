@@ -31,7 +31,7 @@ export interface AdversaryContext {
   readonly rng: Rng;
   /** Signs with this node's key; opens envelopes (checks others' signatures). */
   readonly auth: Authenticator;
-  /** Everything an honest node of this id would be built from. */
+  /** Everything an honest node of this id would be built from, its secrets' entropy source included. */
   readonly honest: ByzantineNodeOptions;
   /** Shared by every adversary of a run: colluders coordinate through it, out of band. */
   readonly collusion: Map<string, unknown>;

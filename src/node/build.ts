@@ -19,6 +19,7 @@ import type { PeerName, PeerSpec } from '../transport/transport.ts';
 import { checkPublicKey, keyPairFromSeed, nativeBackend, type SignatureBackend } from '../../crypto/ed25519.ts';
 import { cachedVerifier } from '../../crypto/envelope.ts';
 import { bytesEqual, toHex } from '../../crypto/digest.ts';
+import type { Entropy } from '../../crypto/entropy.ts';
 
 /** A crash-mode client resends after this long without an answer. */
 export const CLIENT_RETRY_MS_CRASH = 150;
@@ -88,16 +89,20 @@ export function crashNodeOptions(build: CrashBuild, id: NodeId, state: Persisten
   return { id, config: build.config, state, rng, app: new KvStore() };
 }
 
-/** An honest node's options; `secretKey` is member `id`'s signing key. */
+/**
+ * An honest node's options; `secretKey` is member `id`'s signing key. `rng` schedules, `entropy`
+ * makes the secrets (commitment keys): a deployment passes systemEntropy, never a seeded source.
+ */
 export function byzantineNodeOptions(
   build: ByzantineBuild,
   id: NodeId,
   secretKey: Uint8Array,
   state: PersistentState,
   rng: Rng,
+  entropy: Entropy,
 ): ByzantineNodeOptions {
   const auth = new Authenticator(build.cluster, id, secretKey, build.backend);
-  return { id, config: build.config, auth, state, rng, app: new KvStore() };
+  return { id, config: build.config, auth, state, rng, entropy, app: new KvStore() };
 }
 
 /** Signs a client's commands with its key, bound to this cluster. */
@@ -126,18 +131,27 @@ export interface BuiltNode {
 }
 
 /**
- * A node of any mode; `secretKey` signs in the Byzantine modes and is unused in crash mode. With
+ * A node of any mode; `secretKey` signs and `entropy` makes the secrets in the Byzantine modes;
+ * crash mode uses neither. With
  * `adversary` (Byzantine modes only) the node runs that strategy over the honest node it would
  * have been, colluding with no one (a deployed adversary has no out-of-band channel here).
  */
-export function makeNode(build: ModeBuild, id: NodeId, secretKey: Uint8Array, state: PersistentState, rng: Rng, adversary?: Adversary): BuiltNode {
+export function makeNode(
+  build: ModeBuild,
+  id: NodeId,
+  secretKey: Uint8Array,
+  state: PersistentState,
+  rng: Rng,
+  entropy: Entropy,
+  adversary?: Adversary,
+): BuiltNode {
   if (build.mode === 'crash') {
     if (adversary !== undefined) throw new Error(`crash mode: node ${id} cannot run adversary '${adversary.name}' (Byzantine modes only)`);
     const options = crashNodeOptions(build, id, state, rng);
     const node = new PaxosNode(options);
     return { node, decidedUpTo: () => node.learner.firstUndecided, stateDigest: () => options.app.stateDigest() };
   }
-  const honest = byzantineNodeOptions(build, id, secretKey, state, rng);
+  const honest = byzantineNodeOptions(build, id, secretKey, state, rng, entropy);
   const stateDigest = (): Uint8Array => honest.app.stateDigest();
   if (adversary === undefined) {
     const node = new ByzantineNode(honest);

@@ -31,6 +31,7 @@ import { buildDeployment, clientName, makeNode, memberName, parsePeerName, requi
 import { silentLogger, type Logger } from './log.ts';
 import { createNodeMetrics, serveMetrics, type MetricsServer, type NodeMetrics } from './metrics.ts';
 import type { SignatureBackend } from '../../crypto/ed25519.ts';
+import { systemEntropy } from '../../crypto/entropy.ts';
 import type { Adversary } from '../adversary/adversary.ts';
 
 /** Storage as the runtime uses it; a durable one closes its files on stop. */
@@ -120,7 +121,10 @@ export interface NodeRuntimeInit {
   readonly metrics?: NodeMetrics;
   /** Serve the metrics on 127.0.0.1:metricsPort (0: any free port); off when absent. */
   readonly metricsPort?: number;
-  /** Seeds the core's randomness (election timeouts, catch-up peers); default: random. */
+  /**
+   * Seeds the core's scheduling randomness (timeouts, catch-up peers); default: random. Secrets
+   * (commitment keys) never come from it: a deployed node draws them from the system CSPRNG.
+   */
   readonly seed?: number;
   /** Signature backend of the Byzantine modes; default: a verdict cache over Node's ed25519. */
   readonly backend?: SignatureBackend;
@@ -270,7 +274,7 @@ export class NodeRuntime {
   private boot(): Effect[] {
     const persisted = this.init.storage.load();
     const seed = this.init.seed ?? globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
-    const built = makeNode(this.build, this.id, this.init.secretKey, persisted, new SeededRng(seed, this.id), this.init.adversary);
+    const built = makeNode(this.build, this.id, this.init.secretKey, persisted, new SeededRng(seed, this.id), systemEntropy, this.init.adversary);
     this.core = built.node;
     this.decidedUpToOf = built.decidedUpTo;
     this.stateDigestOf = built.stateDigest;

@@ -1,6 +1,7 @@
 // How the simulator builds the nodes and clients of each mode, from the pieces the deployed
-// runtime uses too (src/node/build.ts). Byzantine mode derives every key from the run's seed, so
-// a run stays a pure function of its seed.
+// runtime uses too (src/node/build.ts). Byzantine mode derives every key from the run's seed, and
+// every secret a node draws (commitment keys) from the seed, node and incarnation, so a run stays
+// a pure function of its seed. A deployment draws its secrets from the system CSPRNG instead.
 import type { Client } from '../core/client.ts';
 import type { CoreConfig } from '../core/config.ts';
 import { PaxosNode, type NodeOptions } from '../core/node.ts';
@@ -18,6 +19,7 @@ import type { Adversary } from '../adversary/adversary.ts';
 import { keyPairFromSeed, nativeBackend, type KeyPair } from '../../crypto/ed25519.ts';
 import { cachedVerifier, type CachedVerifier } from '../../crypto/envelope.ts';
 import { domainDigest } from '../../crypto/digest.ts';
+import { derivedEntropy, type Entropy } from '../../crypto/entropy.ts';
 
 export interface ModeSetup {
   readonly mode: Mode;
@@ -25,7 +27,8 @@ export interface ModeSetup {
   readonly f: number;
   /** Who signs with which key (Byzantine modes): what evidence is checked against. Null in crash mode. */
   readonly cluster: ClusterConfig | null;
-  makeNode(id: NodeId, state: PersistentState, rng: SeededRng): ProtocolNode;
+  /** `rng` schedules; `entropy` makes the node's secrets (Byzantine modes; crash mode has none). */
+  makeNode(id: NodeId, state: PersistentState, rng: SeededRng, entropy: Entropy): ProtocolNode;
   makeClient(clientId: ClientId, rng: SeededRng): Client;
   /** Signatures made and checked so far, over every node and client of the run. */
   signatureCounts(): { signs: number; verifies: number };
@@ -85,8 +88,8 @@ export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
     n,
     f: options.f,
     cluster,
-    makeNode: (id, state, rng) => {
-      const honest = byzantineNodeOptions(build, id, memberKeys[id]!.secretKey, state, rng);
+    makeNode: (id, state, rng, entropy) => {
+      const honest = byzantineNodeOptions(build, id, memberKeys[id]!.secretKey, state, rng, entropy);
       const { auth } = honest;
       auths.push(auth);
       const adversary = options.adversaries.get(id);
@@ -107,6 +110,14 @@ export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
     // The checker's own check, outside any node and its counters.
     signedByClient: (command) => checker.verifyCommand(command),
   };
+}
+
+/**
+ * The secrets of incarnation `incarnation` of node `id` in the run of `seed`: replayable, apart
+ * from the scheduling stream, and fresh for each restart.
+ */
+export function nodeEntropy(seed: number, id: NodeId, incarnation: number): Entropy {
+  return derivedEntropy(domainDigest('byzpaxos/sim-entropy/v1', u32(seed), u32(id), u32(incarnation)));
 }
 
 function u32(value: number): Uint8Array {

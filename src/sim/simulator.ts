@@ -11,7 +11,7 @@ import type { PaxosNode, NodeOptions } from '../core/node.ts';
 import type { Mode, ProtocolNode } from '../core/protocol.ts';
 import type { ClusterConfig } from '../modes/byzantine/cluster.ts';
 import type { ByzantineConfig } from '../modes/byzantine/config.ts';
-import { byzantineSetup, crashSetup, type ModeSetup } from './modes.ts';
+import { byzantineSetup, crashSetup, nodeEntropy, type ModeSetup } from './modes.ts';
 import type { Adversary } from '../adversary/adversary.ts';
 import { evidenceEnvelopes, type Evidence } from '../evidence/types.ts';
 import { toHex } from '../../crypto/digest.ts';
@@ -452,7 +452,8 @@ class Simulation {
   private boot(id: NodeId): void {
     const node = this.nodes[id]!;
     node.incarnation++;
-    node.core = this.setup.makeNode(id, node.storage.load(), new SeededRng(this.o.seed, 10 + id * 1000 + node.incarnation));
+    const rng = new SeededRng(this.o.seed, 10 + id * 1000 + node.incarnation);
+    node.core = this.setup.makeNode(id, node.storage.load(), rng, nodeEntropy(this.o.seed, id, node.incarnation));
     this.apply(id, node.core.start());
   }
 

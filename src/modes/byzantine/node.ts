@@ -64,13 +64,17 @@ import { Repeats } from './repeats.ts';
 import { commit, COMMITMENT_KEY_BYTES } from '../../../crypto/commitment.ts';
 import type { ByzantineConfig } from './config.ts';
 import { bytesEqual, toHex } from '../../../crypto/digest.ts';
+import type { Entropy } from '../../../crypto/entropy.ts';
 
 export interface ByzantineNodeOptions {
   readonly id: NodeId;
   readonly config: ByzantineConfig;
   readonly auth: Authenticator;
   readonly state: PersistentState;
+  /** Scheduling only (timeouts, jitter, peer choice): peers may predict it. */
   readonly rng: Rng;
+  /** Secrets peers must not predict: commitment keys. */
+  readonly entropy: Entropy;
   readonly app: StateMachine;
 }
 
@@ -111,6 +115,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   readonly replica: Replica;
   private readonly auth: Authenticator;
   private readonly rng: Rng;
+  private readonly entropy: Entropy;
   private readonly n: number;
   private readonly quorum: number;
   private readonly ctx: CertificateContext;
@@ -198,6 +203,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.config = options.config;
     this.auth = options.auth;
     this.rng = options.rng;
+    this.entropy = options.entropy;
     this.n = options.config.quorums.n;
     this.quorum = options.config.quorums.phase2;
     this.replica = new Replica(options.app);
@@ -488,7 +494,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     const id = verifiedKey(this.round, slot);
     let key = this.committedKeys.get(id);
     if (key === undefined) {
-      key = Uint8Array.from({ length: COMMITMENT_KEY_BYTES }, () => this.rng.int(256));
+      key = this.entropy.bytes(COMMITMENT_KEY_BYTES);
       this.committedKeys.set(id, key);
       out.persist([{ type: 'committed', ballot: this.ballot, slot, key }]);
     }

@@ -6,6 +6,7 @@ import { KvStore, encodeKvOp, type KvOp } from '../../../src/app/kv.ts';
 import type { Ballot } from '../../../src/core/ballot.ts';
 import type { Effect, Input, PersistRecord, TimerName } from '../../../src/core/effects.ts';
 import { SeededRng } from '../../../src/core/rng.ts';
+import { nodeEntropy } from '../../../src/sim/modes.ts';
 import type { Batch, ClientId, Command, NodeId, Slot } from '../../../src/core/types.ts';
 import { batchDigest } from '../../../src/messages/codec.ts';
 import type {
@@ -176,6 +177,8 @@ export class Net {
   readonly timers: Map<TimerName, number>[] = [];
   /** Every (node, effects) the nodes produced, in order. */
   readonly log: { node: NodeId; effects: Effect[] }[] = [];
+  /** Boots per node: each incarnation draws fresh secrets. */
+  private readonly incarnations: number[] = [];
 
   constructor(fx: Fixture) {
     this.fx = fx;
@@ -195,6 +198,7 @@ export class Net {
       auth: this.fx.auths[id]!,
       state: this.storages[id]!.load(),
       rng: new SeededRng(4321, id),
+      entropy: nodeEntropy(4321, id, (this.incarnations[id] = (this.incarnations[id] ?? 0) + 1)),
       app,
     });
     this.nodes[id] = node;
