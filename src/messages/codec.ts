@@ -223,6 +223,7 @@ const BATCH = batch('batch');
 const COMMAND = command('command');
 const ENVELOPE = envelope('envelope');
 const CERTIFIED_ENTRY = certifiedEntry('entry');
+const PVALUE = pvalue('pvalue');
 
 /** The message type a frame announces (its tag byte), without decoding it; undefined if unknown. */
 export function frameType(frame: Uint8Array): WireMessageType | undefined {
@@ -294,6 +295,11 @@ export function commandSize(c: Command): number {
 /** Bytes one envelope takes inside a list of envelopes (evidence shares, certificates). */
 export function envelopeSize(e: SignedEnvelope): number {
   return ENVELOPE.size(e);
+}
+
+/** Bytes one pvalue takes inside a Promise. */
+export function pvalueSize(p: PValue): number {
+  return PVALUE.size(p);
 }
 
 /** Bytes one entry takes inside a certified catch-up reply. */
