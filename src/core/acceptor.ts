@@ -3,9 +3,10 @@
 // persisted (the returned records) before the reply is sent.
 import { ballotGreater, compareBallots, type Ballot } from './ballot.ts';
 import type { PersistRecord } from './effects.ts';
-import { PROMISE_PVALUES_MAX } from './limits.ts';
+import { FRAME_BYTES_MAX, PROMISE_PVALUES_MAX } from './limits.ts';
 import type { PValue, Slot } from './types.ts';
 import type { Accept, Nack, Prepare, Promise1b } from '../messages/types.ts';
+import { encodedSize, pvalueSize } from '../messages/codec.ts';
 
 export type AcceptorOutcome<T> =
   | { readonly ok: true; readonly reply: T; readonly persist: readonly PersistRecord[] }
@@ -28,7 +29,7 @@ export class Acceptor {
   onPrepare(msg: Prepare, decidedUpTo: Slot): AcceptorOutcome<Promise1b> {
     if (!this.mayPromise(msg.ballot)) return this.nack(msg.ballot);
     this.promised = msg.ballot;
-    const { pvalues, truncated } = this.acceptedFrom(msg.fromSlot);
+    const { pvalues, truncated } = this.acceptedFrom(msg, decidedUpTo);
     return {
       ok: true,
       persist: [{ type: 'promised', ballot: msg.ballot }],
@@ -66,10 +67,19 @@ export class Acceptor {
     return { ok: false, reply: { type: 'nack', ballot, promised: this.promised } };
   }
 
-  private acceptedFrom(fromSlot: Slot): { pvalues: PValue[]; truncated: boolean } {
+  private acceptedFrom({ ballot, fromSlot }: Prepare, decidedUpTo: Slot): { pvalues: PValue[]; truncated: boolean } {
     const slots = [...this.accepted.keys()].filter((s) => s >= fromSlot).sort((a, b) => a - b);
-    const truncated = slots.length > PROMISE_PVALUES_MAX;
-    const pvalues = slots.slice(0, PROMISE_PVALUES_MAX).map((s) => this.accepted.get(s)!);
-    return { pvalues, truncated };
+    // Accepted batches may total more than a frame: carry what fits and say so (`truncated`).
+    // The count prefix may grow to two bytes (PROMISE_PVALUES_MAX < 2^14).
+    const empty: Promise1b = { type: 'promise', ballot, fromSlot, accepted: [], truncated: true, decidedUpTo };
+    let room = FRAME_BYTES_MAX - encodedSize(empty) - 1;
+    const pvalues: PValue[] = [];
+    for (const slot of slots) {
+      const pvalue = this.accepted.get(slot)!;
+      room -= pvalueSize(pvalue);
+      if (pvalues.length >= PROMISE_PVALUES_MAX || room < 0) return { pvalues, truncated: true };
+      pvalues.push(pvalue);
+    }
+    return { pvalues, truncated: false };
   }
 }

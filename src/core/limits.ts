@@ -33,6 +33,11 @@ export const CLIENT_ID_MAX = 2 ** 32 - 1;
 export const SIGNATURE_BYTES = 64;
 /** Most signed envelopes in one certificate (one per member at most). */
 export const CERTIFICATE_SIGNATURES_MAX = NODE_ID_MAX + 1;
+/**
+ * Largest payload a member signs: its envelope (version, tag, signer id, payload length, signature)
+ * must still fit one frame.
+ */
+export const SIGNED_PAYLOAD_BYTES_MAX = FRAME_BYTES_MAX - (2 + 2 + 3 + 1 + SIGNATURE_BYTES);
 /** Most prepared certificates in one CertifiedPromise: slots between the watermarks. */
 export const PREPARED_CERTIFICATES_MAX = 256;
 /** Largest application snapshot sent in state transfer. */

@@ -220,6 +220,10 @@ for (const [type, { tag, fields }] of Object.entries(SCHEMAS)) {
 }
 
 const BATCH = batch('batch');
+const COMMAND = command('command');
+const ENVELOPE = envelope('envelope');
+const CERTIFIED_ENTRY = certifiedEntry('entry');
+const PVALUE = pvalue('pvalue');
 
 /** The message type a frame announces (its tag byte), without decoding it; undefined if unknown. */
 export function frameType(frame: Uint8Array): WireMessageType | undefined {
@@ -276,6 +280,31 @@ export function encodeMessage(msg: WireMessage): Uint8Array {
   w.byte(codec.tag);
   codec.write(w, msg);
   return w.buf;
+}
+
+/** Bytes a batch takes inside a message (the length of encodeBatch), without encoding it. */
+export function batchSize(batch: Batch): number {
+  return BATCH.size(batch);
+}
+
+/** Bytes one command takes inside a batch. */
+export function commandSize(c: Command): number {
+  return COMMAND.size(c);
+}
+
+/** Bytes one envelope takes inside a list of envelopes (evidence shares, certificates). */
+export function envelopeSize(e: SignedEnvelope): number {
+  return ENVELOPE.size(e);
+}
+
+/** Bytes one pvalue takes inside a Promise. */
+export function pvalueSize(p: PValue): number {
+  return PVALUE.size(p);
+}
+
+/** Bytes one entry takes inside a certified catch-up reply. */
+export function certifiedEntrySize(entry: CertifiedEntry): number {
+  return CERTIFIED_ENTRY.size(entry);
 }
 
 /** Canonical encoding of a batch on its own (count, then commands), as embedded in messages. */

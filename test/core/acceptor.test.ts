@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { Acceptor } from '../../src/core/acceptor.ts';
 import { BOTTOM, type Ballot } from '../../src/core/ballot.ts';
 import type { PersistRecord } from '../../src/core/effects.ts';
-import { PROMISE_PVALUES_MAX } from '../../src/core/limits.ts';
+import { BATCH_COMMANDS_MAX, FRAME_BYTES_MAX, OP_BYTES_MAX, PROMISE_PVALUES_MAX } from '../../src/core/limits.ts';
+import { encodeMessage } from '../../src/messages/codec.ts';
 import type { Batch, PValue, Slot } from '../../src/core/types.ts';
 import type { Accept, Prepare } from '../../src/messages/types.ts';
 import { MemoryStorage } from '../../src/storage/memory.ts';
@@ -112,6 +113,21 @@ describe('seed 002 P1a: an acceptor promises a ballot only if it exceeds every b
     // From slot 1 on there are exactly PROMISE_PVALUES_MAX: not truncated.
     const r2 = a.onPrepare(prepare(b(3, 0), 1), 0);
     expect(r2.ok && r2.reply.truncated).toBe(false);
+  });
+
+  it('a Promise whose accepted batches would exceed one frame carries what fits and says truncated', () => {
+    const a = promisedTo(b(1, 0));
+    // Eight slots of nearly a quarter frame each (any Accept that decoded could be this large).
+    const big: Batch = {
+      commands: Array.from({ length: BATCH_COMMANDS_MAX / 4 }, (_, i) => ({ clientId: 1, seq: i + 1, op: new Uint8Array(OP_BYTES_MAX), signature: new Uint8Array(0) })),
+    };
+    for (let s = 0; s < 8; s++) a.onAccept(accept(b(1, 0), s, big));
+    const r = a.onPrepare(prepare(b(2, 0)), 0);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(encodeMessage(r.reply).length).toBeLessThanOrEqual(FRAME_BYTES_MAX);
+    expect(r.reply.truncated).toBe(true);
+    expect(r.reply.accepted.map((p) => p.slot)).toEqual([0, 1, 2]);
   });
 });
 

@@ -1,7 +1,8 @@
 // Tunables of a Byzantine-mode node. Times are milliseconds of the driver's clock.
-import { BATCH_COMMANDS_MAX, PREPARED_CERTIFICATES_MAX } from '../../core/limits.ts';
+import { BATCH_COMMANDS_MAX, PREPARED_CERTIFICATES_MAX, SIGNED_PAYLOAD_BYTES_MAX } from '../../core/limits.ts';
 import { byzantineQuorums, type QuorumSpec } from '../../core/quorum.ts';
 import { requireCount, requirePositive } from '../../core/validate.ts';
+import { batchBytesBudget, MAXIMAL_COMMAND_BATCH_BYTES, sealedBytesMax, type FrameShape } from './frame-budget.ts';
 
 export interface ByzantineConfig {
   /** 'commit-reveal': acceptors bit-commit (Commitment to the leader, Reveal to learners) instead of Accepted. */
@@ -10,6 +11,12 @@ export interface ByzantineConfig {
   /** Pipelining window α: slots the leader may open beyond the first undecided one. */
   readonly windowSlots: number;
   readonly batchCommandsMax: number;
+  /**
+   * Most encoded bytes of one slot's batch. Promises carry a prepared batch per slot between the
+   * watermarks and a NewBallot carries a quorum of promises, so this bounds them; the default is
+   * the largest for which every sealed message fits one frame (frame-budget.ts).
+   */
+  readonly batchBytesMax: number;
   /** A checkpoint every K slots; its certificate lets logs be truncated below it. */
   readonly checkpointInterval: number;
   /** Watermarks: acceptors take slots in [low, low + watermarkSlots) only, low = stable checkpoint. */
@@ -24,14 +31,23 @@ export interface ByzantineConfig {
   readonly catchupRetryMs: number;
 }
 
+/** Default watermarks: 64 slots, halved while a quorum of promises would leave no room for one maximal command per slot. */
+const WATERMARK_SLOTS_DEFAULT = 64;
+
 export function defaultByzantineConfig(f: number, overrides: Partial<ByzantineConfig> = {}): ByzantineConfig {
+  const quorums = overrides.quorums ?? byzantineQuorums(f);
+  let watermarkSlots = overrides.watermarkSlots ?? WATERMARK_SLOTS_DEFAULT;
+  while (overrides.watermarkSlots === undefined && watermarkSlots > 2 && batchBytesBudget({ quorums, watermarkSlots }) < MAXIMAL_COMMAND_BATCH_BYTES) {
+    watermarkSlots /= 2;
+  }
   const config: ByzantineConfig = {
     mode: 'byzantine',
-    quorums: byzantineQuorums(f),
+    quorums,
     windowSlots: 8,
     batchCommandsMax: 32,
-    checkpointInterval: 16,
-    watermarkSlots: 64,
+    batchBytesMax: batchBytesBudget({ quorums, watermarkSlots }),
+    checkpointInterval: Math.min(16, Math.floor(watermarkSlots / 2)),
+    watermarkSlots,
     retransmitMs: 60,
     progressTimeoutMs: 400,
     viewChangeTimeoutMs: 300,
@@ -51,10 +67,29 @@ export function validateByzantineConfig(c: ByzantineConfig): void {
   if (c.watermarkSlots < 2 * c.checkpointInterval) {
     throw new RangeError('config.watermarkSlots must be at least 2 × checkpointInterval, or the log stalls before a checkpoint stabilizes');
   }
+  validateFrameBudget(c);
   requirePositive('retransmitMs', c.retransmitMs);
   requirePositive('progressTimeoutMs', c.progressTimeoutMs);
   requirePositive('viewChangeTimeoutMs', c.viewChangeTimeoutMs);
   requirePositive('backoffMaxMs', c.backoffMaxMs);
   requirePositive('catchupRetryMs', c.catchupRetryMs);
   if (c.progressTimeoutMs <= 2 * c.retransmitMs) throw new RangeError('config.progressTimeoutMs must exceed two retransmit periods');
+}
+
+/** Every message a member seals must fit one frame, and a slot must hold at least one maximal command. */
+function validateFrameBudget(c: ByzantineConfig): void {
+  requireCount('batchBytesMax', c.batchBytesMax, SIGNED_PAYLOAD_BYTES_MAX);
+  const shape: FrameShape = c;
+  if (sealedBytesMax(shape, MAXIMAL_COMMAND_BATCH_BYTES) > SIGNED_PAYLOAD_BYTES_MAX) {
+    const budget = batchBytesBudget(shape);
+    throw new RangeError(
+      `config.watermarkSlots ${c.watermarkSlots} leaves ${budget} bytes per slot's batch (a NewBallot carries ${c.quorums.phase1} promises × ${c.watermarkSlots} prepared batches in one frame), less than one maximal command (${MAXIMAL_COMMAND_BATCH_BYTES}): lower watermarkSlots`,
+    );
+  }
+  if (c.batchBytesMax < MAXIMAL_COMMAND_BATCH_BYTES) {
+    throw new RangeError(`config.batchBytesMax must be at least ${MAXIMAL_COMMAND_BATCH_BYTES} (one maximal command), got ${c.batchBytesMax}`);
+  }
+  if (sealedBytesMax(shape, c.batchBytesMax) > SIGNED_PAYLOAD_BYTES_MAX) {
+    throw new RangeError(`config.batchBytesMax ${c.batchBytesMax} exceeds the frame budget ${batchBytesBudget(shape)} for this quorum and watermarkSlots: lower batchBytesMax`);
+  }
 }

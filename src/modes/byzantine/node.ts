@@ -13,14 +13,14 @@
 import type { Ballot } from '../../core/ballot.ts';
 import type { Effect, TimerName } from '../../core/effects.ts';
 import { StepLoop } from '../../core/step-loop.ts';
-import { CATCHUP_ENTRIES_MAX, CLIENT_SESSIONS_MAX, CLIENT_QUEUE_MAX, ROUND_MAX } from '../../core/limits.ts';
+import { CATCHUP_ENTRIES_MAX, CLIENT_SESSIONS_MAX, CLIENT_QUEUE_MAX, ROUND_MAX, SIGNED_PAYLOAD_BYTES_MAX } from '../../core/limits.ts';
 import { Outbox } from '../../core/outbox.ts';
 import type { ProtocolNode } from '../../core/protocol.ts';
 import { Replica } from '../../core/replica.ts';
 import type { Rng } from '../../core/rng.ts';
 import { commandKey, type Batch, type ClientId, type Command, type NodeId, type Slot } from '../../core/types.ts';
 import type { StateMachine } from '../../app/state-machine.ts';
-import { batchDigest, frameType } from '../../messages/codec.ts';
+import { batchDigest, batchSize, certifiedEntrySize, commandSize, encodedSize, frameType } from '../../messages/codec.ts';
 import type {
   Accept,
   Accepted,
@@ -63,6 +63,7 @@ import { Witness } from '../../evidence/witness.ts';
 import { Repeats } from './repeats.ts';
 import { commit, COMMITMENT_KEY_BYTES } from '../../../crypto/commitment.ts';
 import type { ByzantineConfig } from './config.ts';
+import { batchBytesOf, packShares, promiseBytesMax } from './frame-budget.ts';
 import { bytesEqual, toHex } from '../../../crypto/digest.ts';
 import type { Entropy } from '../../../crypto/entropy.ts';
 
@@ -151,6 +152,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private readonly witness: Witness;
   /** An answer to an evidence query: per slot an Accept and n each of Verify, Accepted, Commitment, Reveal, and our reveal. */
   private readonly evidenceShareMax: number;
+  /** Largest promise payload an honest member seals: a larger one would push a NewBallot over a frame. */
+  private readonly promiseBytesMax: number;
   /** Promises passed on, by signature, repeated while it may matter. */
   private readonly promiseShares: Repeats<SignedEnvelope>;
   /** Evidence queries asked, by position, repeated while it may matter. */
@@ -216,6 +219,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     // Per slot in the window: an Accept and n each of Verify, Accepted, Commitment, Reveal; twice
     // the window, so a ballot change does not push out what the last ballot saw.
     this.evidenceShareMax = 5 * this.n + 1;
+    this.promiseBytesMax = promiseBytesMax(options.config, options.config.batchBytesMax);
     this.promiseShares = new Repeats(4 * this.n * this.n, EVIDENCE_REPEAT_GAP_MAX);
     this.queries = new Repeats(4 * options.config.watermarkSlots, EVIDENCE_REPEAT_GAP_MAX);
     this.witness = new Witness(this.n, 2 * options.config.watermarkSlots * (4 * this.n + 1));
@@ -388,11 +392,19 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     const high = Math.min(this.firstUndecided + this.config.windowSlots, this.low + this.config.watermarkSlots);
     while (this.queue.length > 0 && this.nextSlot < high) {
       const commands: Command[] = [];
+      let commandBytes = 0;
       while (this.queue.length > 0 && commands.length < this.config.batchCommandsMax) {
+        // Config guarantees any one command fits, so a batch is never empty for want of room.
+        const size = commandSize(this.queue[0]!);
+        if (batchBytesOf(commands.length + 1, commandBytes + size) > this.config.batchBytesMax) break;
         const command = this.queue.shift()!;
         // Executed meanwhile (e.g. re-proposed by an earlier leader): do not order it again.
-        if (this.replica.lookup(command.clientId, command.seq).kind === 'new') commands.push(command);
-        else this.queued.delete(commandKey(command));
+        if (this.replica.lookup(command.clientId, command.seq).kind === 'new') {
+          commands.push(command);
+          commandBytes += size;
+        } else {
+          this.queued.delete(commandKey(command));
+        }
       }
       if (commands.length === 0) return;
       const slot = this.nextSlot++;
@@ -409,6 +421,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     if (from !== leaderOf(msg.ballot.round, this.n) || msg.ballot.leader !== from) return this.drop('accept', 'not-leader');
     if (this.status !== 'normal' || msg.ballot.round !== this.round) return this.drop('accept', 'not-joined');
     if (!this.inWatermarks(msg.slot)) return this.drop('accept', 'out-of-watermarks');
+    // Prepared batches travel in promises and NewBallots: only batches within budget may become one.
+    if (!this.batchFits(msg.batch)) return this.drop('accept', 'oversized-batch');
     if (from !== this.id) this.catchUp(from, msg.decidedUpTo, out);
     const digest = batchDigest(msg.batch);
     const previous = this.verified.get(msg.slot);
@@ -614,7 +628,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     const envelopes = msg.checkpoint ? this.witness.heldAtCheckpoint(msg.slot) : this.witness.heldAt(msg.ballot, msg.slot);
     const reveal = msg.checkpoint ? undefined : this.ownReveal.get(msg.slot);
     if (reveal !== undefined && msg.ballot.round === this.round) envelopes.push(reveal);
-    if (envelopes.length > 0) out.send(from, this.auth.seal({ type: 'evidence-share', envelopes: envelopes.slice(0, this.evidenceShareMax) }));
+    this.shareEvidence(envelopes.slice(0, this.evidenceShareMax), from, out);
   }
 
   /** Compare shared messages with what we hold from the same signers; never count them as votes. */
@@ -809,8 +823,16 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
       out.send(from, this.auth.seal({ type: 'state-reply', checkpoint: this.stable.certificate, snapshot: this.stable.snapshot }));
     }
     const entries: CertifiedEntry[] = [];
+    // The reply holds what fits one frame; the requester asks again from where it ends.
+    let room = SIGNED_PAYLOAD_BYTES_MAX - encodedSize({ type: 'certified-catchup-reply', entries: [], decidedUpTo: this.firstUndecided });
     for (let slot = Math.max(msg.fromSlot, this.low); slot < this.firstUndecided && entries.length < CATCHUP_ENTRIES_MAX; slot++) {
-      entries.push(this.decided.get(slot)!);
+      const entry = this.decided.get(slot)!;
+      room -= certifiedEntrySize(entry);
+      if (room < 0) {
+        if (entries.length === 0) this.drop('catchup-request', 'oversized-entry');
+        break;
+      }
+      entries.push(entry);
     }
     if (entries.length > 0) out.send(from, this.auth.seal({ type: 'certified-catchup-reply', entries, decidedUpTo: this.firstUndecided }));
   }
@@ -881,7 +903,11 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   }
 
   private onPromise(from: NodeId, msg: CertifiedPromise, envelope: SignedEnvelope, out: Outbox): void {
-    this.sharePromise(from, msg, envelope, out);
+    if (from !== this.id && envelope.payload.length > this.promiseBytesMax) return this.drop('certified-promise', 'oversized');
+    // Checked at most once, and only when needed: a promise carries up to 2f+1 signatures per slot.
+    let validity: boolean | undefined;
+    const valid = (): boolean => from === this.id || (validity ??= validPromise(this.ctx, msg));
+    this.sharePromise(from, msg, envelope, valid, out);
     if (msg.ballot.round <= this.round && this.status === 'normal') {
       // The sender missed the NewBallot we joined by, or (back from a restart) is still changing
       // to an older ballot: pass it on (it is the leader's signature; a later one supersedes).
@@ -891,7 +917,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     const previous = this.promises.get(from);
     if (previous !== undefined && previous.round >= msg.ballot.round) return;
     if (msg.ballot.round < this.round || msg.ballot.round > this.round + this.n * 4) return this.drop('certified-promise', 'round-out-of-range');
-    if (from !== this.id && !validPromise(this.ctx, msg)) return this.drop('certified-promise', 'bad-certificate');
+    if (!valid()) return this.drop('certified-promise', 'bad-certificate');
     this.promises.set(from, { round: msg.ballot.round, envelope });
     this.followViewChange(out);
     this.armViewTimer(out);
@@ -903,20 +929,31 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
    * node that promised differently to different peers is caught wherever both versions meet, even
    * by nodes that have already moved on to the ballot.
    */
-  private sharePromise(from: NodeId, msg: CertifiedPromise, envelope: SignedEnvelope, out: Outbox): void {
+  private sharePromise(from: NodeId, msg: CertifiedPromise, envelope: SignedEnvelope, valid: () => boolean, out: Outbox): void {
     if (from === this.id || msg.ballot.round < this.round || msg.ballot.round > this.round + this.n * 4) return;
+    const key = toHex(envelope.signature);
+    // An invalid promise proves nothing and would only be amplified.
+    if (this.promiseShares.has(key) || !valid()) return;
     // Shares get lost like any message: repeated on a backoff schedule (see repeatEvidence).
-    if (!this.promiseShares.add(toHex(envelope.signature), envelope)) return;
-    out.effects.push({ type: 'broadcast', msg: this.auth.seal({ type: 'evidence-share', envelopes: [envelope] }) });
+    this.promiseShares.add(key, envelope);
+    this.shareEvidence([envelope], null, out);
+  }
+
+  /** Seal `envelopes` into evidence-shares that each fit a frame; to `to`, or to all when null. */
+  private shareEvidence(envelopes: readonly SignedEnvelope[], to: NodeId | null, out: Outbox): void {
+    const { shares, skipped } = packShares(envelopes, this.evidenceShareMax);
+    for (let i = 0; i < skipped; i++) this.drop('evidence-share', 'oversized-envelope');
+    for (const share of shares) {
+      const msg = this.auth.seal({ type: 'evidence-share', envelopes: share });
+      if (to === null) out.effects.push({ type: 'broadcast', msg });
+      else out.send(to, msg);
+    }
   }
 
   /** Each retransmit period: the evidence queries and promise shares due again. */
   private repeatEvidence(out: Outbox): void {
     for (const q of this.queries.due()) out.effects.push({ type: 'broadcast', msg: this.auth.seal({ type: 'evidence-query', ...q }) });
-    const envelopes = this.promiseShares.due();
-    for (let i = 0; i < envelopes.length; i += this.evidenceShareMax) {
-      out.effects.push({ type: 'broadcast', msg: this.auth.seal({ type: 'evidence-share', envelopes: envelopes.slice(i, i + this.evidenceShareMax) }) });
-    }
+    this.shareEvidence(this.promiseShares.due(), null, out);
   }
 
   /** f+1 nodes moved past our round: at least one is honest, so follow, to the lowest such round. */
@@ -990,7 +1027,9 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     let highest = this.low - 1;
     for (const [slot, batch] of choice.slots) {
       highest = Math.max(highest, slot);
-      if (this.inWatermarks(slot)) this.verify(slot, batch, batchDigest(batch), null, out);
+      // Only more than f faulty nodes can certify an oversized batch; never carry one on.
+      if (!this.batchFits(batch)) this.drop('new-ballot', 'oversized-batch');
+      else if (this.inWatermarks(slot)) this.verify(slot, batch, batchDigest(batch), null, out);
     }
     if (this.isLeader) {
       this.nextSlot = Math.max(highest + 1, this.firstUndecided, this.low);
@@ -1082,6 +1121,10 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   }
 
   // --- helpers -------------------------------------------------------------------------
+
+  private batchFits(batch: Batch): boolean {
+    return batch.commands.length <= this.config.batchCommandsMax && batchSize(batch) <= this.config.batchBytesMax;
+  }
 
   private inWatermarks(slot: Slot): boolean {
     return slot >= this.low && slot < this.low + this.config.watermarkSlots;

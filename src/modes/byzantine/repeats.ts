@@ -25,6 +25,10 @@ export class Repeats<T> {
     this.#gapMax = gapMax;
   }
 
+  has(key: string): boolean {
+    return this.#items.has(key);
+  }
+
   /** Starts repeating `value` under `key`; false if the key is already known. */
   add(key: string, value: T): boolean {
     if (this.#items.has(key)) return false;
