@@ -13,7 +13,14 @@
 import type { Ballot } from '../../core/ballot.ts';
 import type { Effect, TimerName } from '../../core/effects.ts';
 import { StepLoop } from '../../core/step-loop.ts';
-import { CATCHUP_ENTRIES_MAX, CLIENT_SESSIONS_MAX, CLIENT_QUEUE_MAX, ROUND_MAX } from '../../core/limits.ts';
+import {
+  CATCHUP_ENTRIES_MAX,
+  CLIENT_SESSIONS_MAX,
+  CLIENT_QUEUE_MAX,
+  ROUND_MAX,
+  ROUNDS_AHEAD_PER_MEMBER,
+  witnessSignerBytesMax,
+} from '../../core/limits.ts';
 import { Outbox } from '../../core/outbox.ts';
 import type { ProtocolNode } from '../../core/protocol.ts';
 import { Replica } from '../../core/replica.ts';
@@ -142,7 +149,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   /** Reveal requests sent per slot and acceptor, so a withholder is suspected once, after a request went unanswered. */
   private readonly revealAsks = new Map<Slot, Map<NodeId, number>>();
   private readonly reported = new Set<string>();
-  /** Every single-sign message seen from others, kept across ballots: where split equivocation meets. */
+  /** Single-sign messages seen from others at positions that may matter, kept across ballots: where split equivocation meets. */
   private readonly witness: Witness;
   /** An answer to an evidence query: per slot an Accept and n each of Verify, Accepted, Commitment, Reveal, and our reveal. */
   private readonly evidenceShareMax: number;
@@ -212,7 +219,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.evidenceShareMax = 5 * this.n + 1;
     this.promiseShares = new Repeats(4 * this.n * this.n, EVIDENCE_REPEAT_GAP_MAX);
     this.queries = new Repeats(4 * options.config.watermarkSlots, EVIDENCE_REPEAT_GAP_MAX);
-    this.witness = new Witness(this.n, 2 * options.config.watermarkSlots * (4 * this.n + 1));
+    this.witness = new Witness(this.n, witnessSignerBytesMax(options.config.watermarkSlots, options.config.batchCommandsMax));
     this.ledger = options.config.mode === 'commit-reveal' ? new RevealLedger(this.auth.clusterId, this.quorum) : null;
     const state: ByzantineState = options.state.byzantine;
     this.signedDigests = new Map(state.verified);
@@ -265,6 +272,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
       queue: this.queue.length,
       inFlight: this.inFlight.size,
       snapshots: this.ownSnapshots.size,
+      witnessEntries: this.witness.entries,
+      witnessBytes: this.witness.bytes,
     };
   }
 
@@ -627,12 +636,48 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   /** Remember what others signed where they may sign once; a contradiction is a proof. */
   private observe(envelope: SignedEnvelope, inner: SignedPayload, out: Outbox): void {
     if (envelope.signer === this.id) return;
+    // Not stored is not dropped: the message's own handler still judges (and counts) it.
+    if (!this.mayMatter(envelope.signer, inner)) return;
     const evidence = this.witness.observe(envelope, inner);
     if (evidence === null) return;
     this.report(evidence, out);
     // Proven: no need to keep asking about this position.
     if (inner.type === 'checkpoint') this.queries.stop(queryKey(0, inner.slot, true));
     else if ('slot' in inner && 'ballot' in inner) this.queries.stop(queryKey(inner.ballot.round, inner.slot, false));
+  }
+
+  /**
+   * Whether a signed message sits where this node could ever use it as evidence: its slot within
+   * the watermarks, its round one we accept promises for, an Accept or NewBallot from its ballot's
+   * leader. Anything else would only let a member make us hold what it likes.
+   */
+  private mayMatter(signer: NodeId, msg: SignedPayload): boolean {
+    switch (msg.type) {
+      case 'accept':
+        return signer === msg.ballot.leader && this.roundInReach(msg.ballot) && this.inWatermarks(msg.slot);
+      case 'verify':
+      case 'accepted':
+      case 'commitment':
+      case 'reveal':
+        return this.roundInReach(msg.ballot) && this.inWatermarks(msg.slot);
+      case 'checkpoint':
+        return msg.slot % this.config.checkpointInterval === 0 && msg.slot > this.low && msg.slot <= this.low + this.config.watermarkSlots;
+      case 'certified-promise':
+        return this.roundInReach(msg.ballot);
+      case 'new-ballot':
+        return signer === msg.ballot.leader && this.roundInReach(msg.ballot);
+      default:
+        return false; // not single-sign: nothing to witness
+    }
+  }
+
+  /** A real ballot (its leader by rotation) no further ahead than the promises we accept. */
+  private roundInReach(ballot: Ballot): boolean {
+    return ballot.round >= 1 && ballot.round <= this.roundsAheadMax() && ballot.leader === leaderOf(ballot.round, this.n);
+  }
+
+  private roundsAheadMax(): number {
+    return this.round + ROUNDS_AHEAD_PER_MEMBER * this.n;
   }
 
   /** Emit each distinct proof once. */
@@ -768,6 +813,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     out.persist([{ type: 'checkpoint', certificate, snapshot }]);
     const below = (slot: Slot) => slot < this.low;
     this.ledger?.forgetBelow(this.low);
+    this.witness.forgetBelow(this.low);
     for (const key of this.committedKeys.keys()) if (below(Number(key.split('/')[1]))) this.committedKeys.delete(key);
     for (const map of [this.verified, this.ownVerify, this.ownAccepted, this.verifyVotes, this.prepared, this.acceptedVotes, this.decided, this.inFlight, this.ownSnapshots, this.ownCommitment, this.ownReveal, this.bundleBatches, this.bundlesSent, this.revealAsks] as Map<Slot, unknown>[]) {
       for (const slot of map.keys()) if (below(slot)) map.delete(slot);
@@ -880,7 +926,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     }
     const previous = this.promises.get(from);
     if (previous !== undefined && previous.round >= msg.ballot.round) return;
-    if (msg.ballot.round < this.round || msg.ballot.round > this.round + this.n * 4) return this.drop('certified-promise', 'round-out-of-range');
+    if (msg.ballot.round < this.round || msg.ballot.round > this.roundsAheadMax()) return this.drop('certified-promise', 'round-out-of-range');
     if (from !== this.id && !validPromise(this.ctx, msg)) return this.drop('certified-promise', 'bad-certificate');
     this.promises.set(from, { round: msg.ballot.round, envelope });
     this.followViewChange(out);
