@@ -534,6 +534,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private onBundle(from: NodeId, msg: Bundle, out: Outbox): void {
     if (this.ledger === null) return this.drop('bundle', 'wrong-mode');
     if (from !== leaderOf(msg.ballot.round, this.n) || msg.ballot.leader !== from) return this.drop('bundle', 'not-leader');
+    // Each bundle may leave a batch behind (bundleBatches): only from ballots we could join.
+    if (!this.roundInReach(msg.ballot)) return this.drop('bundle', 'round-out-of-range');
     if (this.decided.has(msg.slot) || !this.inWatermarks(msg.slot)) return;
     if (msg.commitments.length < this.quorum || msg.commitments.length > this.n) return this.drop('bundle', 'too-few-commitments');
     const signers = new Set<NodeId>();
