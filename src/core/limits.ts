@@ -42,3 +42,33 @@ export const SIGNED_PAYLOAD_BYTES_MAX = FRAME_BYTES_MAX - (2 + 2 + 3 + 1 + SIGNA
 export const PREPARED_CERTIFICATES_MAX = 256;
 /** Largest application snapshot sent in state transfer. */
 export const SNAPSHOT_BYTES_MAX = FRAME_BYTES_MAX - 64 * 1024;
+/** A member accepts promises (and keeps single-sign messages) for rounds up to its own + this × n. */
+export const ROUNDS_AHEAD_PER_MEMBER = 4;
+
+// --- Witness (src/evidence/witness.ts): a byte budget per signer --------------------------------
+
+/** Largest encoded client command: its op and signature, plus the ids and lengths before them. */
+export const COMMAND_BYTES_MAX = OP_BYTES_MAX + SIGNATURE_BYTES + 32;
+/** Largest signed message an honest member sends per position besides an Accept: a Verify, Accepted, Commitment, Reveal or Checkpoint. */
+export const VOTE_BYTES_MAX = 256;
+/** What the witness charges per entry beyond its signed bytes: key, maps, the decoded claim. */
+export const WITNESS_ENTRY_OVERHEAD_BYTES = 256;
+/** Ballots whose per-slot messages the budget holds: the current one and the one before it. */
+export const WITNESS_ROUNDS = 2;
+/** Votes an honest member signs per (ballot, slot): Verify and Accepted, or Verify, Commitment and Reveal. */
+export const WITNESS_VOTES_PER_SLOT = 3;
+/** Promises and NewBallots (each up to a frame) the budget holds: those of the coming rounds. */
+export const WITNESS_BALLOT_FRAMES = 2;
+
+/**
+ * Bytes the witness keeps per signer: all an honest member signs in the watermark window over
+ * WITNESS_ROUNDS ballots (an Accept per slot as leader, its votes, a checkpoint per slot at
+ * most), plus WITNESS_BALLOT_FRAMES maximal promises or NewBallots. A flooding signer evicts
+ * only its own entries, so this is also what one Byzantine member can make another hold.
+ */
+export function witnessSignerBytesMax(watermarkSlots: number, batchCommandsMax: number): number {
+  const entry = (bytes: number) => bytes + SIGNATURE_BYTES + WITNESS_ENTRY_OVERHEAD_BYTES;
+  const accept = entry(Math.min(FRAME_BYTES_MAX, batchCommandsMax * COMMAND_BYTES_MAX + VOTE_BYTES_MAX));
+  const slot = accept + (WITNESS_ROUNDS * WITNESS_VOTES_PER_SLOT + 1) * entry(VOTE_BYTES_MAX);
+  return watermarkSlots * slot + WITNESS_BALLOT_FRAMES * entry(FRAME_BYTES_MAX);
+}

@@ -1,10 +1,13 @@
 // What a node has seen signed where an honest node signs only once (claim.ts), from every route:
 // direct messages, shared evidence, promises inside a NewBallot. The first message per (signer,
 // type, position) is kept across ballot changes, so the two halves of a split equivocation make a
-// proof wherever and in whatever order they meet. Bounded: the oldest entries go first.
+// proof wherever and in whatever order they meet. Bounded in bytes per signer, oldest first within
+// a signer: a member flooding signed messages pushes out only its own, never an honest member's.
+// The node decides which positions are worth keeping (its watermarks and rounds); the witness
+// forgets slots below the low watermark once a checkpoint is stable.
 import { bytesEqual } from '../../crypto/digest.ts';
-import { FifoCache } from '../../crypto/fifo-cache.ts';
-import type { NodeId } from '../core/types.ts';
+import { WITNESS_ENTRY_OVERHEAD_BYTES } from '../core/limits.ts';
+import type { NodeId, Slot } from '../core/types.ts';
 import type { SignedEnvelope } from '../messages/types.ts';
 import type { SignedPayload } from '../modes/byzantine/auth.ts';
 import { at, claimOf } from './claim.ts';
@@ -14,33 +17,58 @@ import type { Evidence } from './types.ts';
 interface Seen {
   readonly envelope: SignedEnvelope;
   readonly content: readonly Uint8Array[];
+  /** What this entry is charged against its signer's budget. */
+  readonly bytes: number;
+  /** Forgotten once the low watermark reaches this (Infinity: never, only pushed out). */
+  readonly until: number;
+}
+
+/** One signer's entries, in insertion order (Map order), and their total charge. */
+interface Log {
+  readonly entries: Map<string, Seen>;
+  bytes: number;
 }
 
 /** The per-slot types an evidence query asks about, in the order answers list them. */
 const SLOT_TYPES = ['accept', 'verify', 'accepted', 'commitment', 'reveal'] as const;
 
 export class Witness {
-  readonly #seen: FifoCache<Seen>;
-  readonly #n: number;
+  readonly #logs: Log[];
+  readonly #signerBytesMax: number;
 
-  /** `entriesMax` bounds memory; size it to cover the slots in flight (the watermark window). */
-  constructor(n: number, entriesMax: number) {
-    this.#n = n;
-    this.#seen = new FifoCache(entriesMax);
+  /** `signerBytesMax` bounds what one signer can make this node hold (witnessSignerBytesMax). */
+  constructor(n: number, signerBytesMax: number) {
+    if (!Number.isSafeInteger(signerBytesMax) || signerBytesMax < 1) {
+      throw new RangeError(`Witness: signerBytesMax must be a positive integer, got ${signerBytesMax}`);
+    }
+    this.#signerBytesMax = signerBytesMax;
+    this.#logs = Array.from({ length: n }, () => ({ entries: new Map(), bytes: 0 }));
   }
 
   /** Remembers an authenticated message; returns the proof if its signer said otherwise before. */
   observe(envelope: SignedEnvelope, inner: SignedPayload): Evidence | null {
+    const log = this.#logs[envelope.signer];
     const claim = claimOf(inner, envelope.payload);
-    if (claim === null) return null;
-    const key = keyOf(envelope.signer, inner.type, claim.position);
-    const held = this.#seen.get(key);
+    if (log === undefined || claim === null) return null;
+    const key = `${inner.type}|${claim.position}`;
+    const held = log.entries.get(key);
     if (held === undefined) {
-      this.#seen.set(key, { envelope, content: claim.content });
+      this.#store(log, key, { envelope, content: claim.content, bytes: chargeOf(envelope), until: untilOf(inner) });
       return null;
     }
     if (held.content.every((part, i) => bytesEqual(part, claim.content[i]!))) return null;
     return { kind: 'equivocation', first: held.envelope, second: envelope };
+  }
+
+  /** The low watermark moved up to `low`: slots below it (checkpoints at or below it) are settled. */
+  forgetBelow(low: Slot): void {
+    for (const log of this.#logs) {
+      for (const [key, seen] of log.entries) {
+        if (seen.until > low) continue;
+        log.entries.delete(key);
+        log.bytes -= seen.bytes;
+      }
+    }
   }
 
   /** Everything held for (ballot, slot), to answer an evidence query. */
@@ -53,11 +81,38 @@ export class Witness {
     return this.#collect(['checkpoint'], `slot ${slot}`);
   }
 
+  /** Entries held, over all signers. */
+  get entries(): number {
+    return this.#logs.reduce((sum, log) => sum + log.entries.size, 0);
+  }
+
+  /** Bytes charged, over all signers; at most n × signerBytesMax. */
+  get bytes(): number {
+    return this.#logs.reduce((sum, log) => sum + log.bytes, 0);
+  }
+
+  /** Bytes charged to one signer; at most signerBytesMax. */
+  bytesOf(signer: NodeId): number {
+    return this.#logs[signer]?.bytes ?? 0;
+  }
+
+  #store(log: Log, key: string, seen: Seen): void {
+    // Larger than a whole budget: no honest member signs that (limits.ts sizes the budget).
+    if (seen.bytes > this.#signerBytesMax) return;
+    log.entries.set(key, seen);
+    log.bytes += seen.bytes;
+    for (const [oldest, old] of log.entries) {
+      if (log.bytes <= this.#signerBytesMax) break;
+      log.entries.delete(oldest);
+      log.bytes -= old.bytes;
+    }
+  }
+
   #collect(types: readonly string[], position: string): SignedEnvelope[] {
     const found: SignedEnvelope[] = [];
-    for (let signer = 0; signer < this.#n; signer++) {
+    for (const log of this.#logs) {
       for (const type of types) {
-        const seen = this.#seen.get(keyOf(signer, type, position));
+        const seen = log.entries.get(`${type}|${position}`);
         if (seen !== undefined) found.push(seen.envelope);
       }
     }
@@ -65,6 +120,13 @@ export class Witness {
   }
 }
 
-function keyOf(signer: NodeId, type: string, position: string): string {
-  return `${signer}|${type}|${position}`;
+function chargeOf(envelope: SignedEnvelope): number {
+  return envelope.payload.length + envelope.signature.length + WITNESS_ENTRY_OVERHEAD_BYTES;
+}
+
+/** Slot messages lose their use below the low watermark, checkpoints at it; ballot messages never by slot. */
+function untilOf(inner: SignedPayload): number {
+  if (inner.type === 'checkpoint') return inner.slot;
+  if ('slot' in inner && 'ballot' in inner) return inner.slot + 1;
+  return Infinity;
 }

@@ -77,6 +77,8 @@ export interface SimOptions {
  * a run is unchanged (same trace hash); with them it stays a pure function of seed and script.
  */
 export interface SimHooks {
+  /** Node `node` has just been built (on every (re)boot), before it starts: scripts keep it to inspect. */
+  onBoot?(node: NodeId, core: ProtocolNode): void;
   /** `node` has just performed `effect` (its start() effects on every (re)boot included). */
   onEffect?(node: NodeId, effect: Effect, sim: SimControl): void;
   /** `msg` is about to reach live node `to` (`from` is -1 for a client's request); false loses it. */
@@ -454,6 +456,7 @@ class Simulation {
     node.incarnation++;
     const rng = new SeededRng(this.o.seed, 10 + id * 1000 + node.incarnation);
     node.core = this.setup.makeNode(id, node.storage.load(), rng, nodeEntropy(this.o.seed, id, node.incarnation));
+    this.o.hooks?.onBoot?.(id, node.core);
     this.apply(id, node.core.start());
   }
 

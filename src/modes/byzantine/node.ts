@@ -13,7 +13,15 @@
 import type { Ballot } from '../../core/ballot.ts';
 import type { Effect, TimerName } from '../../core/effects.ts';
 import { StepLoop } from '../../core/step-loop.ts';
-import { CATCHUP_ENTRIES_MAX, CLIENT_SESSIONS_MAX, CLIENT_QUEUE_MAX, ROUND_MAX, SIGNED_PAYLOAD_BYTES_MAX } from '../../core/limits.ts';
+import {
+  CATCHUP_ENTRIES_MAX,
+  CLIENT_SESSIONS_MAX,
+  CLIENT_QUEUE_MAX,
+  ROUND_MAX,
+  ROUNDS_AHEAD_PER_MEMBER,
+  SIGNED_PAYLOAD_BYTES_MAX,
+  witnessSignerBytesMax,
+} from '../../core/limits.ts';
 import { Outbox } from '../../core/outbox.ts';
 import type { ProtocolNode } from '../../core/protocol.ts';
 import { Replica } from '../../core/replica.ts';
@@ -148,7 +156,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   /** Reveal requests sent per slot and acceptor, so a withholder is suspected once, after a request went unanswered. */
   private readonly revealAsks = new Map<Slot, Map<NodeId, number>>();
   private readonly reported = new Set<string>();
-  /** Every single-sign message seen from others, kept across ballots: where split equivocation meets. */
+  /** Single-sign messages seen from others at positions that may matter, kept across ballots: where split equivocation meets. */
   private readonly witness: Witness;
   /** An answer to an evidence query: per slot an Accept and n each of Verify, Accepted, Commitment, Reveal, and our reveal. */
   private readonly evidenceShareMax: number;
@@ -222,7 +230,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.promiseBytesMax = promiseBytesMax(options.config, options.config.batchBytesMax);
     this.promiseShares = new Repeats(4 * this.n * this.n, EVIDENCE_REPEAT_GAP_MAX);
     this.queries = new Repeats(4 * options.config.watermarkSlots, EVIDENCE_REPEAT_GAP_MAX);
-    this.witness = new Witness(this.n, 2 * options.config.watermarkSlots * (4 * this.n + 1));
+    this.witness = new Witness(this.n, witnessSignerBytesMax(options.config.watermarkSlots, options.config.batchCommandsMax));
     this.ledger = options.config.mode === 'commit-reveal' ? new RevealLedger(this.auth.clusterId, this.quorum) : null;
     const state: ByzantineState = options.state.byzantine;
     this.signedDigests = new Map(state.verified);
@@ -275,6 +283,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
       queue: this.queue.length,
       inFlight: this.inFlight.size,
       snapshots: this.ownSnapshots.size,
+      witnessEntries: this.witness.entries,
+      witnessBytes: this.witness.bytes,
     };
   }
 
@@ -545,6 +555,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private onBundle(from: NodeId, msg: Bundle, out: Outbox): void {
     if (this.ledger === null) return this.drop('bundle', 'wrong-mode');
     if (from !== leaderOf(msg.ballot.round, this.n) || msg.ballot.leader !== from) return this.drop('bundle', 'not-leader');
+    // Each bundle may leave a batch behind (bundleBatches): only from ballots we could join.
+    if (!this.roundInReach(msg.ballot)) return this.drop('bundle', 'round-out-of-range');
     if (this.decided.has(msg.slot) || !this.inWatermarks(msg.slot)) return;
     if (msg.commitments.length < this.quorum || msg.commitments.length > this.n) return this.drop('bundle', 'too-few-commitments');
     const signers = new Set<NodeId>();
@@ -651,12 +663,48 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   /** Remember what others signed where they may sign once; a contradiction is a proof. */
   private observe(envelope: SignedEnvelope, inner: SignedPayload, out: Outbox): void {
     if (envelope.signer === this.id) return;
+    // Not stored is not dropped: the message's own handler still judges (and counts) it.
+    if (!this.mayMatter(envelope.signer, inner)) return;
     const evidence = this.witness.observe(envelope, inner);
     if (evidence === null) return;
     this.report(evidence, out);
     // Proven: no need to keep asking about this position.
     if (inner.type === 'checkpoint') this.queries.stop(queryKey(0, inner.slot, true));
     else if ('slot' in inner && 'ballot' in inner) this.queries.stop(queryKey(inner.ballot.round, inner.slot, false));
+  }
+
+  /**
+   * Whether a signed message sits where this node could ever use it as evidence: its slot within
+   * the watermarks, its round one we accept promises for, an Accept or NewBallot from its ballot's
+   * leader. Anything else would only let a member make us hold what it likes.
+   */
+  private mayMatter(signer: NodeId, msg: SignedPayload): boolean {
+    switch (msg.type) {
+      case 'accept':
+        return signer === msg.ballot.leader && this.roundInReach(msg.ballot) && this.inWatermarks(msg.slot);
+      case 'verify':
+      case 'accepted':
+      case 'commitment':
+      case 'reveal':
+        return this.roundInReach(msg.ballot) && this.inWatermarks(msg.slot);
+      case 'checkpoint':
+        return msg.slot % this.config.checkpointInterval === 0 && msg.slot > this.low && msg.slot <= this.low + this.config.watermarkSlots;
+      case 'certified-promise':
+        return this.roundInReach(msg.ballot);
+      case 'new-ballot':
+        return signer === msg.ballot.leader && this.roundInReach(msg.ballot);
+      default:
+        return false; // not single-sign: nothing to witness
+    }
+  }
+
+  /** A real ballot (its leader by rotation) no further ahead than the promises we accept. */
+  private roundInReach(ballot: Ballot): boolean {
+    return ballot.round >= 1 && ballot.round <= this.roundsAheadMax() && ballot.leader === leaderOf(ballot.round, this.n);
+  }
+
+  private roundsAheadMax(): number {
+    return this.round + ROUNDS_AHEAD_PER_MEMBER * this.n;
   }
 
   /** Emit each distinct proof once. */
@@ -792,6 +840,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     out.persist([{ type: 'checkpoint', certificate, snapshot }]);
     const below = (slot: Slot) => slot < this.low;
     this.ledger?.forgetBelow(this.low);
+    this.witness.forgetBelow(this.low);
     for (const key of this.committedKeys.keys()) if (below(Number(key.split('/')[1]))) this.committedKeys.delete(key);
     for (const map of [this.verified, this.ownVerify, this.ownAccepted, this.verifyVotes, this.prepared, this.acceptedVotes, this.decided, this.inFlight, this.ownSnapshots, this.ownCommitment, this.ownReveal, this.bundleBatches, this.bundlesSent, this.revealAsks] as Map<Slot, unknown>[]) {
       for (const slot of map.keys()) if (below(slot)) map.delete(slot);
@@ -916,7 +965,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     }
     const previous = this.promises.get(from);
     if (previous !== undefined && previous.round >= msg.ballot.round) return;
-    if (msg.ballot.round < this.round || msg.ballot.round > this.round + this.n * 4) return this.drop('certified-promise', 'round-out-of-range');
+    if (msg.ballot.round < this.round || msg.ballot.round > this.roundsAheadMax()) return this.drop('certified-promise', 'round-out-of-range');
     if (!valid()) return this.drop('certified-promise', 'bad-certificate');
     this.promises.set(from, { round: msg.ballot.round, envelope });
     this.followViewChange(out);
@@ -930,7 +979,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
    * by nodes that have already moved on to the ballot.
    */
   private sharePromise(from: NodeId, msg: CertifiedPromise, envelope: SignedEnvelope, valid: () => boolean, out: Outbox): void {
-    if (from === this.id || msg.ballot.round < this.round || msg.ballot.round > this.round + this.n * 4) return;
+    if (from === this.id || msg.ballot.round < this.round || msg.ballot.round > this.roundsAheadMax()) return;
     const key = toHex(envelope.signature);
     // An invalid promise proves nothing and would only be amplified.
     if (this.promiseShares.has(key) || !valid()) return;
