@@ -222,3 +222,26 @@ describe('whatever the input, a verdict and never a throw', () => {
     expectRejected({ kind: 'equivocation', first } as unknown as Evidence, /./);
   });
 });
+
+describe('a proof whose envelopes do not verify is never genuine', () => {
+  // What a member relaying others' messages can make: any genuine proof with its envelopes put
+  // under another member's name (the signature left as it was).
+  const renamed = (evidence: Evidence, signer: number): Evidence => {
+    switch (evidence.kind) {
+      case 'equivocation':
+        return { ...evidence, first: { ...evidence.first, signer }, second: { ...evidence.second, signer } };
+      case 'commitment-mismatch':
+        return { ...evidence, commitment: { ...evidence.commitment, signer }, reveal: { ...evidence.reveal, signer } };
+      case 'unjustified-new-ballot':
+        return { ...evidence, newBallot: { ...evidence.newBallot, signer } };
+    }
+  };
+  it.each(Object.values(GENUINE))('$kind, renamed to each other member', (evidence) => {
+    const genuine = verifyEvidence(fx.cluster, evidence);
+    expect(genuine.ok).toBe(true);
+    for (let signer = 0; signer < fx.n; signer++) {
+      if (genuine.ok && signer === genuine.culprit) continue;
+      expect(verifyEvidence(fx.cluster, renamed(evidence, signer)).ok, `renamed to n${signer}`).toBe(false);
+    }
+  });
+});
