@@ -22,7 +22,7 @@ commands:
     (byzantine and commit-reveal modes only)
     --adversary LIST       built-in strategies, e.g. equivocating-leader,silent: silent,
                            equivocating-acceptor, equivocating-leader, lying-promise,
-                           bad-signature, replay, slow, twins; and, touching only
+                           bad-signature, replay, slow, twins, forger; and, touching only
                            commit-reveal messages: reveal-mismatch, withhold-reveal,
                            withhold-commitment, commit-equivocation, late-reveal
     --adversary-module P   also run the strategy a module default-exports (an Adversary;
