@@ -688,7 +688,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
       case 'reveal':
         return this.roundInReach(msg.ballot) && this.inWatermarks(msg.slot);
       case 'checkpoint':
-        return msg.slot % this.config.checkpointInterval === 0 && msg.slot > this.low && msg.slot <= this.low + this.config.watermarkSlots;
+        return this.checkpointInReach(msg.slot);
       case 'certified-promise':
         return this.roundInReach(msg.ballot);
       case 'new-ballot':
@@ -809,9 +809,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   }
 
   private onCheckpoint(from: NodeId, msg: Checkpoint, envelope: SignedEnvelope, out: Outbox): void {
-    if (msg.slot % this.config.checkpointInterval !== 0 || msg.slot <= this.low || msg.slot > this.low + this.config.watermarkSlots) {
-      return this.drop('checkpoint', 'out-of-watermarks');
-    }
+    if (!this.checkpointInReach(msg.slot)) return this.drop('checkpoint', 'out-of-watermarks');
     if (!this.recordVote(this.checkpointVotes, msg.slot, from, msg.slot, msg.stateDigest, envelope, out)) return this.drop('checkpoint', 'equivocation');
     const digestHex = toHex(msg.stateDigest);
     const own = this.ownSnapshots.get(msg.slot);
@@ -1173,6 +1171,11 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
 
   private batchFits(batch: Batch): boolean {
     return batch.commands.length <= this.config.batchCommandsMax && batchSize(batch) <= this.config.batchBytesMax;
+  }
+
+  /** A checkpoint slot above the low watermark and at most a window beyond it. */
+  private checkpointInReach(slot: Slot): boolean {
+    return slot % this.config.checkpointInterval === 0 && slot > this.low && slot <= this.low + this.config.watermarkSlots;
   }
 
   private inWatermarks(slot: Slot): boolean {

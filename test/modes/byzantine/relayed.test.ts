@@ -27,7 +27,7 @@ function forged(forger: NodeId, victim: NodeId, msg: SignedPayload): SignedEnvel
 const evidenceOf = (effects: readonly Effect[]) => effects.flatMap((e) => (e.type === 'evidence' ? [e.evidence] : []));
 
 describe('an envelope claiming the recipient as signer is verified like any other', () => {
-  it('NewBallot: a forged promise of the recipient does not let it join with a prepared slot left open', () => {
+  it('NewBallot: a forged promise of the recipient does not let it join, nor free a slot for another batch', () => {
     const net = new Net(fx);
     // The leader n2 stands an empty promise "from n3" in for n3's real one (which names slot 0).
     const nb = seal(fx, 2, { type: 'new-ballot', ballot: B3, promises: [promise(fx, 2, B3), forged(2, 3, { type: 'certified-promise', ballot: B3, checkpoint: null, prepared: [] }), promise(fx, 1, B3)] });
