@@ -2,15 +2,14 @@
 // signature binds the protocol tag and version, the cluster, the message type and the message's
 // canonical body, so it cannot be replayed under another version, cluster or type. Callers
 // choose the types and encode the bodies (which carry ballot and slot).
-import { DIGEST_BYTES, domainDigest, toHex } from './digest.ts';
-import type { SignatureBackend } from './ed25519.ts';
+import { DIGEST_BYTES, bytesEqual, domainDigest, toHex } from './digest.ts';
+import { SIGNATURE_BYTES, type SignatureBackend } from './ed25519.ts';
 import { FifoCache } from './fifo-cache.ts';
 
 /** Protocol tag and version; bump the version whenever the signed layout changes. */
 export const SIGN_DOMAIN = 'byzpaxos/sig/v1';
 export const CLUSTER_ID_BYTES = DIGEST_BYTES;
 const CLUSTER_ID_DOMAIN = 'byzpaxos/cluster-id/v1';
-const VERIFY_CACHE_DOMAIN = 'byzpaxos/verify-cache/v1';
 
 const utf8 = new TextEncoder();
 
@@ -43,7 +42,10 @@ export function signMessage(
   clusterId: Uint8Array,
   type: string,
   body: Uint8Array,
+  /** The signer's public key: with a cached verifier, the new signature is remembered as valid. */
+  publicKey?: Uint8Array,
 ): Uint8Array {
+  if (publicKey !== undefined && isCachedVerifier(backend)) return backend.signMessage(secretKey, publicKey, clusterId, type, body);
   return backend.sign(secretKey, signBytes(clusterId, type, body));
 }
 
@@ -55,6 +57,7 @@ export function verifyMessage(
   body: Uint8Array,
   signature: Uint8Array,
 ): boolean {
+  if (isCachedVerifier(backend)) return backend.verifyMessage(publicKey, clusterId, type, body, signature);
   return backend.verify(publicKey, signBytes(clusterId, type, body), signature);
 }
 
@@ -67,18 +70,77 @@ export interface SignatureStats {
 
 export interface CachedVerifier extends SignatureBackend {
   readonly stats: Readonly<SignatureStats>;
+  /** verifyMessage through the verdict cache: a hit costs no digest and no curve arithmetic. */
+  verifyMessage(publicKey: Uint8Array, clusterId: Uint8Array, type: string, body: Uint8Array, signature: Uint8Array): boolean;
+  /**
+   * signMessage, remembering the signature as valid under `publicKey`, so that the nodes that
+   * receive it (in one process: the simulator's) or the signer itself, when it comes back
+   * relayed, need not verify it. The first signature of each key pair is verified for real:
+   * a public key that is not the secret key's is never vouched for.
+   */
+  signMessage(secretKey: Uint8Array, publicKey: Uint8Array, clusterId: Uint8Array, type: string, body: Uint8Array): Uint8Array;
+}
+
+/** Entries a cached verifier keeps by default, and the bytes of signed bodies it may hold. */
+export const VERDICT_CACHE_ENTRIES = 65536;
+export const VERDICT_CACHE_BYTES_MAX = 8 * 1024 * 1024;
+
+/** What a verdict was given for; a hit must match all of it byte for byte. */
+interface Verdict {
+  readonly publicKey: Uint8Array;
+  readonly clusterId: Uint8Array;
+  /** '' for a raw `verify` of pre-hashed bytes (signBytes refuses the empty type). */
+  readonly type: string;
+  readonly body: Uint8Array;
+  readonly valid: boolean;
+}
+
+const cachedVerifiers = new WeakSet<SignatureBackend>();
+
+function isCachedVerifier(backend: SignatureBackend): backend is CachedVerifier {
+  return cachedVerifiers.has(backend);
 }
 
 /**
- * Remembers each verdict, so n nodes checking one signature cost one real verification.
- * Verification is a pure function of (key, message, signature) and the cache key is a
- * collision-resistant digest of all three, so caching cannot change any answer. Beyond
- * `capacity` entries the oldest is forgotten.
+ * Remembers each verdict, so n nodes checking one signature cost one real verification, and a
+ * signature this process made costs none. Verdicts are keyed by the signature and a hit
+ * compares every input (key, cluster, type, body) byte for byte, so caching cannot change any
+ * answer and rests on no hash. Beyond `capacity` entries or `bytesMax` bytes of bodies the
+ * oldest are forgotten; bodies are copied, so a cached verdict never pins a larger frame.
  */
-export function cachedVerifier(backend: SignatureBackend, capacity = 65536): CachedVerifier {
-  const verdicts = new FifoCache<boolean>(capacity);
+export function cachedVerifier(
+  backend: SignatureBackend,
+  capacity = VERDICT_CACHE_ENTRIES,
+  bytesMax = VERDICT_CACHE_BYTES_MAX,
+): CachedVerifier {
+  const verdicts = new FifoCache<Verdict>(capacity, bytesMax);
+  // Key pairs checked once: secret key object -> public key hex -> whether it is that key's.
+  const pairs = new WeakMap<Uint8Array, Map<string, boolean>>();
   const stats: SignatureStats = { signs: 0, verifies: 0, cacheHits: 0 };
-  return {
+  const remember = (signature: Uint8Array, verdict: Verdict): void => {
+    const body = verdict.body.slice();
+    verdicts.set(toHex(signature), { ...verdict, body, publicKey: verdict.publicKey.slice(), clusterId: verdict.clusterId.slice() }, body.length + 64);
+  };
+  const recall = (publicKey: Uint8Array, clusterId: Uint8Array, type: string, body: Uint8Array, signature: Uint8Array): boolean | undefined => {
+    const known = verdicts.get(toHex(signature));
+    if (
+      known === undefined ||
+      known.type !== type ||
+      !bytesEqual(known.publicKey, publicKey) ||
+      !bytesEqual(known.clusterId, clusterId) ||
+      !bytesEqual(known.body, body)
+    ) return undefined;
+    stats.cacheHits++;
+    return known.valid;
+  };
+  const check = (publicKey: Uint8Array, clusterId: Uint8Array, type: string, body: Uint8Array, signature: Uint8Array, message: Uint8Array): boolean => {
+    stats.verifies++;
+    const valid = backend.verify(publicKey, message, signature);
+    // A malformed signature is rejected before any arithmetic: not worth a cache slot.
+    if (signature.length === SIGNATURE_BYTES) remember(signature, { publicKey, clusterId, type, body, valid });
+    return valid;
+  };
+  const cached: CachedVerifier = {
     name: `cached(${backend.name})`,
     stats,
     sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
@@ -86,16 +148,25 @@ export function cachedVerifier(backend: SignatureBackend, capacity = 65536): Cac
       return backend.sign(secretKey, message);
     },
     verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-      const id = toHex(domainDigest(VERIFY_CACHE_DOMAIN, publicKey, message, signature));
-      const known = verdicts.get(id);
-      if (known !== undefined) {
-        stats.cacheHits++;
-        return known;
-      }
-      stats.verifies++;
-      const verdict = backend.verify(publicKey, message, signature);
-      verdicts.set(id, verdict);
-      return verdict;
+      return recall(publicKey, EMPTY, '', message, signature) ?? check(publicKey, EMPTY, '', message, signature, message);
+    },
+    verifyMessage(publicKey, clusterId, type, body, signature): boolean {
+      return recall(publicKey, clusterId, type, body, signature) ?? check(publicKey, clusterId, type, body, signature, signBytes(clusterId, type, body));
+    },
+    signMessage(secretKey, publicKey, clusterId, type, body): Uint8Array {
+      const message = signBytes(clusterId, type, body);
+      const signature = cached.sign(secretKey, message);
+      let checked = pairs.get(secretKey);
+      if (checked === undefined) pairs.set(secretKey, (checked = new Map()));
+      const id = toHex(publicKey);
+      const matches = checked.get(id);
+      if (matches === undefined) checked.set(id, check(publicKey, clusterId, type, body, signature, message));
+      else if (matches) remember(signature, { publicKey, clusterId, type, body, valid: true });
+      return signature;
     },
   };
+  cachedVerifiers.add(cached);
+  return cached;
 }
+
+const EMPTY = new Uint8Array(0);

@@ -15,6 +15,8 @@ import { decodeMessage, frameType } from '../../src/messages/codec.ts';
 import type { SignedEnvelope } from '../../src/messages/types.ts';
 import { evidenceEnvelopes } from '../../src/evidence/types.ts';
 import { toHex } from '../../crypto/digest.ts';
+import { nobleBackend, type SignatureBackend } from '../../crypto/ed25519.ts';
+import { cachedVerifier } from '../../crypto/envelope.ts';
 
 export interface DetectionRow {
   readonly mode: string;
@@ -139,11 +141,13 @@ export function detectRun(mode: Mode, adversary: Adversary, seed: number, comman
   const cluster = result.cluster!;
   const byzantine = new Set(result.byzantineNodes);
   const acts = run.collusion === undefined ? [] : actsOf(run.collusion);
-  const first = acts.findIndex((act) => provable(cluster, byzantine, act, delivered));
+  // Proofs of one run share envelopes: one reference-backend verification each.
+  const verifier = cachedVerifier(nobleBackend);
+  const first = acts.findIndex((act) => provable(cluster, byzantine, act, delivered, verifier));
   let proofAt: number | null = null;
   let falseEvidence = 0;
   for (const gathered of result.evidence) {
-    const verdict = verifyEvidence(cluster, gathered.evidence);
+    const verdict = verifyEvidence(cluster, gathered.evidence, verifier);
     if (!verdict.ok || !byzantine.has(verdict.culprit)) falseEvidence++;
     else proofAt = Math.min(proofAt ?? Infinity, gathered.atMs);
   }
@@ -164,11 +168,11 @@ export function detectRun(mode: Mode, adversary: Adversary, seed: number, comman
  * they prove the noting node misbehaved. A message the network lost everywhere is no act anyone
  * can prove.
  */
-function provable(cluster: ClusterConfig, byzantine: ReadonlySet<NodeId>, act: AdversaryAct, delivered: ReadonlyMap<string, ReadonlySet<NodeId>>): boolean {
+function provable(cluster: ClusterConfig, byzantine: ReadonlySet<NodeId>, act: AdversaryAct, delivered: ReadonlyMap<string, ReadonlySet<NodeId>>, verifier: SignatureBackend): boolean {
   if (!act.to.every((to) => to.some((peer) => !byzantine.has(peer)))) return false;
   const reached = (e: SignedEnvelope) => [...(delivered.get(toHex(e.signature)) ?? [])].some((node) => !byzantine.has(node));
   if (!evidenceEnvelopes(act.evidence).every(reached)) return false;
-  const verdict = verifyEvidence(cluster, act.evidence);
+  const verdict = verifyEvidence(cluster, act.evidence, verifier);
   return verdict.ok && verdict.culprit === act.node;
 }
 

@@ -10,7 +10,7 @@ import { checkNewBallot, type CertificateContext } from '../modes/byzantine/cert
 import { leaderOf, validateCluster, type ClusterConfig } from '../modes/byzantine/cluster.ts';
 import { opens } from '../../crypto/commitment.ts';
 import { bytesEqual } from '../../crypto/digest.ts';
-import { nobleBackend } from '../../crypto/ed25519.ts';
+import { nobleBackend, type SignatureBackend } from '../../crypto/ed25519.ts';
 import { at, claimOf } from './claim.ts';
 import type { Evidence } from './types.ts';
 
@@ -23,9 +23,13 @@ interface Finding {
   readonly summary: string;
 }
 
-export function verifyEvidence(cluster: ClusterConfig, evidence: Evidence): EvidenceVerdict {
+/**
+ * `backend` defaults to the reference one, so a verdict never rests on OpenSSL's build; a caller
+ * judging many proofs may pass a cached verifier over it.
+ */
+export function verifyEvidence(cluster: ClusterConfig, evidence: Evidence, backend: SignatureBackend = nobleBackend): EvidenceVerdict {
   try {
-    return { ok: true, ...judge(cluster, evidence) };
+    return { ok: true, ...judge(cluster, evidence, backend) };
   } catch (e) {
     // Every rule that fails throws its reason; so does anything malformed enough to break a
     // helper, which must also mean "not proven" rather than escape to the caller.
@@ -33,11 +37,10 @@ export function verifyEvidence(cluster: ClusterConfig, evidence: Evidence): Evid
   }
 }
 
-function judge(cluster: ClusterConfig, evidence: Evidence): Finding {
+function judge(cluster: ClusterConfig, evidence: Evidence, backend: SignatureBackend): Finding {
   validateCluster(cluster);
-  // Verification only: no secret key (seal would throw) and no member id (open never skips a
-  // check). The reference backend, so the verdict never rests on OpenSSL's build.
-  const auth = new Authenticator(cluster, -1, new Uint8Array(0), nobleBackend);
+  // Verification only: no secret key (seal would throw) and no member id (open never skips a check).
+  const auth = new Authenticator(cluster, -1, new Uint8Array(0), backend);
   const open = (envelope: SignedEnvelope, name: string): SignedPayload => {
     if (envelope.signer >= cluster.members.length) throw new Error(`${name}: signer n${envelope.signer} is not a member of the cluster`);
     const msg = auth.open(envelope);

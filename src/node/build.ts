@@ -107,7 +107,8 @@ export function byzantineNodeOptions(
 
 /** Signs a client's commands with its key, bound to this cluster. */
 export function commandSigner(build: ByzantineBuild, secretKey: Uint8Array): CommandSigner {
-  return (command) => signCommand(build.backend, secretKey, build.clusterId, command);
+  const keys = new Map(build.cluster.clients.map((c) => [c.id, c.publicKey]));
+  return (command) => signCommand(build.backend, secretKey, build.clusterId, command, keys.get(command.clientId));
 }
 
 /** Crash mode: ask the presumed leader, take the first answer. Byzantine: sign, ask all, take f+1 matching. */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Point, verify as nobleVerify } from '@noble/ed25519';
+import { Point, getPublicKey as nobleGetPublicKey, verify as nobleVerify } from '@noble/ed25519';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -97,6 +97,15 @@ describe('keys', () => {
     expect(a).toEqual(keyPairFromSeed(new Uint8Array(SECRET_KEY_BYTES).fill(7)));
     expect(a.secretKey.length).toBe(SECRET_KEY_BYTES);
     expect(a.publicKey.length).toBe(PUBLIC_KEY_BYTES);
+  });
+
+  it('derives the same public key as noble for any seed', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: SECRET_KEY_BYTES, maxLength: SECRET_KEY_BYTES }), (seed) => {
+        expect(toHex(keyPairFromSeed(seed).publicKey)).toBe(toHex(nobleGetPublicKey(seed)));
+      }),
+      { numRuns: 50 },
+    );
   });
 
   it('rejects seeds of the wrong length', () => {

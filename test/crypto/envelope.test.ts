@@ -157,14 +157,70 @@ describe('cachedVerifier', () => {
       [alice.publicKey, utf8.encode('x'), good.subarray(1)],
       [new Uint8Array(3), new Uint8Array(0), new Uint8Array(64)],
     ] as const;
+    // One signature under several keys and messages: a verdict is reused only for exactly its inputs.
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...candidates), { maxLength: 30 }), (picks) => {
-        for (const [key, msg, sig] of picks)
-          expect(cached.verify(key, msg, sig)).toBe(nativeBackend.verify(key, msg, sig));
+        for (const [key, msg, sig] of picks) expect(cached.verify(key, msg, sig)).toBe(nativeBackend.verify(key, msg, sig));
       }),
     );
-    // Every candidate was seen, so each cost exactly one real verification.
-    expect(cached.stats.verifies).toBe(candidates.length);
+    expect(cached.stats.cacheHits).toBeGreaterThan(0);
+  });
+
+  it('verifyMessage answers exactly as the backend, for every change to key, cluster, type, body or signature', () => {
+    const cached = cachedVerifier(nativeBackend);
+    const body = utf8.encode('ballot 3, slot 7');
+    const sig = signMessage(cached, alice.secretKey, cluster, 'accept', body, alice.publicKey);
+    const flipped = sig.slice();
+    flipped[5] ^= 1;
+    const candidates = [
+      [alice.publicKey, cluster, 'accept', body, sig],
+      [bob.publicKey, cluster, 'accept', body, sig],
+      [alice.publicKey, otherCluster, 'accept', body, sig],
+      [alice.publicKey, cluster, 'accepted', body, sig],
+      [alice.publicKey, cluster, 'accept', utf8.encode('ballot 3, slot 8'), sig],
+      [alice.publicKey, cluster, 'accept', body, flipped],
+    ] as const;
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...candidates), { maxLength: 30 }), (picks) => {
+        for (const [key, id, type, b, s] of picks)
+          expect(verifyMessage(cached, key, id, type, b, s)).toBe(verifyMessage(nativeBackend, key, id, type, b, s));
+      }),
+    );
+  });
+
+  it('remembers its own signatures as valid once the key pair has been checked, so verifying them costs nothing', () => {
+    const cached = cachedVerifier(nativeBackend);
+    const bodies = ['a', 'b', 'c'].map((m) => utf8.encode(m));
+    const sigs = bodies.map((b) => signMessage(cached, alice.secretKey, cluster, 'accept', b, alice.publicKey));
+    // Only the pair's first signature was verified for real.
+    expect(cached.stats).toEqual({ signs: 3, verifies: 1, cacheHits: 0 });
+    for (let node = 0; node < 4; node++)
+      sigs.forEach((s, i) => expect(verifyMessage(cached, alice.publicKey, cluster, 'accept', bodies[i], s)).toBe(true));
+    expect(cached.stats).toEqual({ signs: 3, verifies: 1, cacheHits: 12 });
+  });
+
+  it('never vouches for a public key that is not the signing key\'s', () => {
+    const cached = cachedVerifier(nativeBackend);
+    const body = utf8.encode('x');
+    const sigs = [0, 1].map(() => signMessage(cached, alice.secretKey, cluster, 'accept', body, bob.publicKey));
+    expect(verifyMessage(cached, bob.publicKey, cluster, 'accept', body, sigs[1])).toBe(false);
+    expect(verifyMessage(cached, alice.publicKey, cluster, 'accept', body, sigs[1])).toBe(true);
+  });
+
+  it('forgets the oldest verdicts beyond its byte bound, and copies what it keeps', () => {
+    const cached = cachedVerifier(nativeBackend, 100, 3 * (64 + 1000));
+    const bodies = [1, 2, 3, 4].map((n) => new Uint8Array(1000).fill(n));
+    const sigs = bodies.map((b) => nativeBackend.sign(alice.secretKey, signBytes(cluster, 'accept', b)));
+    bodies.forEach((b, i) => verifyMessage(cached, alice.publicKey, cluster, 'accept', b, sigs[i]));
+    expect(cached.stats).toMatchObject({ verifies: 4, cacheHits: 0 });
+    // The fourth pushed the first out; the second is still there.
+    verifyMessage(cached, alice.publicKey, cluster, 'accept', bodies[1], sigs[1]);
+    expect(cached.stats).toMatchObject({ verifies: 4, cacheHits: 1 });
+    verifyMessage(cached, alice.publicKey, cluster, 'accept', bodies[0], sigs[0]);
+    expect(cached.stats).toMatchObject({ verifies: 5, cacheHits: 1 });
+    // Changing the caller's bytes after the fact does not change a remembered verdict's inputs.
+    bodies[3].fill(9);
+    expect(verifyMessage(cached, alice.publicKey, cluster, 'accept', bodies[3], sigs[3])).toBe(false);
   });
 
   it('verifies each distinct signature once however many nodes check it', () => {

@@ -29,8 +29,10 @@ export function signCommand(
   secretKey: Uint8Array,
   clusterId: Uint8Array,
   command: Omit<Command, 'signature'>,
+  /** The client's public key, if known: a cached verifier then remembers the signature as valid. */
+  publicKey?: Uint8Array,
 ): Uint8Array {
-  return signMessage(backend, secretKey, clusterId, COMMAND_TYPE, commandSignBytes(command));
+  return signMessage(backend, secretKey, clusterId, COMMAND_TYPE, commandSignBytes(command), publicKey);
 }
 
 export class Authenticator {
@@ -60,7 +62,7 @@ export class Authenticator {
   seal(msg: SignedPayload): SignedEnvelope {
     const payload = encodeMessage(msg);
     this.stats.signs++;
-    const signature = signMessage(this.backend, this.secretKey, this.clusterId, msg.type, payload);
+    const signature = signMessage(this.backend, this.secretKey, this.clusterId, msg.type, payload, this.memberKeys[this.id]);
     this.sealed.set(signature, payload);
     return { type: 'signed', signer: this.id, payload, signature };
   }
