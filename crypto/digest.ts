@@ -1,5 +1,7 @@
 // SHA-256 digests and byte helpers. Knows nothing of Paxos: callers choose domains.
-import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+// OpenSSL's SHA-256 (node:crypto): several times noble's on the kilobyte bodies we sign;
+// test/crypto/digest.test.ts holds it to noble's digests.
+import { createHash, type Hash } from 'node:crypto';
 
 /** Length of every digest produced here, in bytes. */
 export const DIGEST_BYTES = 32;
@@ -8,7 +10,12 @@ export const DIGEST_BYTES = 32;
 const PART_BYTES_MAX = 0xffff_ffff;
 
 export function sha256(bytes: Uint8Array): Uint8Array {
-  return nobleSha256(bytes);
+  return digestOf(createHash('sha256').update(bytes));
+}
+
+/** A plain, unpooled Uint8Array: callers may keep or compare it without Buffer semantics. */
+function digestOf(hash: Hash): Uint8Array {
+  return new Uint8Array(hash.digest());
 }
 
 const HEX_PAIRS: readonly string[] = Array.from({ length: 256 }, (_, i) =>
@@ -58,20 +65,20 @@ export interface Hasher {
 }
 
 export function createHasher(): Hasher {
-  const state = nobleSha256.create();
+  const state = createHash('sha256');
   return {
     update(bytes: Uint8Array): void {
       state.update(bytes);
     },
     digestHex(): string {
-      return toHex(state.clone().digest());
+      return state.copy().digest('hex');
     },
   };
 }
 
 const utf8 = new TextEncoder();
 
-function updateFramed(state: ReturnType<typeof nobleSha256.create>, part: Uint8Array): void {
+function updateFramed(state: Hash, part: Uint8Array): void {
   if (part.length > PART_BYTES_MAX) {
     throw new Error(`domainDigest: part of ${part.length} bytes exceeds ${PART_BYTES_MAX}`);
   }
@@ -86,8 +93,8 @@ function updateFramed(state: ReturnType<typeof nobleSha256.create>, part: Uint8A
  * means no two (domain, parts) tuples share an input, so different splits never collide.
  */
 export function domainDigest(domain: string, ...parts: Uint8Array[]): Uint8Array {
-  const state = nobleSha256.create();
+  const state = createHash('sha256');
   updateFramed(state, utf8.encode(domain));
   for (const part of parts) updateFramed(state, part);
-  return state.digest();
+  return digestOf(state);
 }

@@ -116,8 +116,15 @@ function decodePublicKey(publicKey: Uint8Array): Point | string {
 
 /** Why a member key must be refused (wrong length, not on curve, non-canonical, small order), or null. */
 export function checkPublicKey(publicKey: Uint8Array): string | null {
-  const decoded = decodePublicKey(publicKey);
-  return typeof decoded === 'string' ? decoded : null;
+  // A pure function of the bytes that costs curve arithmetic; every cluster check repeats it.
+  const id = toHex(publicKey);
+  let verdict = keyVerdicts.get(id);
+  if (verdict === undefined) {
+    const decoded = decodePublicKey(publicKey);
+    verdict = typeof decoded === 'string' ? decoded : null;
+    keyVerdicts.set(id, verdict);
+  }
+  return verdict;
 }
 
 /** Rules 2 and 3: byte checks, before any curve arithmetic. */
@@ -155,6 +162,7 @@ const SPKI_PREFIX = fromHex('302a300506032b6570032100');
 // a cluster has few keys.
 const KEY_CACHE_CAPACITY = 1024;
 const signingKeys = new FifoCache<KeyObject>(KEY_CACHE_CAPACITY);
+const keyVerdicts = new FifoCache<string | null>(KEY_CACHE_CAPACITY);
 /** null: the key fails rule 1, so OpenSSL never sees it. */
 const verifyingKeys = new FifoCache<KeyObject | null>(KEY_CACHE_CAPACITY);
 

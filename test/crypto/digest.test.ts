@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import {
   DIGEST_BYTES,
   bytesEqual,
@@ -22,8 +23,23 @@ describe('sha256', () => {
     );
   });
 
-  it('yields DIGEST_BYTES bytes', () => {
+  it('yields DIGEST_BYTES bytes, as a plain Uint8Array', () => {
     expect(sha256(ascii('x')).length).toBe(DIGEST_BYTES);
+    expect(Object.getPrototypeOf(sha256(ascii('x')))).toBe(Uint8Array.prototype);
+  });
+
+  it('agrees with noble on any input, and so does the incremental hasher', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 3000 }), { maxLength: 4 }), (parts) => {
+        const whole = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        let at = 0;
+        for (const p of parts) whole.set(p, (at += p.length) - p.length);
+        expect(toHex(sha256(whole))).toBe(toHex(nobleSha256(whole)));
+        const hasher = createHasher();
+        for (const p of parts) hasher.update(p);
+        expect(hasher.digestHex()).toBe(toHex(nobleSha256(whole)));
+      }),
+    );
   });
 });
 

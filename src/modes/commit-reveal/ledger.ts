@@ -31,6 +31,7 @@ export class RevealLedger {
   private readonly clusterId: Uint8Array;
   private readonly quorum: number;
   private readonly slots = new Map<Slot, SlotLedger>();
+  private readonly openings = new WeakMap<Key, { readonly box: Box; readonly opens: boolean }>();
 
   constructor(clusterId: Uint8Array, quorum: number) {
     this.clusterId = clusterId;
@@ -133,8 +134,13 @@ export class RevealLedger {
     return this.opensBox(box, key, slot) ? [] : [{ kind: 'commitment-mismatch', commitment: box.envelope, reveal: key.envelope }];
   }
 
+  /** Memoized per (key, box) record pair: `decision` asks again on every reveal of the slot. */
   private opensBox(box: Box, key: Key, slot: Slot): boolean {
+    const known = this.openings.get(key);
+    if (known !== undefined && known.box === box) return known.opens;
     const vote = { clusterId: this.clusterId, round: box.ballot.round, leader: box.ballot.leader, slot, digest: key.digest };
-    return opens(box.commitment, vote, key.key);
+    const result = opens(box.commitment, vote, key.key);
+    this.openings.set(key, { box, opens: result });
+    return result;
   }
 }
