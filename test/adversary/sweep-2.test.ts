@@ -1,5 +1,5 @@
-// Sweep 2/4 (see sweep-helpers.ts).
+// Sweep 2 (see sweep-helpers.ts).
 import { BUILT_IN_ADVERSARIES } from '../../src/adversary/strategies.ts';
 import { describeSweep } from './sweep-helpers.ts';
 
-describeSweep('2/4', 'byzantine', BUILT_IN_ADVERSARIES.slice(5, 9));
+describeSweep(2, 'byzantine', BUILT_IN_ADVERSARIES.slice(5, 9));

@@ -1,5 +1,5 @@
-// Sweep 3/4 (see sweep-helpers.ts).
+// Sweep 3 (see sweep-helpers.ts).
 import { BUILT_IN_ADVERSARIES } from '../../src/adversary/strategies.ts';
 import { describeSweep } from './sweep-helpers.ts';
 
-describeSweep('3/4', 'commit-reveal', BUILT_IN_ADVERSARIES.slice(0, 7));
+describeSweep(3, 'commit-reveal', BUILT_IN_ADVERSARIES.slice(0, 5));

@@ -1,5 +1,5 @@
-// Sweep 4/4 (see sweep-helpers.ts).
+// Sweep 4 (see sweep-helpers.ts).
 import { BUILT_IN_ADVERSARIES } from '../../src/adversary/strategies.ts';
 import { describeSweep } from './sweep-helpers.ts';
 
-describeSweep('4/4', 'commit-reveal', BUILT_IN_ADVERSARIES.slice(7, 14));
+describeSweep(4, 'commit-reveal', BUILT_IN_ADVERSARIES.slice(5, 10));

@@ -1,9 +1,10 @@
-// The CI sweeps (sweep-1..4): every built-in adversary, under network faults, over many seeds, in
+// The CI sweeps (sweep-1..13): every built-in adversary, under network faults, over many seeds, in
 // both Byzantine modes, must leave the honest nodes safe (agreement, validity, exactly-once,
 // linearizability, as judged by src/sim/checker.ts over the honest nodes only) and live (every
 // command completes after the network heals); the honest nodes never prove anything against one
-// another and prove every provable act. Four files, so the two test workers share the load. Each
-// failure lists every unclean seed with the command that replays it.
+// another and prove every provable act. Sweeps 1-5 run each adversary alone at f=1, sweeps 6-13
+// colluding pairs at f=2; many small files, so the two test workers share the load to the end. Each failure lists
+// every unclean seed with the command that replays it.
 import { describe, expect, it } from 'vitest';
 import type { Adversary } from '../../src/adversary/adversary.ts';
 import { adversaryNamed } from '../../src/adversary/strategies.ts';
@@ -47,19 +48,20 @@ export function expectCleanSweep(seeds: number, options: (seed: number) => SimOp
 }
 
 /**
- * One built-in adversary on one node, f=1, under the sweep's faults, on every seed: honest nodes
- * stay safe and live, no proof names an honest node, and every provable act the adversary
- * performed (a conflicting pair of signed messages both sent to honest nodes) is proven by them.
+ * Built-in adversaries on as many nodes (one at f=1; colluding pairs at f=2), under the sweep's
+ * faults, on every seed: honest nodes stay safe and live, no proof names an honest node, and
+ * every provable act the adversaries performed (a conflicting pair of signed messages both sent
+ * to honest nodes) is proven by them.
  */
-export function sweepAdversary(mode: Mode, adversary: Adversary): void {
+export function sweepAdversary(mode: Mode, adversaries: Adversary | readonly Adversary[], f = 1, commands = SWEEP_COMMANDS): void {
   const failures: string[] = [];
   const nodes = new Set<number>();
   for (let seed = 1; seed <= SWEEP_SEEDS; seed++) {
-    const run = detectRun(mode, adversary, seed, SWEEP_COMMANDS);
+    const run = detectRun(mode, adversaries, seed, commands, f);
     const { result } = run;
     for (const node of result.byzantineNodes) nodes.add(node);
     const reasons: string[] = [];
-    const p = problems(result, SWEEP_COMMANDS);
+    const p = problems(result, commands);
     if (p !== null) reasons.push(p);
     if (run.falseEvidence > 0) reasons.push(`seed ${seed}: ${run.falseEvidence} proofs that do not verify or name an honest node`);
     if (run.actAt !== null && run.proofAt === null) reasons.push(`seed ${seed}: a provable act at ${run.actAt} ms was never proven`);
@@ -67,19 +69,77 @@ export function sweepAdversary(mode: Mode, adversary: Adversary): void {
     if (reasons.length > 0) failures.push(`${reasons.join('; ')}\n  replay: ${result.replayCommand}`);
   }
   expect(failures, `${failures.length} of ${SWEEP_SEEDS} seeds failed:\n${failures.join('\n')}`).toEqual([]);
-  // The seed picks the Byzantine node, so over the sweep every member, the first leader
+  // The seed picks the Byzantine nodes, so over the sweep every member, the first leader
   // included, takes a turn at misbehaving.
-  expect([...nodes].sort(), `Byzantine nodes used: ${[...nodes].join(',')}`).toEqual([0, 1, 2, 3]);
+  expect([...nodes].sort(), `Byzantine nodes used: ${[...nodes].join(',')}`).toEqual([...Array(3 * f + 1).keys()]);
 }
 
 /** Long enough for 300 seeds on a loaded 2-core machine; vitest's default is far shorter. */
 export const SWEEP_TIMEOUT_MS = 900_000;
 
-/** One sweep file: `adversaries` (a slice of the built-ins) in `mode`, one test each. */
-export function describeSweep(part: string, mode: Mode, adversaries: readonly Adversary[]): void {
-  describe(`sweep ${part}: ${mode} mode, built-in adversaries × ${SWEEP_SEEDS} seeds, f=1, faults drop=0.1,dup=0.05,reorder,partition`, () => {
+/**
+ * Colluding pairs at f=2 (n=7), fewer commands than at f=1: a run costs about three times as
+ * much, and eight commands still span several slots, view changes and checkpoints.
+ */
+export const PAIR_SWEEP_COMMANDS = 8;
+
+/** Sweep file `part` (of `of`) at f=2: each pair of its group colludes on two nodes, one test each. */
+export function describePairSweep(part: number): void {
+  const group = PAIR_SWEEPS[part - PAIR_SWEEP_FIRST]!;
+  const [mode, pairs] = group;
+  describe(`sweep ${part}/${SWEEP_FILES}: ${mode} mode, colluding pairs × ${SWEEP_SEEDS} seeds, f=2, ${PAIR_SWEEP_COMMANDS} commands, faults drop=0.1,dup=0.05,reorder,partition`, () => {
+    for (const pair of pairs) {
+      it(`${pair.join(' + ')}: safe, live, no false evidence, every provable act proven`, { timeout: SWEEP_TIMEOUT_MS }, () =>
+        sweepAdversary(mode, pair.map(strategy), 2, PAIR_SWEEP_COMMANDS),
+      );
+    }
+  });
+}
+
+/** Sweep file `part` (1..5) at f=1: `adversaries` (a slice of the built-ins) in `mode`, one test each. */
+export function describeSweep(part: number, mode: Mode, adversaries: readonly Adversary[]): void {
+  describe(`sweep ${part}/${SWEEP_FILES}: ${mode} mode, built-in adversaries × ${SWEEP_SEEDS} seeds, f=1, faults drop=0.1,dup=0.05,reorder,partition`, () => {
     for (const adversary of adversaries) {
       it(`${adversary.name}: safe, live, no false evidence, every provable act proven`, { timeout: SWEEP_TIMEOUT_MS }, () => sweepAdversary(mode, adversary));
     }
   });
 }
+
+/** Every Byzantine-mode strategy in some pair (the forger with itself, to forge in two voices). */
+export const BYZANTINE_PAIRS: readonly (readonly [string, string])[] = [
+  ['forger', 'forger'],
+  ['lying-promise', 'twins'],
+  ['equivocating-leader', 'equivocating-acceptor'],
+  ['silent', 'bad-signature'],
+  ['replay', 'slow'],
+];
+
+/** The Byzantine-mode pairs, then every commit-reveal strategy in some pair. */
+export const COMMIT_REVEAL_PAIRS: readonly (readonly [string, string])[] = [
+  ...BYZANTINE_PAIRS,
+  ['commit-equivocation', 'withhold-reveal'],
+  ['reveal-mismatch', 'late-reveal'],
+  ['withhold-commitment', 'forger'],
+];
+
+type Pair = readonly [string, string];
+
+/**
+ * The pairs dealt to sweep files 6..13, about equal in CPU time (measured): vitest runs files
+ * whole, so small files keep both workers busy to the end.
+ */
+const PAIR_SWEEPS: readonly (readonly [Mode, readonly Pair[]])[] = [
+  ['byzantine', BYZANTINE_PAIRS.slice(0, 2)],
+  ['byzantine', BYZANTINE_PAIRS.slice(2, 3)],
+  ['byzantine', BYZANTINE_PAIRS.slice(3, 5)],
+  ['commit-reveal', COMMIT_REVEAL_PAIRS.slice(0, 1)],
+  ['commit-reveal', [COMMIT_REVEAL_PAIRS[1]!, COMMIT_REVEAL_PAIRS[3]!]],
+  ['commit-reveal', COMMIT_REVEAL_PAIRS.slice(2, 3)],
+  ['commit-reveal', COMMIT_REVEAL_PAIRS.slice(4, 6)],
+  ['commit-reveal', COMMIT_REVEAL_PAIRS.slice(6, 8)],
+];
+const PAIR_SWEEP_FIRST = 6;
+export const SWEEP_FILES = PAIR_SWEEP_FIRST + PAIR_SWEEPS.length - 1;
+
+/** Every (mode, pair) the pair sweeps run, for the coverage test. */
+export const PAIRS_SWEPT: readonly (readonly [Mode, Pair])[] = PAIR_SWEEPS.flatMap(([mode, pairs]) => pairs.map((p) => [mode, p] as const));

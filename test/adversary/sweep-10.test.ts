@@ -1,0 +1,4 @@
+// Sweep 10: colluding pairs at f=2 (see sweep-helpers.ts).
+import { describePairSweep } from './sweep-helpers.ts';
+
+describePairSweep(10);

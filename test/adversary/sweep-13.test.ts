@@ -1,0 +1,4 @@
+// Sweep 13: colluding pairs at f=2 (see sweep-helpers.ts).
+import { describePairSweep } from './sweep-helpers.ts';
+
+describePairSweep(13);
