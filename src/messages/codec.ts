@@ -197,6 +197,8 @@ const SCHEMAS: { readonly [K in WireMessageType]: MessageSchema<K> } = {
       decidedUpTo: slot,
       uptimeMs: count,
       counts: statusCounts,
+      workingRound: count,
+      outsideWorkingBallot: bool,
     },
   },
 };

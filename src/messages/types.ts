@@ -254,6 +254,10 @@ export interface StatusReply {
   readonly decidedUpTo: Slot;
   readonly uptimeMs: number;
   readonly counts: StatusCounts;
+  /** Byzantine modes: round of the ballot the latest decision the member saw voted on came from; 0 if none or crash mode. */
+  readonly workingRound: number;
+  /** The member is outside that ballot (changing, or joined below it): the cluster decides without its votes. */
+  readonly outsideWorkingBallot: boolean;
 }
 
 export type StatusMessage = StatusRequest | StatusReply;

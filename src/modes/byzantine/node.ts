@@ -20,10 +20,11 @@ import {
   ROUND_MAX,
   ROUNDS_AHEAD_PER_MEMBER,
   SIGNED_PAYLOAD_BYTES_MAX,
+  UNHEARD_LEADER_STALLS_MAX,
   witnessSignerBytesMax,
 } from '../../core/limits.ts';
 import { Outbox } from '../../core/outbox.ts';
-import type { ProtocolNode } from '../../core/protocol.ts';
+import type { ProtocolNode, WorkingBallot } from '../../core/protocol.ts';
 import { Replica } from '../../core/replica.ts';
 import type { Rng } from '../../core/rng.ts';
 import { commandKey, type Batch, type ClientId, type Command, type NodeId, type Slot } from '../../core/types.ts';
@@ -191,6 +192,12 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private readonly restarted: boolean;
   private joinedBy: SignedEnvelope | null = null;
   private newBallotPending = false;
+  /** Members that spoke to us since this incarnation started (bounded by n). */
+  private readonly heard = new Set<NodeId>();
+  /** Progress periods that stalled while our leader had not yet been heard from. */
+  private unheardStalls = 0;
+  /** Round of the ballot the latest decision we saw voted on came from; 0 before any. */
+  private decidedRound = 0;
 
   // Leader.
   private readonly queue: Command[] = [];
@@ -247,9 +254,16 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.restarted = state.joined !== null || state.verified.size > 0;
     if (state.joined !== null && state.joined.round > 1) {
       // Rejoin only through the NewBallot that justified it; otherwise wait to be brought along.
-      this.round = state.joined.round;
-      this.status = state.joined.newBallot === null ? 'changing' : 'normal';
-      this.joinedBy = state.joined.newBallot;
+      const { round, by } = state.joined;
+      this.round = round;
+      if (by === null || frameType(by.payload) === 'certified-promise') {
+        this.status = 'changing';
+        // Our own promise for the round we were changing to: start() sends it again, byte for byte.
+        if (by !== null && by.signer === this.id && leaderOf(round, this.n) !== this.id) this.ownPromise = by;
+      } else {
+        this.status = 'normal';
+        this.joinedBy = by;
+      }
     }
     this.nextSlot = this.firstUndecided;
   }
@@ -260,6 +274,11 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
 
   get ballot(): Ballot {
     return { round: this.round, leader: leaderOf(this.round, this.n) };
+  }
+
+  get working(): WorkingBallot {
+    const outside = this.decidedRound > 0 && (this.status === 'changing' || this.round < this.decidedRound);
+    return { round: this.decidedRound, outside };
   }
 
   /** Every slot below this one is decided here. */
@@ -292,13 +311,17 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     const out = new Outbox(this.id);
     this.executeDecided(out);
     out.setTimer('retransmit', this.config.retransmitMs);
-    // After a restart we cannot know what we sent as leader (Accepts, a NewBallot) or promised
-    // mid-change; carrying on could sign conflicting messages, so leave for the next ballot.
-    if (this.restarted && (this.status === 'changing' || leaderOf(this.round, this.n) === this.id)) {
+    if (this.ownPromise !== null) {
+      // Back in the change we had promised: that very promise again, so peers hold one, not two.
+      out.broadcast(this.ownPromise);
+    } else if (this.restarted && (this.status === 'changing' || leaderOf(this.round, this.n) === this.id)) {
+      // After a restart we cannot know what we sent as leader (Accepts, a NewBallot), or (a store
+      // that kept no promise) promised mid-change; carrying on could sign conflicting messages,
+      // so leave for the next ballot. Its view-change timer waits for a quorum there like any
+      // other: armed now, it would carry us one round further still, alone.
       this.startViewChange(this.round + 1, out);
-      this.viewTimerArmed = true;
-      out.setTimer('view-change', this.viewChangeTimeout());
     }
+    this.drain(out);
     return out.effects;
   }
 
@@ -324,6 +347,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     if (relayed && (msg.signer >= this.n || msg.signer === this.id || frameType(msg.payload) !== 'new-ballot')) return this.drop('signed', 'impersonation');
     const inner = this.auth.open(msg);
     if (inner === null) return this.drop('signed', 'bad-signature');
+    this.heard.add(from);
     this.count(this.stats.received, inner.type);
     this.observe(msg, inner, out);
     this.handle(msg.signer, inner, msg, out);
@@ -595,8 +619,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
 
   private tryDecideRevealed(slot: Slot, out: Outbox): void {
     if (this.decided.has(slot)) return;
-    const entry = this.ledger!.decision(slot, (digestHex) => this.bundleBatches.get(slot)?.get(digestHex) ?? this.batchFor(slot, digestHex));
-    if (entry !== null) this.decide(entry, out);
+    const decision = this.ledger!.decision(slot, (digestHex) => this.bundleBatches.get(slot)?.get(digestHex) ?? this.batchFor(slot, digestHex));
+    if (decision !== null) this.decide(decision.entry, out, decision.round);
   }
 
   /** Each period: ask acceptors whose box or key is missing, and suspect those that stay silent. */
@@ -653,6 +677,10 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
         continue;
       }
       this.observe(envelope, inner, out);
+      // Our leader's promise passed on: it left our ballot, whoever it told (followViewChange).
+      if (inner.type === 'certified-promise' && envelope.signer === leaderOf(this.round, this.n) && inner.ballot.round > this.round) {
+        this.onPromise(envelope.signer, inner, envelope, out);
+      }
       // A shared reveal is as good as a direct one: the ledger judges it against the signer's box.
       if (inner.type === 'reveal' && this.ledger !== null && !this.decided.has(inner.slot) && this.inWatermarks(inner.slot)) {
         for (const evidence of this.ledger.addKey(envelope.signer, inner, envelope)) this.report(evidence, out);
@@ -752,7 +780,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
         this.catchUp(vote.envelope.signer, slot + 1, out);
         return;
       }
-      this.decide({ slot, batch, accepteds: group.map((v) => v.envelope) }, out);
+      this.decide({ slot, batch, accepteds: group.map((v) => v.envelope) }, out, vote.round);
       return;
     }
   }
@@ -765,7 +793,9 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     return undefined;
   }
 
-  private decide(entry: CertifiedEntry, out: Outbox): void {
+  /** `round`: the ballot whose votes we counted, when we counted them (not for a fetched entry). */
+  private decide(entry: CertifiedEntry, out: Outbox, round: number | null = null): void {
+    if (round !== null && round > this.decidedRound) this.decidedRound = round;
     this.decided.set(entry.slot, entry);
     this.ledger?.forget(entry.slot);
     this.bundleBatches.delete(entry.slot);
@@ -921,7 +951,6 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.round = round;
     this.status = 'changing';
     this.resetBallotState();
-    out.persist([{ type: 'joined', round, newBallot: null }]);
     const promise: CertifiedPromise = {
       type: 'certified-promise',
       ballot: this.ballot,
@@ -929,6 +958,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
       prepared: [...this.prepared.values()].filter((c) => c.slot >= this.low).sort((a, b) => a.slot - b.slot),
     };
     this.ownPromise = this.auth.seal(promise);
+    // Kept, so that after a restart we send this promise again rather than sign a second one.
+    out.persist([{ type: 'joined', round, by: this.ownPromise }]);
     out.broadcast(this.ownPromise);
     out.clearTimer('progress');
     this.watched = null;
@@ -1003,13 +1034,21 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.shareEvidence(this.promiseShares.due(), null, out);
   }
 
-  /** f+1 nodes moved past our round: at least one is honest, so follow, to the lowest such round. */
+  /**
+   * f+1 nodes moved past our round: at least one is honest, so follow, to the lowest such round.
+   * Or our round's own leader left it (a restarted leader must): follow to the next round. A
+   * faulty leader could stall its ballot anyway, and each ballot has one leader, so this costs
+   * at most one change per ballot; the leader's promise is passed on to all (sharePromise), so
+   * it cannot send away only some of us.
+   */
   private followViewChange(out: Outbox): void {
     const ahead = [...this.promises.entries()]
       .filter(([node, p]) => node !== this.id && p.round > this.round)
       .map(([, p]) => p.round)
       .sort((a, b) => b - a);
-    if (ahead.length >= this.config.quorums.weak) this.startViewChange(ahead[this.config.quorums.weak - 1]!, out);
+    if (ahead.length >= this.config.quorums.weak) return this.startViewChange(ahead[this.config.quorums.weak - 1]!, out);
+    const leader = leaderOf(this.round, this.n);
+    if (leader !== this.id && (this.promises.get(leader)?.round ?? 0) > this.round) this.startViewChange(this.round + 1, out);
   }
 
   private armViewTimer(out: Outbox): void {
@@ -1059,7 +1098,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.status = 'normal';
     this.joinedBy = newBallot;
     this.ownPromise = null;
-    out.persist([{ type: 'joined', round, newBallot }]);
+    out.persist([{ type: 'joined', round, by: newBallot }]);
     out.clearTimer('view-change');
     this.viewTimerArmed = false;
     if (choice.checkpoint !== null && choice.checkpoint.slot > this.low) {
@@ -1100,6 +1139,13 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
         if (watched === null || this.status !== 'normal') return;
         // A command that waited a whole period: the leader is faulty, or cut off; replace it.
         if ([...this.pending.values()].some((c) => watched.has(commandKey(c)))) {
+          // Unless we have not heard from it since we started: our own links may not be up yet,
+          // and a change begun alone would strand us above the others. Give them a few periods.
+          const leader = leaderOf(this.round, this.n);
+          if (leader !== this.id && !this.heard.has(leader) && this.unheardStalls < UNHEARD_LEADER_STALLS_MAX) {
+            this.unheardStalls++;
+            return this.armProgress(out);
+          }
           this.viewChangeAttempts++;
           return this.startViewChange(this.round + 1, out);
         }
