@@ -110,6 +110,14 @@ export async function freeBasePort(count: number): Promise<number> {
   throw new Error(`no ${count} consecutive free ports found`);
 }
 
+/** `byzpaxos init` of `nodes` members and `clients` clients on free loopback ports in `dir`; the cluster.json path. */
+export async function initDeployment(dir: string, mode: string, nodes: number, clients: number): Promise<string> {
+  const base = await freeBasePort(nodes);
+  const r = await byzpaxos(['init', '--nodes', String(nodes), '--mode', mode, '--dir', dir, '--base-port', String(base), '--clients', String(clients)]);
+  if (r.code !== 0) throw new Error(`byzpaxos init failed (${r.code}): ${r.stderr}`);
+  return join(dir, 'cluster.json');
+}
+
 /** The member processes of one deployment, each `byzpaxos start`, killable and restartable. */
 export class Members {
   readonly configPath: string;
@@ -177,6 +185,36 @@ export async function connectClient(configPath: string, clientId: number, timeou
     transport: libp2pTransport(loaded, silentLogger),
     timeoutMs,
   });
+}
+
+/**
+ * Every member's status through a client connected for this query only: a long-lived client
+ * would redial a restarted member only after its reconnect backoff, and report it late.
+ */
+export async function statusRows(configPath: string, clientId: number): Promise<StatusRow[]> {
+  const client = await connectClient(configPath, clientId);
+  try {
+    return await client.status({ timeoutMs: 1_000 });
+  } finally {
+    await client.close();
+  }
+}
+
+/** Every member reachable, in one ballot, and none outside the ballot decisions come from. */
+export function oneBallot(rows: readonly StatusRow[]): boolean {
+  const rounds = new Set<number>();
+  for (const r of rows) {
+    if (!r.reachable || r.outsideWorkingBallot) return false;
+    rounds.add(r.ballot.round);
+  }
+  return rounds.size === 1;
+}
+
+/** Per member, `n3 r7/l2*` (round, leader, * if it leads) or `n3 outside r7` or `n3 -`: for messages. */
+export function describeBallots(rows: readonly StatusRow[]): string {
+  return rows
+    .map((r) => (r.reachable ? `${r.name} ${r.outsideWorkingBallot ? 'outside ' : ''}r${r.ballot.round}/l${r.ballot.leader}${r.isLeader ? '*' : ''}` : `${r.name} -`))
+    .join(', ');
 }
 
 /**
