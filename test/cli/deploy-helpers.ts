@@ -252,10 +252,13 @@ export class Workload {
   private seq = 0;
   private readonly clients: readonly ClusterClient[];
   private readonly keys: readonly string[];
+  private readonly thinkMs: number;
 
-  constructor(clients: readonly ClusterClient[], keys: readonly string[]) {
+  /** Each client waits a random time in [0, thinkMs) between its operations. */
+  constructor(clients: readonly ClusterClient[], keys: readonly string[], thinkMs = 0) {
     this.clients = clients;
     this.keys = keys;
+    this.thinkMs = thinkMs;
   }
 
   /** Operations that completed with a result. */
@@ -303,6 +306,7 @@ export class Workload {
       const key = this.keys[(index + i) % this.keys.length]!;
       const op: KvOp = i % 3 === 2 ? { type: 'get', key } : { type: 'put', key, value: `${client.name}-${i}` };
       await this.run(client, op);
+      if (this.thinkMs > 0) await sleep(Math.random() * this.thinkMs);
       i++;
     }
   }
