@@ -20,6 +20,7 @@ import { killRestartCycles, type CycleResult } from '../../test/cli/restart-cycl
 
 const WORKERS = [1, 2, 3];
 const STATUS_CLIENT = 4;
+const PROBE_CLIENT = 5;
 const CYCLES_MAX = 500;
 
 function usage(message: string): never {
@@ -45,7 +46,7 @@ async function main(): Promise<number> {
   const thinkMs = intArg('think-ms', values['think-ms'], 5_000);
 
   const tmp = mkdtempSync(join(tmpdir(), 'byzpaxos-restart-'));
-  const members = new Members(await initDeployment(join(tmp, 'cluster'), 'byzantine', 4, STATUS_CLIENT), 4);
+  const members = new Members(await initDeployment(join(tmp, 'cluster'), 'byzantine', 4, PROBE_CLIENT), 4);
   const workers: ClusterClient[] = [];
   let workload: Workload | null = null;
   const startedAt = performance.now();
@@ -62,7 +63,7 @@ async function main(): Promise<number> {
     let failure: string | null = null;
     try {
       results = await killRestartCycles(
-        { members, workload, statusClient: STATUS_CLIENT, quorum: 3, progressOps: 5, oneBallotTimeoutMs: 30_000 },
+        { members, workload, statusClient: STATUS_CLIENT, probeClient: PROBE_CLIENT, quorum: 3, progressOps: 5, oneBallotTimeoutMs: 30_000 },
         cycles,
         (r, i) => {
           results.push(r);

@@ -21,13 +21,14 @@ afterAll(() => {
 
 const WORKERS = [1, 2, 3];
 const STATUS_CLIENT = 4;
+const PROBE_CLIENT = 5;
 const CYCLES = 4;
 /** Generous for a loaded 2-core machine; a stranded member never makes it at all. */
 const ONE_BALLOT_TIMEOUT_MS = 20_000;
 
 describe('kill -9 and restart, followers and leaders in turn (byzantine, 4 processes)', () => {
   it(`${CYCLES} cycles under a client workload: every member back in one ballot after each restart; linearizable`, async () => {
-    const configPath = await initDeployment(join(tmp, 'cluster'), 'byzantine', 4, STATUS_CLIENT);
+    const configPath = await initDeployment(join(tmp, 'cluster'), 'byzantine', 4, PROBE_CLIENT);
     const members = new Members(configPath, 4);
     members.startAll();
     const workers: ClusterClient[] = [];
@@ -41,7 +42,7 @@ describe('kill -9 and restart, followers and leaders in turn (byzantine, 4 proce
       await waitFor('the workload to run', () => running.completed >= 10, 15_000);
 
       const results = await killRestartCycles(
-        { members, workload, statusClient: STATUS_CLIENT, quorum: 3, progressOps: 5, oneBallotTimeoutMs: ONE_BALLOT_TIMEOUT_MS },
+        { members, workload, statusClient: STATUS_CLIENT, probeClient: PROBE_CLIENT, quorum: 3, progressOps: 5, oneBallotTimeoutMs: ONE_BALLOT_TIMEOUT_MS },
         CYCLES,
         (r, cycle) => console.log(`cycle ${cycle + 1}: ${r.victim} n${r.id}: served without it after ${r.servedWithoutMs.toFixed(0)} ms; one ballot ${r.oneBallotMs.toFixed(0)} ms after its restart (${r.ballots})`),
       );

@@ -3,7 +3,11 @@
 // a running client workload, each cycle kills a follower or the leader, waits for the others to
 // serve without it, restarts it from its store, and measures how long until every member is back
 // in one ballot. A restarted member that strands itself in a higher ballot never gets there.
-import { describeBallots, oneBallot, quorumLeader, sleep, statusRows, waitFor, type Members, type Workload } from './deploy-helpers.ts';
+//
+// To meet the restarted member the way the issue saw it (clients reach it before its peers do), a
+// fresh client connects as soon as it answers a status query and submits one command, then goes
+// quiet: that command waits at the member until it learns the decision from its peers.
+import { connectClient, describeBallots, oneBallot, quorumLeader, sleep, statusRows, waitFor, type Members, type Workload } from './deploy-helpers.ts';
 
 export type Victim = 'follower' | 'leader';
 
@@ -22,6 +26,8 @@ export interface CycleOptions {
   readonly workload: Workload;
   /** Client id used for status queries only. */
   readonly statusClient: number;
+  /** Client id of the one-command client that meets each restarted member. */
+  readonly probeClient: number;
   /** Byzantine quorum, 2f+1. */
   readonly quorum: number;
   /** Operations the others must complete while the victim is down. */
@@ -45,6 +51,13 @@ export async function killRestartCycle(o: CycleOptions, victim: Victim, cycle: n
   const servedWithoutMs = performance.now() - killedAt;
   const restartedAt = performance.now();
   members.start(id);
+  await waitFor(`n${id} to answer`, async () => (rows = await statusRows(members.configPath, o.statusClient))[id]!.reachable, o.oneBallotTimeoutMs);
+  const probe = await connectClient(members.configPath, o.probeClient);
+  try {
+    await probe.execute({ type: 'put', key: 'probe', value: `cycle-${cycle}` });
+  } finally {
+    await probe.close();
+  }
   await waitFor(
     `every member in one ballot after n${id} (${victim}) restarted`,
     async () => {
