@@ -52,6 +52,7 @@ import type {
   RevealRequest,
   SignedEnvelope,
   StateReply,
+  Suspect,
   Verify,
 } from '../../messages/types.ts';
 import { verifiedKey, type ByzantineState, type PersistentState } from '../../storage/storage.ts';
@@ -198,6 +199,10 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private unheardStalls = 0;
   /** Round of the ballot the latest decision we saw voted on came from; 0 before any. */
   private decidedRound = 0;
+  /** Each member's latest Suspect (ourselves included): we leave a round once f+1 suspect it. */
+  private readonly suspects = new Map<NodeId, { round: number; envelope: SignedEnvelope }>();
+  /** Our Suspect of the current round, repeated while it stands so peers that reconnect see it. */
+  private ownSuspect: SignedEnvelope | null = null;
 
   // Leader.
   private readonly queue: Command[] = [];
@@ -388,6 +393,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
         return this.onEvidenceQuery(from, msg, out);
       case 'evidence-share':
         return this.onEvidenceShare(msg, out);
+      case 'suspect':
+        return this.onSuspect(from, msg, envelope, out);
       default:
         return this.drop(msg.type, 'wrong-mode');
     }
@@ -681,6 +688,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
       if (inner.type === 'certified-promise' && envelope.signer === leaderOf(this.round, this.n) && inner.ballot.round > this.round) {
         this.onPromise(envelope.signer, inner, envelope, out);
       }
+      // Suspects passed on by a member that left on them: they count as if sent to us.
+      if (inner.type === 'suspect') this.onSuspect(envelope.signer, inner, envelope, out);
       // A shared reveal is as good as a direct one: the ledger judges it against the signer's box.
       if (inner.type === 'reveal' && this.ledger !== null && !this.decided.has(inner.slot) && this.inWatermarks(inner.slot)) {
         for (const evidence of this.ledger.addKey(envelope.signer, inner, envelope)) this.report(evidence, out);
@@ -826,6 +835,11 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     if (this.replica.executedUpTo > before) {
       // Only progress proves a ballot works; until then each new leader gets longer.
       this.viewChangeAttempts = 0;
+      // It works for us after all: stop repeating our Suspect (peers keep the one they have).
+      if (this.status === 'normal' && this.ownSuspect !== null) {
+        this.ownSuspect = null;
+        this.suspects.delete(this.id);
+      }
       this.armProgress(out);
     }
   }
@@ -950,6 +964,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.stats.viewChanges++;
     this.round = round;
     this.status = 'changing';
+    this.ownSuspect = null;
     this.resetBallotState();
     const promise: CertifiedPromise = {
       type: 'certified-promise',
@@ -1051,6 +1066,36 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     if (leader !== this.id && (this.promises.get(leader)?.round ?? 0) > this.round) this.startViewChange(this.round + 1, out);
   }
 
+  /**
+   * Our ballot does not work for us. Say so, but stay: alone (cut off, or merely slow) we would
+   * strand ourselves in a round nobody else joins, and could never come back (a promise binds).
+   * We leave once f+1 members suspect the round, one of them honest (leaveSuspected).
+   */
+  private suspect(out: Outbox): void {
+    if (this.ownSuspect !== null) return;
+    const msg: Suspect = { type: 'suspect', ballot: this.ballot };
+    this.ownSuspect = this.auth.seal(msg);
+    out.broadcast(this.ownSuspect);
+  }
+
+  private onSuspect(from: NodeId, msg: Suspect, envelope: SignedEnvelope, out: Outbox): void {
+    // One per member, its latest, for a round we could still be in: bounded by n.
+    if (msg.ballot.round < this.round || !this.roundInReach(msg.ballot)) return this.drop('suspect', 'round-out-of-range');
+    const previous = this.suspects.get(from);
+    if (previous !== undefined && previous.round >= msg.ballot.round) return;
+    this.suspects.set(from, { round: msg.ballot.round, envelope });
+    this.leaveSuspected(out);
+  }
+
+  /** f+1 members suspect our round: leave it, and pass their Suspects on so every member can. */
+  private leaveSuspected(out: Outbox): void {
+    const against = [...this.suspects.values()].filter((s) => s.round === this.round).map((s) => s.envelope);
+    if (against.length < this.config.quorums.weak) return;
+    this.shareEvidence(against, null, out);
+    this.viewChangeAttempts++;
+    this.startViewChange(this.round + 1, out);
+  }
+
   private armViewTimer(out: Outbox): void {
     if (this.status !== 'changing' || this.viewTimerArmed) return;
     // Nodes already past our round count too: they left it as surely as we did.
@@ -1098,6 +1143,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.status = 'normal';
     this.joinedBy = newBallot;
     this.ownPromise = null;
+    this.ownSuspect = null;
     out.persist([{ type: 'joined', round, by: newBallot }]);
     out.clearTimer('view-change');
     this.viewTimerArmed = false;
@@ -1146,15 +1192,14 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
             this.unheardStalls++;
             return this.armProgress(out);
           }
-          this.viewChangeAttempts++;
-          return this.startViewChange(this.round + 1, out);
+          this.suspect(out);
         }
         return this.armProgress(out);
       }
       case 'view-change':
-        if (this.status !== 'changing') return;
-        this.viewChangeAttempts++;
-        return this.startViewChange(this.round + 1, out);
+        // No NewBallot in time: the round's leader is faulty, or cut off, or slow.
+        if (this.status === 'changing') this.suspect(out);
+        return;
       case 'catchup':
         this.catchupOutstanding = false;
         if (this.n > 1) this.catchUp((this.id + 1 + this.rng.int(this.n - 1)) % this.n, this.peerDecidedUpTo, out);
@@ -1166,6 +1211,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   }
 
   private retransmit(out: Outbox): void {
+    if (this.ownSuspect !== null) out.effects.push({ type: 'broadcast', msg: this.ownSuspect });
     if (this.status === 'changing') {
       if (this.ownPromise !== null) out.effects.push({ type: 'broadcast', msg: this.ownPromise });
       return;
