@@ -1082,8 +1082,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     // One per member, its latest, for a round we could still be in: bounded by n.
     if (msg.ballot.round < this.round || !this.roundInReach(msg.ballot)) return this.drop('suspect', 'round-out-of-range');
     const previous = this.suspects.get(from);
-    if (previous !== undefined && previous.round >= msg.ballot.round) return;
-    this.suspects.set(from, { round: msg.ballot.round, envelope });
+    // A repeat still counts: the round it suspects may have become ours since it first came.
+    if (previous === undefined || previous.round < msg.ballot.round) this.suspects.set(from, { round: msg.ballot.round, envelope });
     this.leaveSuspected(out);
   }
 

@@ -53,6 +53,19 @@ describe('a member whose command stalls suspects its ballot, but leaves it only 
     expect(net.nodes[3]!.ballot.round).toBe(2);
   });
 
+  it('Suspects of a round that came before the member got there count once it is there (peers repeat them)', () => {
+    const net = new Net(fx);
+    const suspect2 = (id: number) => seal(fx, id, { type: 'suspect', ballot: ballot(2) });
+    net.deliver(3, 1, suspect2(1));
+    net.deliver(3, 2, suspect2(2));
+    expect(net.nodes[3]!.ballot).toEqual(B1);
+    net.deliver(3, 1, promise(fx, 1, ballot(2)));
+    net.deliver(3, 2, promise(fx, 2, ballot(2)));
+    expect(net.nodes[3]!.ballot.round).toBe(2);
+    net.deliver(3, 1, suspect2(1));
+    expect(net.nodes[3]!.ballot.round).toBe(3);
+  });
+
   it('f Suspects (one faulty member) move nobody', () => {
     const net = new Net(fx);
     net.deliver(1, 2, seal(fx, 2, { type: 'suspect', ballot: B1 }));
