@@ -110,7 +110,7 @@ interface Verified {
 }
 
 /**
- * Evidence queries and passed-on promises are repeated after 1, 2, 4, … retransmit periods up to
+ * Evidence queries and passed-on promises and Suspects are repeated after 1, 2, 4, … retransmit periods up to
  * this gap (7 repeats over ≈ 127 periods, ≈ 7.6 s at 60 ms): a split equivocation is proven once
  * both halves meet, and messages lost to drops or a partition would otherwise never be repeated.
  */
@@ -164,8 +164,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private readonly evidenceShareMax: number;
   /** Largest promise payload an honest member seals: a larger one would push a NewBallot over a frame. */
   private readonly promiseBytesMax: number;
-  /** Promises passed on, by signature, repeated while it may matter. */
-  private readonly promiseShares: Repeats<SignedEnvelope>;
+  /** Promises and Suspects passed on, by signature, repeated while it may matter. */
+  private readonly passedOn: Repeats<SignedEnvelope>;
   /** Evidence queries asked, by position, repeated while it may matter. */
   private readonly queries: Repeats<Omit<EvidenceQuery, 'type'>>;
   /** Positions already asked about (`${round}/${slot}` or `cp/${slot}`): one evidence query each. */
@@ -240,7 +240,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     // the window, so a ballot change does not push out what the last ballot saw.
     this.evidenceShareMax = 5 * this.n + 1;
     this.promiseBytesMax = promiseBytesMax(options.config, options.config.batchBytesMax);
-    this.promiseShares = new Repeats(4 * this.n * this.n, EVIDENCE_REPEAT_GAP_MAX);
+    this.passedOn = new Repeats(4 * this.n * this.n, EVIDENCE_REPEAT_GAP_MAX);
     this.queries = new Repeats(4 * options.config.watermarkSlots, EVIDENCE_REPEAT_GAP_MAX);
     this.witness = new Witness(this.n, witnessSignerBytesMax(options.config.watermarkSlots, options.config.batchCommandsMax));
     this.ledger = options.config.mode === 'commit-reveal' ? new RevealLedger(this.auth.clusterId, this.quorum) : null;
@@ -1026,9 +1026,9 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     if (from === this.id || msg.ballot.round < this.round || msg.ballot.round > this.roundsAheadMax()) return;
     const key = toHex(envelope.signature);
     // An invalid promise proves nothing and would only be amplified.
-    if (this.promiseShares.has(key) || !valid()) return;
+    if (this.passedOn.has(key) || !valid()) return;
     // Shares get lost like any message: repeated on a backoff schedule (see repeatEvidence).
-    this.promiseShares.add(key, envelope);
+    this.passedOn.add(key, envelope);
     this.shareEvidence([envelope], null, out);
   }
 
@@ -1043,10 +1043,10 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     }
   }
 
-  /** Each retransmit period: the evidence queries and promise shares due again. */
+  /** Each retransmit period: the evidence queries, and passed-on promises and Suspects, due again. */
   private repeatEvidence(out: Outbox): void {
     for (const q of this.queries.due()) out.effects.push({ type: 'broadcast', msg: this.auth.seal({ type: 'evidence-query', ...q }) });
-    this.shareEvidence(this.promiseShares.due(), null, out);
+    this.shareEvidence(this.passedOn.due(), null, out);
   }
 
   /**
@@ -1091,6 +1091,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private leaveSuspected(out: Outbox): void {
     const against = [...this.suspects.values()].filter((s) => s.round === this.round).map((s) => s.envelope);
     if (against.length < this.config.quorums.weak) return;
+    // Repeated like passed-on promises: lost, they would leave us alone in the next round.
+    for (const envelope of against) this.passedOn.add(toHex(envelope.signature), envelope);
     this.shareEvidence(against, null, out);
     this.viewChangeAttempts++;
     this.startViewChange(this.round + 1, out);

@@ -47,6 +47,9 @@ describe('a member whose command stalls suspects its ballot, but leaves it only 
     expect(promisesIn(effects).map((p) => p.ballot.round)).toEqual([2]);
     const shared = sentOfType(fx, effects, 'evidence-share').flatMap((m) => m.envelopes.map((e) => e.signer));
     expect(shared.sort()).toEqual([1, 2]);
+    // And again later: lost, they would leave it alone in round 2.
+    const repeated = sentOfType(fx, net.step(1, { type: 'timeout', timer: 'retransmit' }), 'evidence-share').flatMap((m) => m.envelopes.map((e) => e.signer));
+    expect(repeated.sort()).toEqual([1, 2]);
     // A member that suspected nothing leaves on the Suspects passed on.
     const passedOn = effects.find((e) => e.type === 'broadcast' && innerOf(fx, e.msg)?.type === 'evidence-share')!;
     net.deliver(3, 1, (passedOn as { msg: SignedEnvelope }).msg);
