@@ -1073,6 +1073,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
    */
   private suspect(out: Outbox): void {
     if (this.ownSuspect !== null) return;
+    // A ballot failed us: the next one gets longer (backoff), as when we left on our own.
+    this.viewChangeAttempts++;
     const msg: Suspect = { type: 'suspect', ballot: this.ballot };
     this.ownSuspect = this.auth.seal(msg);
     out.broadcast(this.ownSuspect);
@@ -1094,7 +1096,6 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     // Repeated like passed-on promises: lost, they would leave us alone in the next round.
     for (const envelope of against) this.passedOn.add(toHex(envelope.signature), envelope);
     this.shareEvidence(against, null, out);
-    this.viewChangeAttempts++;
     this.startViewChange(this.round + 1, out);
   }
 
