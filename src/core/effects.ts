@@ -22,10 +22,11 @@ export type PersistRecord =
   | { readonly type: 'accepted'; readonly pvalue: PValue }
   | { readonly type: 'round'; readonly round: number }
   | { readonly type: 'decided'; readonly slot: Slot; readonly batch: Batch }
-  // Byzantine modes. `joined` keeps the NewBallot that justified joining a ballot; `verified`
+  // Byzantine modes. `joined` keeps what justified a round: the NewBallot joined by, or while
+  // still changing our own promise for it, so a restart re-sends it instead of signing another; `verified`
   // is what this node signed for (ballot, slot), so it never signs a different digest even
   // after a restart; `checkpoint` lets storage drop everything below the stable checkpoint.
-  | { readonly type: 'joined'; readonly round: number; readonly newBallot: SignedEnvelope | null }
+  | { readonly type: 'joined'; readonly round: number; readonly by: SignedEnvelope | null }
   | { readonly type: 'verified'; readonly ballot: Ballot; readonly slot: Slot; readonly digest: Uint8Array }
   | { readonly type: 'prepared'; readonly certificate: PreparedCertificate }
   /** Commit-reveal: the key committed for (ballot, slot), kept so a restart recommits identically. */

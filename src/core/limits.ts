@@ -44,6 +44,11 @@ export const PREPARED_CERTIFICATES_MAX = 256;
 export const SNAPSHOT_BYTES_MAX = FRAME_BYTES_MAX - 64 * 1024;
 /** A member accepts promises (and keeps single-sign messages) for rounds up to its own + this × n. */
 export const ROUNDS_AHEAD_PER_MEMBER = 4;
+/**
+ * Progress periods a member lets a command stall before it suspects a leader it has not heard
+ * from since it (re)started: time for its links to come up, so it does not change ballot alone.
+ */
+export const UNHEARD_LEADER_STALLS_MAX = 4;
 
 // --- Witness (src/evidence/witness.ts): a byte budget per signer --------------------------------
 

@@ -373,6 +373,7 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
       case 'bundle':
       case 'reveal-request':
       case 'evidence-query':
+      case 'suspect':
       case 'evidence-share':
         return 'wrong-mode';
     }

@@ -15,4 +15,13 @@ export interface ProtocolNode {
   /** The ballot this node leads or follows. */
   readonly ballot: Ballot;
   readonly stats: { readonly received: Map<string, number>; readonly dropped: Map<string, number> };
+  /** Byzantine modes: the ballot the cluster is seen working in, and whether this node is outside it. */
+  readonly working?: WorkingBallot;
+}
+
+export interface WorkingBallot {
+  /** Round of the ballot the latest decision seen voted on came from; 0 before any. */
+  readonly round: number;
+  /** Not joined to a ballot (changing), or joined to one below that round: decisions go on without our votes. */
+  readonly outside: boolean;
 }

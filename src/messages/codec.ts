@@ -186,6 +186,7 @@ const SCHEMAS: { readonly [K in WireMessageType]: MessageSchema<K> } = {
   'evidence-query': { tag: 22, fields: { ballot, slot, checkpoint: bool } },
   'evidence-share': { tag: 23, fields: { envelopes } },
   'status-request': { tag: 24, fields: { nonce: uint(NONCE) } },
+  suspect: { tag: 26, fields: { ballot } },
   'status-reply': {
     tag: 25,
     fields: {
@@ -197,6 +198,8 @@ const SCHEMAS: { readonly [K in WireMessageType]: MessageSchema<K> } = {
       decidedUpTo: slot,
       uptimeMs: count,
       counts: statusCounts,
+      workingRound: count,
+      outsideWorkingBallot: bool,
     },
   },
 };

@@ -69,6 +69,8 @@ export function formatMessage(msg: Message, formatOp: OpFormatter = hexOp): stri
       return `EvidenceQuery b=${formatBallot(msg.ballot)} s=${msg.slot}${msg.checkpoint ? ' checkpoint' : ''}`;
     case 'evidence-share':
       return `EvidenceShare ${msg.envelopes.map((e) => `n${e.signer}`).join(',')}`;
+    case 'suspect':
+      return `Suspect b=${formatBallot(msg.ballot)}`;
     case 'request':
       return `Request c${msg.command.clientId}#${msg.command.seq} ${formatOp(msg.command.op)}`;
     case 'reply':

@@ -214,6 +214,15 @@ export interface EvidenceQuery {
   readonly checkpoint: boolean;
 }
 
+/**
+ * Byzantine modes: the sender's ballot does not work for it (a command stalled, or no NewBallot
+ * came). Binds to nothing: the sender stays in its ballot, and leaves it once f+1 members said so.
+ */
+export interface Suspect {
+  readonly type: 'suspect';
+  readonly ballot: Ballot;
+}
+
 /** Third-party signed messages, shared only to be compared, never counted as votes. */
 export interface EvidenceShare {
   readonly type: 'evidence-share';
@@ -254,6 +263,10 @@ export interface StatusReply {
   readonly decidedUpTo: Slot;
   readonly uptimeMs: number;
   readonly counts: StatusCounts;
+  /** Byzantine modes: round of the ballot the latest decision the member saw voted on came from; 0 if none or crash mode. */
+  readonly workingRound: number;
+  /** The member is outside that ballot (changing, or joined below it): the cluster decides without its votes. */
+  readonly outsideWorkingBallot: boolean;
 }
 
 export type StatusMessage = StatusRequest | StatusReply;
@@ -279,7 +292,8 @@ export type PeerMessage =
   | Bundle
   | RevealRequest
   | EvidenceQuery
-  | EvidenceShare;
+  | EvidenceShare
+  | Suspect;
 
 /** What the protocol core and the simulator carry. */
 export type Message = PeerMessage | ClientRequest | ClientReply;
@@ -314,4 +328,5 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'reveal-request',
   'evidence-query',
   'evidence-share',
+  'suspect',
 ];

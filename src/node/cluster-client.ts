@@ -80,6 +80,8 @@ export type StatusRow =
       readonly lastDecidedSlot: number;
       readonly uptimeMs: number;
       readonly counts: StatusCounts;
+      readonly workingRound: number;
+      readonly outsideWorkingBallot: boolean;
     }
   | { readonly id: NodeId; readonly name: PeerName; readonly reachable: false };
 
@@ -353,5 +355,7 @@ function statusRow(id: NodeId, reply: StatusReply | undefined): StatusRow {
     lastDecidedSlot: reply.decidedUpTo - 1,
     uptimeMs: reply.uptimeMs,
     counts: reply.counts,
+    workingRound: reply.workingRound,
+    outsideWorkingBallot: reply.outsideWorkingBallot,
   };
 }

@@ -174,6 +174,8 @@ export interface NodeMetrics {
   readonly suspicions: Counter;
   readonly ballotRound: Gauge;
   readonly isLeader: Gauge;
+  readonly workingBallotRound: Gauge;
+  readonly outsideWorkingBallot: Gauge;
   /** -1 before the first decision. */
   readonly lastDecidedSlot: Gauge;
   /** Messages the core itself dropped as unacceptable, by `type:reason` (read at scrape time). */
@@ -196,6 +198,8 @@ export function createNodeMetrics(registry: MetricsRegistry = new MetricsRegistr
     suspicions: registry.counter('byzpaxos_suspicions_total', 'Unprovable misbehaviour noticed, by reason.', ['reason']),
     ballotRound: registry.gauge('byzpaxos_ballot_round', 'Round of the ballot this node leads or follows.'),
     isLeader: registry.gauge('byzpaxos_is_leader', '1 while this node leads its ballot, else 0.'),
+    workingBallotRound: registry.gauge('byzpaxos_working_ballot_round', 'Byzantine modes: round of the ballot the latest decision seen here was voted in; 0 if none.'),
+    outsideWorkingBallot: registry.gauge('byzpaxos_outside_working_ballot', '1 while this node is outside that ballot (changing, or joined below it), else 0.'),
     lastDecidedSlot: registry.gauge('byzpaxos_last_decided_slot', 'Highest slot such that it and every slot below it are decided here; -1 if none.'),
     coreDropped: registry.gauge('byzpaxos_core_dropped', 'Messages the protocol core dropped as unacceptable since start, by type:reason.', ['reason']),
   };

@@ -314,6 +314,8 @@ export class NodeRuntime {
       decidedUpTo: this.decidedUpTo,
       uptimeMs: this.startedAtMs === 0 ? 0 : Math.max(0, Date.now() - this.startedAtMs),
       counts: { ...this.counts },
+      workingRound: core?.working?.round ?? 0,
+      outsideWorkingBallot: core?.working?.outside ?? false,
     };
   }
 
@@ -580,6 +582,8 @@ export class NodeRuntime {
     if (core === null) return;
     this.metrics.ballotRound.set(core.ballot.round);
     this.metrics.isLeader.set(core.isLeader ? 1 : 0);
+    this.metrics.workingBallotRound.set(core.working?.round ?? 0);
+    this.metrics.outsideWorkingBallot.set(core.working?.outside === true ? 1 : 0);
     this.metrics.lastDecidedSlot.set(this.decidedUpTo - 1);
     for (const [reason, count] of core.stats.dropped) this.metrics.coreDropped.set(count, { reason });
   }

@@ -39,7 +39,7 @@ const SCHEMAS: { readonly [K in RecordType]: RecordSchema<K> } = {
   accepted: { tag: 2, fields: { pvalue } },
   round: { tag: 3, fields: { round } },
   decided: { tag: 4, fields: { slot, batch } },
-  joined: { tag: 5, fields: { round, newBallot: nullable(envelope) } },
+  joined: { tag: 5, fields: { round, by: nullable(envelope) } },
   verified: { tag: 6, fields: { ballot, slot, digest } },
   prepared: { tag: 7, fields: { certificate: preparedCertificate } },
   committed: { tag: 8, fields: { ballot, slot, key: digest } },
@@ -128,7 +128,7 @@ export function stateRecords(state: StateAccumulator): PersistRecord[] {
   if (state.round > 0) out.push({ type: 'round', round: state.round });
   for (const pv of state.accepted.values()) out.push({ type: 'accepted', pvalue: pv });
   for (const [s, b] of state.decided) out.push({ type: 'decided', slot: s, batch: b });
-  if (state.joined !== null) out.push({ type: 'joined', round: state.joined.round, newBallot: state.joined.newBallot });
+  if (state.joined !== null) out.push({ type: 'joined', round: state.joined.round, by: state.joined.by });
   if (state.checkpoint !== null) {
     out.push({ type: 'checkpoint', certificate: state.checkpoint.certificate, snapshot: state.checkpoint.snapshot });
   }

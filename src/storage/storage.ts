@@ -16,7 +16,8 @@ export interface PersistentState {
 
 /** What a Byzantine-mode node keeps; everything below the stable checkpoint is dropped. */
 export interface ByzantineState {
-  readonly joined: { readonly round: number; readonly newBallot: SignedEnvelope | null } | null;
+  /** The latest round and what justified it: a NewBallot (joined), or our own promise (still changing). */
+  readonly joined: { readonly round: number; readonly by: SignedEnvelope | null } | null;
   /** Digest signed in Verify, by `${round}/${slot}`. */
   readonly verified: ReadonlyMap<string, Uint8Array>;
   /** Commitment keys, by `${round}/${slot}` (commit-reveal mode). */
@@ -67,7 +68,7 @@ export class StateAccumulator {
         this.decided.set(r.slot, r.batch);
         return;
       case 'joined':
-        if (this.joined === null || r.round >= this.joined.round) this.joined = { round: r.round, newBallot: r.newBallot };
+        if (this.joined === null || r.round >= this.joined.round) this.joined = { round: r.round, by: r.by };
         return;
       case 'verified':
         this.verified.set(verifiedKey(r.ballot.round, r.slot), r.digest);

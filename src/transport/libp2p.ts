@@ -18,10 +18,13 @@
 // - Backpressure and bounds. Nothing is written while the current stream needs a drain; the
 //   per-peer queue is capped in messages and bytes, and send() drops (tail drop, counted
 //   'queue-full') beyond it. The queue is kept while a member is unreachable.
-// - Reconnect. Dials are lazy (only when something is queued). A failed dial, or a stream that
-//   closes less than STREAM_STABLE_MS after opening, doubles the delay before the next dial:
-//   min(backoffMaxMs, backoffBaseMs · 2^(failures−1)), jittered to [½, 1]× of that. A stream
-//   that lived longer resets it, so the first redial after a long-lived stream is immediate.
+// - Dialling. At start every member is dialled once: a node back from a restart may have
+//   nothing to send for a while, and its peers may sit in a long backoff toward it from the
+//   dials that failed while it was down. After that, dials are lazy (only when something is
+//   queued). A failed dial, or a stream that closes less than STREAM_STABLE_MS after opening,
+//   doubles the delay before the next dial: min(backoffMaxMs, backoffBaseMs · 2^(failures−1)),
+//   jittered to [½, 1]× of that. A stream that lived longer resets it, so the first redial after
+//   a long-lived stream is immediate; so does a peer connecting in (it is up again).
 // - Strict reading. An oversize length prefix, a malformed varint, or a stream ending mid-frame
 //   aborts (resets) that stream and counts the reason; frames before the fault are delivered.
 //   No handler throws; onMessage exceptions are caught and counted ('handler-error').
@@ -211,6 +214,7 @@ class Libp2pTransportImpl implements Libp2pTransport {
       maxOutboundStreams: STREAMS_PER_PEER_MAX,
     });
     this.#log('info', 'transport:start', { peerId: this.peerId, addrs: this.addrs });
+    for (const link of this.#links.values()) this.#ensureDial(link);
   }
 
   get addrs(): readonly string[] {
@@ -424,6 +428,9 @@ class Libp2pTransportImpl implements Libp2pTransport {
         stream.abort(new Error('unknown peer'));
         return;
       }
+      // The peer is up: whatever backoff its earlier failures earned is void.
+      link.failures = 0;
+      link.nextDialAtMs = 0;
       this.#adopt(link, stream);
     } catch (err) {
       this.#log('warn', 'stream:error', { error: String(err) });

@@ -104,7 +104,9 @@ describe('a decided value survives any sequence of leader changes, including a B
     { name: 'f=1, an equivocating leader takes over', f: 1, strategies: ['equivocating-leader'], nodes: [1], newLeader: 1 },
     { name: 'f=1, twins take over', f: 1, strategies: ['twins'], nodes: [1], newLeader: 1 },
     { name: 'f=2, first leader slow, lying-promise takes over', f: 2, strategies: ['slow', 'lying-promise'], nodes: [0, 1], newLeader: 1 },
-    { name: 'f=2, first leader silent, an equivocating leader takes over', f: 2, strategies: ['silent', 'equivocating-leader'], nodes: [0, 1], newLeader: 1 },
+    // n2, not n1: the first leader silent, round 1 decides nothing, and n1 would lead again only in
+    // round 9, which members that leave a ballot only on f+1 Suspects seldom reach in a run.
+    { name: 'f=2, first leader silent, an equivocating leader takes over', f: 2, strategies: ['silent', 'equivocating-leader'], nodes: [0, 2], newLeader: 2 },
   ];
   for (const s of scenarios) {
     it(`${s.name} (${SEEDS} seeds)`, { timeout: SWEEP_TIMEOUT_MS }, () => {

@@ -110,6 +110,14 @@ export async function freeBasePort(count: number): Promise<number> {
   throw new Error(`no ${count} consecutive free ports found`);
 }
 
+/** `byzpaxos init` of `nodes` members and `clients` clients on free loopback ports in `dir`; the cluster.json path. */
+export async function initDeployment(dir: string, mode: string, nodes: number, clients: number): Promise<string> {
+  const base = await freeBasePort(nodes);
+  const r = await byzpaxos(['init', '--nodes', String(nodes), '--mode', mode, '--dir', dir, '--base-port', String(base), '--clients', String(clients)]);
+  if (r.code !== 0) throw new Error(`byzpaxos init failed (${r.code}): ${r.stderr}`);
+  return join(dir, 'cluster.json');
+}
+
 /** The member processes of one deployment, each `byzpaxos start`, killable and restartable. */
 export class Members {
   readonly configPath: string;
@@ -180,6 +188,36 @@ export async function connectClient(configPath: string, clientId: number, timeou
 }
 
 /**
+ * Every member's status through a client connected for this query only: a long-lived client
+ * would redial a restarted member only after its reconnect backoff, and report it late.
+ */
+export async function statusRows(configPath: string, clientId: number): Promise<StatusRow[]> {
+  const client = await connectClient(configPath, clientId);
+  try {
+    return await client.status({ timeoutMs: 1_000 });
+  } finally {
+    await client.close();
+  }
+}
+
+/** Every member reachable, in one ballot, and none outside the ballot decisions come from. */
+export function oneBallot(rows: readonly StatusRow[]): boolean {
+  const rounds = new Set<number>();
+  for (const r of rows) {
+    if (!r.reachable || r.outsideWorkingBallot) return false;
+    rounds.add(r.ballot.round);
+  }
+  return rounds.size === 1;
+}
+
+/** Per member, `n3 r7/l2*` (round, leader, * if it leads) or `n3 outside r7` or `n3 -`: for messages. */
+export function describeBallots(rows: readonly StatusRow[]): string {
+  return rows
+    .map((r) => (r.reachable ? `${r.name} ${r.outsideWorkingBallot ? 'outside ' : ''}r${r.ballot.round}/l${r.ballot.leader}${r.isLeader ? '*' : ''}` : `${r.name} -`))
+    .join(', ');
+}
+
+/**
  * The leader a quorum follows: the member named by the ballot that at least `quorum` reachable
  * members report, provided it claims to lead; else null. (A member that restarted may sit alone
  * in a higher ballot: it does not count against the quorum's leader.)
@@ -214,10 +252,13 @@ export class Workload {
   private seq = 0;
   private readonly clients: readonly ClusterClient[];
   private readonly keys: readonly string[];
+  private readonly thinkMs: number;
 
-  constructor(clients: readonly ClusterClient[], keys: readonly string[]) {
+  /** Each client waits a random time in [0, thinkMs) between its operations. */
+  constructor(clients: readonly ClusterClient[], keys: readonly string[], thinkMs = 0) {
     this.clients = clients;
     this.keys = keys;
+    this.thinkMs = thinkMs;
   }
 
   /** Operations that completed with a result. */
@@ -265,6 +306,7 @@ export class Workload {
       const key = this.keys[(index + i) % this.keys.length]!;
       const op: KvOp = i % 3 === 2 ? { type: 'get', key } : { type: 'put', key, value: `${client.name}-${i}` };
       await this.run(client, op);
+      if (this.thinkMs > 0) await sleep(Math.random() * this.thinkMs);
       i++;
     }
   }

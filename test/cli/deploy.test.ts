@@ -16,6 +16,7 @@ import {
   connectClient,
   foreignPids,
   freeBasePort,
+  initDeployment,
   killEverything,
   lastDecided,
   Members,
@@ -23,6 +24,7 @@ import {
   pidAlive,
   quorumLeader,
   spawnByzpaxos,
+  statusRows as memberStatus,
   waitFor,
   Workload,
 } from './deploy-helpers.ts';
@@ -39,12 +41,8 @@ const WORKERS = [2, 3, 4];
 const STATUS_CLIENT = 5;
 const CLIENTS = 5;
 
-async function initCluster(name: string, mode: Mode, nodes: number): Promise<string> {
-  const dir = join(tmp, name);
-  const base = await freeBasePort(nodes);
-  const r = await byzpaxos(['init', '--nodes', String(nodes), '--mode', mode, '--dir', dir, '--base-port', String(base), '--clients', String(CLIENTS)]);
-  expect(r.code, r.stderr).toBe(0);
-  return join(dir, 'cluster.json');
+function initCluster(name: string, mode: Mode, nodes: number): Promise<string> {
+  return initDeployment(join(tmp, name), mode, nodes, CLIENTS);
 }
 
 /** One line on stderr, `byzpaxos: …`, no stack trace. */
@@ -56,17 +54,9 @@ function expectOneLine(stderr: string, pattern: RegExp): void {
   expect(stderr).not.toMatch(/\n\s+at /);
 }
 
-/**
- * Every member's status through a client connected for this query only: a long-lived client
- * would redial a restarted member only after its reconnect backoff, and report it late.
- */
-async function statusRows(configPath: string): Promise<StatusRow[]> {
-  const client = await connectClient(configPath, STATUS_CLIENT);
-  try {
-    return await client.status({ timeoutMs: 1_000 });
-  } finally {
-    await client.close();
-  }
+/** Every member's status, through a client connected for this query only. */
+function statusRows(configPath: string): Promise<StatusRow[]> {
+  return memberStatus(configPath, STATUS_CLIENT);
 }
 
 /** The leader, as `byzpaxos status --json` reports it (a quorum follows it). */

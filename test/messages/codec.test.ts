@@ -103,6 +103,7 @@ const messageArbs: { readonly [K in Message['type']]: fc.Arbitrary<Extract<Messa
   'reveal-request': rec({ type: fc.constant('reveal-request'), ballot: ballotArb, slot: slotArb }),
   'evidence-query': rec({ type: fc.constant('evidence-query'), ballot: ballotArb, slot: slotArb, checkpoint: fc.boolean() }),
   'evidence-share': rec({ type: fc.constant('evidence-share'), envelopes: envelopesArb }),
+  suspect: rec({ type: fc.constant('suspect'), ballot: ballotArb }),
 };
 const messageArb: fc.Arbitrary<Message> = fc.oneof(...Object.values(messageArbs));
 
@@ -373,6 +374,7 @@ describe('golden vectors', () => {
     ['reveal-request', { type: 'reveal-request', ballot: b21, slot: 7 }, '0115020207'],
     ['evidence-query', { type: 'evidence-query', ballot: b21, slot: 7, checkpoint: true }, '011602020701'],
     ['evidence-share', { type: 'evidence-share', envelopes: [envelope] }, '0117010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f'],
+    ['suspect', { type: 'suspect', ballot: b21 }, '011a0202'],
   ];
 
   it('cover every message type', () => {

@@ -46,6 +46,8 @@ describe('status messages on the wire', () => {
     decidedUpTo: 300,
     uptimeMs: 1234,
     counts: { decisions: 1, viewChanges: 2, messagesIn: 3, messagesOut: 4, rejected: 5, evidence: 6, suspicions: 7 },
+    workingRound: 4,
+    outsideWorkingBallot: true,
   };
 
   it('round-trip with the next free tags, 24 and 25', () => {
@@ -53,8 +55,8 @@ describe('status messages on the wire', () => {
     expect(toHex(request)).toBe('0118ffffffff0f');
     expect(decodeWireMessage(request)).toEqual({ type: 'status-request', nonce: 0xffff_ffff });
     const bytes = encodeMessage(reply);
-    // version, tag, nonce, node, mode (index 2), round, leader+1, isLeader, decidedUpTo, uptimeMs, counts
-    expect(toHex(bytes)).toBe(['01', '19', '07', '02', '02', '03', '03', '01', 'ac02', 'd209', '01020304050607'].join(''));
+    // version, tag, nonce, node, mode (index 2), round, leader+1, isLeader, decidedUpTo, uptimeMs, counts, workingRound, outside
+    expect(toHex(bytes)).toBe(['01', '19', '07', '02', '02', '03', '03', '01', 'ac02', 'd209', '01020304050607', '04', '01'].join(''));
     expect(decodeWireMessage(bytes)).toStrictEqual(reply);
     expect(frameType(bytes)).toBe('status-reply');
   });

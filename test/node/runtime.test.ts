@@ -56,6 +56,10 @@ describe.each<[Mode, number]>([
     for (const row of reachable) {
       expect(row.mode).toBe(mode);
       expect(row.uptimeMs).toBeGreaterThanOrEqual(0);
+      // Every member in the ballot the put was decided in (Byzantine modes track it; crash mode reports 0).
+      expect(row.outsideWorkingBallot).toBe(false);
+      if (mode !== 'crash' && row.lastDecidedSlot >= 0) expect(row.workingRound).toBe(row.ballot.round);
+      if (mode === 'crash') expect(row.workingRound).toBe(0);
     }
     const leaders = reachable.filter((r) => r.isLeader);
     expect(leaders).toHaveLength(1);
@@ -85,6 +89,8 @@ describe('observing a node', () => {
     expect(text).toMatch(/^byzpaxos_bytes_out_total\{type="[a-z-]+"\} [1-9]/m);
     expect(text).toMatch(/^byzpaxos_last_decided_slot [0-9]/m);
     expect(text).toMatch(/^byzpaxos_is_leader [01]$/m);
+    expect(text).toMatch(/^byzpaxos_working_ballot_round 0$/m);
+    expect(text).toMatch(/^byzpaxos_outside_working_ballot 0$/m);
     await node.stop();
     await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
   });

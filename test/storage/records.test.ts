@@ -38,7 +38,7 @@ function recordArbs(slotArb: fc.Arbitrary<number>, roundArb: fc.Arbitrary<number
     accepted: rec({ type: fc.constant('accepted'), pvalue: pvalueArb }),
     round: rec({ type: fc.constant('round'), round: roundArb }),
     decided: rec({ type: fc.constant('decided'), slot: slotArb, batch: batchArb }),
-    joined: rec({ type: fc.constant('joined'), round: roundArb, newBallot: fc.option(envelopeArb, { nil: null }) }),
+    joined: rec({ type: fc.constant('joined'), round: roundArb, by: fc.option(envelopeArb, { nil: null }) }),
     verified: rec({ type: fc.constant('verified'), ballot: ballotArb, slot: slotArb, digest: digestArb }),
     prepared: rec({
       type: fc.constant('prepared'),
@@ -140,7 +140,7 @@ describe('record encoding', () => {
   it('tags and layouts are pinned: a known record has a known encoding', () => {
     expect([...encodeRecord({ type: 'promised', ballot: { round: 300, leader: 2 } })]).toEqual([1, 1, 0xac, 0x02, 3]);
     expect([...encodeRecord({ type: 'round', round: 5 })]).toEqual([1, 3, 5]);
-    expect([...encodeRecord({ type: 'joined', round: 2, newBallot: null })]).toEqual([1, 5, 2, 0]);
+    expect([...encodeRecord({ type: 'joined', round: 2, by: null })]).toEqual([1, 5, 2, 0]);
     expect([...encodeRecord(SAMPLE)]).toEqual([1, 2, 3, 2, 9, 1, 2, 5, 3, 1, 2, 3, 0]);
   });
 });

@@ -52,7 +52,7 @@ export function mixedRecords(seed: number, count: number): PersistRecord[] {
       case 1: out.push({ type: 'accepted', pvalue: { ballot: ballot(), slot, batch } }); break;
       case 2: out.push({ type: 'round', round: rng.int(10) }); break;
       case 3: out.push({ type: 'decided', slot, batch }); break;
-      case 4: out.push({ type: 'joined', round: rng.int(8), newBallot: rng.int(2) === 0 ? null : envelope() }); break;
+      case 4: out.push({ type: 'joined', round: rng.int(8), by: rng.int(2) === 0 ? null : envelope() }); break;
       case 5: out.push({ type: 'verified', ballot: ballot(), slot, digest: bytesOf(32, rng.int(256)) }); break;
       case 6: out.push({ type: 'prepared', certificate: { ballot: ballot(), slot, batch, verifies: envelopes() } }); break;
       case 7: out.push({ type: 'committed', ballot: ballot(), slot, key: bytesOf(32, rng.int(256)) }); break;

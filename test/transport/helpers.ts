@@ -50,11 +50,11 @@ export function peerMap(entries: ReadonlyArray<[PeerName, PeerSpec]>): ReadonlyM
   return new Map(entries);
 }
 
-/** A bare libp2p node (TCP + noise + yamux, not listening) with the identity of `secretKey`. */
-export async function rawNode(secretKey: Uint8Array): Promise<Libp2p> {
+/** A bare libp2p node (TCP + noise + yamux, listening on `listen` only) with the identity of `secretKey`. */
+export async function rawNode(secretKey: Uint8Array, listen: readonly string[] = []): Promise<Libp2p> {
   return createLibp2p({
     privateKey: await libp2pPrivateKey(secretKey),
-    addresses: { listen: [] },
+    addresses: { listen: [...listen] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

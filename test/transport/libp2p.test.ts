@@ -51,8 +51,8 @@ function othersOf(all: readonly Member[], self: Member): Array<[PeerName, PeerSp
   return all.filter((m) => m !== self).map((m) => [m.name, specOf(m)]);
 }
 
-async function raw(index: number): Promise<Libp2p> {
-  const node = await rawNode(keyOf(index).secretKey);
+async function raw(index: number, listen: readonly string[] = []): Promise<Libp2p> {
+  const node = await rawNode(keyOf(index).secretKey, listen);
   running.push(node);
   return node;
 }
@@ -227,7 +227,8 @@ describe('libp2p transport', () => {
     t0.send('n1', utf8('first'));
     await waitFor('first', () => inbox1.length === 1);
     await t1.stop();
-    await waitFor('n0 sees the stream close', () => t0.stats.peers['n1']!.streamsOpen === 0);
+    // Both ends dialled at start, so two streams close; on a loaded machine that can take a while.
+    await waitFor('n0 sees the stream close', () => t0.stats.peers['n1']!.streamsOpen === 0, 10_000);
     let accepted = 0;
     for (let k = 0; k < 50; k += 1) if (t0.send('n1', utf8(`down${k}`))) accepted += 1;
     expect(accepted).toBe(10);
@@ -244,7 +245,45 @@ describe('libp2p transport', () => {
     t0.send('n1', utf8('later'));
     t1.send('n0', utf8('reply'));
     await waitFor('both ways after restart', () => inbox1.length === 11 && inbox0.some((e) => e.message === 'reply'));
-    expect(t0.stats.peers['n1']!.reconnects).toBeGreaterThanOrEqual(1);
+    // The link came back by n1 dialling in as it started, or by n0's redial, whichever was first.
+    expect(t0.stats.peers['n1']!.reconnects + t1.stats.peers['n0']!.dials).toBeGreaterThanOrEqual(1);
+  });
+
+  // Issue 10: a member back from a restart may have nothing to send for seconds, while its
+  // peers sit in a long backoff toward it from the dials that failed while it was down.
+  const LONG_BACKOFF = { backoffBaseMs: 20_000, backoffMaxMs: 20_000 };
+
+  it('a member that starts with nothing to send dials every member, so a peer in a long backoff toward it is reached at once', async () => {
+    const all = await members(2);
+    const [m0, m1] = all as [Member, Member];
+    const inbox1: Inbox = [];
+    const t0 = await start(m0, othersOf(all, m0), [], LONG_BACKOFF);
+    t0.send('n1', utf8('queued while n1 was down'));
+    await waitFor('a failed dial toward n1', () => t0.stats.peers['n1']!.dialFailures >= 1);
+    // n1 comes up and sends nothing; n0 would redial only 10-20 s from now (hence waits under 10 s).
+    await start(m1, othersOf(all, m1), inbox1);
+    await waitFor('the queued message, over the stream n1 opened', () => inbox1.length === 1, 8_000);
+    expect(inbox1[0]).toEqual({ from: 'n0', message: 'queued while n1 was down' });
+  });
+
+  it('a peer connecting in voids the backoff toward it: once that stream closes, the next send dials at once', async () => {
+    const all = await members(2);
+    const [m0, m1] = all as [Member, Member];
+    const t0 = await start(m0, othersOf(all, m0), [], LONG_BACKOFF);
+    t0.send('n1', utf8('a'));
+    await waitFor('a failed dial toward n1', () => t0.stats.peers['n1']!.dialFailures >= 1);
+    // n1, played by a bare node that dials in on its own and counts the streams n0 opens to it.
+    const n1 = await raw(1, [loopback(m1.port)]);
+    let dialledIn = 0;
+    await n1.handle(PROTOCOL, () => {
+      dialledIn += 1;
+    });
+    const stream = await n1.dialProtocol(multiaddr(t0.addrs[0]!), PROTOCOL, { signal: AbortSignal.timeout(3_000) });
+    await waitFor('n0 adopts the stream n1 opened', () => t0.stats.peers['n1']!.streamsOpen === 1);
+    stream.abort(new Error('gone'));
+    await waitFor('n0 sees it close', () => t0.stats.peers['n1']!.streamsOpen === 0);
+    t0.send('n1', utf8('b'));
+    await waitFor('n0 to dial n1 again', () => dialledIn >= 1, 8_000);
   });
 
   it('stop() resolves, is idempotent, and send() after it is refused', async () => {

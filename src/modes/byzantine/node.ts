@@ -20,10 +20,11 @@ import {
   ROUND_MAX,
   ROUNDS_AHEAD_PER_MEMBER,
   SIGNED_PAYLOAD_BYTES_MAX,
+  UNHEARD_LEADER_STALLS_MAX,
   witnessSignerBytesMax,
 } from '../../core/limits.ts';
 import { Outbox } from '../../core/outbox.ts';
-import type { ProtocolNode } from '../../core/protocol.ts';
+import type { ProtocolNode, WorkingBallot } from '../../core/protocol.ts';
 import { Replica } from '../../core/replica.ts';
 import type { Rng } from '../../core/rng.ts';
 import { commandKey, type Batch, type ClientId, type Command, type NodeId, type Slot } from '../../core/types.ts';
@@ -51,6 +52,7 @@ import type {
   RevealRequest,
   SignedEnvelope,
   StateReply,
+  Suspect,
   Verify,
 } from '../../messages/types.ts';
 import { verifiedKey, type ByzantineState, type PersistentState } from '../../storage/storage.ts';
@@ -108,7 +110,7 @@ interface Verified {
 }
 
 /**
- * Evidence queries and passed-on promises are repeated after 1, 2, 4, … retransmit periods up to
+ * Evidence queries and passed-on promises and Suspects are repeated after 1, 2, 4, … retransmit periods up to
  * this gap (7 repeats over ≈ 127 periods, ≈ 7.6 s at 60 ms): a split equivocation is proven once
  * both halves meet, and messages lost to drops or a partition would otherwise never be repeated.
  */
@@ -162,8 +164,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private readonly evidenceShareMax: number;
   /** Largest promise payload an honest member seals: a larger one would push a NewBallot over a frame. */
   private readonly promiseBytesMax: number;
-  /** Promises passed on, by signature, repeated while it may matter. */
-  private readonly promiseShares: Repeats<SignedEnvelope>;
+  /** Promises and Suspects passed on, by signature, repeated while it may matter. */
+  private readonly passedOn: Repeats<SignedEnvelope>;
   /** Evidence queries asked, by position, repeated while it may matter. */
   private readonly queries: Repeats<Omit<EvidenceQuery, 'type'>>;
   /** Positions already asked about (`${round}/${slot}` or `cp/${slot}`): one evidence query each. */
@@ -191,6 +193,16 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private readonly restarted: boolean;
   private joinedBy: SignedEnvelope | null = null;
   private newBallotPending = false;
+  /** Members that spoke to us since this incarnation started (bounded by n). */
+  private readonly heard = new Set<NodeId>();
+  /** Progress periods that stalled while our leader had not yet been heard from. */
+  private unheardStalls = 0;
+  /** Round of the ballot the latest decision we saw voted on came from; 0 before any. */
+  private decidedRound = 0;
+  /** Each member's latest Suspect (ourselves included): we leave a round once f+1 suspect it. */
+  private readonly suspects = new Map<NodeId, { round: number; envelope: SignedEnvelope }>();
+  /** Our Suspect of the current round, repeated while it stands so peers that reconnect see it. */
+  private ownSuspect: SignedEnvelope | null = null;
 
   // Leader.
   private readonly queue: Command[] = [];
@@ -228,7 +240,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     // the window, so a ballot change does not push out what the last ballot saw.
     this.evidenceShareMax = 5 * this.n + 1;
     this.promiseBytesMax = promiseBytesMax(options.config, options.config.batchBytesMax);
-    this.promiseShares = new Repeats(4 * this.n * this.n, EVIDENCE_REPEAT_GAP_MAX);
+    this.passedOn = new Repeats(4 * this.n * this.n, EVIDENCE_REPEAT_GAP_MAX);
     this.queries = new Repeats(4 * options.config.watermarkSlots, EVIDENCE_REPEAT_GAP_MAX);
     this.witness = new Witness(this.n, witnessSignerBytesMax(options.config.watermarkSlots, options.config.batchCommandsMax));
     this.ledger = options.config.mode === 'commit-reveal' ? new RevealLedger(this.auth.clusterId, this.quorum) : null;
@@ -247,9 +259,16 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.restarted = state.joined !== null || state.verified.size > 0;
     if (state.joined !== null && state.joined.round > 1) {
       // Rejoin only through the NewBallot that justified it; otherwise wait to be brought along.
-      this.round = state.joined.round;
-      this.status = state.joined.newBallot === null ? 'changing' : 'normal';
-      this.joinedBy = state.joined.newBallot;
+      const { round, by } = state.joined;
+      this.round = round;
+      if (by === null || frameType(by.payload) === 'certified-promise') {
+        this.status = 'changing';
+        // Our own promise for the round we were changing to: start() sends it again, byte for byte.
+        if (by !== null && by.signer === this.id && leaderOf(round, this.n) !== this.id) this.ownPromise = by;
+      } else {
+        this.status = 'normal';
+        this.joinedBy = by;
+      }
     }
     this.nextSlot = this.firstUndecided;
   }
@@ -260,6 +279,11 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
 
   get ballot(): Ballot {
     return { round: this.round, leader: leaderOf(this.round, this.n) };
+  }
+
+  get working(): WorkingBallot {
+    const outside = this.decidedRound > 0 && (this.status === 'changing' || this.round < this.decidedRound);
+    return { round: this.decidedRound, outside };
   }
 
   /** Every slot below this one is decided here. */
@@ -292,13 +316,17 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     const out = new Outbox(this.id);
     this.executeDecided(out);
     out.setTimer('retransmit', this.config.retransmitMs);
-    // After a restart we cannot know what we sent as leader (Accepts, a NewBallot) or promised
-    // mid-change; carrying on could sign conflicting messages, so leave for the next ballot.
-    if (this.restarted && (this.status === 'changing' || leaderOf(this.round, this.n) === this.id)) {
+    if (this.ownPromise !== null) {
+      // Back in the change we had promised: that very promise again, so peers hold one, not two.
+      out.broadcast(this.ownPromise);
+    } else if (this.restarted && (this.status === 'changing' || leaderOf(this.round, this.n) === this.id)) {
+      // After a restart we cannot know what we sent as leader (Accepts, a NewBallot), or (a store
+      // that kept no promise) promised mid-change; carrying on could sign conflicting messages,
+      // so leave for the next ballot. Its view-change timer waits for a quorum there like any
+      // other: armed now, it would carry us one round further still, alone.
       this.startViewChange(this.round + 1, out);
-      this.viewTimerArmed = true;
-      out.setTimer('view-change', this.viewChangeTimeout());
     }
+    this.drain(out);
     return out.effects;
   }
 
@@ -324,6 +352,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     if (relayed && (msg.signer >= this.n || msg.signer === this.id || frameType(msg.payload) !== 'new-ballot')) return this.drop('signed', 'impersonation');
     const inner = this.auth.open(msg);
     if (inner === null) return this.drop('signed', 'bad-signature');
+    this.heard.add(from);
     this.count(this.stats.received, inner.type);
     this.observe(msg, inner, out);
     this.handle(msg.signer, inner, msg, out);
@@ -364,6 +393,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
         return this.onEvidenceQuery(from, msg, out);
       case 'evidence-share':
         return this.onEvidenceShare(msg, out);
+      case 'suspect':
+        return this.onSuspect(from, msg, envelope, out);
       default:
         return this.drop(msg.type, 'wrong-mode');
     }
@@ -595,8 +626,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
 
   private tryDecideRevealed(slot: Slot, out: Outbox): void {
     if (this.decided.has(slot)) return;
-    const entry = this.ledger!.decision(slot, (digestHex) => this.bundleBatches.get(slot)?.get(digestHex) ?? this.batchFor(slot, digestHex));
-    if (entry !== null) this.decide(entry, out);
+    const decision = this.ledger!.decision(slot, (digestHex) => this.bundleBatches.get(slot)?.get(digestHex) ?? this.batchFor(slot, digestHex));
+    if (decision !== null) this.decide(decision.entry, out, decision.round);
   }
 
   /** Each period: ask acceptors whose box or key is missing, and suspect those that stay silent. */
@@ -653,6 +684,12 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
         continue;
       }
       this.observe(envelope, inner, out);
+      // Our leader's promise passed on: it left our ballot, whoever it told (followViewChange).
+      if (inner.type === 'certified-promise' && envelope.signer === leaderOf(this.round, this.n) && inner.ballot.round > this.round) {
+        this.onPromise(envelope.signer, inner, envelope, out);
+      }
+      // Suspects passed on by a member that left on them: they count as if sent to us.
+      if (inner.type === 'suspect') this.onSuspect(envelope.signer, inner, envelope, out);
       // A shared reveal is as good as a direct one: the ledger judges it against the signer's box.
       if (inner.type === 'reveal' && this.ledger !== null && !this.decided.has(inner.slot) && this.inWatermarks(inner.slot)) {
         for (const evidence of this.ledger.addKey(envelope.signer, inner, envelope)) this.report(evidence, out);
@@ -752,7 +789,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
         this.catchUp(vote.envelope.signer, slot + 1, out);
         return;
       }
-      this.decide({ slot, batch, accepteds: group.map((v) => v.envelope) }, out);
+      this.decide({ slot, batch, accepteds: group.map((v) => v.envelope) }, out, vote.round);
       return;
     }
   }
@@ -765,7 +802,9 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     return undefined;
   }
 
-  private decide(entry: CertifiedEntry, out: Outbox): void {
+  /** `round`: the ballot whose votes we counted, when we counted them (not for a fetched entry). */
+  private decide(entry: CertifiedEntry, out: Outbox, round: number | null = null): void {
+    if (round !== null && round > this.decidedRound) this.decidedRound = round;
     this.decided.set(entry.slot, entry);
     this.ledger?.forget(entry.slot);
     this.bundleBatches.delete(entry.slot);
@@ -796,6 +835,11 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     if (this.replica.executedUpTo > before) {
       // Only progress proves a ballot works; until then each new leader gets longer.
       this.viewChangeAttempts = 0;
+      // It works for us after all: stop repeating our Suspect (peers keep the one they have).
+      if (this.status === 'normal' && this.ownSuspect !== null) {
+        this.ownSuspect = null;
+        this.suspects.delete(this.id);
+      }
       this.armProgress(out);
     }
   }
@@ -920,8 +964,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.stats.viewChanges++;
     this.round = round;
     this.status = 'changing';
+    this.ownSuspect = null;
     this.resetBallotState();
-    out.persist([{ type: 'joined', round, newBallot: null }]);
     const promise: CertifiedPromise = {
       type: 'certified-promise',
       ballot: this.ballot,
@@ -929,6 +973,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
       prepared: [...this.prepared.values()].filter((c) => c.slot >= this.low).sort((a, b) => a.slot - b.slot),
     };
     this.ownPromise = this.auth.seal(promise);
+    // Kept, so that after a restart we send this promise again rather than sign a second one.
+    out.persist([{ type: 'joined', round, by: this.ownPromise }]);
     out.broadcast(this.ownPromise);
     out.clearTimer('progress');
     this.watched = null;
@@ -980,9 +1026,9 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     if (from === this.id || msg.ballot.round < this.round || msg.ballot.round > this.roundsAheadMax()) return;
     const key = toHex(envelope.signature);
     // An invalid promise proves nothing and would only be amplified.
-    if (this.promiseShares.has(key) || !valid()) return;
+    if (this.passedOn.has(key) || !valid()) return;
     // Shares get lost like any message: repeated on a backoff schedule (see repeatEvidence).
-    this.promiseShares.add(key, envelope);
+    this.passedOn.add(key, envelope);
     this.shareEvidence([envelope], null, out);
   }
 
@@ -997,19 +1043,60 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     }
   }
 
-  /** Each retransmit period: the evidence queries and promise shares due again. */
+  /** Each retransmit period: the evidence queries, and passed-on promises and Suspects, due again. */
   private repeatEvidence(out: Outbox): void {
     for (const q of this.queries.due()) out.effects.push({ type: 'broadcast', msg: this.auth.seal({ type: 'evidence-query', ...q }) });
-    this.shareEvidence(this.promiseShares.due(), null, out);
+    this.shareEvidence(this.passedOn.due(), null, out);
   }
 
-  /** f+1 nodes moved past our round: at least one is honest, so follow, to the lowest such round. */
+  /**
+   * f+1 nodes moved past our round: at least one is honest, so follow, to the lowest such round.
+   * Or our round's own leader left it (a restarted leader must): follow to the next round. A
+   * faulty leader could stall its ballot anyway, and each ballot has one leader, so this costs
+   * at most one change per ballot; the leader's promise is passed on to all (sharePromise), so
+   * it cannot send away only some of us.
+   */
   private followViewChange(out: Outbox): void {
     const ahead = [...this.promises.entries()]
       .filter(([node, p]) => node !== this.id && p.round > this.round)
       .map(([, p]) => p.round)
       .sort((a, b) => b - a);
-    if (ahead.length >= this.config.quorums.weak) this.startViewChange(ahead[this.config.quorums.weak - 1]!, out);
+    if (ahead.length >= this.config.quorums.weak) return this.startViewChange(ahead[this.config.quorums.weak - 1]!, out);
+    const leader = leaderOf(this.round, this.n);
+    if (leader !== this.id && (this.promises.get(leader)?.round ?? 0) > this.round) this.startViewChange(this.round + 1, out);
+  }
+
+  /**
+   * Our ballot does not work for us. Say so, but stay: alone (cut off, or merely slow) we would
+   * strand ourselves in a round nobody else joins, and could never come back (a promise binds).
+   * We leave once f+1 members suspect the round, one of them honest (leaveSuspected).
+   */
+  private suspect(out: Outbox): void {
+    if (this.ownSuspect !== null) return;
+    // A ballot failed us: the next one gets longer (backoff), as when we left on our own.
+    this.viewChangeAttempts++;
+    const msg: Suspect = { type: 'suspect', ballot: this.ballot };
+    this.ownSuspect = this.auth.seal(msg);
+    out.broadcast(this.ownSuspect);
+  }
+
+  private onSuspect(from: NodeId, msg: Suspect, envelope: SignedEnvelope, out: Outbox): void {
+    // One per member, its latest, for a round we could still be in: bounded by n.
+    if (msg.ballot.round < this.round || !this.roundInReach(msg.ballot)) return this.drop('suspect', 'round-out-of-range');
+    const previous = this.suspects.get(from);
+    // A repeat still counts: the round it suspects may have become ours since it first came.
+    if (previous === undefined || previous.round < msg.ballot.round) this.suspects.set(from, { round: msg.ballot.round, envelope });
+    this.leaveSuspected(out);
+  }
+
+  /** f+1 members suspect our round: leave it, and pass their Suspects on so every member can. */
+  private leaveSuspected(out: Outbox): void {
+    const against = [...this.suspects.values()].filter((s) => s.round === this.round).map((s) => s.envelope);
+    if (against.length < this.config.quorums.weak) return;
+    // Repeated like passed-on promises: lost, they would leave us alone in the next round.
+    for (const envelope of against) this.passedOn.add(toHex(envelope.signature), envelope);
+    this.shareEvidence(against, null, out);
+    this.startViewChange(this.round + 1, out);
   }
 
   private armViewTimer(out: Outbox): void {
@@ -1059,7 +1146,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.status = 'normal';
     this.joinedBy = newBallot;
     this.ownPromise = null;
-    out.persist([{ type: 'joined', round, newBallot }]);
+    this.ownSuspect = null;
+    out.persist([{ type: 'joined', round, by: newBallot }]);
     out.clearTimer('view-change');
     this.viewTimerArmed = false;
     if (choice.checkpoint !== null && choice.checkpoint.slot > this.low) {
@@ -1100,15 +1188,21 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
         if (watched === null || this.status !== 'normal') return;
         // A command that waited a whole period: the leader is faulty, or cut off; replace it.
         if ([...this.pending.values()].some((c) => watched.has(commandKey(c)))) {
-          this.viewChangeAttempts++;
-          return this.startViewChange(this.round + 1, out);
+          // Unless we have not heard from it since we started: our own links may not be up yet,
+          // and a change begun alone would strand us above the others. Give them a few periods.
+          const leader = leaderOf(this.round, this.n);
+          if (leader !== this.id && !this.heard.has(leader) && this.unheardStalls < UNHEARD_LEADER_STALLS_MAX) {
+            this.unheardStalls++;
+            return this.armProgress(out);
+          }
+          this.suspect(out);
         }
         return this.armProgress(out);
       }
       case 'view-change':
-        if (this.status !== 'changing') return;
-        this.viewChangeAttempts++;
-        return this.startViewChange(this.round + 1, out);
+        // No NewBallot in time: the round's leader is faulty, or cut off, or slow.
+        if (this.status === 'changing') this.suspect(out);
+        return;
       case 'catchup':
         this.catchupOutstanding = false;
         if (this.n > 1) this.catchUp((this.id + 1 + this.rng.int(this.n - 1)) % this.n, this.peerDecidedUpTo, out);
@@ -1120,6 +1214,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   }
 
   private retransmit(out: Outbox): void {
+    if (this.ownSuspect !== null) out.effects.push({ type: 'broadcast', msg: this.ownSuspect });
     if (this.status === 'changing') {
       if (this.ownPromise !== null) out.effects.push({ type: 'broadcast', msg: this.ownPromise });
       return;

@@ -67,7 +67,7 @@ export class RevealLedger {
    * 2f+1 acceptors whose keys open their boxes to one digest in one ballot, for which `batchOf`
    * knows the batch: the decision and its certificate (the boxes, then the keys).
    */
-  decision(slot: Slot, batchOf: (digestHex: string) => Batch | undefined): CertifiedEntry | null {
+  decision(slot: Slot, batchOf: (digestHex: string) => Batch | undefined): { readonly entry: CertifiedEntry; readonly round: number } | null {
     const ledger = this.slots.get(slot);
     if (ledger === undefined) return null;
     const groups = new Map<string, { box: Box; key: Key }[]>();
@@ -82,7 +82,8 @@ export class RevealLedger {
       const batch = batchOf(toHex(key.digest));
       if (batch === undefined) continue;
       const chosen = group.slice(0, this.quorum);
-      return { slot, batch, accepteds: [...chosen.map((p) => p.box.envelope), ...chosen.map((p) => p.key.envelope)] };
+      const accepteds = [...chosen.map((p) => p.box.envelope), ...chosen.map((p) => p.key.envelope)];
+      return { entry: { slot, batch, accepteds }, round: key.ballot.round };
     }
     return null;
   }
