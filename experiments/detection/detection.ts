@@ -172,12 +172,13 @@ export function detectRun(mode: Mode, adversary: Adversary | readonly Adversary[
 }
 
 /**
- * Both messages reached an honest node (the network lost neither on every path), and together
- * they prove the noting node misbehaved. A message the network lost everywhere is no act anyone
- * can prove.
+ * Both messages reached an honest node, by any route (the network lost neither on every path),
+ * and together they prove the noting node misbehaved. A message the network lost everywhere is
+ * no act anyone can prove. Any route: with colluders, a message sent only to a colluder still
+ * reaches honest nodes when the colluder relays it (a commitment sent to a Byzantine leader,
+ * which bundles it).
  */
 function provable(cluster: ClusterConfig, byzantine: ReadonlySet<NodeId>, act: AdversaryAct, delivered: ReadonlyMap<string, ReadonlySet<NodeId>>, verifier: SignatureBackend): boolean {
-  if (!act.to.every((to) => to.some((peer) => !byzantine.has(peer)))) return false;
   const reached = (e: SignedEnvelope) => [...(delivered.get(toHex(e.signature)) ?? [])].some((node) => !byzantine.has(node));
   if (!evidenceEnvelopes(act.evidence).every(reached)) return false;
   const verdict = verifyEvidence(cluster, act.evidence, verifier);

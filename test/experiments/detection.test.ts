@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { runDetection } from '../../experiments/detection/detection.ts';
+import { detectRun, runDetection } from '../../experiments/detection/detection.ts';
+import { strategy } from '../adversary/sweep-helpers.ts';
 
 describe('detection experiment', () => {
   // Few seeds, a few strategies: the README table comes from the full run.
@@ -54,5 +55,17 @@ describe('detection experiment', () => {
 
   it('runs the commit-reveal-only strategies in commit-reveal mode only', () => {
     expect(rows.filter((r) => r.adversary === 'withhold-reveal').map((r) => r.mode)).toEqual(['commit-reveal']);
+  });
+});
+
+describe('detectRun with colluders', () => {
+  it('counts an act whose message reached honest nodes only through a colluder (a commitment to a Byzantine leader, bundled)', () => {
+    // Seed 174 of the f=2 sweep: n4 (reveal-mismatch) sends its commitment to the first leader n0
+    // (late-reveal), whose Bundle carries it to the learners; they prove the mismatch.
+    const run = detectRun('commit-reveal', [strategy('reveal-mismatch'), strategy('late-reveal')], 174, 8, 2);
+    expect(run.result.byzantineNodes, run.result.replayCommand).toEqual([4, 0]);
+    expect(run.proofAt, run.result.replayCommand).not.toBeNull();
+    expect(run.actAt, run.result.replayCommand).not.toBeNull();
+    expect(run.actAt!, run.result.replayCommand).toBeLessThanOrEqual(run.proofAt!);
   });
 });
