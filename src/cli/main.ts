@@ -42,7 +42,9 @@ commands:
                check a proof of misbehaviour (a byzpaxos-evidence/1 file): genuine, it names
                the culprit (exit 0); tampered, malformed or honest, it is rejected (exit 1)
     --config CLUSTER.json  the cluster the evidence must be for, shaped like the file's
-                           "cluster" field
+                           "cluster" field (or a deployment's cluster.json); without it the
+                           file's own cluster is used, and the verdict says it was not checked.
+                           A pretty-printed file (jq .) is read in its canonical layout
   init         create a deployment: a key per node and client, and DIR/cluster.json
     --nodes N              members: 2f+1 in crash mode (3, 5, …), 3f+1 otherwise (4, 7, …)
     --mode MODE            crash, byzantine or commit-reveal
