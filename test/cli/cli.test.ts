@@ -73,7 +73,7 @@ describe('bad command lines exit 2 with one line naming the problem', () => {
     [['sim', '--mode', 'bogus'], /--mode must be one of crash, byzantine, commit-reveal; got 'bogus'/],
     [['sim', '--mode', 'commit-reveal', '--f', '4'], /--f must be an integer in 1\.\.3/],
     [['sim', '--evidence-out', 'ev'], /--evidence-out needs --mode byzantine or commit-reveal \(got --mode crash\)/],
-    [['sim', '--mode', 'commit-reveal', '--evidence-out', 'package.json/ev'], /--evidence-out: cannot create directory 'package\.json\/ev' \(ENOTDIR\)$/],
+    [['sim', '--mode', 'commit-reveal', '--evidence-out', 'package.json/ev'], /--evidence-out: 'package\.json\/ev' cannot be created \(ENOTDIR\)$/],
     [['sim', '--trace', '--seeds', '5'], /--trace requires --seeds 1/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [[], /missing command/],
