@@ -36,6 +36,8 @@ export const STATUS_TIMEOUT_MS_DEFAULT = 2_000;
 export const OPERATIONS_QUEUED_MAX = 1024;
 /** Most status queries in flight at once. */
 export const STATUS_QUERIES_MAX = 16;
+/** How often the transport is checked, while nothing has left, for every member having failed a dial. */
+export const REACHABILITY_POLL_MS = 50;
 
 export interface ClusterClientInit {
   readonly deployment: Deployment;
@@ -60,12 +62,23 @@ export interface ClusterClientInit {
 export interface OperationOptions {
   /** Overrides the client's default bound, in ms. */
   readonly timeoutMs?: number;
+  /** When the bound started, on performance.now()'s clock (e.g. 0: the process's start); default now. */
+  readonly startedAt?: number;
   readonly signal?: AbortSignal;
 }
 
-/** The operation did not complete in time or was aborted; it may still take effect later. */
+/** The operation did not complete in time or was aborted; the message says whether it may still take effect. */
 export class ClusterTimeoutError extends Error {
-  override readonly name = 'ClusterTimeoutError';
+  override readonly name: string = 'ClusterTimeoutError';
+}
+
+/**
+ * Given up early: every member's dial failed since the operation's command was submitted, and
+ * nothing left. The message names each member and why. As after any ClusterTimeoutError the
+ * session keeps the command and sends it if a member becomes reachable before close().
+ */
+export class NoMemberReachableError extends ClusterTimeoutError {
+  override readonly name = 'NoMemberReachableError';
 }
 
 export type StatusRow =
@@ -102,6 +115,8 @@ export class ClusterClient {
   readonly id: ClientId;
   readonly name: PeerName;
   private readonly build: ModeBuild;
+  /** Each member's first address, to name it when it cannot be reached. */
+  private readonly memberAddrs: readonly string[];
   private readonly client: Client;
   private readonly seqBase: number;
   private readonly log: Logger;
@@ -111,6 +126,9 @@ export class ClusterClient {
   /** The operation whose command the session is sending; stays until the command completes, even if its caller gave up. */
   private current: Operation | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Transport counters when the current command was submitted, until a message has left since. */
+  private unsent: { readonly messagesOut: number; readonly dialFailures: readonly number[]; probed: boolean } | null = null;
+  private reachabilityTimer: ReturnType<typeof setInterval> | null = null;
   private readonly statusQueries = new Map<number, StatusQuery>();
   private nextNonce: number;
   private closed = false;
@@ -124,6 +142,7 @@ export class ClusterClient {
 
   private constructor(init: ClusterClientInit) {
     this.build = buildDeployment(init.deployment, init.backend);
+    this.memberAddrs = init.deployment.members.map((m) => m.addrs[0] ?? '');
     const key = init.deployment.clients.find((c) => c.id === init.clientId);
     if (key === undefined) throw new RangeError(`client: id ${init.clientId} is not a client of the deployment`);
     requireKeyMatches(`client ${init.clientId}`, init.secretKey, key.publicKey);
@@ -172,14 +191,13 @@ export class ClusterClient {
     return new Promise<KvResult>((resolve, reject) => {
       const giveUp = (why: string): void => {
         if (operation.settled) return;
-        const sent = this.current === operation;
+        const fate = this.current !== operation ? 'it was never sent' : this.hasLeft() ? 'it was sent and may still take effect' : 'it has not reached any member';
         settle();
         const queued = this.queue.indexOf(operation);
         if (queued >= 0) this.queue.splice(queued, 1);
-        const fate = sent ? 'it was sent and may still take effect' : 'it was never sent';
         reject(new ClusterTimeoutError(`${op.type} ${JSON.stringify(op.key)}: ${why}; ${fate}`));
       };
-      const timer = setTimeout(() => giveUp(`no accepted result within ${timeoutMs} ms`), timeoutMs);
+      const timer = setTimeout(() => giveUp(`no accepted result within ${timeoutMs} ms`), remainingMs(timeoutMs, options.startedAt));
       const onAbort = (): void => giveUp('aborted');
       const settle = (): void => {
         operation.settled = true;
@@ -213,8 +231,7 @@ export class ClusterClient {
   async status(options: OperationOptions = {}): Promise<StatusRow[]> {
     if (this.closed) throw new Error(`client ${this.name}: closed`);
     if (this.statusQueries.size >= STATUS_QUERIES_MAX) throw new RangeError(`client ${this.name}: more than ${STATUS_QUERIES_MAX} status queries in flight`);
-    const nonce = this.nextNonce;
-    this.nextNonce = (this.nextNonce + 1) >>> 0;
+    const nonce = this.takeNonce();
     const replies = new Map<NodeId, StatusReply>();
     await new Promise<void>((resolve) => {
       const done = (): void => {
@@ -223,7 +240,7 @@ export class ClusterClient {
         this.statusQueries.delete(nonce);
         resolve();
       };
-      const timer = setTimeout(done, options.timeoutMs ?? STATUS_TIMEOUT_MS_DEFAULT);
+      const timer = setTimeout(done, remainingMs(options.timeoutMs ?? STATUS_TIMEOUT_MS_DEFAULT, options.startedAt));
       options.signal?.addEventListener('abort', done, { once: true });
       this.statusQueries.set(nonce, { replies, done });
       const bytes = encodeMessage({ type: 'status-request', nonce });
@@ -233,12 +250,19 @@ export class ClusterClient {
     return Array.from({ length: this.build.n }, (_, id) => statusRow(id, replies.get(id)));
   }
 
+  private takeNonce(): number {
+    const nonce = this.nextNonce;
+    this.nextNonce = (this.nextNonce + 1) >>> 0;
+    return nonce;
+  }
+
   /** Gives up every pending operation and status query, and stops the transport. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.stopWatchingReachability();
     const error = new Error(`client ${this.name}: closed`);
     for (const operation of [...this.queue, ...(this.current === null ? [] : [this.current])]) {
       if (!operation.settled) operation.reject(error);
@@ -257,7 +281,62 @@ export class ClusterClient {
     const operation = this.queue.shift();
     if (operation === undefined) return;
     this.current = operation;
+    this.watchReachability();
     this.apply(this.client.submit(operation.bytes));
+  }
+
+  // --- reachability: "nothing left" is told apart from "sent, no answer" -----------------
+
+  private watchReachability(): void {
+    const stats = this.transport!.stats;
+    this.unsent = {
+      messagesOut: stats.messagesOut,
+      dialFailures: Array.from({ length: this.build.n }, (_, id) => stats.peers[memberName(id)]?.dialFailures ?? 0),
+      probed: false,
+    };
+    this.reachabilityTimer ??= setInterval(() => this.checkReachability(), REACHABILITY_POLL_MS);
+  }
+
+  private stopWatchingReachability(): void {
+    if (this.reachabilityTimer !== null) clearInterval(this.reachabilityTimer);
+    this.reachabilityTimer = null;
+    this.unsent = null;
+  }
+
+  /** Whether any message has been handed to a member's stream since the current command was submitted. */
+  private hasLeft(): boolean {
+    return this.unsent === null || this.transport!.stats.messagesOut > this.unsent.messagesOut;
+  }
+
+  /**
+   * Once every member has failed a dial and nothing has left, the waiting callers are told so. A
+   * crash-mode session sends to one member at a time, so once one dial has failed, every member
+   * not tried yet gets a status query (its reply is ignored): that dials it now.
+   */
+  private checkReachability(): void {
+    const unsent = this.unsent;
+    if (unsent === null || this.hasLeft()) return this.stopWatchingReachability();
+    const peers = this.transport!.stats.peers;
+    const failed = (id: NodeId): boolean => {
+      const peer = peers[memberName(id)];
+      return peer !== undefined && peer.streamsOpen === 0 && peer.dialFailures > unsent.dialFailures[id]!;
+    };
+    const untried = Array.from({ length: this.build.n }, (_, id) => id).filter((id) => !failed(id));
+    if (untried.length > 0) {
+      if (untried.length < this.build.n && !unsent.probed) {
+        unsent.probed = true;
+        const probe = encodeMessage({ type: 'status-request', nonce: this.takeNonce() });
+        for (const id of untried) this.transport!.send(memberName(id), probe);
+      }
+      return;
+    }
+    const why = Array.from({ length: this.build.n }, (_, id) => `${memberName(id)} ${this.memberAddrs[id]}: ${dialErrorText(peers[memberName(id)]!.lastDialError)}`);
+    this.stopWatchingReachability();
+    for (const operation of [...(this.current === null ? [] : [this.current]), ...this.queue.splice(0)]) {
+      if (operation.settled) continue;
+      const sent = operation === this.current ? 'nothing was sent yet' : 'it was never sent';
+      operation.reject(new NoMemberReachableError(`${operation.op.type} ${JSON.stringify(operation.op.key)}: no member reachable (${why.join(', ')}); ${sent}`));
+    }
   }
 
   private apply(effects: readonly ClientEffect[]): void {
@@ -283,6 +362,7 @@ export class ClusterClient {
   private complete(resultBytes: Uint8Array): void {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.stopWatchingReachability();
     const operation = this.current;
     this.current = null;
     if (operation !== null && !operation.settled) {
@@ -338,6 +418,17 @@ export class ClusterClient {
     query.replies.set(from, msg);
     if (query.replies.size === this.build.n) query.done();
   }
+}
+
+/** What is left of a bound of `timeoutMs` that started at `startedAt` (performance.now()'s clock). */
+function remainingMs(timeoutMs: number, startedAt = performance.now()): number {
+  return Math.max(0, startedAt + timeoutMs - performance.now());
+}
+
+/** A dial error as its errno code when it names one (`ECONNREFUSED`), else its first line. */
+function dialErrorText(error: string | null): string {
+  if (error === null) return 'unreachable';
+  return /\b(E[A-Z]{3,})\b/.exec(error)?.[1] ?? error.split('\n')[0]!;
 }
 
 function statusRow(id: NodeId, reply: StatusReply | undefined): StatusRow {

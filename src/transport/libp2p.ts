@@ -382,6 +382,7 @@ class Libp2pTransportImpl implements Libp2pTransport {
     } catch (err) {
       if (!this.#stopped) {
         this.#stats.peer(link.name).dialFailures += 1;
+        this.#stats.peer(link.name).lastDialError = err instanceof Error ? err.message : String(err);
         this.#backOff(link);
         this.#log('debug', 'dial:fail', { peer: link.name, failures: link.failures, error: String(err) });
         this.#scheduleFlush(link);
@@ -396,6 +397,7 @@ class Libp2pTransportImpl implements Libp2pTransport {
       stream.abort(new Error('transport stopped'));
       return;
     }
+    this.#stats.peer(link.name).lastDialError = null;
     if (link.hadStream) this.#stats.peer(link.name).reconnects += 1;
     this.#log('debug', 'dial:ok', { peer: link.name, reconnect: link.hadStream });
     this.#adopt(link, stream);

@@ -67,6 +67,8 @@ export interface PeerTraffic {
   readonly dials: number;
   readonly dialFailures: number;
   readonly reconnects: number;
+  /** Why the latest dial failed (its error's message); null if it succeeded or none has failed. */
+  readonly lastDialError: string | null;
 }
 
 export interface TransportStats {
@@ -238,6 +240,7 @@ export class StatsCounter {
         dials: c.dials,
         dialFailures: c.dialFailures,
         reconnects: c.reconnects,
+        lastDialError: c.lastDialError,
       };
     }
     return {
@@ -264,4 +267,5 @@ export class PeerCounter {
   dials = 0;
   dialFailures = 0;
   reconnects = 0;
+  lastDialError: string | null = null;
 }

@@ -235,6 +235,7 @@ describe('libp2p transport', () => {
     await sleep(600);
     const down = t0.stats.peers['n1']!;
     expect(down.dialFailures).toBeGreaterThanOrEqual(2);
+    expect(down.lastDialError).toMatch(/ECONNREFUSED/);
     // 20 ms doubling to 200 ms over 600 ms: a handful of dials, not a busy loop
     expect(down.dials).toBeLessThan(12);
     inbox1 = [];
