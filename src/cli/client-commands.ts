@@ -10,7 +10,7 @@
 // exit 1; bad usage exit 2.
 import { KV_KEY_BYTES_MAX, KV_VALUE_BYTES_MAX, type KvOp } from '../app/kv.ts';
 import { CLIENT_ID_MAX } from '../core/limits.ts';
-import { ClusterClient, ClusterTimeoutError, OPERATION_TIMEOUT_MS_DEFAULT, STATUS_TIMEOUT_MS_DEFAULT, type StatusRow } from '../node/cluster-client.ts';
+import { ClusterClient, ClusterTimeoutError, SessionEvictedError, OPERATION_TIMEOUT_MS_DEFAULT, STATUS_TIMEOUT_MS_DEFAULT, type StatusRow } from '../node/cluster-client.ts';
 import { createLogger } from '../node/log.ts';
 import { integerOption, parseOptions, UsageError } from './args.ts';
 import { libp2pTransport, loadDeployment, RefusalError, reportRefusals } from './deployment.ts';
@@ -73,12 +73,12 @@ async function withClient<T>(a: ClientArgs, use: (client: ClusterClient) => Prom
 /** --timeout-ms counts from the process's start (performance.now()'s origin): it covers loading and connecting too. */
 const PROCESS_START = 0;
 
-/** One KV operation; a timeout or an unreachable cluster is a refusal (exit 1), naming the operation. */
+/** One KV operation; a timeout, an unreachable cluster or an evicted session is a refusal (exit 1), naming the operation. */
 async function operate(client: ClusterClient, op: KvOp, timeoutMs: number) {
   try {
     return await client.execute(op, { timeoutMs, startedAt: PROCESS_START });
   } catch (e) {
-    if (e instanceof ClusterTimeoutError) throw new RefusalError(e.message);
+    if (e instanceof ClusterTimeoutError || e instanceof SessionEvictedError) throw new RefusalError(e.message);
     throw e;
   }
 }

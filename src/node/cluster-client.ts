@@ -2,13 +2,18 @@
 // outstanding command, resent with the same seq until accepted: 1 reply in crash mode, f+1
 // matching replies in the Byzantine modes), and a status query to every member.
 //
-// One ClusterClient is one client id, one transport peer (`c<id>`) and one session: its commands
-// run one at a time, in call order. For concurrency, run one ClusterClient per client id.
+// One ClusterClient is one client id, one transport peer (`c<id>`) and one session at a time: its
+// commands run one at a time, in call order. The session id is drawn at random (53 bits from
+// crypto.getRandomValues) when the client starts, so processes sharing a client id and key, e.g.
+// concurrent CLI commands, never make each other's commands stale. If the replicas evicted the
+// session (too many newer sessions of this client id), the operation fails with
+// SessionEvictedError and the client continues in a new session.
 import { decodeKvResult, encodeKvOp, type KvOp, type KvResult } from '../app/kv.ts';
 import type { Ballot } from '../core/ballot.ts';
-import type { Client, ClientEffect } from '../core/client.ts';
+import { sessionFromWords, type Client, type ClientEffect } from '../core/client.ts';
+import { CLIENT_SESSIONS_PER_CLIENT_MAX } from '../core/limits.ts';
 import { SeededRng } from '../core/rng.ts';
-import type { ClientId, NodeId } from '../core/types.ts';
+import type { ClientId, NodeId, SessionId } from '../core/types.ts';
 import { CodecError, decodeWireMessage, encodeMessage } from '../messages/codec.ts';
 import type { ClientReply, ClientRequest, StatusCounts, StatusReply, WireMessage } from '../messages/types.ts';
 import type { PeerName, Transport } from '../transport/transport.ts';
@@ -36,8 +41,10 @@ export const STATUS_TIMEOUT_MS_DEFAULT = 2_000;
 export const OPERATIONS_QUEUED_MAX = 1024;
 /** Most status queries in flight at once. */
 export const STATUS_QUERIES_MAX = 16;
-/** How often the transport is checked, while nothing has left, for every member having failed a dial. */
+/** How often the transport is checked, while nothing has left, for every member having failed its dials. */
 export const REACHABILITY_POLL_MS = 50;
+/** Failed dials to each member since the command was submitted that make it unreachable: one alone may be a transient reset. */
+export const UNREACHABLE_DIAL_FAILURES = 2;
 
 export interface ClusterClientInit {
   readonly deployment: Deployment;
@@ -50,12 +57,8 @@ export interface ClusterClientInit {
   readonly retryMs?: number;
   /** Default bound on each operation (see OperationOptions). */
   readonly timeoutMs?: number;
-  /**
-   * First command seq is seqBase + 1. Replicas ignore a seq at or below the last one they
-   * executed for this client id, so a new process must start above every seq an earlier one
-   * used; the default, the wall clock in microseconds, does as long as the clock does not go back.
-   */
-  readonly seqBase?: number;
+  /** Draws each new session's id; default 53 random bits from crypto.getRandomValues (tests inject their own). */
+  readonly newSession?: () => SessionId;
   readonly backend?: SignatureBackend;
 }
 
@@ -73,12 +76,17 @@ export class ClusterTimeoutError extends Error {
 }
 
 /**
- * Given up early: every member's dial failed since the operation's command was submitted, and
+ * Given up early: every member's dials failed since the operation's command was submitted, and
  * nothing left. The message names each member and why. As after any ClusterTimeoutError the
  * session keeps the command and sends it if a member becomes reachable before close().
  */
 export class NoMemberReachableError extends ClusterTimeoutError {
   override readonly name = 'NoMemberReachableError';
+}
+
+/** The replicas evicted the client's session; the operation's command did not run then (see the message). */
+export class SessionEvictedError extends Error {
+  override readonly name = 'SessionEvictedError';
 }
 
 export type StatusRow =
@@ -117,8 +125,10 @@ export class ClusterClient {
   private readonly build: ModeBuild;
   /** Each member's first address, to name it when it cannot be reached. */
   private readonly memberAddrs: readonly string[];
-  private readonly client: Client;
-  private readonly seqBase: number;
+  private client: Client;
+  private readonly newSession: () => SessionId;
+  private readonly sign: CommandSigner | null;
+  private readonly retryMs: number | undefined;
   private readonly log: Logger;
   private readonly timeoutMs: number;
   private transport: Transport | null = null;
@@ -150,12 +160,22 @@ export class ClusterClient {
     this.name = clientName(init.clientId);
     this.log = (init.logger ?? silentLogger).child({ client: this.name });
     this.timeoutMs = init.timeoutMs ?? OPERATION_TIMEOUT_MS_DEFAULT;
-    this.seqBase = init.seqBase ?? Date.now() * 1000;
-    if (!Number.isSafeInteger(this.seqBase) || this.seqBase < 0) throw new RangeError(`client: seqBase must be a non-negative safe integer`);
-    const random = globalThis.crypto.getRandomValues(new Uint32Array(2));
-    this.nextNonce = random[1]!;
-    const sign = this.build.mode === 'crash' ? null : this.offsetSigner(commandSigner(this.build, init.secretKey));
-    this.client = makeClient(this.build, init.clientId, new SeededRng(random[0]!, init.clientId), sign, init.retryMs);
+    this.newSession = init.newSession ?? randomSession;
+    this.nextNonce = globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
+    this.sign = this.build.mode === 'crash' ? null : commandSigner(this.build, init.secretKey);
+    this.retryMs = init.retryMs;
+    this.client = this.openSession();
+  }
+
+  /** The session commands are sent in now. */
+  get session(): SessionId {
+    return this.client.session;
+  }
+
+  private openSession(): Client {
+    // The rng only picks which member a crash-mode session asks first and next.
+    const rng = new SeededRng(globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!, this.id);
+    return makeClient(this.build, this.id, this.newSession(), rng, this.sign, this.retryMs);
   }
 
   put(key: string, value: string, options?: OperationOptions): Promise<KvResult> {
@@ -309,24 +329,23 @@ export class ClusterClient {
   }
 
   /**
-   * Once every member has failed a dial and nothing has left, the waiting callers are told so. A
-   * crash-mode session sends to one member at a time, so once one dial has failed, every member
-   * not tried yet gets a status query (its reply is ignored): that dials it now.
+   * Once every member has failed its dials and nothing has left, the waiting callers are told so.
+   * A crash-mode session sends to one member at a time, so once one member has failed, every
+   * member not yet failed gets a status query (its reply is ignored): that dials it now.
    */
   private checkReachability(): void {
     const unsent = this.unsent;
     if (unsent === null || this.hasLeft()) return this.stopWatchingReachability();
     const peers = this.transport!.stats.peers;
-    const failed = (id: NodeId): boolean => {
+    const failures = Array.from({ length: this.build.n }, (_, id) => {
       const peer = peers[memberName(id)];
-      return peer !== undefined && peer.streamsOpen === 0 && peer.dialFailures > unsent.dialFailures[id]!;
-    };
-    const untried = Array.from({ length: this.build.n }, (_, id) => id).filter((id) => !failed(id));
-    if (untried.length > 0) {
-      if (untried.length < this.build.n && !unsent.probed) {
+      return peer === undefined || peer.streamsOpen > 0 ? 0 : peer.dialFailures - unsent.dialFailures[id]!;
+    });
+    if (failures.some((count) => count < UNREACHABLE_DIAL_FAILURES)) {
+      if (failures.some((count) => count > 0) && !unsent.probed) {
         unsent.probed = true;
         const probe = encodeMessage({ type: 'status-request', nonce: this.takeNonce() });
-        for (const id of untried) this.transport!.send(memberName(id), probe);
+        failures.forEach((count, id) => count === 0 && this.transport!.send(memberName(id), probe));
       }
       return;
     }
@@ -355,6 +374,9 @@ export class ClusterClient {
         case 'complete':
           this.complete(effect.result);
           break;
+        case 'evicted':
+          this.evicted();
+          break;
       }
     }
   }
@@ -378,14 +400,28 @@ export class ClusterClient {
     this.next();
   }
 
-  /** The session numbers commands from 1; on the wire they are offset by seqBase (see ClusterClientInit). */
   private sendRequest(to: NodeId, msg: ClientRequest): void {
-    const command = { ...msg.command, seq: this.seqBase + msg.command.seq };
-    this.transport!.send(memberName(to), encodeMessage({ type: 'request', command }));
+    this.transport!.send(memberName(to), encodeMessage(msg));
   }
 
-  private offsetSigner(sign: CommandSigner): CommandSigner {
-    return (command) => sign({ ...command, seq: this.seqBase + command.seq });
+  /** The replicas no longer know this session: the command did not run now; later ones go in a new session. */
+  private evicted(): void {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.stopWatchingReachability();
+    const operation = this.current;
+    const session = this.client.session;
+    this.current = null;
+    this.client = this.openSession();
+    if (operation !== null && !operation.settled) {
+      const what = `${operation.op.type} ${JSON.stringify(operation.op.key)}`;
+      operation.reject(
+        new SessionEvictedError(
+          `${what}: the cluster evicted session ${session} of client ${this.id} (more than ${CLIENT_SESSIONS_PER_CLIENT_MAX} newer sessions of this client id), so it did not run now; if it was a retry it may have run before; later commands use a new session`,
+        ),
+      );
+    }
+    this.next();
   }
 
   // --- receiving -----------------------------------------------------------------------
@@ -407,8 +443,7 @@ export class ClusterClient {
   }
 
   private onReply(from: NodeId, msg: ClientReply): void {
-    if (msg.seq <= this.seqBase) return;
-    this.apply(this.client.onReply(from, { ...msg, seq: msg.seq - this.seqBase }));
+    this.apply(this.client.onReply(from, msg));
   }
 
   private onStatusReply(from: NodeId, msg: StatusReply): void {
@@ -429,6 +464,12 @@ function remainingMs(timeoutMs: number, startedAt = performance.now()): number {
 function dialErrorText(error: string | null): string {
   if (error === null) return 'unreachable';
   return /\b(E[A-Z]{3,})\b/.exec(error)?.[1] ?? error.split('\n')[0]!;
+}
+
+/** 53 bits from the platform's cryptographic source: two processes of one client never collide in practice. */
+function randomSession(): SessionId {
+  const [high, low] = globalThis.crypto.getRandomValues(new Uint32Array(2));
+  return sessionFromWords(high!, low!);
 }
 
 function statusRow(id: NodeId, reply: StatusReply | undefined): StatusRow {

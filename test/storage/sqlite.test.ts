@@ -78,7 +78,7 @@ function decidedRecords(count: number): PersistRecord[] {
   return Array.from({ length: count }, (_, slot) => ({
     type: 'decided' as const,
     slot,
-    batch: { commands: [{ clientId: 1, seq: slot, op: new Uint8Array(64).fill(slot + 100), signature: new Uint8Array(0) }] },
+    batch: { commands: [{ clientId: 1, session: 1, seq: slot, op: new Uint8Array(64).fill(slot + 100), signature: new Uint8Array(0) }] },
   }));
 }
 
