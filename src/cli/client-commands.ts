@@ -6,8 +6,8 @@
 // operation that gets no accepted result within --timeout-ms is one line on stderr and exit 1
 // (it may still take effect later, which the line says only if the command left this process);
 // with no member reachable the line says so, naming each and why, as soon as every dial failed.
-// --timeout-ms bounds the whole command, from the process's start. Bad files are one line and
-// exit 1; bad usage exit 2.
+// put and get's --timeout-ms bounds the whole command, from the process's start (status's is each
+// member's time to answer). Bad files are one line and exit 1; bad usage exit 2.
 import { KV_KEY_BYTES_MAX, KV_VALUE_BYTES_MAX, type KvOp } from '../app/kv.ts';
 import { CLIENT_ID_MAX } from '../core/limits.ts';
 import { ClusterClient, ClusterTimeoutError, SessionEvictedError, OPERATION_TIMEOUT_MS_DEFAULT, STATUS_TIMEOUT_MS_DEFAULT, type StatusRow } from '../node/cluster-client.ts';
@@ -62,6 +62,7 @@ async function withClient<T>(a: ClientArgs, use: (client: ClusterClient) => Prom
     transport: libp2pTransport(loaded, logger),
     logger,
     timeoutMs: a.timeoutMs,
+    failWhenUnreachable: true,
   });
   try {
     return await use(client);
@@ -70,7 +71,7 @@ async function withClient<T>(a: ClientArgs, use: (client: ClusterClient) => Prom
   }
 }
 
-/** --timeout-ms counts from the process's start (performance.now()'s origin): it covers loading and connecting too. */
+/** put/get's --timeout-ms counts from the process's start (performance.now()'s origin): it covers loading and connecting too. */
 const PROCESS_START = 0;
 
 /** One KV operation; a timeout, an unreachable cluster or an evicted session is a refusal (exit 1), naming the operation. */
@@ -120,7 +121,7 @@ export function runStatus(argv: readonly string[]): Promise<number> {
   const a = clientArgs('status', values, STATUS_TIMEOUT_MS_DEFAULT);
   return reportRefusals(() =>
     withClient(a, async (client) => {
-      const rows = await client.status({ timeoutMs: a.timeoutMs, startedAt: PROCESS_START });
+      const rows = await client.status({ timeoutMs: a.timeoutMs });
       process.stdout.write(values.json === true ? `${JSON.stringify({ members: rows })}\n` : formatStatus(rows));
       if (rows.some((r) => r.reachable)) return 0;
       throw new RefusalError(`status: no member answered within ${a.timeoutMs} ms`);

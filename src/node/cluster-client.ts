@@ -59,13 +59,19 @@ export interface ClusterClientInit {
   readonly timeoutMs?: number;
   /** Draws each new session's id; default 53 random bits from crypto.getRandomValues (tests inject their own). */
   readonly newSession?: () => SessionId;
+  /**
+   * Fail an operation with NoMemberReachableError once every member's dials have failed and
+   * nothing has left (a command line wants that answer at once); default false: wait out the
+   * bound, as a long-lived client would while the cluster starts or restarts.
+   */
+  readonly failWhenUnreachable?: boolean;
   readonly backend?: SignatureBackend;
 }
 
 export interface OperationOptions {
   /** Overrides the client's default bound, in ms. */
   readonly timeoutMs?: number;
-  /** When the bound started, on performance.now()'s clock (e.g. 0: the process's start); default now. */
+  /** When an operation's bound started, on performance.now()'s clock (e.g. 0: the process's start); default now. Status ignores it. */
   readonly startedAt?: number;
   readonly signal?: AbortSignal;
 }
@@ -129,6 +135,7 @@ export class ClusterClient {
   private readonly newSession: () => SessionId;
   private readonly sign: CommandSigner | null;
   private readonly retryMs: number | undefined;
+  private readonly failWhenUnreachable: boolean;
   private readonly log: Logger;
   private readonly timeoutMs: number;
   private transport: Transport | null = null;
@@ -164,12 +171,8 @@ export class ClusterClient {
     this.nextNonce = globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
     this.sign = this.build.mode === 'crash' ? null : commandSigner(this.build, init.secretKey);
     this.retryMs = init.retryMs;
+    this.failWhenUnreachable = init.failWhenUnreachable ?? false;
     this.client = this.openSession();
-  }
-
-  /** The session commands are sent in now. */
-  get session(): SessionId {
-    return this.client.session;
   }
 
   private openSession(): Client {
@@ -260,7 +263,7 @@ export class ClusterClient {
         this.statusQueries.delete(nonce);
         resolve();
       };
-      const timer = setTimeout(done, remainingMs(options.timeoutMs ?? STATUS_TIMEOUT_MS_DEFAULT, options.startedAt));
+      const timer = setTimeout(done, options.timeoutMs ?? STATUS_TIMEOUT_MS_DEFAULT);
       options.signal?.addEventListener('abort', done, { once: true });
       this.statusQueries.set(nonce, { replies, done });
       const bytes = encodeMessage({ type: 'status-request', nonce });
@@ -314,7 +317,7 @@ export class ClusterClient {
       dialFailures: Array.from({ length: this.build.n }, (_, id) => stats.peers[memberName(id)]?.dialFailures ?? 0),
       probed: false,
     };
-    this.reachabilityTimer ??= setInterval(() => this.checkReachability(), REACHABILITY_POLL_MS);
+    if (this.failWhenUnreachable) this.reachabilityTimer ??= setInterval(() => this.checkReachability(), REACHABILITY_POLL_MS);
   }
 
   private stopWatchingReachability(): void {
