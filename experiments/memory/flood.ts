@@ -37,7 +37,7 @@ function maximalBatch(): Batch {
   const count = Math.floor((FRAME_BYTES_MAX - 1024) / (OP_BYTES_MAX + SIGNATURE_BYTES + 8));
   const op = new Uint8Array(OP_BYTES_MAX).fill(0xfe);
   const signature = new Uint8Array(SIGNATURE_BYTES);
-  return { commands: Array.from({ length: count }, (_, i) => ({ clientId: 1, seq: i + 1, op, signature })) };
+  return { commands: Array.from({ length: count }, (_, i) => ({ clientId: 1, session: 1, seq: i + 1, op, signature })) };
 }
 
 /** Flood messages sent in the current run. */

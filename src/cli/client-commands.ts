@@ -4,10 +4,13 @@
 //   byzpaxos status --config DIR/cluster.json [--json] one row per member
 // The client key defaults to client-<C>.key next to cluster.json (C = --client, default 1). An
 // operation that gets no accepted result within --timeout-ms is one line on stderr and exit 1
-// (it may still take effect later); bad files are one line and exit 1; bad usage exit 2.
+// (it may still take effect later, which the line says only if the command left this process);
+// with no member reachable the line says so, naming each and why, as soon as every dial failed.
+// put and get's --timeout-ms bounds the whole command, from the process's start (status's is each
+// member's time to answer). Bad files are one line and exit 1; bad usage exit 2.
 import { KV_KEY_BYTES_MAX, KV_VALUE_BYTES_MAX, type KvOp } from '../app/kv.ts';
 import { CLIENT_ID_MAX } from '../core/limits.ts';
-import { ClusterClient, ClusterTimeoutError, OPERATION_TIMEOUT_MS_DEFAULT, STATUS_TIMEOUT_MS_DEFAULT, type StatusRow } from '../node/cluster-client.ts';
+import { ClusterClient, ClusterTimeoutError, SessionEvictedError, OPERATION_TIMEOUT_MS_DEFAULT, STATUS_TIMEOUT_MS_DEFAULT, type StatusRow } from '../node/cluster-client.ts';
 import { createLogger } from '../node/log.ts';
 import { integerOption, parseOptions, UsageError } from './args.ts';
 import { libp2pTransport, loadDeployment, RefusalError, reportRefusals } from './deployment.ts';
@@ -59,6 +62,7 @@ async function withClient<T>(a: ClientArgs, use: (client: ClusterClient) => Prom
     transport: libp2pTransport(loaded, logger),
     logger,
     timeoutMs: a.timeoutMs,
+    failWhenUnreachable: true,
   });
   try {
     return await use(client);
@@ -67,12 +71,15 @@ async function withClient<T>(a: ClientArgs, use: (client: ClusterClient) => Prom
   }
 }
 
-/** One KV operation; a timeout is a refusal (exit 1), naming the operation. */
-async function operate(client: ClusterClient, op: KvOp) {
+/** put/get's --timeout-ms counts from the process's start (performance.now()'s origin): it covers loading and connecting too. */
+const PROCESS_START = 0;
+
+/** One KV operation; a timeout, an unreachable cluster or an evicted session is a refusal (exit 1), naming the operation. */
+async function operate(client: ClusterClient, op: KvOp, timeoutMs: number) {
   try {
-    return await client.execute(op);
+    return await client.execute(op, { timeoutMs, startedAt: PROCESS_START });
   } catch (e) {
-    if (e instanceof ClusterTimeoutError) throw new RefusalError(e.message);
+    if (e instanceof ClusterTimeoutError || e instanceof SessionEvictedError) throw new RefusalError(e.message);
     throw e;
   }
 }
@@ -85,7 +92,7 @@ export function runPut(argv: readonly string[]): Promise<number> {
   const a = clientArgs('put', values, OPERATION_TIMEOUT_MS_DEFAULT);
   return reportRefusals(() =>
     withClient(a, async (client) => {
-      const result = await operate(client, { type: 'put', key, value });
+      const result = await operate(client, { type: 'put', key, value }, a.timeoutMs);
       if (!result.ok) throw new RefusalError(`put ${JSON.stringify(key)}: the cluster rejected the command`);
       process.stdout.write('ok\n');
       return 0;
@@ -100,7 +107,7 @@ export function runGet(argv: readonly string[]): Promise<number> {
   const a = clientArgs('get', values, OPERATION_TIMEOUT_MS_DEFAULT);
   return reportRefusals(() =>
     withClient(a, async (client) => {
-      const result = await operate(client, { type: 'get', key });
+      const result = await operate(client, { type: 'get', key }, a.timeoutMs);
       if (!result.ok) throw new RefusalError(`get ${JSON.stringify(key)}: the cluster rejected the command`);
       process.stdout.write(`${result.value ?? NONE}\n`);
       return 0;

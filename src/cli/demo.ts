@@ -7,7 +7,7 @@ import { ballotEquals, formatBallot, type Ballot } from '../core/ballot.ts';
 import { defaultConfig } from '../core/config.ts';
 import type { Effect } from '../core/effects.ts';
 import { PaxosNode, type NodeOptions } from '../core/node.ts';
-import { commandKey, type Batch, type NodeId, type PValue, type Slot } from '../core/types.ts';
+import type { Batch, NodeId, PValue, Slot } from '../core/types.ts';
 import { batchDigest } from '../messages/codec.ts';
 import { formatBatch } from '../messages/format.ts';
 import type { Accept, ClientRequest, PeerMessage } from '../messages/types.ts';
@@ -29,7 +29,7 @@ const OPS: readonly KvOp[] = [
   { type: 'delete', key: 'y' },
 ];
 /** The leader crashes while put z=3 is in flight (the simulator numbers its only client 1). */
-const IN_FLIGHT = commandKey({ clientId: 1, seq: 4 });
+const IN_FLIGHT = storyKey({ clientId: 1, seq: 4 });
 
 export function runDemo(argv: readonly string[]): number {
   parseOptions('demo', argv, {});
@@ -110,13 +110,13 @@ class Story implements SimHooks {
         return;
       }
       case 'reply':
-        if (effect.msg.status === 'redirect') this.fate(commandKey(effect.msg)).redirects++;
+        if (effect.msg.status === 'redirect') this.fate(storyKey(effect.msg)).redirects++;
         return;
       case 'decide':
         this.decidedOn.set(effect.slot, [...(this.decidedOn.get(effect.slot) ?? []), id]);
         return;
       case 'execute': {
-        const fate = this.fate(commandKey(effect.command));
+        const fate = this.fate(storyKey(effect.command));
         fate.slot ??= effect.slot;
         fate.executedBy.add(id);
         return;
@@ -137,7 +137,7 @@ class Story implements SimHooks {
 
   onClientComplete(done: HistoryOp, sim: SimControl): void {
     this.enter(2, 'clients are served');
-    const key = commandKey(done);
+    const key = storyKey(done);
     const { slot, executedBy, redirects } = this.fate(key);
     const took = `${(done.completedAt! - done.invokedAt).toFixed(0)}ms${redirects > 0 ? `, ${plural(redirects, 'redirect')}` : ''}`;
     this.line(sim, `c${done.clientId} ${opText(done.op).padEnd(10)} → slot ${slot}, executed on ${nodes([...executedBy])} → ${formatResult(done.op, done.result!)} (${took})`);
@@ -244,8 +244,13 @@ class Story implements SimHooks {
   }
 }
 
+/** A command of the story: each simulated client has one session, so (client, seq) names it. */
+function storyKey(command: { readonly clientId: number; readonly seq: number }): string {
+  return `${command.clientId}#${command.seq}`;
+}
+
 function carries(batch: Batch, key: string): boolean {
-  return batch.commands.some((command) => commandKey(command) === key);
+  return batch.commands.some((command) => storyKey(command) === key);
 }
 
 function stamp(ms: number): string {

@@ -1,9 +1,11 @@
 // `byzpaxos evidence verify FILE [--config cluster.json]`: judge a misbehaviour proof. Exit 0 with
 // one line naming the culprit if it is genuine, 1 with one line saying why if it is not (tampered,
-// malformed, honest, another cluster), 2 if the command line or a file cannot be used.
+// malformed, honest, another cluster), 2 if the command line or a file cannot be used. Without
+// --config the proof is checked against the cluster the file itself names, which anyone can make
+// up: the line says so. A file that was only pretty-printed is read in its canonical layout.
 import { readFileSync } from 'node:fs';
 import { parseClusterFile, toClusterConfig } from '../deploy/cluster-file.ts';
-import { decodeClusterFile, decodeEvidenceFile } from '../evidence/file.ts';
+import { decodeClusterFile, decodeEvidenceFile, withoutJsonWhitespace } from '../evidence/file.ts';
 import { verifyEvidence } from '../evidence/verify.ts';
 import { clusterIdOf, validateCluster, type ClusterConfig } from '../modes/byzantine/cluster.ts';
 import { bytesEqual, toHex } from '../../crypto/digest.ts';
@@ -35,12 +37,14 @@ export function runEvidence(argv: readonly string[]): number {
 
 /** The line announcing genuine evidence; throws why the file proves nothing. */
 function judge(text: string, expected: ClusterConfig | null): string {
-  const { cluster, evidence } = decodeEvidenceFile(text);
+  const { cluster, evidence } = decodeEvidenceFile(withoutJsonWhitespace(text));
   const clusterId = clusterIdOf(cluster);
   if (expected !== null && !bytesEqual(clusterIdOf(expected), clusterId)) throw new Error('evidence is for another cluster');
   const verdict = verifyEvidence(cluster, evidence);
   if (!verdict.ok) throw new Error(verdict.reason);
-  return `genuine: ${evidence.kind} by n${verdict.culprit} — ${verdict.summary} (cluster ${toHex(clusterId).slice(0, CLUSTER_ID_SHOWN)})`;
+  const shown = toHex(clusterId).slice(0, CLUSTER_ID_SHOWN);
+  const which = expected === null ? `cluster ${shown} as the file names it, not checked: give --config CLUSTER.json to check it is yours` : `cluster ${shown}`;
+  return `genuine: ${evidence.kind} by n${verdict.culprit} — ${verdict.summary} (${which})`;
 }
 
 function read(path: string, what: string): string {

@@ -2,7 +2,7 @@
 // member and client, writes DIR/node-<i>.key and DIR/client-<c>.key (mode 0600) and DIR/cluster.json
 // (member i on /ip4/HOST/tcp/BASE+i), and prints the commands that start the nodes. Refuses to
 // overwrite anything without --force; a bad command line is one line and exit 2.
-import { lstatSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { lstatSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { basename, join } from 'node:path';
 import { generateKeyPair } from '../../crypto/ed25519.ts';
@@ -21,7 +21,8 @@ import {
   type DeploymentConfig,
 } from '../deploy/cluster-file.ts';
 import { keyFileName, writeKeyFile, type KeyFile } from '../deploy/key-file.ts';
-import { integerOption, oneLine, parseOptions, UsageError } from './args.ts';
+import { integerOption, parseOptions, UsageError } from './args.ts';
+import { writableDirProblem } from './dirs.ts';
 
 const OPTIONS = {
   nodes: { type: 'string' },
@@ -151,11 +152,8 @@ export function initCluster(o: InitOptions): InitResult {
 }
 
 function makeDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (e) {
-    throw new UsageError(`--dir: cannot create '${dir}' (${(e as NodeJS.ErrnoException).code ?? oneLine((e as Error).message)})`);
-  }
+  const problem = writableDirProblem(dir, 0o700);
+  if (problem !== null) throw new UsageError(`--dir: '${dir}' ${problem}`);
 }
 
 function refuseExisting(path: string): void {

@@ -42,7 +42,9 @@ commands:
                check a proof of misbehaviour (a byzpaxos-evidence/1 file): genuine, it names
                the culprit (exit 0); tampered, malformed or honest, it is rejected (exit 1)
     --config CLUSTER.json  the cluster the evidence must be for, shaped like the file's
-                           "cluster" field
+                           "cluster" field (or a deployment's cluster.json); without it the
+                           file's own cluster is used, and the verdict says it was not checked.
+                           A pretty-printed file (jq .) is read in its canonical layout
   init         create a deployment: a key per node and client, and DIR/cluster.json
     --nodes N              members: 2f+1 in crash mode (3, 5, …), 3f+1 otherwise (4, 7, …)
     --mode MODE            crash, byzantine or commit-reveal
@@ -64,14 +66,18 @@ commands:
                            proofs this member gathers go to DATA/evidence/ID.json
   up           init a local cluster and run every member as a child process until Ctrl-C
     --nodes N --mode MODE  as for init
-    --dir DIR              default: a new temporary directory; an existing one is reused
-                           only if its cluster.json has the same mode and size
+    --dir DIR              default: a new temporary directory, removed when up stops; an
+                           existing one is reused only if its cluster.json has the same mode
+                           and size
     --base-port P          member I listens on port P+I (default 7000)
-  put KEY VALUE  set KEY (prints ok); get KEY: print its value or (none)
+  put KEY VALUE  set KEY (prints ok); get KEY: print its value or (none); each run is its own
+               client session, so concurrent runs with one client key are all executed once
     --config PATH          the deployment's cluster.json
     --client C             client id (default 1); its key: client-C.key next to cluster.json
     --key FILE             the client key file
-    --timeout-ms T         give up after T ms (default 10000; exit 1, it may still take effect)
+    --timeout-ms T         give up T ms after starting (default 10000; exit 1, saying whether
+                           the command left, so may still take effect); with every member
+                           unreachable it fails as soon as their dials do
   status       each member: reachable, leader, ballot, last decided slot
     --config PATH --client C --key FILE as for put; --timeout-ms T (default 2000); --json
   bench        throughput and latency of a local cluster over libp2p on 127.0.0.1 (all

@@ -1,6 +1,6 @@
 // `byzpaxos sim`: run a range of seeds through the deterministic simulator and report.
 // The --json shape is a contract other tools parse; extend it, never rename fields.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createHasher } from '../../crypto/digest.ts';
@@ -12,6 +12,7 @@ import { formatFaults, parseFaults, type FaultSpec } from '../sim/faults.ts';
 import { simulate, type SimResult } from '../sim/simulator.ts';
 import { parseByzantineOptions, rejectByzantineOptions, type ByzantineArgs } from './adversaries.ts';
 import { integerOption, oneLine, parseOptions, UsageError } from './args.ts';
+import { writableDirProblem } from './dirs.ts';
 
 const OPTIONS = {
   mode: { type: 'string' },
@@ -130,7 +131,8 @@ async function parseSimArgs(argv: readonly string[]): Promise<SimArgs> {
   const byzantine = mode === 'crash' ? null : await parseByzantineOptions(values, f, n);
   const evidenceOut = values['evidence-out'] ?? null;
   // Before any run: a directory that cannot be made is a usage error, not a lost sweep.
-  if (evidenceOut !== null) attempt(() => mkdirSync(evidenceOut, { recursive: true }), `cannot create directory '${evidenceOut}'`);
+  const problem = evidenceOut === null ? null : writableDirProblem(evidenceOut, 0o777);
+  if (problem !== null) throw new UsageError(`--evidence-out: '${evidenceOut}' ${problem}`);
   return { mode, n, f, seeds, seedStart, commands, faults, json, trace, byzantine, evidenceOut };
 }
 

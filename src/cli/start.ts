@@ -6,7 +6,7 @@
 // stops it gracefully (exit 0). Anything that
 // keeps it from starting (bad config or key, a corrupt or foreign store, a port in use) is one
 // line on stderr and exit 1; the log lines of a start that failed are not printed.
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NODE_ID_MAX } from '../core/limits.ts';
 import { createLogger, LOG_LEVELS, parseLogLevel, type LogLevel } from '../node/log.ts';
@@ -19,6 +19,7 @@ import { SqliteStorage } from '../storage/sqlite.ts';
 import type { Adversary } from '../adversary/adversary.ts';
 import { builtIn } from './adversaries.ts';
 import { integerOption, parseOptions, UsageError } from './args.ts';
+import { writableDirProblem } from './dirs.ts';
 import { libp2pTransport, loadDeployment, RefusalError, refusing, reportRefusals } from './deployment.ts';
 
 const OPTIONS = {
@@ -151,11 +152,8 @@ function flush(lines: string[]): void {
 }
 
 function makeDataDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (e) {
-    throw new RefusalError(`cannot create the data directory ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const problem = writableDirProblem(dir, 0o700);
+  if (problem !== null) throw new RefusalError(`the data directory ${dir} ${problem}`);
 }
 
 /** A start failure that is the operator's to fix, as one line; null for anything else (a bug). */

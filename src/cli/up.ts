@@ -2,10 +2,13 @@
 // one command. Runs `init` into DIR (a fresh temporary directory by default; an existing DIR is
 // reused only if it holds a cluster.json of the same mode and size, and refused if it holds
 // anything else), then runs one `byzpaxos start` child process per member, its output prefixed
-// `[n0] ` etc. A child that dies is reported and the others keep running. SIGINT/SIGTERM stops
-// every child (SIGTERM by PID, SIGKILL after STOP_GRACE_MS) and exits 0.
+// `[n0] ` etc. Only once every member has started does it print how to use the cluster; if one
+// cannot start (a port in use), every member is stopped, what up created is removed, and the
+// refusal is one line. A child that dies later is reported and the others keep running.
+// SIGINT/SIGTERM stops every child (SIGTERM by PID, SIGKILL after STOP_GRACE_MS) and exits 0; a
+// temporary directory (it holds keys) is removed then.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -25,26 +28,67 @@ const OPTIONS = {
 
 /** How long the children have to stop after SIGTERM before they are killed. */
 export const STOP_GRACE_MS = 10_000;
+/** How long every member has to log that it started before up gives up. */
+export const STARTUP_TIMEOUT_MS = 30_000;
 const MAIN_PATH = fileURLToPath(new URL('./main.ts', import.meta.url));
+/** What a member's start logs once it runs, and how a refusal to start begins (start.ts, deployment.ts). */
+const STARTED_LOG = '"msg":"node started"';
+const REFUSAL_PREFIX = 'byzpaxos: ';
 
 interface Member {
   readonly name: string;
   readonly child: ChildProcess;
   exited: boolean;
+  /** Resolves, with how it ended, once the process has exited and its output is read. */
+  readonly exit: Promise<string>;
+  /** Resolves null once it logs that it started, or why it did not. */
+  readonly started: Promise<string | null>;
+  /** Stops holding its output: prints what was held, then passes each line through. */
+  readonly release: () => void;
 }
 
 export function runUp(argv: readonly string[]): Promise<number> {
   const { values } = parseOptions('up', argv, OPTIONS);
   if (values.nodes === undefined) throw new UsageError('up: missing --nodes N');
   if (values.mode === undefined) throw new UsageError(`up: missing --mode (one of ${MODES.join(', ')})`);
-  const given = values.dir;
-  const dir = given ?? mkdtempSync(join(tmpdir(), 'byzpaxos-up-'));
   const basePort = values['base-port'] === undefined ? [] : ['--base-port', values['base-port']];
-  const init = parseInitArgs(['--nodes', values.nodes, '--mode', values.mode, '--dir', dir, ...basePort]);
+  // Checked before the temporary directory exists: a bad command line leaves nothing behind.
+  const init = parseInitArgs(['--nodes', values.nodes, '--mode', values.mode, '--dir', values.dir ?? tmpdir(), ...basePort]);
   return reportRefusals(async () => {
-    const { config, clusterPath, reused } = prepare(init);
-    return runCluster(config, clusterPath, reused);
+    const workspace = openWorkspace(values.dir);
+    let running = false;
+    try {
+      const { config, clusterPath, reused } = prepare({ ...init, dir: workspace.dir });
+      const members = await startMembers(config, clusterPath);
+      running = true;
+      printBanner(config, clusterPath, reused, members, workspace.temporary);
+      return await supervise(members);
+    } finally {
+      // What up created goes if it never ran; a temporary directory (it holds keys) goes always.
+      if (!running || workspace.temporary) workspace.removeCreated();
+    }
   });
+}
+
+interface Workspace {
+  readonly dir: string;
+  readonly temporary: boolean;
+  /** Removes what this run added: the directory if it made it, else the entries it added. */
+  readonly removeCreated: () => void;
+}
+
+function openWorkspace(given: string | undefined): Workspace {
+  if (given === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'byzpaxos-up-'));
+    return { dir, temporary: true, removeCreated: () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const existed = existsSync(given);
+  const before = new Set(listDir(given));
+  const removeCreated = (): void => {
+    if (!existed) return rmSync(given, { recursive: true, force: true });
+    for (const name of listDir(given)) if (!before.has(name)) rmSync(join(given, name), { recursive: true, force: true });
+  };
+  return { dir: given, temporary: false, removeCreated };
 }
 
 /** Initialises `dir`, or reuses the cluster already there if it has the same shape. */
@@ -80,26 +124,47 @@ function listDir(dir: string): string[] {
   }
 }
 
-function runCluster(config: DeploymentConfig, clusterPath: string, reused: boolean): Promise<number> {
+/**
+ * Spawns every member and resolves once each has logged that it started. If one exits first (a
+ * port in use, say) or none of this happens within STARTUP_TIMEOUT_MS, every member is stopped and
+ * the refusal says which and why; output is held until then, so a failed up prints one line.
+ */
+async function startMembers(config: DeploymentConfig, clusterPath: string): Promise<Member[]> {
+  const members = config.members.map((m) => spawnMember(clusterPath, m.id));
+  const failure = await new Promise<string | null>((resolve) => {
+    let waiting = members.length;
+    const timer = setTimeout(() => resolve(`the members did not all start within ${STARTUP_TIMEOUT_MS} ms`), STARTUP_TIMEOUT_MS);
+    const settle = (result: string | null): void => {
+      clearTimeout(timer);
+      resolve(result);
+    };
+    for (const m of members) void m.started.then((why) => (why !== null ? settle(why) : --waiting === 0 ? settle(null) : undefined));
+  });
+  if (failure !== null) {
+    await stopAll(members);
+    throw new RefusalError(`up: ${failure}; every member stopped`);
+  }
+  return members;
+}
+
+function printBanner(config: DeploymentConfig, clusterPath: string, reused: boolean, members: readonly Member[], temporary: boolean): void {
   const out = (line: string): void => void process.stdout.write(`${line}\n`);
   out(`${reused ? 'reusing' : 'created'} ${clusterPath}: ${config.mode} mode, f=${config.f}, ${config.n} members (${config.members.map((m) => m.addrs[0]).join(' ')})`);
-  const members: Member[] = config.members.map((m) => spawnMember(clusterPath, m.id));
   for (const m of members) out(`[up] ${m.name} pid ${m.child.pid}`);
   out('');
   out('try, in another terminal:');
   out(`  byzpaxos put k v --config ${clusterPath}`);
   out(`  byzpaxos get k --config ${clusterPath}`);
   out(`  byzpaxos status --config ${clusterPath}`);
-  out('Ctrl-C stops every node.');
+  out(temporary ? 'Ctrl-C stops every node (and removes this temporary directory; --dir DIR keeps one).' : 'Ctrl-C stops every node.');
+  for (const m of members) m.release();
+}
 
+/** Runs until a signal (exit 0) or until every member has exited by itself (exit 1). */
+function supervise(members: readonly Member[]): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
-    let graceTimer: ReturnType<typeof setTimeout> | null = null;
-    const killAll = (signal: NodeJS.Signals): void => {
-      for (const m of members) if (!m.exited) killPid(m.child.pid, signal);
-    };
     const finish = (code: number): void => {
-      if (graceTimer !== null) clearTimeout(graceTimer);
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.off(signal, onSignal);
       process.off('exit', onExit);
       resolve(code);
@@ -107,35 +172,44 @@ function runCluster(config: DeploymentConfig, clusterPath: string, reused: boole
     const onSignal = (signal: NodeJS.Signals): void => {
       if (stopping) {
         process.stderr.write(`[up] second ${signal}: killing every node\n`);
-        return killAll('SIGKILL');
+        return killAll(members, 'SIGKILL');
       }
       stopping = true;
       process.stderr.write(`[up] ${signal}: stopping ${members.filter((m) => !m.exited).length} nodes\n`);
-      killAll('SIGTERM');
-      graceTimer = setTimeout(() => {
-        process.stderr.write(`[up] nodes still running after ${STOP_GRACE_MS} ms: killing them\n`);
-        killAll('SIGKILL');
-      }, STOP_GRACE_MS);
-      if (members.every((m) => m.exited)) finish(0);
+      void stopAll(members).then(() => {
+        process.stderr.write(`[up] every node stopped\n`);
+        finish(0);
+      });
     };
     // Whatever ends this process, no child outlives it.
-    const onExit = (): void => killAll('SIGKILL');
+    const onExit = (): void => killAll(members, 'SIGKILL');
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, onSignal);
     process.on('exit', onExit);
     for (const m of members) {
-      m.child.on('exit', (code, signal) => {
-        m.exited = true;
-        if (!stopping) {
-          const how = signal === null ? `code ${code}` : `signal ${signal}`;
-          process.stderr.write(`[up] ${m.name} (pid ${m.child.pid}) exited unexpectedly (${how}); the other nodes keep running\n`);
-        }
+      void m.exit.then((how) => {
+        if (stopping) return;
+        process.stderr.write(`[up] ${m.name} (pid ${m.child.pid}) exited unexpectedly (${how}); the other nodes keep running\n`);
         if (!members.every((x) => x.exited)) return;
-        process.stderr.write(stopping ? `[up] every node stopped\n` : `[up] every node has exited\n`);
-        finish(stopping ? 0 : 1);
+        process.stderr.write(`[up] every node has exited\n`);
+        finish(1);
       });
-      m.child.on('error', (e) => process.stderr.write(`[up] ${m.name}: ${e.message}\n`));
     }
   });
+}
+
+/** SIGTERM to every running member, SIGKILL to those left after STOP_GRACE_MS; resolves when all have exited. */
+async function stopAll(members: readonly Member[]): Promise<void> {
+  killAll(members, 'SIGTERM');
+  const grace = setTimeout(() => {
+    process.stderr.write(`[up] nodes still running after ${STOP_GRACE_MS} ms: killing them\n`);
+    killAll(members, 'SIGKILL');
+  }, STOP_GRACE_MS);
+  await Promise.all(members.map((m) => m.exit));
+  clearTimeout(grace);
+}
+
+function killAll(members: readonly Member[], signal: NodeJS.Signals): void {
+  for (const m of members) if (!m.exited) killPid(m.child.pid, signal);
 }
 
 /** `byzpaxos start` for member `id`, in its own process group (a terminal's Ctrl-C reaches `up` only). */
@@ -145,13 +219,40 @@ function spawnMember(clusterPath: string, id: number): Member {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  prefixLines(child.stdout!, process.stdout, name);
-  prefixLines(child.stderr!, process.stderr, name);
-  return { name, child, exited: false };
-}
-
-function prefixLines(from: NodeJS.ReadableStream, to: NodeJS.WritableStream, name: string): void {
-  createInterface({ input: from, crlfDelay: Infinity }).on('line', (line) => to.write(`[${name}] ${line}\n`));
+  let held: [NodeJS.WritableStream, string][] | null = [];
+  let reportStarted: (why: string | null) => void = () => {};
+  const started = new Promise<string | null>((resolve) => (reportStarted = resolve));
+  let refusal: string | null = null;
+  const line = (to: NodeJS.WritableStream, text: string): void => {
+    if (held === null) return void to.write(`[${name}] ${text}\n`);
+    held.push([to, text]);
+    if (text.startsWith(REFUSAL_PREFIX)) refusal = text.slice(REFUSAL_PREFIX.length);
+    else if (text.includes(STARTED_LOG)) reportStarted(null);
+  };
+  createInterface({ input: child.stdout!, crlfDelay: Infinity }).on('line', (text) => line(process.stdout, text));
+  createInterface({ input: child.stderr!, crlfDelay: Infinity }).on('line', (text) => line(process.stderr, text));
+  const member: Member = {
+    name,
+    child,
+    exited: false,
+    // 'close', not 'exit': its output has been read by then, the refusal line included.
+    exit: new Promise((resolve) =>
+      child.on('close', (code, signal) => {
+        member.exited = true;
+        const how = signal === null ? `code ${code}` : `signal ${signal}`;
+        reportStarted(`${name} did not start: ${refusal ?? `it exited (${how})`}`);
+        resolve(how);
+      }),
+    ),
+    started,
+    release: () => {
+      const lines = held ?? [];
+      held = null;
+      for (const [to, text] of lines) to.write(`[${name}] ${text}\n`);
+    },
+  };
+  child.on('error', (e) => reportStarted(`${name} did not start: ${e.message}`));
+  return member;
 }
 
 function killPid(pid: number | undefined, signal: NodeJS.Signals): void {

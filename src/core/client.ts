@@ -1,31 +1,44 @@
-// A client session (seed 001 "Clients"): one outstanding command at a time, numbered by seq,
-// resent (same seq) until enough replicas answer, so the command executes exactly once.
+// A client session (seed 001 "Clients"): one outstanding command at a time, numbered by seq from
+// 1 within the session, resent (same seq) until enough replicas answer, so the command executes
+// exactly once. The session id is the caller's: random per process in the runtime, drawn from
+// the seed in the simulator, so two processes of one client never share a session.
 // Crash mode: ask the leader, take the first answer. Byzantine modes: sign the command, send it
 // to every replica (a faulty leader cannot hide it), take a result once f+1 replicas agree.
 import type { Rng } from './rng.ts';
-import type { ClientId, Command, NodeId } from './types.ts';
+import type { ClientId, Command, NodeId, SessionId } from './types.ts';
 import type { ClientReply, ClientRequest } from '../messages/types.ts';
 import { bytesEqual } from '../../crypto/digest.ts';
 
 export type ClientEffect =
   | { readonly type: 'send'; readonly to: NodeId; readonly msg: ClientRequest }
   | { readonly type: 'setTimer'; readonly delayMs: number }
-  | { readonly type: 'complete'; readonly seq: number; readonly result: Uint8Array };
+  | { readonly type: 'complete'; readonly seq: number; readonly result: Uint8Array }
+  /** The replicas evicted this session, so the command was not executed now (it may have been before); the session is over. */
+  | { readonly type: 'evicted'; readonly seq: number };
 
 export interface ClientOptions {
   /** Matching replies from distinct replicas needed to accept a result: 1, or f+1 when replicas may lie. */
   readonly replyQuorum: number;
   /** Send each request to every replica instead of the presumed leader. */
   readonly broadcast: boolean;
-  /** Signs (clientId, seq, op); crash mode leaves commands unsigned. */
+  /** Signs (clientId, session, seq, op); crash mode leaves commands unsigned. */
   readonly sign: ((command: Omit<Command, 'signature'>) => Uint8Array) | null;
+}
+
+/** A session id from two random 32-bit words: 53 bits, the most a safe integer holds. */
+export function sessionFromWords(high: number, low: number): SessionId {
+  return (high & 0x1fffff) * 2 ** 32 + (low >>> 0);
 }
 
 const CRASH_CLIENT: ClientOptions = { replyQuorum: 1, broadcast: false, sign: null };
 const NO_SIGNATURE = new Uint8Array(0);
 
+/** An answer as the quorum compares it: 'evicted' replies match each other, results by their bytes. */
+type Answer = { readonly evicted: false; readonly result: Uint8Array } | { readonly evicted: true };
+
 export class Client {
   readonly id: ClientId;
+  readonly session: SessionId;
   private readonly n: number;
   private readonly retryMs: number;
   private readonly rng: Rng;
@@ -33,14 +46,17 @@ export class Client {
   private seq = 0;
   private target: NodeId;
   private outstanding: ClientRequest | null = null;
-  /** Results received for the outstanding seq, by replica. */
-  private readonly replies = new Map<NodeId, Uint8Array>();
+  private ended = false;
+  /** Answers received for the outstanding seq, by replica. */
+  private readonly replies = new Map<NodeId, Answer>();
 
-  constructor(id: ClientId, n: number, rng: Rng, retryMs: number, options: ClientOptions = CRASH_CLIENT) {
+  constructor(id: ClientId, session: SessionId, n: number, rng: Rng, retryMs: number, options: ClientOptions = CRASH_CLIENT) {
     if (!Number.isInteger(options.replyQuorum) || options.replyQuorum < 1 || options.replyQuorum > n) {
       throw new RangeError(`client: replyQuorum must be in 1..${n}, got ${options.replyQuorum}`);
     }
+    if (!Number.isSafeInteger(session) || session < 0) throw new RangeError(`client: session must be a non-negative safe integer, got ${session}`);
     this.id = id;
+    this.session = session;
     this.n = n;
     this.rng = rng;
     this.retryMs = retryMs;
@@ -55,8 +71,9 @@ export class Client {
 
   submit(op: Uint8Array): ClientEffect[] {
     if (this.outstanding !== null) throw new Error(`client ${this.id}: submit while seq ${this.seq} is outstanding`);
+    if (this.ended) throw new Error(`client ${this.id}: submit after session ${this.session} was evicted`);
     this.seq += 1;
-    const unsigned = { clientId: this.id, seq: this.seq, op };
+    const unsigned = { clientId: this.id, session: this.session, seq: this.seq, op };
     const signature = this.options.sign?.(unsigned) ?? NO_SIGNATURE;
     this.outstanding = { type: 'request', command: { ...unsigned, signature } };
     this.replies.clear();
@@ -64,8 +81,9 @@ export class Client {
   }
 
   onReply(from: NodeId, msg: ClientReply): ClientEffect[] {
-    if (this.outstanding === null || msg.clientId !== this.id || msg.seq !== this.seq) return [];
-    if (msg.status === 'ok') return this.collect(from, msg.result);
+    if (this.outstanding === null || msg.clientId !== this.id || msg.session !== this.session || msg.seq !== this.seq) return [];
+    if (msg.status === 'ok') return this.collect(from, { evicted: false, result: msg.result });
+    if (msg.status === 'evicted') return this.collect(from, { evicted: true });
     if (msg.status === 'redirect' && !this.options.broadcast && msg.leaderHint >= 0 && msg.leaderHint < this.n && msg.leaderHint !== this.target) {
       this.target = msg.leaderHint;
       return this.transmit();
@@ -80,15 +98,17 @@ export class Client {
     return this.transmit();
   }
 
-  private collect(from: NodeId, result: Uint8Array): ClientEffect[] {
+  private collect(from: NodeId, answer: Answer): ClientEffect[] {
     if (!Number.isInteger(from) || from < 0 || from >= this.n) return [];
-    this.replies.set(from, result);
+    this.replies.set(from, answer);
     let matching = 0;
-    for (const other of this.replies.values()) if (bytesEqual(other, result)) matching++;
+    for (const other of this.replies.values()) if (sameAnswer(other, answer)) matching++;
     if (matching < this.options.replyQuorum) return [];
     this.outstanding = null;
     this.replies.clear();
-    return [{ type: 'complete', seq: this.seq, result }];
+    if (!answer.evicted) return [{ type: 'complete', seq: this.seq, result: answer.result }];
+    this.ended = true;
+    return [{ type: 'evicted', seq: this.seq }];
   }
 
   private transmit(): ClientEffect[] {
@@ -99,4 +119,9 @@ export class Client {
     effects.push({ type: 'setTimer', delayMs: this.retryMs });
     return effects;
   }
+}
+
+function sameAnswer(a: Answer, b: Answer): boolean {
+  if (a.evicted || b.evicted) return a.evicted && b.evicted;
+  return bytesEqual(a.result, b.result);
 }

@@ -17,8 +17,18 @@ export const CATCHUP_ENTRIES_MAX = 64;
 export const LEARNER_WINDOW_SLOTS = 4096;
 /** Most pending client commands a leader queues; beyond it clients are told to retry. */
 export const CLIENT_QUEUE_MAX = 4096;
-/** Most client sessions a replica keeps. */
+/** Most client sessions a replica keeps, over all clients. */
 export const CLIENT_SESSIONS_MAX = 100_000;
+/**
+ * Most sessions a replica keeps per client id (one per client process: concurrent CLI commands
+ * of one client each have their own). Beyond it the least recently used session of that client
+ * is evicted, deterministically, as part of the replicated state; a later command of an evicted
+ * session is answered `evicted`, not executed (but a retry of its first command cannot be told
+ * from a new session's, so it runs again if that many newer sessions came in between).
+ */
+export const CLIENT_SESSIONS_PER_CLIENT_MAX = 1024;
+/** Largest session id: any safe integer (the runtime draws 53 random bits). */
+export const SESSION_ID_MAX = Number.MAX_SAFE_INTEGER;
 /** Largest round number accepted from the wire (keeps arithmetic exact). */
 export const ROUND_MAX = 2 ** 40;
 /** Largest slot number accepted from the wire. */

@@ -13,7 +13,7 @@ import type { ProtocolNode } from './protocol.ts';
 import { Proposer } from './proposer.ts';
 import { Replica } from './replica.ts';
 import type { Rng } from './rng.ts';
-import type { Batch, ClientId, NodeId, Slot } from './types.ts';
+import { sessionKey, type Batch, type NodeId, type Slot } from './types.ts';
 import type { StateMachine } from '../app/state-machine.ts';
 import type {
   Accept,
@@ -30,6 +30,8 @@ import type {
 } from '../messages/types.ts';
 import { batchDigest } from '../messages/codec.ts';
 import type { PersistentState } from '../storage/storage.ts';
+
+const EMPTY = new Uint8Array(0);
 
 export interface NodeOptions {
   readonly id: NodeId;
@@ -59,8 +61,8 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
   leaderHint: NodeId = -1;
   private readonly rng: Rng;
   private readonly n: number;
-  /** Clients that asked this node, and the seq each waits for. */
-  private readonly pendingReplies = new Map<ClientId, number>();
+  /** Client sessions that asked this node (by sessionKey), and the seq each waits for. */
+  private readonly pendingReplies = new Map<string, number>();
   /** Highest first-undecided slot any peer reported; above ours means we lag. */
   private peerDecidedUpTo: Slot = 0;
   private catchupOutstanding = false;
@@ -181,10 +183,11 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
   private executeDecided(out: Outbox): void {
     for (const execution of this.replica.executeReady((slot) => this.learner.decision(slot))) {
       const { command, result } = execution;
-      out.push({ type: 'execute', slot: execution.slot, command, result });
-      if (this.pendingReplies.get(command.clientId) === command.seq) {
-        this.pendingReplies.delete(command.clientId);
-        out.reply({ type: 'reply', clientId: command.clientId, seq: command.seq, status: 'ok', result, leaderHint: this.id });
+      if (result !== null) out.push({ type: 'execute', slot: execution.slot, command, result });
+      const key = sessionKey(command);
+      if (this.pendingReplies.get(key) === command.seq) {
+        this.pendingReplies.delete(key);
+        out.answer(command, result === null ? 'evicted' : 'ok', result ?? EMPTY, this.id);
       }
     }
   }
@@ -279,23 +282,14 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
 
   protected onClientRequest(msg: ClientRequest, out: Outbox): void {
     const { command } = msg;
-    const session = this.replica.lookup(command.clientId, command.seq);
+    const session = this.replica.lookup(command.clientId, command.session, command.seq);
     if (session.kind === 'stale') return;
-    const reply = { type: 'reply', clientId: command.clientId, seq: command.seq, leaderHint: this.leaderHint } as const;
-    if (session.kind === 'done') {
-      out.reply({ ...reply, status: 'ok', result: session.result });
-      return;
-    }
-    if (this.proposer.role === 'follower') {
-      out.reply({ ...reply, status: 'redirect', result: new Uint8Array(0) });
-      return;
-    }
-    const tracked = this.pendingReplies.has(command.clientId) || this.pendingReplies.size < CLIENT_SESSIONS_MAX;
-    if (!tracked || !this.proposer.enqueue(command)) {
-      out.reply({ ...reply, status: 'busy', result: new Uint8Array(0) });
-      return;
-    }
-    this.pendingReplies.set(command.clientId, command.seq);
+    if (session.kind === 'done') return out.answer(command, 'ok', session.result, this.leaderHint);
+    if (this.proposer.role === 'follower') return out.answer(command, 'redirect', EMPTY, this.leaderHint);
+    const key = sessionKey(command);
+    const tracked = this.pendingReplies.has(key) || this.pendingReplies.size < CLIENT_SESSIONS_MAX;
+    if (!tracked || !this.proposer.enqueue(command)) return out.answer(command, 'busy', EMPTY, this.leaderHint);
+    this.pendingReplies.set(key, command.seq);
   }
 
   protected onTimeout(timer: TimerName, out: Outbox): void {

@@ -1,8 +1,8 @@
 // Collects one step's effects. Messages a node addresses to itself never touch the network:
 // they are queued here and handled within the same step, after the persists that precede them.
 import type { Effect, PersistRecord, TimerName } from './effects.ts';
-import type { NodeId } from './types.ts';
-import type { ClientReply, PeerMessage } from '../messages/types.ts';
+import type { Command, NodeId } from './types.ts';
+import type { ClientReply, PeerMessage, ReplyStatus } from '../messages/types.ts';
 
 export class Outbox {
   readonly self: NodeId;
@@ -30,6 +30,12 @@ export class Outbox {
 
   reply(msg: ClientReply): void {
     this.effects.push({ type: 'reply', clientId: msg.clientId, msg });
+  }
+
+  /** Replies to the session that sent `command`, about that command. */
+  answer(command: Command, status: ReplyStatus, result: Uint8Array, leaderHint: NodeId): void {
+    const { clientId, session, seq } = command;
+    this.reply({ type: 'reply', clientId, session, seq, status, result, leaderHint });
   }
 
   setTimer(timer: TimerName, delayMs: number): void {

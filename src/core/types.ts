@@ -7,22 +7,33 @@ export type NodeId = number;
 export type Slot = number;
 /** Client identifier (uint32). */
 export type ClientId = number;
+/**
+ * One client process's session (a safe integer): drawn at random when it starts, so processes
+ * sharing a client id and key never share a session. Its seqs run 1, 2, 3, …
+ */
+export type SessionId = number;
 
 /**
- * A client command (seed 001 "Clients"): executed exactly once per (clientId, seq).
+ * A client command (seed 001 "Clients"): executed exactly once per (clientId, session, seq).
  * `op` is opaque to consensus; the replicated application decodes it.
  */
 export interface Command {
   readonly clientId: ClientId;
+  readonly session: SessionId;
   readonly seq: number;
   readonly op: Uint8Array;
-  /** The client's signature over (clientId, seq, op) in Byzantine modes; empty in crash mode. */
+  /** The client's signature over (clientId, session, seq, op) in Byzantine modes; empty in crash mode. */
   readonly signature: Uint8Array;
 }
 
-/** Identifies a command across resends: a client never reuses a seq. */
-export function commandKey(command: { readonly clientId: ClientId; readonly seq: number }): string {
-  return `${command.clientId}:${command.seq}`;
+/** Identifies a session: a client id may have several, one per process. */
+export function sessionKey(command: { readonly clientId: ClientId; readonly session: SessionId }): string {
+  return `${command.clientId}:${command.session}`;
+}
+
+/** Identifies a command across resends: a session never reuses a seq. */
+export function commandKey(command: { readonly clientId: ClientId; readonly session: SessionId; readonly seq: number }): string {
+  return `${command.clientId}:${command.session}:${command.seq}`;
 }
 
 /** What one slot decides: an ordered batch of commands. The empty batch is the no-op. */

@@ -79,6 +79,31 @@ export function decodeEvidenceFile(text: string): EvidenceFile {
 }
 
 /**
+ * `text` with the whitespace between JSON tokens removed and one trailing newline: the canonical
+ * layout of a file that was only reformatted (pretty-printed by `jq .` or an editor, CRLF). The
+ * strings of an evidence file hold no whitespace, so this changes no value; anything else that
+ * differs from canonical (key order, escapes, number spellings) still fails decoding.
+ */
+export function withoutJsonWhitespace(text: string): string {
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (inString) {
+      out += c;
+      if (c === '\\') out += text[++i] ?? '';
+      else if (c === '"') inString = false;
+    } else if (c === '"') {
+      inString = true;
+      out += c;
+    } else if (c !== ' ' && c !== '\t' && c !== '\n' && c !== '\r') {
+      out += c;
+    }
+  }
+  return `${out}\n`;
+}
+
+/**
  * A cluster configuration alone (e.g. `--config`), shaped like an evidence file's `cluster`.
  * Held to the same field rules, but any JSON layout will do: it is typed by people, not signed.
  */

@@ -16,6 +16,7 @@ import {
   CATCHUP_ENTRIES_MAX,
   CERTIFICATE_SIGNATURES_MAX,
   CLIENT_SESSIONS_MAX,
+  CLIENT_SESSIONS_PER_CLIENT_MAX,
   NODE_ID_MAX,
   PREPARED_CERTIFICATES_MAX,
   SIGNATURE_BYTES,
@@ -26,6 +27,7 @@ import {
   PROMISE_PVALUES_MAX,
   RESULT_BYTES_MAX,
   ROUND_MAX,
+  SESSION_ID_MAX,
   SLOT_MAX,
 } from '../core/limits.ts';
 import type { Batch, Command, PValue } from '../core/types.ts';
@@ -63,16 +65,18 @@ import type {
 
 export { CodecError };
 
-export const WIRE_VERSION = 1;
+/** 2: commands and replies carry the client's session. */
+export const WIRE_VERSION = 2;
 
 /** Domain of batchDigest; bump the version with any change to encodeBatch. */
-const BATCH_DIGEST_DOMAIN = 'byzpaxos/batch/v1';
+const BATCH_DIGEST_DOMAIN = 'byzpaxos/batch/v2';
 
 const ROUND: Bound = { max: ROUND_MAX, name: 'ROUND_MAX', what: 'value' };
 const SLOT: Bound = { max: SLOT_MAX, name: 'SLOT_MAX', what: 'value' };
 const CLIENT_ID: Bound = { max: CLIENT_ID_MAX, name: 'CLIENT_ID_MAX', what: 'value' };
 // limits.ts has no sequence-number bound; the varint's own limit is the only one.
 const SEQ: Bound = { max: Number.MAX_SAFE_INTEGER, name: 'MAX_SAFE_INTEGER', what: 'value' };
+const SESSION: Bound = { max: SESSION_ID_MAX, name: 'SESSION_ID_MAX', what: 'value' };
 const OP_LENGTH: Bound = { max: OP_BYTES_MAX, name: 'OP_BYTES_MAX', what: 'length' };
 const RESULT_LENGTH: Bound = { max: RESULT_BYTES_MAX, name: 'RESULT_BYTES_MAX', what: 'length' };
 const COMMANDS: Bound = { max: BATCH_COMMANDS_MAX, name: 'BATCH_COMMANDS_MAX', what: 'count' };
@@ -98,7 +102,7 @@ const ballot: Field<Ballot> = struct({ round: uint(ROUND), leader: nodeIdOrNone 
 });
 
 const signature = bytes(SIGNATURE_LENGTH);
-const command: Field<Command> = struct({ clientId: uint(CLIENT_ID), seq: uint(SEQ), op: bytes(OP_LENGTH), signature });
+const command: Field<Command> = struct({ clientId: uint(CLIENT_ID), session: uint(SESSION), seq: uint(SEQ), op: bytes(OP_LENGTH), signature });
 const batch: Field<Batch> = struct({ commands: list(command, COMMANDS) });
 const pvalue: Field<PValue> = struct({ ballot, slot, batch });
 const decidedEntry: Field<DecidedEntry> = struct({ slot, batch });
@@ -163,8 +167,9 @@ const SCHEMAS: { readonly [K in WireMessageType]: MessageSchema<K> } = {
     tag: 10,
     fields: {
       clientId: uint(CLIENT_ID),
+      session: uint(SESSION),
       seq: uint(SEQ),
-      status: choice('status', ['ok', 'redirect', 'busy']),
+      status: choice('status', ['ok', 'redirect', 'busy', 'evicted']),
       result: bytes(RESULT_LENGTH),
       leaderHint: nodeIdOrNone,
     },
@@ -236,19 +241,41 @@ export function frameType(frame: Uint8Array): WireMessageType | undefined {
 const TYPE_OF_TAG: (string | undefined)[] = [];
 for (const [type, { tag }] of Object.entries(SCHEMAS)) TYPE_OF_TAG[tag] = type;
 
+export interface SessionEntry {
+  readonly session: number;
+  readonly seq: number;
+  readonly result: Uint8Array;
+}
+
 /** What a checkpoint's state digest covers and state transfer ships: the replica, sessions included. */
 export interface ReplicaSnapshot {
   /** Every slot below this one has been executed. */
   readonly executedUpTo: number;
-  readonly sessions: readonly { readonly clientId: number; readonly seq: number; readonly result: Uint8Array }[];
+  /** By ascending client id; each client's sessions least recently used first (eviction order). */
+  readonly clients: readonly { readonly clientId: number; readonly sessions: readonly SessionEntry[] }[];
   readonly app: Uint8Array;
 }
-const SESSIONS: Bound = { max: CLIENT_SESSIONS_MAX, name: 'CLIENT_SESSIONS_MAX', what: 'count' };
-const REPLICA_SNAPSHOT = struct<ReplicaSnapshot>({
-  executedUpTo: slot,
-  sessions: list(struct({ clientId: uint(CLIENT_ID), seq: uint(SEQ), result: bytes(RESULT_LENGTH) }), SESSIONS),
-  app: bytes(SNAPSHOT_LENGTH),
-})('snapshot');
+const CLIENTS: Bound = { max: CLIENT_SESSIONS_MAX, name: 'CLIENT_SESSIONS_MAX', what: 'count' };
+const SESSIONS: Bound = { max: CLIENT_SESSIONS_PER_CLIENT_MAX, name: 'CLIENT_SESSIONS_PER_CLIENT_MAX', what: 'count' };
+const sessionEntry: Field<SessionEntry> = struct({ session: uint(SESSION), seq: uint(SEQ), result: bytes(RESULT_LENGTH) });
+const REPLICA_SNAPSHOT = struct<ReplicaSnapshot>(
+  {
+    executedUpTo: slot,
+    clients: list(struct({ clientId: uint(CLIENT_ID), sessions: list(sessionEntry, SESSIONS) }), CLIENTS),
+    app: bytes(SNAPSHOT_LENGTH),
+  },
+  // One encoding per state: clients strictly ascending, each with distinct sessions, none empty.
+  (snapshot, path) => {
+    let total = 0;
+    snapshot.clients.forEach(({ clientId, sessions }, i) => {
+      if (i > 0 && clientId <= snapshot.clients[i - 1]!.clientId) fail(`${path}.clients.clientId`, `${clientId} is not above the one before it`);
+      if (sessions.length === 0) fail(`${path}.clients.sessions`, `client ${clientId} has no session`);
+      if (new Set(sessions.map((e) => e.session)).size !== sessions.length) fail(`${path}.clients.sessions`, `client ${clientId} lists a session twice`);
+      total += sessions.length;
+    });
+    if (total > CLIENT_SESSIONS_MAX) fail(`${path}.clients`, `${total} sessions exceed CLIENT_SESSIONS_MAX ${CLIENT_SESSIONS_MAX}`);
+  },
+)('snapshot');
 
 // ---------------------------------------------------------------------------------------------
 // Encoding and decoding.

@@ -2,7 +2,7 @@
 // Prepare = P1a, Promise = P1b, Accept = P2a, Accepted = P2b.
 import type { Ballot } from '../core/ballot.ts';
 import type { Mode } from '../core/protocol.ts';
-import type { Batch, ClientId, Command, NodeId, PValue, Slot } from '../core/types.ts';
+import type { Batch, ClientId, Command, NodeId, PValue, SessionId, Slot } from '../core/types.ts';
 
 /** P1a: the leader of `ballot` asks for promises covering every slot >= fromSlot. */
 export interface Prepare {
@@ -76,12 +76,14 @@ export interface ClientRequest {
   readonly command: Command;
 }
 
-export type ReplyStatus = 'ok' | 'redirect' | 'busy';
+/** 'evicted': the command's session was evicted from the replicas' table, so it was not executed now. */
+export type ReplyStatus = 'ok' | 'redirect' | 'busy' | 'evicted';
 
 /** Node -> client. `result` is set when status is 'ok'; `leaderHint` is -1 when unknown. */
 export interface ClientReply {
   readonly type: 'reply';
   readonly clientId: ClientId;
+  readonly session: SessionId;
   readonly seq: number;
   readonly status: ReplyStatus;
   readonly result: Uint8Array;

@@ -7,7 +7,7 @@ import { defaultConfig, type CoreConfig } from '../core/config.ts';
 import { PaxosNode, type NodeOptions } from '../core/node.ts';
 import type { ProtocolNode } from '../core/protocol.ts';
 import { SeededRng, type Rng } from '../core/rng.ts';
-import type { ClientId, Command, NodeId, Slot } from '../core/types.ts';
+import type { ClientId, Command, NodeId, SessionId, Slot } from '../core/types.ts';
 import { Authenticator, signCommand } from '../modes/byzantine/auth.ts';
 import { clusterIdOf, validateCluster, type ClusterConfig } from '../modes/byzantine/cluster.ts';
 import { defaultByzantineConfig, type ByzantineConfig } from '../modes/byzantine/config.ts';
@@ -118,8 +118,8 @@ export function clientOptions(build: ModeBuild, sign: CommandSigner | null): Cli
   return { replyQuorum: build.config.quorums.weak, broadcast: true, sign };
 }
 
-export function makeClient(build: ModeBuild, clientId: ClientId, rng: Rng, sign: CommandSigner | null, retryMs = build.clientRetryMs): Client {
-  return new Client(clientId, build.n, rng, retryMs, clientOptions(build, sign));
+export function makeClient(build: ModeBuild, clientId: ClientId, session: SessionId, rng: Rng, sign: CommandSigner | null, retryMs = build.clientRetryMs): Client {
+  return new Client(clientId, session, build.n, rng, retryMs, clientOptions(build, sign));
 }
 
 /** A node and how far its log is decided (what `status` and the metrics report). */

@@ -2,13 +2,18 @@
 // outstanding command, resent with the same seq until accepted: 1 reply in crash mode, f+1
 // matching replies in the Byzantine modes), and a status query to every member.
 //
-// One ClusterClient is one client id, one transport peer (`c<id>`) and one session: its commands
-// run one at a time, in call order. For concurrency, run one ClusterClient per client id.
+// One ClusterClient is one client id, one transport peer (`c<id>`) and one session at a time: its
+// commands run one at a time, in call order. The session id is drawn at random (53 bits from
+// crypto.getRandomValues) when the client starts, so processes sharing a client id and key, e.g.
+// concurrent CLI commands, never make each other's commands stale. If the replicas evicted the
+// session (too many newer sessions of this client id), the operation fails with
+// SessionEvictedError and the client continues in a new session.
 import { decodeKvResult, encodeKvOp, type KvOp, type KvResult } from '../app/kv.ts';
 import type { Ballot } from '../core/ballot.ts';
-import type { Client, ClientEffect } from '../core/client.ts';
+import { sessionFromWords, type Client, type ClientEffect } from '../core/client.ts';
+import { CLIENT_SESSIONS_PER_CLIENT_MAX } from '../core/limits.ts';
 import { SeededRng } from '../core/rng.ts';
-import type { ClientId, NodeId } from '../core/types.ts';
+import type { ClientId, NodeId, SessionId } from '../core/types.ts';
 import { CodecError, decodeWireMessage, encodeMessage } from '../messages/codec.ts';
 import type { ClientReply, ClientRequest, StatusCounts, StatusReply, WireMessage } from '../messages/types.ts';
 import type { PeerName, Transport } from '../transport/transport.ts';
@@ -36,6 +41,10 @@ export const STATUS_TIMEOUT_MS_DEFAULT = 2_000;
 export const OPERATIONS_QUEUED_MAX = 1024;
 /** Most status queries in flight at once. */
 export const STATUS_QUERIES_MAX = 16;
+/** How often the transport is checked, while nothing has left, for every member having failed its dials. */
+export const REACHABILITY_POLL_MS = 50;
+/** Failed dials to each member since the command was submitted that make it unreachable: one alone may be a transient reset. */
+export const UNREACHABLE_DIAL_FAILURES = 2;
 
 export interface ClusterClientInit {
   readonly deployment: Deployment;
@@ -48,24 +57,42 @@ export interface ClusterClientInit {
   readonly retryMs?: number;
   /** Default bound on each operation (see OperationOptions). */
   readonly timeoutMs?: number;
+  /** Draws each new session's id; default 53 random bits from crypto.getRandomValues (tests inject their own). */
+  readonly newSession?: () => SessionId;
   /**
-   * First command seq is seqBase + 1. Replicas ignore a seq at or below the last one they
-   * executed for this client id, so a new process must start above every seq an earlier one
-   * used; the default, the wall clock in microseconds, does as long as the clock does not go back.
+   * Fail an operation with NoMemberReachableError once every member's dials have failed and
+   * nothing has left (a command line wants that answer at once); default false: wait out the
+   * bound, as a long-lived client would while the cluster starts or restarts.
    */
-  readonly seqBase?: number;
+  readonly failWhenUnreachable?: boolean;
   readonly backend?: SignatureBackend;
 }
 
 export interface OperationOptions {
   /** Overrides the client's default bound, in ms. */
   readonly timeoutMs?: number;
+  /** When an operation's bound started, on performance.now()'s clock (e.g. 0: the process's start); default now. Status ignores it. */
+  readonly startedAt?: number;
   readonly signal?: AbortSignal;
 }
 
-/** The operation did not complete in time or was aborted; it may still take effect later. */
+/** The operation did not complete in time or was aborted; the message says whether it may still take effect. */
 export class ClusterTimeoutError extends Error {
-  override readonly name = 'ClusterTimeoutError';
+  override readonly name: string = 'ClusterTimeoutError';
+}
+
+/**
+ * Given up early: every member's dials failed since the operation's command was submitted, and
+ * nothing left. The message names each member and why. As after any ClusterTimeoutError the
+ * session keeps the command and sends it if a member becomes reachable before close().
+ */
+export class NoMemberReachableError extends ClusterTimeoutError {
+  override readonly name = 'NoMemberReachableError';
+}
+
+/** The replicas evicted the client's session; the operation's command did not run then (see the message). */
+export class SessionEvictedError extends Error {
+  override readonly name = 'SessionEvictedError';
 }
 
 export type StatusRow =
@@ -104,8 +131,13 @@ export class ClusterClient {
   readonly id: ClientId;
   readonly name: PeerName;
   private readonly build: ModeBuild;
-  private readonly client: Client;
-  private readonly seqBase: number;
+  /** Each member's first address, to name it when it cannot be reached. */
+  private readonly memberAddrs: readonly string[];
+  private client: Client;
+  private readonly newSession: () => SessionId;
+  private readonly sign: CommandSigner | null;
+  private readonly retryMs: number | undefined;
+  private readonly failWhenUnreachable: boolean;
   private readonly log: Logger;
   private readonly timeoutMs: number;
   private transport: Transport | null = null;
@@ -113,6 +145,9 @@ export class ClusterClient {
   /** The operation whose command the session is sending; stays until the command completes, even if its caller gave up. */
   private current: Operation | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Transport counters when the current command was submitted, until a message has left since. */
+  private unsent: { readonly messagesOut: number; readonly dialFailures: readonly number[]; probed: boolean } | null = null;
+  private reachabilityTimer: ReturnType<typeof setInterval> | null = null;
   private readonly statusQueries = new Map<number, StatusQuery>();
   private nextNonce: number;
   private closed = false;
@@ -126,6 +161,7 @@ export class ClusterClient {
 
   private constructor(init: ClusterClientInit) {
     this.build = buildDeployment(init.deployment, init.backend);
+    this.memberAddrs = init.deployment.members.map((m) => m.addrs[0] ?? '');
     const key = init.deployment.clients.find((c) => c.id === init.clientId);
     if (key === undefined) throw new RangeError(`client: id ${init.clientId} is not a client of the deployment`);
     requireKeyMatches(`client ${init.clientId}`, init.secretKey, key.publicKey);
@@ -133,12 +169,18 @@ export class ClusterClient {
     this.name = clientName(init.clientId);
     this.log = (init.logger ?? silentLogger).child({ client: this.name });
     this.timeoutMs = init.timeoutMs ?? OPERATION_TIMEOUT_MS_DEFAULT;
-    this.seqBase = init.seqBase ?? Date.now() * 1000;
-    if (!Number.isSafeInteger(this.seqBase) || this.seqBase < 0) throw new RangeError(`client: seqBase must be a non-negative safe integer`);
-    const random = globalThis.crypto.getRandomValues(new Uint32Array(2));
-    this.nextNonce = random[1]!;
-    const sign = this.build.mode === 'crash' ? null : this.offsetSigner(commandSigner(this.build, init.secretKey));
-    this.client = makeClient(this.build, init.clientId, new SeededRng(random[0]!, init.clientId), sign, init.retryMs);
+    this.newSession = init.newSession ?? randomSession;
+    this.nextNonce = globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
+    this.sign = this.build.mode === 'crash' ? null : commandSigner(this.build, init.secretKey);
+    this.retryMs = init.retryMs;
+    this.failWhenUnreachable = init.failWhenUnreachable ?? false;
+    this.client = this.openSession();
+  }
+
+  private openSession(): Client {
+    // The rng only picks which member a crash-mode session asks first and next.
+    const rng = new SeededRng(globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!, this.id);
+    return makeClient(this.build, this.id, this.newSession(), rng, this.sign, this.retryMs);
   }
 
   put(key: string, value: string, options?: OperationOptions): Promise<KvResult> {
@@ -174,14 +216,13 @@ export class ClusterClient {
     return new Promise<KvResult>((resolve, reject) => {
       const giveUp = (why: string): void => {
         if (operation.settled) return;
-        const sent = this.current === operation;
+        const fate = this.current !== operation ? 'it was never sent' : this.hasLeft() ? 'it was sent and may still take effect' : 'it has not reached any member';
         settle();
         const queued = this.queue.indexOf(operation);
         if (queued >= 0) this.queue.splice(queued, 1);
-        const fate = sent ? 'it was sent and may still take effect' : 'it was never sent';
         reject(new ClusterTimeoutError(`${op.type} ${JSON.stringify(op.key)}: ${why}; ${fate}`));
       };
-      const timer = setTimeout(() => giveUp(`no accepted result within ${timeoutMs} ms`), timeoutMs);
+      const timer = setTimeout(() => giveUp(`no accepted result within ${timeoutMs} ms`), remainingMs(timeoutMs, options.startedAt));
       const onAbort = (): void => giveUp('aborted');
       const settle = (): void => {
         operation.settled = true;
@@ -215,8 +256,7 @@ export class ClusterClient {
   async status(options: OperationOptions = {}): Promise<StatusRow[]> {
     if (this.closed) throw new Error(`client ${this.name}: closed`);
     if (this.statusQueries.size >= STATUS_QUERIES_MAX) throw new RangeError(`client ${this.name}: more than ${STATUS_QUERIES_MAX} status queries in flight`);
-    const nonce = this.nextNonce;
-    this.nextNonce = (this.nextNonce + 1) >>> 0;
+    const nonce = this.takeNonce();
     const replies = new Map<NodeId, StatusReply>();
     await new Promise<void>((resolve) => {
       const done = (): void => {
@@ -235,12 +275,19 @@ export class ClusterClient {
     return Array.from({ length: this.build.n }, (_, id) => statusRow(id, replies.get(id)));
   }
 
+  private takeNonce(): number {
+    const nonce = this.nextNonce;
+    this.nextNonce = (this.nextNonce + 1) >>> 0;
+    return nonce;
+  }
+
   /** Gives up every pending operation and status query, and stops the transport. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.stopWatchingReachability();
     const error = new Error(`client ${this.name}: closed`);
     for (const operation of [...this.queue, ...(this.current === null ? [] : [this.current])]) {
       if (!operation.settled) operation.reject(error);
@@ -259,7 +306,61 @@ export class ClusterClient {
     const operation = this.queue.shift();
     if (operation === undefined) return;
     this.current = operation;
+    this.watchReachability();
     this.apply(this.client.submit(operation.bytes));
+  }
+
+  // --- reachability: "nothing left" is told apart from "sent, no answer" -----------------
+
+  private watchReachability(): void {
+    const stats = this.transport!.stats;
+    this.unsent = {
+      messagesOut: stats.messagesOut,
+      dialFailures: Array.from({ length: this.build.n }, (_, id) => stats.peers[memberName(id)]?.dialFailures ?? 0),
+      probed: false,
+    };
+    if (this.failWhenUnreachable) this.reachabilityTimer ??= setInterval(() => this.checkReachability(), REACHABILITY_POLL_MS);
+  }
+
+  private stopWatchingReachability(): void {
+    if (this.reachabilityTimer !== null) clearInterval(this.reachabilityTimer);
+    this.reachabilityTimer = null;
+    this.unsent = null;
+  }
+
+  /** Whether any message has been handed to a member's stream since the current command was submitted. */
+  private hasLeft(): boolean {
+    return this.unsent === null || this.transport!.stats.messagesOut > this.unsent.messagesOut;
+  }
+
+  /**
+   * Once every member has failed its dials and nothing has left, the waiting callers are told so.
+   * A crash-mode session sends to one member at a time, so once one member has failed, every
+   * member not yet failed gets a status query (its reply is ignored): that dials it now.
+   */
+  private checkReachability(): void {
+    const unsent = this.unsent;
+    if (unsent === null || this.hasLeft()) return this.stopWatchingReachability();
+    const peers = this.transport!.stats.peers;
+    const failures = Array.from({ length: this.build.n }, (_, id) => {
+      const peer = peers[memberName(id)];
+      return peer === undefined || peer.streamsOpen > 0 ? 0 : peer.dialFailures - unsent.dialFailures[id]!;
+    });
+    if (failures.some((count) => count < UNREACHABLE_DIAL_FAILURES)) {
+      if (failures.some((count) => count > 0) && !unsent.probed) {
+        unsent.probed = true;
+        const probe = encodeMessage({ type: 'status-request', nonce: this.takeNonce() });
+        failures.forEach((count, id) => count === 0 && this.transport!.send(memberName(id), probe));
+      }
+      return;
+    }
+    const why = Array.from({ length: this.build.n }, (_, id) => `${memberName(id)} ${this.memberAddrs[id]}: ${dialErrorText(peers[memberName(id)]!.lastDialError)}`);
+    this.stopWatchingReachability();
+    for (const operation of [...(this.current === null ? [] : [this.current]), ...this.queue.splice(0)]) {
+      if (operation.settled) continue;
+      const sent = operation === this.current ? 'nothing was sent yet' : 'it was never sent';
+      operation.reject(new NoMemberReachableError(`${operation.op.type} ${JSON.stringify(operation.op.key)}: no member reachable (${why.join(', ')}); ${sent}`));
+    }
   }
 
   private apply(effects: readonly ClientEffect[]): void {
@@ -278,6 +379,9 @@ export class ClusterClient {
         case 'complete':
           this.complete(effect.result);
           break;
+        case 'evicted':
+          this.evicted();
+          break;
       }
     }
   }
@@ -285,6 +389,7 @@ export class ClusterClient {
   private complete(resultBytes: Uint8Array): void {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.stopWatchingReachability();
     const operation = this.current;
     this.current = null;
     if (operation !== null && !operation.settled) {
@@ -300,14 +405,28 @@ export class ClusterClient {
     this.next();
   }
 
-  /** The session numbers commands from 1; on the wire they are offset by seqBase (see ClusterClientInit). */
   private sendRequest(to: NodeId, msg: ClientRequest): void {
-    const command = { ...msg.command, seq: this.seqBase + msg.command.seq };
-    this.transport!.send(memberName(to), encodeMessage({ type: 'request', command }));
+    this.transport!.send(memberName(to), encodeMessage(msg));
   }
 
-  private offsetSigner(sign: CommandSigner): CommandSigner {
-    return (command) => sign({ ...command, seq: this.seqBase + command.seq });
+  /** The replicas no longer know this session: the command did not run now; later ones go in a new session. */
+  private evicted(): void {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.stopWatchingReachability();
+    const operation = this.current;
+    const session = this.client.session;
+    this.current = null;
+    this.client = this.openSession();
+    if (operation !== null && !operation.settled) {
+      const what = `${operation.op.type} ${JSON.stringify(operation.op.key)}`;
+      operation.reject(
+        new SessionEvictedError(
+          `${what}: the cluster evicted session ${session} of client ${this.id} (more than ${CLIENT_SESSIONS_PER_CLIENT_MAX} newer sessions of this client id), so it did not run now; if it was a retry it may have run before; later commands use a new session`,
+        ),
+      );
+    }
+    this.next();
   }
 
   // --- receiving -----------------------------------------------------------------------
@@ -329,8 +448,7 @@ export class ClusterClient {
   }
 
   private onReply(from: NodeId, msg: ClientReply): void {
-    if (msg.seq <= this.seqBase) return;
-    this.apply(this.client.onReply(from, { ...msg, seq: msg.seq - this.seqBase }));
+    this.apply(this.client.onReply(from, msg));
   }
 
   private onStatusReply(from: NodeId, msg: StatusReply): void {
@@ -340,6 +458,23 @@ export class ClusterClient {
     query.replies.set(from, msg);
     if (query.replies.size === this.build.n) query.done();
   }
+}
+
+/** What is left of a bound of `timeoutMs` that started at `startedAt` (performance.now()'s clock). */
+function remainingMs(timeoutMs: number, startedAt = performance.now()): number {
+  return Math.max(0, startedAt + timeoutMs - performance.now());
+}
+
+/** A dial error as its errno code when it names one (`ECONNREFUSED`), else its first line. */
+function dialErrorText(error: string | null): string {
+  if (error === null) return 'unreachable';
+  return /\b(E[A-Z]{3,})\b/.exec(error)?.[1] ?? error.split('\n')[0]!;
+}
+
+/** 53 bits from the platform's cryptographic source: two processes of one client never collide in practice. */
+function randomSession(): SessionId {
+  const [high, low] = globalThis.crypto.getRandomValues(new Uint32Array(2));
+  return sessionFromWords(high!, low!);
 }
 
 function statusRow(id: NodeId, reply: StatusReply | undefined): StatusRow {

@@ -203,8 +203,6 @@ export class LocalCluster {
           },
           logger,
           timeoutMs: options.clientTimeoutMs,
-          // A fresh cluster: the session's seqs can start at 1 (execute events show them as such).
-          seqBase: 0,
           backend: counter.backend,
         });
         parts.clients.push(client);

@@ -511,7 +511,7 @@ export class NodeRuntime {
         return this.emit({ type: 'decide', slot: effect.slot, batch: effect.batch });
       case 'execute':
         this.metrics.executions.inc();
-        this.log.debug('executed', { slot: effect.slot, client: effect.command.clientId, seq: effect.command.seq });
+        this.log.debug('executed', { slot: effect.slot, client: effect.command.clientId, session: effect.command.session, seq: effect.command.seq });
         return this.emit({ type: 'execute', slot: effect.slot, command: effect.command, result: effect.result });
       case 'evidence':
         this.counts.evidence++;

@@ -30,7 +30,7 @@ export class SafetyChecker {
     this.signedByClient = signedByClient;
   }
 
-  recordSubmitted(command: Pick<Command, 'clientId' | 'seq' | 'op'>): void {
+  recordSubmitted(command: Pick<Command, 'clientId' | 'session' | 'seq' | 'op'>): void {
     this.submitted.set(commandKey(command), command.op);
   }
 
@@ -47,13 +47,18 @@ export class SafetyChecker {
   }
 
   /** Exactly-once: within one incarnation of a replica, a command takes effect at most once. */
-  recordExecution(node: NodeId, incarnation: number, command: Pick<Command, 'clientId' | 'seq'>): void {
+  recordExecution(node: NodeId, incarnation: number, command: Pick<Command, 'clientId' | 'session' | 'seq'>): void {
     const who = `${node}/${incarnation}`;
     let set = this.executed.get(who);
     if (set === undefined) this.executed.set(who, (set = new Set()));
     const key = commandKey(command);
     if (set.has(key)) this.report('exactly-once', `n${node} executed c${command.clientId}#${command.seq} twice`);
     set.add(key);
+  }
+
+  /** A client was told its session was evicted: the simulator's few sessions never reach the bounds, so the replicas lost one. */
+  recordEviction(clientId: number, seq: number): void {
+    this.report('exactly-once', `c${clientId}#${seq}: f+1 replicas answered that its session was evicted`);
   }
 
   checkHistory(history: readonly HistoryOp[]): void {

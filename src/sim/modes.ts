@@ -8,7 +8,7 @@ import { PaxosNode, type NodeOptions } from '../core/node.ts';
 import type { Mode, ProtocolNode } from '../core/protocol.ts';
 import { byzantineQuorums } from '../core/quorum.ts';
 import { SeededRng } from '../core/rng.ts';
-import type { ClientId, Command, NodeId } from '../core/types.ts';
+import type { ClientId, Command, NodeId, SessionId } from '../core/types.ts';
 import { Authenticator } from '../modes/byzantine/auth.ts';
 import type { ClusterConfig } from '../modes/byzantine/cluster.ts';
 import type { ByzantineConfig } from '../modes/byzantine/config.ts';
@@ -29,7 +29,7 @@ export interface ModeSetup {
   readonly cluster: ClusterConfig | null;
   /** `rng` schedules; `entropy` makes the node's secrets (Byzantine modes; crash mode has none). */
   makeNode(id: NodeId, state: PersistentState, rng: SeededRng, entropy: Entropy): ProtocolNode;
-  makeClient(clientId: ClientId, rng: SeededRng): Client;
+  makeClient(clientId: ClientId, session: SessionId, rng: SeededRng): Client;
   /** Signatures made and checked so far, over every node and client of the run. */
   signatureCounts(): { signs: number; verifies: number };
   /** The checker's validity rule: does a decided command carry its client's valid signature? */
@@ -47,7 +47,7 @@ export function crashSetup(f: number, config: Partial<CoreConfig> | undefined, m
       const options = crashNodeOptions(build, id, state, rng);
       return makeNode?.(options) ?? new PaxosNode(options);
     },
-    makeClient: (clientId, rng) => makeClient(build, clientId, rng, null),
+    makeClient: (clientId, session, rng) => makeClient(build, clientId, session, rng, null),
     signatureCounts: () => ({ signs: 0, verifies: 0 }),
     signedByClient: () => true,
   };
@@ -96,9 +96,9 @@ export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
       if (adversary === undefined) return new ByzantineNode(honest);
       return adversary.create({ id, n, f: options.f, rng: new SeededRng(options.seed, 7000 + id), auth, honest, collusion });
     },
-    makeClient: (clientId, rng) => {
+    makeClient: (clientId, session, rng) => {
       const sign = commandSigner(build, clientKeys[clientId - 1]!.secretKey);
-      return makeClient(build, clientId, rng, (command) => {
+      return makeClient(build, clientId, session, rng, (command) => {
         clientSigns++;
         return sign(command);
       });

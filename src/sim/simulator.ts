@@ -4,7 +4,7 @@
 // reorders and partitions, and nodes that crash and restart from what they persisted.
 // A safety phase with faults is followed by a liveness phase after everything heals.
 import { decodeKvOp, decodeKvResult, encodeKvOp, type KvOp } from '../app/kv.ts';
-import { Client, type ClientEffect } from '../core/client.ts';
+import { Client, sessionFromWords, type ClientEffect } from '../core/client.ts';
 import type { CoreConfig } from '../core/config.ts';
 import type { Effect, Input, TimerName } from '../core/effects.ts';
 import type { PaxosNode, NodeOptions } from '../core/node.ts';
@@ -327,7 +327,9 @@ class Simulation {
     const perClient = Math.floor(this.o.commands / this.o.clients);
     for (let c = 0; c < this.o.clients; c++) {
       const remaining = perClient + (c < this.o.commands % this.o.clients ? 1 : 0);
-      const client = this.setup.makeClient(c + 1, new SeededRng(this.o.seed, 100 + c));
+      const words = new SeededRng(this.o.seed, SESSION_STREAM + c);
+      const session = sessionFromWords(words.nextU32(), words.nextU32());
+      const client = this.setup.makeClient(c + 1, session, new SeededRng(this.o.seed, 100 + c));
       this.clients.push({ client, remaining, timerGeneration: 0, current: null });
       if (remaining > 0) this.queue.push(this.rng.next() * 20, { kind: 'client-submit', clientId: c });
     }
@@ -626,8 +628,8 @@ class Simulation {
     const { op, bytes } = this.o.workload === undefined ? encodeRandomKvOp(this.rng, this.o.keys, sc.client.id, seq) : this.scripted(sc.client.id, seq);
     sc.current = { seq, op, invokedAt: this.now };
     this.submitted++;
-    this.checker.recordSubmitted({ clientId: sc.client.id, seq, op: bytes });
-    this.timings.set(commandKey({ clientId: sc.client.id, seq }), { invokedAt: this.now, firstDecidedAt: null, completedAt: null });
+    this.checker.recordSubmitted({ clientId: sc.client.id, session: sc.client.session, seq, op: bytes });
+    this.timings.set(commandKey({ clientId: sc.client.id, session: sc.client.session, seq }), { invokedAt: this.now, firstDecidedAt: null, completedAt: null });
     if (this.healed) this.scheduleLivenessCheck(index, seq);
     this.runClient(index, sc.client.submit(bytes));
   }
@@ -662,6 +664,9 @@ class Simulation {
         case 'complete':
           this.complete(index, effect.result);
           break;
+        case 'evicted':
+          this.checker.recordEviction(sc.client.id, effect.seq);
+          break;
       }
     }
   }
@@ -676,7 +681,7 @@ class Simulation {
     const current = sc.current!;
     sc.timerGeneration++;
     this.completed++;
-    const timing = this.timings.get(commandKey({ clientId: sc.client.id, seq: current.seq }))!;
+    const timing = this.timings.get(commandKey({ clientId: sc.client.id, session: sc.client.session, seq: current.seq }))!;
     timing.completedAt = this.now;
     const done: HistoryOp = {
       clientId: sc.client.id,
@@ -778,6 +783,8 @@ function sourceOf(from: NodeId, msg: Message): string {
 }
 
 const encoder = new TextEncoder();
+/** The rng stream each client's session id is drawn from (SESSION_STREAM + client index). */
+const SESSION_STREAM = 1 << 20;
 function utf8(text: string): Uint8Array {
   return encoder.encode(text);
 }

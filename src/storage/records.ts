@@ -14,7 +14,8 @@ import type { StateAccumulator } from './storage.ts';
 export { CodecError };
 
 /** First byte of every encoded record; bump with any change to the layouts below or to LAYOUTS. */
-export const RECORD_VERSION = 1;
+/** 2: commands carry the client's session. */
+export const RECORD_VERSION = 2;
 
 /**
  * Largest encoded record. The largest records hold what arrived in one frame (a decided batch;

@@ -21,8 +21,11 @@ import type { Mode } from '../core/protocol.ts';
 import { decodeRecord, encodeRecord, stateRecordCount, stateRecords } from './records.ts';
 import { StateAccumulator, type PersistentState, type Storage } from './storage.ts';
 
-/** Version of the table layout and meta keys below (the record bytes carry RECORD_VERSION). */
-export const STORE_FORMAT_VERSION = 1;
+/**
+ * Version of the table layout and meta keys below (the record bytes carry RECORD_VERSION). 2: its
+ * records are RECORD_VERSION 2 (commands carry the client session), so a version-1 store is refused at open.
+ */
+export const STORE_FORMAT_VERSION = 2;
 /** SQLite header field `application_id` of every byzpaxos store: ASCII "bpxs". */
 export const STORE_APPLICATION_ID = 0x62707873;
 /** Never compact for less garbage than this many superseded records. */

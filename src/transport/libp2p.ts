@@ -7,11 +7,13 @@
 //   refuses every PeerId not in `peers`, for dials and for inbound and outbound connections once
 //   noise has authenticated them; a stream whose remote PeerId is unknown is aborted unread.
 // - Which stream carries what. Every open stream with a peer is read (at most
-//   STREAMS_PER_PEER_MAX; a newer inbound stream evicts the oldest). Writes go to ONE stream per
-//   peer, the "current" one: it stays current while it is writable (so order per link is
-//   preserved for its lifetime); when it closes, the newest other open stream becomes current,
-//   whichever side opened it. With none, a member (has addrs) is dialled; a client (no addrs)
-//   is unreachable until it dials in again, and what is queued for it is dropped ('no-route').
+//   STREAMS_PER_PEER_MAX, CLIENT_STREAMS_MAX for a client; a newer inbound stream evicts the
+//   oldest). Writes to a member go to ONE stream, the "current" one: it stays current while it
+//   is writable (so order per link is preserved for its lifetime); when it closes, the newest
+//   other open stream becomes current, whichever side opened it. With none, a member (has addrs)
+//   is dialled. Writes to a client go to every open stream: processes sharing its key (concurrent
+//   CLI commands) each hold one, and each keeps the replies to its own session. With none, a
+//   client is unreachable until it dials in again, and what is queued for it is dropped ('no-route').
 // - Coalescing. send() only queues. One setImmediate per event-loop turn flushes every peer
 //   with queued messages: all of them go out as back-to-back frames in one stream write (chunks
 //   of at most WRITE_CHUNK_BYTES_MAX). The receiver splits and delivers them one by one.
@@ -39,6 +41,7 @@ import { keyPairFromSeed } from '../../crypto/ed25519.ts';
 import { encodeFrames, FrameDecoder, varintBytes, type FrameError } from './frames.ts';
 import { libp2pPrivateKey, peerIdOf } from './identity.ts';
 import {
+  CLIENT_STREAMS_MAX,
   DIAL_TIMEOUT_MS,
   STREAM_STABLE_MS,
   STREAMS_PER_PEER_MAX,
@@ -80,8 +83,12 @@ export async function createLibp2pTransport(options: TransportOptions): Promise<
     connectionGater: gater(byPeerId, stats, log),
     connectionMonitor: { enabled: false },
     connectionManager: {
-      // Two per peer covers simultaneous dials; the gater keeps everyone else out anyway.
-      maxConnections: 2 * links.size + 4,
+      // Two per peer covers simultaneous dials, plus a client key's worth of processes sharing
+      // it (CLIENT_STREAMS_MAX); the gater keeps everyone else out anyway.
+      maxConnections: 2 * links.size + CLIENT_STREAMS_MAX,
+      // libp2p's defaults (5 a second per host, 10 pending) reset a burst of CLI commands from one machine.
+      inboundConnectionThreshold: CLIENT_STREAMS_MAX,
+      maxIncomingPendingConnections: CLIENT_STREAMS_MAX,
       dialTimeout: DIAL_TIMEOUT_MS,
       inboundUpgradeTimeout: DIAL_TIMEOUT_MS,
     },
@@ -288,8 +295,8 @@ class Libp2pTransportImpl implements Libp2pTransport {
 
   #flush(link: Link): void {
     if (this.#stopped || link.queue.length === 0) return;
-    const stream = this.#writableStream(link);
-    if (stream === undefined) {
+    const streams = this.#targets(link);
+    if (streams.length === 0) {
       if (link.addrs.length === 0) {
         this.#stats.drop('no-route', link.name, link.queue.length);
         this.#clearQueue(link);
@@ -299,24 +306,38 @@ class Libp2pTransportImpl implements Libp2pTransport {
       return;
     }
     let start = 0;
-    while (start < link.queue.length && !stream.writableNeedsDrain) {
+    for (let ready = streams; start < link.queue.length; ) {
+      ready = ready.filter((stream) => isWritable(stream, link) && !stream.writableNeedsDrain);
+      if (ready.length === 0) break;
       const { end, payloadBytes } = this.#chunkEnd(link.queue, start);
       const chunk = encodeFrames(link.queue, start, end);
-      try {
-        stream.send(chunk);
-      } catch (err) {
-        // The stream died under us: this chunk is lost; the rest waits for another stream.
-        this.#stats.drop('stream-error', link.name, end - start);
-        this.#log('warn', 'stream:write-error', { peer: link.name, error: String(err) });
-        this.#consume(link, end);
-        this.#abortStream(link, stream, err instanceof Error ? err : new Error(String(err)));
-        return;
+      for (const stream of ready) {
+        try {
+          stream.send(chunk);
+        } catch (err) {
+          // The stream died under us: this chunk is lost on it; the rest waits for another stream.
+          this.#stats.drop('stream-error', link.name, end - start);
+          this.#log('warn', 'stream:write-error', { peer: link.name, error: String(err) });
+          this.#abortStream(link, stream, err instanceof Error ? err : new Error(String(err)));
+          continue;
+        }
+        this.#stats.sent(link.name, end - start, payloadBytes);
       }
-      this.#stats.sent(link.name, end - start, payloadBytes);
       start = end;
     }
     this.#consume(link, start);
     if (link.queue.length > 0) this.#log('debug', 'stream:wait-drain', { peer: link.name, queued: link.queue.length });
+  }
+
+  /**
+   * The streams a flush writes to: a member's current one; every open one of a client, whose key
+   * several processes may share (concurrent CLI commands), each on its own stream: each gets
+   * every message and keeps the replies to its own session.
+   */
+  #targets(link: Link): Stream[] {
+    if (link.addrs.length === 0) return [...link.streams.keys()].filter((stream) => isWritable(stream, link));
+    const stream = this.#writableStream(link);
+    return stream === undefined ? [] : [stream];
   }
 
   /** messages[start, end) fill one chunk of at most WRITE_CHUNK_BYTES_MAX (or one big message). */
@@ -386,6 +407,7 @@ class Libp2pTransportImpl implements Libp2pTransport {
     } catch (err) {
       if (!this.#stopped) {
         this.#stats.peer(link.name).dialFailures += 1;
+        this.#stats.peer(link.name).lastDialError = err instanceof Error ? err.message : String(err);
         this.#backOff(link);
         this.#log('debug', 'dial:fail', { peer: link.name, failures: link.failures, error: String(err) });
         this.#scheduleFlush(link);
@@ -400,6 +422,7 @@ class Libp2pTransportImpl implements Libp2pTransport {
       stream.abort(new Error('transport stopped'));
       return;
     }
+    this.#stats.peer(link.name).lastDialError = null;
     if (link.hadStream) this.#stats.peer(link.name).reconnects += 1;
     this.#log('debug', 'dial:ok', { peer: link.name, reconnect: link.hadStream });
     this.#adopt(link, stream);
@@ -439,7 +462,7 @@ class Libp2pTransportImpl implements Libp2pTransport {
   }
 
   #adopt(link: Link, stream: Stream): void {
-    while (link.streams.size >= STREAMS_PER_PEER_MAX) {
+    while (link.streams.size >= (link.addrs.length === 0 ? CLIENT_STREAMS_MAX : STREAMS_PER_PEER_MAX)) {
       const oldest = link.streams.keys().next().value!;
       this.#stats.drop('stream-limit', link.name);
       this.#abortStream(link, oldest, new Error('stream limit'));

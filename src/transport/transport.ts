@@ -67,6 +67,8 @@ export interface PeerTraffic {
   readonly dials: number;
   readonly dialFailures: number;
   readonly reconnects: number;
+  /** Why the latest dial failed (its error's message); null if it succeeded or none has failed. */
+  readonly lastDialError: string | null;
 }
 
 export interface TransportStats {
@@ -131,6 +133,11 @@ export const BACKOFF_BASE_MS_DEFAULT = 100;
 export const BACKOFF_MAX_MS_DEFAULT = 5_000;
 /** Open streams per peer (both directions, all connections); a newer inbound one evicts the oldest. */
 export const STREAMS_PER_PEER_MAX = 4;
+/**
+ * Open streams per client peer: processes sharing a client key (concurrent CLI commands) each
+ * open one, and every message to the client goes to all of them.
+ */
+export const CLIENT_STREAMS_MAX = 64;
 /** Largest chunk handed to a stream in one write; one larger message goes alone. */
 export const WRITE_CHUNK_BYTES_MAX = 1 << 20;
 /** Bound on one dial (TCP connect + noise + yamux + protocol select). */
@@ -238,6 +245,7 @@ export class StatsCounter {
         dials: c.dials,
         dialFailures: c.dialFailures,
         reconnects: c.reconnects,
+        lastDialError: c.lastDialError,
       };
     }
     return {
@@ -264,4 +272,5 @@ export class PeerCounter {
   dials = 0;
   dialFailures = 0;
   reconnects = 0;
+  lastDialError: string | null = null;
 }

@@ -2,9 +2,9 @@
 // child process (process.execPath is the pinned Node inside vitest), and check exit codes,
 // stdout and stderr.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BUILT_IN_ADVERSARIES } from '../../src/adversary/strategies.ts';
@@ -73,7 +73,7 @@ describe('bad command lines exit 2 with one line naming the problem', () => {
     [['sim', '--mode', 'bogus'], /--mode must be one of crash, byzantine, commit-reveal; got 'bogus'/],
     [['sim', '--mode', 'commit-reveal', '--f', '4'], /--f must be an integer in 1\.\.3/],
     [['sim', '--evidence-out', 'ev'], /--evidence-out needs --mode byzantine or commit-reveal \(got --mode crash\)/],
-    [['sim', '--mode', 'commit-reveal', '--evidence-out', 'package.json/ev'], /--evidence-out: cannot create directory 'package\.json\/ev' \(ENOTDIR\)$/],
+    [['sim', '--mode', 'commit-reveal', '--evidence-out', 'package.json/ev'], /--evidence-out: 'package\.json\/ev' cannot be created \(ENOTDIR\)$/],
     [['sim', '--trace', '--seeds', '5'], /--trace requires --seeds 1/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [[], /missing command/],
@@ -92,6 +92,39 @@ function expectUsageError(args: string[], message: RegExp): void {
   expect(lines.slice(1)).toEqual(lines.length > 1 ? [HELP_HINT] : []);
   expect(r.stderr).not.toMatch(/^\s+at /m);
 }
+
+/** A Node on PATH outside node_modules that cannot run TypeScript unflagged (the machine's own, say), or null. */
+function oldSystemNode(): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const node = join(dir, 'node');
+    if (dir.includes('node_modules') || !existsSync(node)) continue;
+    const version = spawnSync(node, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout.trim();
+    const [major, minor] = version.split('.').map(Number);
+    if (major! < 22 || (major === 22 && minor! < 18)) return node;
+  }
+  return null;
+}
+
+describe('the bin launcher', () => {
+  const launcher = join(ROOT, 'src/cli/byzpaxos.mjs');
+  const old = oldSystemNode();
+
+  it.skipIf(old === null)('on a Node without type stripping: one line naming the version needed and the fix, exit 1', () => {
+    const r = spawnSync(old!, [launcher, 'help'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^byzpaxos: needs Node >= 22\.18 \(this is v\d+\.\d+\.\d+\); run `npm install` and use `npx byzpaxos`[^\n]*\n$/);
+    expect(r.status).toBe(1);
+  });
+
+  it('on the pinned Node it runs the CLI; package.json points its bin at it, and engines agree with it', () => {
+    const r = spawnSync(process.execPath, [launcher, 'help'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^usage: byzpaxos <command>/);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string>; engines: { node: string } };
+    expect(pkg.bin.byzpaxos).toBe('src/cli/byzpaxos.mjs');
+    expect(pkg.engines.node).toBe('^22.18.0 || >=23.6.0');
+  });
+});
 
 describe('byzpaxos help and demo', () => {
   it('help lists every command, and every built-in adversary', () => {

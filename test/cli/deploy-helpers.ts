@@ -54,8 +54,8 @@ export async function waitFor(what: string, condition: () => boolean | Promise<b
   }
 }
 
-export function spawnByzpaxos(args: readonly string[]): ChildProcess {
-  const env = { ...process.env };
+export function spawnByzpaxos(args: readonly string[], extraEnv: Readonly<Record<string, string>> = {}): ChildProcess {
+  const env = { ...process.env, ...extraEnv };
   delete env.BYZPAXOS_DEBUG;
   const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid!;
@@ -73,9 +73,9 @@ export interface Run {
 }
 
 /** Runs `byzpaxos ARGS` to completion (killed after `timeoutMs`), without blocking the event loop. */
-export function byzpaxos(args: readonly string[], timeoutMs = 30_000): Promise<Run> {
+export function byzpaxos(args: readonly string[], timeoutMs = 30_000, extraEnv: Readonly<Record<string, string>> = {}): Promise<Run> {
   const started = performance.now();
-  const child = spawnByzpaxos(args);
+  const child = spawnByzpaxos(args, extraEnv);
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));

@@ -41,12 +41,27 @@ const genuinePath = write('genuine.json', genuine);
 const clusterJson = JSON.stringify(JSON.parse(genuine).cluster, null, 2);
 
 describe('byzpaxos evidence verify', () => {
-  it.each(Object.entries(GENUINE))('genuine %s: exit 0, one line naming the culprit', (kind, evidence) => {
+  it.each(Object.entries(GENUINE))('genuine %s: exit 0, one line naming the culprit, and that without --config the cluster was not checked', (kind, evidence) => {
     const r = byzpaxos('evidence', 'verify', write(`${kind}.json`, encodeEvidenceFile(fx.cluster, evidence)));
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     const culprit = { equivocation: 0, 'commitment-mismatch': 2, 'unjustified-new-ballot': 1 }[kind];
-    expect(r.stdout).toMatch(new RegExp(`^genuine: ${kind} by n${culprit} — [^\\n]+ \\(cluster [0-9a-f]{16}\\)\\n$`));
+    expect(r.stdout).toMatch(
+      new RegExp(`^genuine: ${kind} by n${culprit} — [^\\n]+ \\(cluster [0-9a-f]{16} as the file names it, not checked: give --config CLUSTER\\.json to check it is yours\\)\\n$`),
+    );
+  });
+
+  it('a pretty-printed file (jq ., CRLF) is read in its canonical layout; reordered keys are still rejected', () => {
+    const pretty = `${JSON.stringify(JSON.parse(genuine), null, 2)}\n`;
+    const config = ['--config', write('cluster.json', clusterJson)];
+    for (const [name, text] of [['pretty.json', pretty], ['crlf.json', pretty.replaceAll('\n', '\r\n')]] as const) {
+      const r = byzpaxos('evidence', 'verify', write(name, text), ...config);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^genuine: equivocation by n0 — /);
+    }
+    const reordered = pretty.replace('"format": "byzpaxos-evidence/1",\n  "cluster"', '"cluster"').replace(',\n  "evidence"', ',\n  "format": "byzpaxos-evidence/1",\n  "evidence"');
+    expect(reordered).not.toBe(pretty);
+    expectRejected([write('reordered.json', reordered), ...config], /file: not in canonical form/);
   });
 
   it('the expected cluster given with --config', () => {

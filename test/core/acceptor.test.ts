@@ -13,7 +13,7 @@ import { StateAccumulator, emptyState } from '../../src/storage/storage.ts';
 
 const b = (round: number, leader: number): Ballot => ({ round, leader });
 const batch = (tag: string): Batch => ({
-  commands: [{ clientId: 1, seq: tag.length, op: new TextEncoder().encode(tag), signature: new Uint8Array(0) }],
+  commands: [{ clientId: 1, session: 1, seq: tag.length, op: new TextEncoder().encode(tag), signature: new Uint8Array(0) }],
 });
 const prepare = (ballot: Ballot, fromSlot = 0): Prepare => ({ type: 'prepare', ballot, fromSlot });
 const accept = (ballot: Ballot, slot: Slot, value: Batch): Accept => ({
@@ -119,7 +119,7 @@ describe('seed 002 P1a: an acceptor promises a ballot only if it exceeds every b
     const a = promisedTo(b(1, 0));
     // Eight slots of nearly a quarter frame each (any Accept that decoded could be this large).
     const big: Batch = {
-      commands: Array.from({ length: BATCH_COMMANDS_MAX / 4 }, (_, i) => ({ clientId: 1, seq: i + 1, op: new Uint8Array(OP_BYTES_MAX), signature: new Uint8Array(0) })),
+      commands: Array.from({ length: BATCH_COMMANDS_MAX / 4 }, (_, i) => ({ clientId: 1, session: 1, seq: i + 1, op: new Uint8Array(OP_BYTES_MAX), signature: new Uint8Array(0) })),
     };
     for (let s = 0; s < 8; s++) a.onAccept(accept(b(1, 0), s, big));
     const r = a.onPrepare(prepare(b(2, 0)), 0);

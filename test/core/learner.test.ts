@@ -10,7 +10,7 @@ import { batchDigest } from '../../src/messages/codec.ts';
 
 const b = (round: number, leader: number): Ballot => ({ round, leader });
 const batch = (op: string, clientId = 1, seq = 1): Batch => ({
-  commands: [{ clientId, seq, op: new TextEncoder().encode(op), signature: new Uint8Array(0) }],
+  commands: [{ clientId, session: 1, seq, op: new TextEncoder().encode(op), signature: new Uint8Array(0) }],
 });
 const X = batch('x');
 const Y = batch('y');

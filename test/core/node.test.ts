@@ -208,7 +208,7 @@ class Cluster {
 
 let nextClient = 100;
 function command(op: KvOp, clientId = nextClient++, seq = 1): Command {
-  return { clientId, seq, op: encodeKvOp(op), signature: new Uint8Array(0) };
+  return { clientId, session: 1, seq, op: encodeKvOp(op), signature: new Uint8Array(0) };
 }
 const put = (key: string, value: string): KvOp => ({ type: 'put', key, value });
 
@@ -362,17 +362,17 @@ describe('seed 001 "Clients": requests, redirects, exactly-once', () => {
     const cmd = command(put('k', 'v'));
     // Before any election nobody knows a leader.
     c.request(1, cmd);
-    expect(c.replies.at(-1)!.msg).toMatchObject({ status: 'redirect', leaderHint: -1, clientId: cmd.clientId, seq: cmd.seq });
+    expect(c.replies.at(-1)!.msg).toMatchObject({ status: 'redirect', leaderHint: -1, clientId: cmd.clientId, session: 1, seq: cmd.seq });
     c.electZero();
     const effects = c.request(1, cmd);
-    expect(c.replies.at(-1)!.msg).toMatchObject({ status: 'redirect', leaderHint: 0, clientId: cmd.clientId, seq: cmd.seq });
+    expect(c.replies.at(-1)!.msg).toMatchObject({ status: 'redirect', leaderHint: 0, clientId: cmd.clientId, session: 1, seq: cmd.seq });
     // The follower neither proposes nor forwards it.
     expect(effects.filter((e) => e.type === 'send' || e.type === 'broadcast')).toEqual([]);
     c.deliverAll();
     expect(executes(c.effectsOf(1))).toHaveLength(0);
   });
 
-  it('a duplicate (clientId, seq) after execution gets the cached reply and is not executed again', () => {
+  it('a duplicate (clientId, session, seq) after execution gets the cached reply and is not executed again', () => {
     const c = new Cluster(1);
     c.electZero();
     const cmd = command(put('k', 'first'));

@@ -9,7 +9,7 @@ import type { Accept, Promise1b } from '../../src/messages/types.ts';
 
 const b = (round: number, leader: number): Ballot => ({ round, leader });
 const enc = new TextEncoder();
-const cmd = (clientId: number, seq: number, op = `c${clientId}.${seq}`): Command => ({ clientId, seq, op: enc.encode(op), signature: new Uint8Array(0) });
+const cmd = (clientId: number, seq: number, op = `c${clientId}.${seq}`): Command => ({ clientId, session: 1, seq, op: enc.encode(op), signature: new Uint8Array(0) });
 const value = (tag: string): Batch => ({ commands: [cmd(90, tag.length, tag)] });
 const pv = (ballot: Ballot, slot: Slot, batch: Batch): PValue => ({ ballot, slot, batch });
 

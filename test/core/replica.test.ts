@@ -2,7 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { KvStore, decodeKvResult, encodeKvOp, type KvOp } from '../../src/app/kv.ts';
 import type { StateMachine } from '../../src/app/state-machine.ts';
+import { CLIENT_SESSIONS_PER_CLIENT_MAX } from '../../src/core/limits.ts';
 import { Replica } from '../../src/core/replica.ts';
+import { decodeReplicaSnapshot } from '../../src/messages/codec.ts';
 import { NOOP, type Batch, type Command, type Slot } from '../../src/core/types.ts';
 
 /** A state machine that records every op it applies and answers with a running counter. */
@@ -24,20 +26,21 @@ class CountingApp implements StateMachine {
   }
 }
 
-const cmd = (clientId: number, seq: number, op: string): Command => ({
+const cmd = (clientId: number, seq: number, op: string, session = 1): Command => ({
   clientId,
+  session,
   seq,
   op: new TextEncoder().encode(op),
   signature: new Uint8Array(0),
 });
-const kv = (clientId: number, seq: number, op: KvOp): Command => ({ clientId, seq, op: encodeKvOp(op), signature: new Uint8Array(0) });
+const kv = (clientId: number, seq: number, op: KvOp, session = 1): Command => ({ clientId, session, seq, op: encodeKvOp(op), signature: new Uint8Array(0) });
 
 function log(...batches: Batch[]): (slot: Slot) => Batch | undefined {
   return (slot) => batches[slot];
 }
 
 describe('seed 001 client sessions: exactly-once execution', () => {
-  it('seed 001: the same (clientId, seq) decided in two slots is applied once', () => {
+  it('seed 001: the same (clientId, session, seq) decided in two slots is applied once', () => {
     const app = new CountingApp();
     const r = new Replica(app);
     const c = cmd(7, 1, 'incr');
@@ -58,28 +61,29 @@ describe('seed 001 client sessions: exactly-once execution', () => {
   it('seed 001: an older seq decided after a newer one is ignored', () => {
     const app = new CountingApp();
     const r = new Replica(app);
-    r.executeReady(log({ commands: [cmd(7, 2, 'second')] }, { commands: [cmd(7, 1, 'first')] }));
-    expect(app.applied).toEqual(['second']);
-    expect(r.lookup(7, 1)).toEqual({ kind: 'stale' });
+    r.executeReady(log({ commands: [cmd(7, 1, 'first'), cmd(7, 3, 'third')] }, { commands: [cmd(7, 2, 'second')] }));
+    expect(app.applied).toEqual(['first', 'third']);
+    expect(r.lookup(7, 1, 2)).toEqual({ kind: 'stale' });
   });
 
   it('seed 001: lookup says "done" with the cached result for the last executed seq, "new" above it', () => {
     const store = new KvStore();
     const r = new Replica(store);
-    expect(r.lookup(7, 1)).toEqual({ kind: 'new' });
+    expect(r.lookup(7, 1, 1)).toEqual({ kind: 'new' });
     const executed = r.executeReady(
       log({ commands: [kv(7, 1, { type: 'put', key: 'k', value: 'v1' }), kv(7, 2, { type: 'put', key: 'k', value: 'v2' })] }),
     );
-    expect(executed.map((e) => decodeKvResult(e.result))).toEqual([
+    expect(executed.map((e) => decodeKvResult(e.result!))).toEqual([
       { ok: true, value: null },
       { ok: true, value: 'v1' },
     ]);
-    const done = r.lookup(7, 2);
+    const done = r.lookup(7, 1, 2);
     expect(done.kind).toBe('done');
     if (done.kind === 'done') expect(decodeKvResult(done.result)).toEqual({ ok: true, value: 'v1' });
-    expect(r.lookup(7, 1)).toEqual({ kind: 'stale' });
-    expect(r.lookup(7, 3)).toEqual({ kind: 'new' });
-    expect(r.lookup(8, 1)).toEqual({ kind: 'new' });
+    expect(r.lookup(7, 1, 1)).toEqual({ kind: 'stale' });
+    expect(r.lookup(7, 1, 3)).toEqual({ kind: 'new' });
+    expect(r.lookup(8, 1, 1)).toEqual({ kind: 'new' });
+    expect(r.lookup(7, 2, 1)).toEqual({ kind: 'new' });
     // Re-executing a duplicate did not change the store.
     r.executeReady(log(NOOP, { commands: [kv(7, 2, { type: 'put', key: 'k', value: 'v2' })] }));
     expect(store.get('k')).toBe('v2');
@@ -129,5 +133,80 @@ describe('seed 001 client sessions: exactly-once execution', () => {
       { type: 'cas', key: 'a', expected: '2', value: '3' },
     ] satisfies KvOp[]) ref.apply(encodeKvOp(op));
     expect(Buffer.from(x.stateDigest()).toString('hex')).toBe(Buffer.from(ref.stateDigest()).toString('hex'));
+  });
+});
+
+describe('client sessions: one per client process, a bounded table evicted deterministically', () => {
+  it('two sessions of one client each run their seq 1; a resend within a session still runs once', () => {
+    const app = new CountingApp();
+    const r = new Replica(app);
+    // Before sessions, the second process's seq 1 was the first one's duplicate: served its cached reply, never run.
+    const a = cmd(7, 1, 'from process a', 101);
+    const b = cmd(7, 1, 'from process b', 202);
+    const executed = r.executeReady(log({ commands: [a, b] }, { commands: [a, b, cmd(7, 1, 'a again', 101)] }));
+    expect(app.applied).toEqual(['from process a', 'from process b']);
+    expect(executed.map((e) => e.command.session)).toEqual([101, 202]);
+    expect(r.lookup(7, 101, 1).kind).toBe('done');
+    expect(r.lookup(7, 202, 1).kind).toBe('done');
+  });
+
+  it(`beyond ${CLIENT_SESSIONS_PER_CLIENT_MAX} sessions of a client, the least recently used is evicted; its later commands are answered evicted, not run`, () => {
+    const app = new CountingApp();
+    const r = new Replica(app);
+    const opened = Array.from({ length: CLIENT_SESSIONS_PER_CLIENT_MAX }, (_, i) => cmd(7, 1, `open ${i}`, i));
+    // Session 0 is used again, so session 1 is now the least recently used.
+    r.executeReady(log({ commands: opened }, { commands: [cmd(7, 2, 'reuse 0', 0)] }));
+    const before = app.applied.length;
+    const results = r.executeReady((slot) => (slot === 2 ? { commands: [cmd(7, 1, 'one more', 99_999), cmd(7, 2, 'late', 1), cmd(7, 3, 'kept', 0)] } : undefined));
+    expect(app.applied.slice(before)).toEqual(['one more', 'kept']);
+    expect(results.map((e) => [e.command.session, e.result === null ? 'evicted' : 'ran'])).toEqual([
+      [99_999, 'ran'],
+      [1, 'evicted'],
+      [0, 'ran'],
+    ]);
+    // Another client's sessions are its own.
+    r.executeReady((slot) => (slot === 3 ? { commands: [cmd(8, 1, 'other client', 1)] } : undefined));
+    expect(app.applied.at(-1)).toBe('other client');
+  });
+
+  it('a lagging replica calls an unknown session new; only execution, in log order, calls it evicted', () => {
+    const r = new Replica(new CountingApp());
+    expect(r.lookup(7, 5, 9)).toEqual({ kind: 'new' });
+  });
+
+  it('the table and its eviction order travel in snapshots: a restored replica evicts the same session next', () => {
+    const full = Array.from({ length: CLIENT_SESSIONS_PER_CLIENT_MAX }, (_, i) => cmd(7, 1, `open ${i}`, i));
+    const x = new Replica(new CountingApp());
+    x.executeReady(log({ commands: full }, { commands: [cmd(7, 2, 'reuse 0', 0), cmd(3, 1, 'another client', 5)] }));
+    const y = new Replica(new CountingApp());
+    y.restore(x.snapshot());
+    expect(y.snapshot()).toEqual(x.snapshot());
+    const next: Batch = { commands: [cmd(7, 1, 'newcomer', 77_777), cmd(7, 2, 'evicted?', 1), cmd(7, 2, 'kept?', 2)] };
+    const ran = (r: Replica) => r.executeReady((slot) => (slot === 2 ? next : undefined)).map((e) => e.result !== null);
+    const onX = ran(x);
+    expect(onX).toEqual([true, false, true]);
+    expect(ran(y)).toEqual(onX);
+    expect(y.snapshot()).toEqual(x.snapshot());
+  });
+
+  it('a snapshot listing a session twice, or a client twice, is refused and changes nothing', () => {
+    const r = new Replica(new CountingApp());
+    // Ids whose varints are easy to find and patch: sessions 200 and 201, clients 100 and 101.
+    r.executeReady(log({ commands: [cmd(100, 1, 'a', 200), cmd(100, 1, 'b', 201), cmd(101, 1, 'c', 200)] }));
+    const good = r.snapshot();
+    const patched = (from: number[], to: number[]): Uint8Array => {
+      const hex = Buffer.from(good).toString('hex');
+      const at = hex.indexOf(Buffer.from(from).toString('hex'));
+      expect(at % 2).toBe(0);
+      return Buffer.from(hex.slice(0, at) + Buffer.from(to).toString('hex') + hex.slice(at + from.length * 2), 'hex');
+    };
+    const before = r.snapshot();
+    expect(() => r.restore(patched([0xc9, 0x01], [0xc8, 0x01]))).toThrow(/^snapshot\.clients\.sessions: client 100 lists a session twice$/);
+    expect(() => r.restore(patched([101], [100]))).toThrow(/^snapshot\.clients\.clientId: 100 is not above the one before it$/);
+    expect(r.snapshot()).toEqual(before);
+    expect(decodeReplicaSnapshot(good).clients.map((c) => [c.clientId, c.sessions.map((e) => e.session)])).toEqual([
+      [100, [200, 201]],
+      [101, [200]],
+    ]);
   });
 });

@@ -20,6 +20,7 @@ export function natIn(min: number, max: number): fc.Arbitrary<number> {
 
 export const commandArb: fc.Arbitrary<Command> = rec({
   clientId: natIn(0, CLIENT_ID_MAX),
+  session: natIn(0, Number.MAX_SAFE_INTEGER),
   seq: natIn(0, Number.MAX_SAFE_INTEGER),
   op: fc.uint8Array({ maxLength: 48 }),
   signature: fc.oneof(fc.constant(new Uint8Array(0)), fc.uint8Array({ minLength: 64, maxLength: 64 })),

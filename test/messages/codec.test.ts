@@ -76,8 +76,9 @@ const messageArbs: { readonly [K in Message['type']]: fc.Arbitrary<Extract<Messa
   reply: rec({
     type: fc.constant('reply'),
     clientId: natIn(0, CLIENT_ID_MAX),
+    session: natIn(0, Number.MAX_SAFE_INTEGER),
     seq: natIn(0, Number.MAX_SAFE_INTEGER),
-    status: fc.constantFrom('ok', 'redirect', 'busy'),
+    status: fc.constantFrom('ok', 'redirect', 'busy', 'evicted'),
     result: fc.uint8Array({ maxLength: 48 }),
     leaderHint: natIn(-1, NODE_ID_MAX),
   }),
@@ -162,7 +163,7 @@ function tryDecode(bytes: Uint8Array): Message | undefined {
   }
 }
 
-const cmd = (op: number[], clientId = 1, seq = 1): Command => ({ clientId, seq, op: Uint8Array.from(op), signature: new Uint8Array(0) });
+const cmd = (op: number[], clientId = 1, seq = 1): Command => ({ clientId, session: 1, seq, op: Uint8Array.from(op), signature: new Uint8Array(0) });
 const ballot1: Ballot = { round: 1, leader: 0 };
 /** Prepare{ballot (1,0), fromSlot 5}: version, tag, round, leader+1, fromSlot. */
 const PREPARE = [WIRE_VERSION, 1, 1, 1, 5];
@@ -211,10 +212,11 @@ describe('round trip', () => {
         ballot: { round: ROUND_MAX, leader: NODE_ID_MAX },
         fromSlot: SLOT_MAX,
       },
-      { type: 'request', command: { clientId: CLIENT_ID_MAX, seq: Number.MAX_SAFE_INTEGER, op: fullOp, signature: new Uint8Array(0) } },
+      { type: 'request', command: { clientId: CLIENT_ID_MAX, session: 1, seq: Number.MAX_SAFE_INTEGER, op: fullOp, signature: new Uint8Array(0) } },
       {
         type: 'reply',
         clientId: CLIENT_ID_MAX,
+        session: Number.MAX_SAFE_INTEGER,
         seq: Number.MAX_SAFE_INTEGER,
         status: 'ok',
         result: new Uint8Array(RESULT_BYTES_MAX),
@@ -273,16 +275,16 @@ describe('golden vectors', () => {
   };
   const checkpointCert = { slot: 16, stateDigest: down, signatures: [envelope] };
   const vectors: [string, Message, string][] = [
-    ['prepare', { type: 'prepare', ballot: ballot1, fromSlot: 5 }, '0101010105'],
+    ['prepare', { type: 'prepare', ballot: ballot1, fromSlot: 5 }, '0201010105'],
     [
       'prepare at the limits',
       { type: 'prepare', ballot: { round: ROUND_MAX, leader: NODE_ID_MAX }, fromSlot: SLOT_MAX },
-      '01018080808080208002808080808020',
+      '02018080808080208002808080808020',
     ],
     [
       'empty promise',
       { type: 'promise', ballot: bottom, fromSlot: 0, accepted: [], truncated: false, decidedUpTo: 0 },
-      '0102000000000000',
+      '0202000000000000',
     ],
     [
       'promise with pvalues',
@@ -297,54 +299,54 @@ describe('golden vectors', () => {
         truncated: true,
         decidedUpTo: 127,
       },
-      '0102ac0203800102010180010207ac0202dead0080010000000202810100017f',
+      '0202ac020380010201018001020701ac0202dead008001010000000202810100017f',
     ],
     [
       'accept',
       { type: 'accept', ballot: { round: 3, leader: 1 }, slot: 16384, batch, decidedUpTo: 16383 },
-      '010303028080010207ac0202dead008001000000ff7f',
+      '02030302808001020701ac0202dead00800101000000ff7f',
     ],
-    ['accept of the no-op', { type: 'accept', ballot: ballot1, slot: 0, batch: noop, decidedUpTo: 0 }, '01030101000000'],
+    ['accept of the no-op', { type: 'accept', ballot: ballot1, slot: 0, batch: noop, decidedUpTo: 0 }, '02030101000000'],
     [
       'accepted',
       { type: 'accepted', ballot: { round: 9, leader: 4 }, slot: 42, digest: Uint8Array.from({ length: 32 }, (_, i) => i) },
-      '010409052a000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f',
+      '020409052a000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f',
     ],
-    ['nack', { type: 'nack', ballot: { round: 300, leader: 2 }, promised: bottom }, '0105ac02030000'],
-    ['heartbeat', { type: 'heartbeat', ballot: { round: 5, leader: 3 }, decidedUpTo: 1000 }, '01060504e807'],
-    ['catchup-request', { type: 'catchup-request', fromSlot: 128 }, '01078001'],
-    ['empty catchup-reply', { type: 'catchup-reply', entries: [], decidedUpTo: 0 }, '01080000'],
+    ['nack', { type: 'nack', ballot: { round: 300, leader: 2 }, promised: bottom }, '0205ac02030000'],
+    ['heartbeat', { type: 'heartbeat', ballot: { round: 5, leader: 3 }, decidedUpTo: 1000 }, '02060504e807'],
+    ['catchup-request', { type: 'catchup-request', fromSlot: 128 }, '02078001'],
+    ['empty catchup-reply', { type: 'catchup-reply', entries: [], decidedUpTo: 0 }, '02080000'],
     [
       'catchup-reply',
       { type: 'catchup-reply', entries: [{ slot: 10, batch }, { slot: 11, batch: noop }], decidedUpTo: 12 },
-      '0108020a0207ac0202dead0080010000000b000c',
+      '0208020a020701ac0202dead008001010000000b000c',
     ],
     [
       'request',
       { type: 'request', command: cmd([1, 2, 3], CLIENT_ID_MAX, Number.MAX_SAFE_INTEGER) },
-      '0109ffffffff0fffffffffffffff0f0301020300',
+      '0209ffffffff0f01ffffffffffffff0f0301020300',
     ],
     [
       'ok reply',
-      { type: 'reply', clientId: 7, seq: 300, status: 'ok', result: Uint8Array.from([0xca, 0xfe]), leaderHint: 0 },
-      '010a07ac020002cafe01',
+      { type: 'reply', clientId: 7, session: 1, seq: 300, status: 'ok', result: Uint8Array.from([0xca, 0xfe]), leaderHint: 0 },
+      '020a0701ac020002cafe01',
     ],
     [
       'redirect reply',
-      { type: 'reply', clientId: 7, seq: 301, status: 'redirect', result: none, leaderHint: NODE_ID_MAX },
-      '010a07ad0201008002',
+      { type: 'reply', clientId: 7, session: 1, seq: 301, status: 'redirect', result: none, leaderHint: NODE_ID_MAX },
+      '020a0701ad0201008002',
     ],
     [
       'busy reply',
-      { type: 'reply', clientId: 0, seq: 0, status: 'busy', result: none, leaderHint: -1 },
-      '010a0000020000',
+      { type: 'reply', clientId: 0, session: 1, seq: 0, status: 'busy', result: none, leaderHint: -1 },
+      '020a000100020000',
     ],
-    ['signed', envelope, '010b0202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f'],
-    ['verify', { type: 'verify', ballot: b21, slot: 7, digest: down }, '010c020207fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0'],
+    ['signed', envelope, '020b0202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f'],
+    ['verify', { type: 'verify', ballot: b21, slot: 7, digest: down }, '020c020207fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0'],
     [
       'certified-promise without checkpoint',
       { type: 'certified-promise', ballot: b21, checkpoint: null, prepared: [] },
-      '010d02020000',
+      '020d02020000',
     ],
     [
       'certified-promise',
@@ -354,27 +356,27 @@ describe('golden vectors', () => {
         checkpoint: checkpointCert,
         prepared: [{ ballot: { round: 1, leader: 0 }, slot: 17, batch: noop, verifies: [envelope] }],
       },
-      '010d02020110fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f0101011100010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f',
+      '020d02020110fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f0101011100010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f',
     ],
-    ['new-ballot', { type: 'new-ballot', ballot: b21, promises: [envelope] }, '010e0202010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f'],
-    ['checkpoint', { type: 'checkpoint', slot: 16, stateDigest: down }, '010f10fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0'],
+    ['new-ballot', { type: 'new-ballot', ballot: b21, promises: [envelope] }, '020e0202010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f'],
+    ['checkpoint', { type: 'checkpoint', slot: 16, stateDigest: down }, '020f10fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0'],
     [
       'certified-catchup-reply',
       { type: 'certified-catchup-reply', entries: [{ slot: 3, batch: noop, accepteds: [envelope] }], decidedUpTo: 4 },
-      '0110010300010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f04',
+      '0210010300010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f04',
     ],
     [
       'state-reply',
       { type: 'state-reply', checkpoint: checkpointCert, snapshot: Uint8Array.of(9, 9) },
-      '011110fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f020909',
+      '021110fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f020909',
     ],
-    ['commitment', { type: 'commitment', ballot: b21, slot: 7, commitment: down }, '0112020207fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0'],
-    ['reveal', { type: 'reveal', ballot: b21, slot: 7, digest: down, key: Uint8Array.from({ length: 32 }, (_, i) => i * 3) }, '0113020207fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0000306090c0f1215181b1e2124272a2d303336393c3f4245484b4e5154575a5d'],
-    ['bundle', { type: 'bundle', ballot: b21, slot: 7, batch: noop, commitments: [envelope] }, '011402020700010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f'],
-    ['reveal-request', { type: 'reveal-request', ballot: b21, slot: 7 }, '0115020207'],
-    ['evidence-query', { type: 'evidence-query', ballot: b21, slot: 7, checkpoint: true }, '011602020701'],
-    ['evidence-share', { type: 'evidence-share', envelopes: [envelope] }, '0117010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f'],
-    ['suspect', { type: 'suspect', ballot: b21 }, '011a0202'],
+    ['commitment', { type: 'commitment', ballot: b21, slot: 7, commitment: down }, '0212020207fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0'],
+    ['reveal', { type: 'reveal', ballot: b21, slot: 7, digest: down, key: Uint8Array.from({ length: 32 }, (_, i) => i * 3) }, '0213020207fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0000306090c0f1215181b1e2124272a2d303336393c3f4245484b4e5154575a5d'],
+    ['bundle', { type: 'bundle', ballot: b21, slot: 7, batch: noop, commitments: [envelope] }, '021402020700010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f'],
+    ['reveal-request', { type: 'reveal-request', ballot: b21, slot: 7 }, '0215020207'],
+    ['evidence-query', { type: 'evidence-query', ballot: b21, slot: 7, checkpoint: true }, '021602020701'],
+    ['evidence-share', { type: 'evidence-share', envelopes: [envelope] }, '0217010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f'],
+    ['suspect', { type: 'suspect', ballot: b21 }, '021a0202'],
   ];
 
   it('cover every message type', () => {
@@ -387,8 +389,8 @@ describe('golden vectors', () => {
   });
 
   it('batch encoding and digest', () => {
-    expect(toHex(encodeBatch(batch))).toBe('0207ac0202dead008001000000');
-    expect(toHex(batchDigest(batch))).toBe('63be2dbf96f0cb5451b489611cca1493b2999323eb24eae44b329e8271373879');
+    expect(toHex(encodeBatch(batch))).toBe('020701ac0202dead00800101000000');
+    expect(toHex(batchDigest(batch))).toBe('179b9abf38a6e40f16bf342a33763f8236006248a6b931c93f76997b5a9c29f4');
   });
 });
 
@@ -420,7 +422,7 @@ describe('decode rejects', () => {
   });
 
   it('a wrong wire version', () => {
-    for (const version of [0, 2, 255]) {
+    for (const version of [0, 1, 3, 255]) {
       expectCodecError(frame(version, PREPARE.slice(1)), `frame: wire version ${version} unsupported`);
     }
   });
@@ -440,9 +442,9 @@ describe('decode rejects', () => {
   it('an over-long or unsafe varint', () => {
     const nineBytes = frame(PREPARE.slice(0, 4), Array(8).fill(0xff), 0x01);
     expectCodecError(nineBytes, 'prepare.fromSlot: varint longer than 8 bytes');
-    for (const seq of [2n ** 53n, 2n ** 56n - 1n]) {
-      const request = frame(WIRE_VERSION, 9, varint(1), varint(seq), 0);
-      expectCodecError(request, 'request.command.seq: varint exceeds MAX_SAFE_INTEGER');
+    for (const big of [2n ** 53n, 2n ** 56n - 1n]) {
+      expectCodecError(frame(WIRE_VERSION, 9, varint(1), varint(big), 0), 'request.command.session: varint exceeds MAX_SAFE_INTEGER');
+      expectCodecError(frame(WIRE_VERSION, 9, varint(1), 1, varint(big), 0), 'request.command.seq: varint exceeds MAX_SAFE_INTEGER');
     }
   });
 
@@ -451,7 +453,7 @@ describe('decode rejects', () => {
       frame(WIRE_VERSION, 1, 1, varint(NODE_ID_MAX + 2), 5),
       `prepare.ballot.leader: node id ${NODE_ID_MAX + 1} exceeds NODE_ID_MAX ${NODE_ID_MAX}`,
     );
-    const reply = (hint: number) => frame(WIRE_VERSION, 10, 1, 1, 0, 0, varint(hint));
+    const reply = (hint: number) => frame(WIRE_VERSION, 10, 1, 1, 1, 0, 0, varint(hint));
     expect(decodeMessage(reply(NODE_ID_MAX + 1))).toMatchObject({ leaderHint: NODE_ID_MAX });
     expectCodecError(reply(NODE_ID_MAX + 2), 'reply.leaderHint: node id 256 exceeds NODE_ID_MAX 255');
   });
@@ -490,11 +492,11 @@ describe('decode rejects', () => {
       `catchup-reply.entries: count ${CATCHUP_ENTRIES_MAX + 1} exceeds CATCHUP_ENTRIES_MAX`,
     );
     expectCodecError(
-      frame(WIRE_VERSION, 9, 1, 1, varint(OP_BYTES_MAX + 1), new Array(OP_BYTES_MAX + 1).fill(0)),
+      frame(WIRE_VERSION, 9, 1, 1, 1, varint(OP_BYTES_MAX + 1), new Array(OP_BYTES_MAX + 1).fill(0)),
       `request.command.op: length ${OP_BYTES_MAX + 1} exceeds OP_BYTES_MAX`,
     );
     expectCodecError(
-      frame(WIRE_VERSION, 10, 1, 1, 0, varint(RESULT_BYTES_MAX + 1)),
+      frame(WIRE_VERSION, 10, 1, 1, 1, 0, varint(RESULT_BYTES_MAX + 1)),
       `reply.result: length ${RESULT_BYTES_MAX + 1} exceeds RESULT_BYTES_MAX`,
     );
     expectCodecError(
@@ -510,7 +512,7 @@ describe('decode rejects', () => {
   });
 
   it('an unknown reply status', () => {
-    expectCodecError(frame(WIRE_VERSION, 10, 1, 1, 3, 0, 0), 'reply.status: unknown status tag 3');
+    expectCodecError(frame(WIRE_VERSION, 10, 1, 1, 1, 4, 0, 0), 'reply.status: unknown status tag 4');
   });
 
   it('a digest of the wrong length', () => {
@@ -563,7 +565,7 @@ describe('encode rejects', () => {
     ],
     [
       'oversize op',
-      accept({ commands: [{ clientId: 1, seq: 1, op: new Uint8Array(OP_BYTES_MAX + 1), signature: new Uint8Array(0) }] }),
+      accept({ commands: [{ clientId: 1, session: 1, seq: 1, op: new Uint8Array(OP_BYTES_MAX + 1), signature: new Uint8Array(0) }] }),
       /^accept\.batch\.commands\.op: length 4097 exceeds OP_BYTES_MAX/,
     ],
     ['slot above SLOT_MAX', accept(NOOP, SLOT_MAX + 1), /^accept\.slot: value \d+ exceeds SLOT_MAX/],
@@ -607,12 +609,12 @@ describe('encode rejects', () => {
     ],
     [
       'leader hint below -1',
-      { type: 'reply', clientId: 1, seq: 1, status: 'ok', result: emptyResult, leaderHint: -2 },
+      { type: 'reply', clientId: 1, session: 1, seq: 1, status: 'ok', result: emptyResult, leaderHint: -2 },
       /^reply\.leaderHint: node id -2 is not an integer/,
     ],
     [
       'unknown status',
-      { type: 'reply', clientId: 1, seq: 1, status: 'maybe' as 'ok', result: emptyResult, leaderHint: -1 },
+      { type: 'reply', clientId: 1, session: 1, seq: 1, status: 'maybe' as 'ok', result: emptyResult, leaderHint: -1 },
       'reply.status: unknown status "maybe"',
     ],
     ['unknown type', { type: 'bogus' } as unknown as Message, 'message: unknown type "bogus"'],
@@ -621,7 +623,7 @@ describe('encode rejects', () => {
   it.each(cases)('%s', (_, msg, message) => expectEncodeError(msg, message));
 
   it('frames over FRAME_BYTES_MAX, before allocating them', () => {
-    const bigBatch: Batch = { commands: [{ clientId: 1, seq: 1, op: new Uint8Array(OP_BYTES_MAX), signature: new Uint8Array(0) }] };
+    const bigBatch: Batch = { commands: [{ clientId: 1, session: 1, seq: 1, op: new Uint8Array(OP_BYTES_MAX), signature: new Uint8Array(0) }] };
     const msg: Message = {
       type: 'promise',
       ballot: ballot1,

@@ -52,11 +52,11 @@ describe('status messages on the wire', () => {
 
   it('round-trip with the next free tags, 24 and 25', () => {
     const request = encodeMessage({ type: 'status-request', nonce: 0xffff_ffff });
-    expect(toHex(request)).toBe('0118ffffffff0f');
+    expect(toHex(request)).toBe('0218ffffffff0f');
     expect(decodeWireMessage(request)).toEqual({ type: 'status-request', nonce: 0xffff_ffff });
     const bytes = encodeMessage(reply);
     // version, tag, nonce, node, mode (index 2), round, leader+1, isLeader, decidedUpTo, uptimeMs, counts, workingRound, outside
-    expect(toHex(bytes)).toBe(['01', '19', '07', '02', '02', '03', '03', '01', 'ac02', 'd209', '01020304050607', '04', '01'].join(''));
+    expect(toHex(bytes)).toBe(['02', '19', '07', '02', '02', '03', '03', '01', 'ac02', 'd209', '01020304050607', '04', '01'].join(''));
     expect(decodeWireMessage(bytes)).toStrictEqual(reply);
     expect(frameType(bytes)).toBe('status-reply');
   });

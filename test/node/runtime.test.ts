@@ -104,7 +104,7 @@ describe('bad input', () => {
     stranger.send('n0', Uint8Array.of(1, 250, 7)); // unknown tag
     stranger.send('n0', Uint8Array.of(99)); // truncated, wrong version
     stranger.send('n0', encodeMessage({ type: 'heartbeat', ballot: { round: 1, leader: 0 }, decidedUpTo: 0 })); // member-only type
-    const command = { clientId: 1, seq: 1, op: Uint8Array.of(2, 0, 1, 107), signature: new Uint8Array(0) };
+    const command = { clientId: 1, session: 1, seq: 1, op: Uint8Array.of(2, 0, 1, 107), signature: new Uint8Array(0) };
     stranger.send('n0', encodeMessage({ type: 'request', command })); // another client's id
     const member = c.network.transport('n1-impostor', () => {});
     member.send('n0', encodeMessage({ type: 'prepare', ballot: { round: 1, leader: 1 }, fromSlot: 0 })); // not a peer name
@@ -128,7 +128,7 @@ describe('bad input', () => {
     await c.node(3).stop();
     const impostor = c.network.transport('n3', () => {});
     impostor.send('n0', encodeMessage({ type: 'status-request', nonce: 1 }));
-    impostor.send('n0', encodeMessage({ type: 'reply', clientId: 1, seq: 1, status: 'ok', result: new Uint8Array(0), leaderHint: 0 }));
+    impostor.send('n0', encodeMessage({ type: 'reply', clientId: 1, session: 1, seq: 1, status: 'ok', result: new Uint8Array(0), leaderHint: 0 }));
     await eventually(() => c.node(0).metrics.rejected.get({ reason: 'client-type-from-member' }) === 2, 2_000, 'rejections');
   });
 });

@@ -25,7 +25,7 @@ class Phase1SkippingProposer extends Proposer {
 class InventingProposer extends Proposer {
   protected override chooseValue(reported: PValue | undefined): Batch {
     if (reported !== undefined) return reported.batch;
-    return { commands: [{ clientId: 999, seq: 1, op: encodeKvOp({ type: 'put', key: 'k0', value: 'forged' }), signature: new Uint8Array(0) }] };
+    return { commands: [{ clientId: 999, session: 1, seq: 1, op: encodeKvOp({ type: 'put', key: 'k0', value: 'forged' }), signature: new Uint8Array(0) }] };
   }
 }
 

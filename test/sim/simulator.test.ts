@@ -164,7 +164,7 @@ describe('the checker catches broken protocol rules (mutation tests)', () => {
 
   it('exactly-once: a command executed twice by one replica incarnation is reported', () => {
     const checker = new SafetyChecker(7);
-    const command = { clientId: 1, seq: 1, op: new Uint8Array([1]), signature: new Uint8Array(0) };
+    const command = { clientId: 1, session: 1, seq: 1, op: new Uint8Array([1]), signature: new Uint8Array(0) };
     checker.recordExecution(0, 1, command);
     checker.recordExecution(0, 2, command); // after a restart: a fresh replica replays its log
     expect(checker.violations).toEqual([]);
@@ -173,7 +173,7 @@ describe('the checker catches broken protocol rules (mutation tests)', () => {
   });
 
   it('validity in Byzantine modes: a submitted command without a valid client signature is reported', () => {
-    const signed = { clientId: 1, seq: 1, op: new Uint8Array([1]), signature: new Uint8Array(64).fill(7) };
+    const signed = { clientId: 1, session: 1, seq: 1, op: new Uint8Array([1]), signature: new Uint8Array(64).fill(7) };
     const forged = { ...signed, signature: new Uint8Array(64) };
     const checker = new SafetyChecker(7, (c) => c.signature[0] === 7);
     checker.recordSubmitted(signed);
@@ -185,8 +185,8 @@ describe('the checker catches broken protocol rules (mutation tests)', () => {
 
   it('agreement and validity are judged per slot on every learner', () => {
     const checker = new SafetyChecker(7);
-    const a = { clientId: 1, seq: 1, op: new Uint8Array([1]), signature: new Uint8Array(0) };
-    const b = { clientId: 1, seq: 2, op: new Uint8Array([2]), signature: new Uint8Array(0) };
+    const a = { clientId: 1, session: 1, seq: 1, op: new Uint8Array([1]), signature: new Uint8Array(0) };
+    const b = { clientId: 1, session: 1, seq: 2, op: new Uint8Array([2]), signature: new Uint8Array(0) };
     checker.recordSubmitted(a);
     checker.recordDecision(0, 5, { commands: [a] });
     checker.recordDecision(1, 5, { commands: [a] });

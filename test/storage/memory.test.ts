@@ -7,7 +7,7 @@ import { MemoryStorage } from '../../src/storage/memory.ts';
 import { StateAccumulator, emptyState } from '../../src/storage/storage.ts';
 
 const b = (round: number, leader: number): Ballot => ({ round, leader });
-const batch = (op: number): Batch => ({ commands: [{ clientId: 1, seq: op, op: Uint8Array.of(op), signature: new Uint8Array(0) }] });
+const batch = (op: number): Batch => ({ commands: [{ clientId: 1, session: 1, seq: op, op: Uint8Array.of(op), signature: new Uint8Array(0) }] });
 
 describe('StateAccumulator / MemoryStorage', () => {
   it('an empty storage loads as the initial state: promised ⊥, round 0, nothing accepted or decided', () => {

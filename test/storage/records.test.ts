@@ -82,7 +82,7 @@ function codecMessage(bytes: Uint8Array): string {
 
 const SAMPLE: PersistRecord = {
   type: 'accepted',
-  pvalue: { ballot: { round: 3, leader: 1 }, slot: 9, batch: { commands: [{ clientId: 2, seq: 5, op: Uint8Array.of(1, 2, 3), signature: new Uint8Array(0) }] } },
+  pvalue: { ballot: { round: 3, leader: 1 }, slot: 9, batch: { commands: [{ clientId: 2, session: 1, seq: 5, op: Uint8Array.of(1, 2, 3), signature: new Uint8Array(0) }] } },
 };
 
 // --- tests ------------------------------------------------------------------------------------
@@ -138,10 +138,10 @@ describe('record encoding', () => {
   });
 
   it('tags and layouts are pinned: a known record has a known encoding', () => {
-    expect([...encodeRecord({ type: 'promised', ballot: { round: 300, leader: 2 } })]).toEqual([1, 1, 0xac, 0x02, 3]);
-    expect([...encodeRecord({ type: 'round', round: 5 })]).toEqual([1, 3, 5]);
-    expect([...encodeRecord({ type: 'joined', round: 2, by: null })]).toEqual([1, 5, 2, 0]);
-    expect([...encodeRecord(SAMPLE)]).toEqual([1, 2, 3, 2, 9, 1, 2, 5, 3, 1, 2, 3, 0]);
+    expect([...encodeRecord({ type: 'promised', ballot: { round: 300, leader: 2 } })]).toEqual([2, 1, 0xac, 0x02, 3]);
+    expect([...encodeRecord({ type: 'round', round: 5 })]).toEqual([2, 3, 5]);
+    expect([...encodeRecord({ type: 'joined', round: 2, by: null })]).toEqual([2, 5, 2, 0]);
+    expect([...encodeRecord(SAMPLE)]).toEqual([2, 2, 3, 2, 9, 1, 2, 1, 5, 3, 1, 2, 3, 0]);
   });
 });
 

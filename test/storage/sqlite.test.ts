@@ -78,7 +78,7 @@ function decidedRecords(count: number): PersistRecord[] {
   return Array.from({ length: count }, (_, slot) => ({
     type: 'decided' as const,
     slot,
-    batch: { commands: [{ clientId: 1, seq: slot, op: new Uint8Array(64).fill(slot + 100), signature: new Uint8Array(0) }] },
+    batch: { commands: [{ clientId: 1, session: 1, seq: slot, op: new Uint8Array(64).fill(slot + 100), signature: new Uint8Array(0) }] },
   }));
 }
 
@@ -190,7 +190,7 @@ describe('SqliteStorage: a store that is not this node’s is refused', () => {
   it('an unsupported format version, a corrupted identity', () => {
     const path = storeWith([]);
     tamper(path, "UPDATE meta SET value = 7 WHERE key = 'format'");
-    expect(openMessage(options(path))).toBe(`store ${path} format version 7 is not supported (this build reads 1)`);
+    expect(openMessage(options(path))).toBe(`store ${path} format version 7 is not supported (this build reads 2)`);
 
     const other = storeWith([]);
     tamper(other, "UPDATE meta SET value = 2 WHERE key = 'node'");

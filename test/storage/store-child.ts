@@ -15,7 +15,7 @@ export const TEST_NODE_ID = 1;
 const bytesOf = (length: number, fill: number): Uint8Array => new Uint8Array(length).fill(fill & 0xff);
 
 function commandBatch(tag: number, opBytes = 16): Batch {
-  return { commands: [{ clientId: 7, seq: tag, op: bytesOf(opBytes, tag), signature: new Uint8Array(0) }] };
+  return { commands: [{ clientId: 7, session: 1, seq: tag, op: bytesOf(opBytes, tag), signature: new Uint8Array(0) }] };
 }
 
 /** Batch i of the durability test: supersedes the last promise and round, accepts slot i. */

@@ -149,6 +149,22 @@ describe('libp2p transport', () => {
     expect(member.stats.peers['c1']!.streamsOpen).toBe(1);
   });
 
+  it('processes sharing a client key (concurrent CLI commands) each get every message to the client, in order', async () => {
+    const [m] = await members(1);
+    const memberInbox: Inbox = [];
+    const member = await start(m!, [['c1', { publicKey: keyOf(10).publicKey, addrs: [] }]], memberInbox);
+    const processes = 6; // more than STREAMS_PER_PEER_MAX, which would evict the oldest streams
+    const inboxes: Inbox[] = Array.from({ length: processes }, () => []);
+    const clients = await Promise.all(inboxes.map((inbox) => start({ name: 'c1', index: 10 }, [['n0', specOf(m!)]], inbox)));
+    clients.forEach((c, i) => c.send('n0', utf8(`hello from ${i}`)));
+    await waitFor('every process connected', () => memberInbox.length === processes);
+    for (let k = 0; k < 3; k += 1) expect(member.send('c1', utf8(`reply${k}`))).toBe(true);
+    await waitFor('replies in every process', () => inboxes.every((inbox) => inbox.length === 3));
+    for (const inbox of inboxes) expect(inbox.map((e) => e.message)).toEqual(['reply0', 'reply1', 'reply2']);
+    expect(member.stats.peers['c1']!.streamsOpen).toBe(processes);
+    expect(member.stats.drops['stream-limit']).toBe(0);
+  });
+
   it('a peer whose key is not configured cannot connect or inject messages', async () => {
     const [m] = await members(1);
     const inbox: Inbox = [];
@@ -236,6 +252,7 @@ describe('libp2p transport', () => {
     await sleep(600);
     const down = t0.stats.peers['n1']!;
     expect(down.dialFailures).toBeGreaterThanOrEqual(2);
+    expect(down.lastDialError).toMatch(/ECONNREFUSED/);
     // 20 ms doubling to 200 ms over 600 ms: a handful of dials, not a busy loop
     expect(down.dials).toBeLessThan(12);
     inbox1 = [];

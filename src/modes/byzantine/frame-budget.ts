@@ -13,6 +13,7 @@ import {
   NODE_ID_MAX,
   OP_BYTES_MAX,
   ROUND_MAX,
+  SESSION_ID_MAX,
   SIGNATURE_BYTES,
   SIGNED_PAYLOAD_BYTES_MAX,
   SLOT_MAX,
@@ -36,7 +37,7 @@ const EMPTY_BYTES = batchSize(EMPTY);
 
 /** A batch of one command as large as the wire allows: every config must carry at least this. */
 export const MAXIMAL_COMMAND_BATCH_BYTES = batchSize({
-  commands: [{ clientId: CLIENT_ID_MAX, seq: Number.MAX_SAFE_INTEGER, op: new Uint8Array(OP_BYTES_MAX), signature: new Uint8Array(SIGNATURE_BYTES) }],
+  commands: [{ clientId: CLIENT_ID_MAX, session: SESSION_ID_MAX, seq: Number.MAX_SAFE_INTEGER, op: new Uint8Array(OP_BYTES_MAX), signature: new Uint8Array(SIGNATURE_BYTES) }],
 });
 
 function envelopeOf(payload: SignedPayload): SignedEnvelope {

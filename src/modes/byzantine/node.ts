@@ -27,7 +27,7 @@ import { Outbox } from '../../core/outbox.ts';
 import type { ProtocolNode, WorkingBallot } from '../../core/protocol.ts';
 import { Replica } from '../../core/replica.ts';
 import type { Rng } from '../../core/rng.ts';
-import { commandKey, type Batch, type ClientId, type Command, type NodeId, type Slot } from '../../core/types.ts';
+import { commandKey, sessionKey, type Batch, type Command, type NodeId, type Slot } from '../../core/types.ts';
 import type { StateMachine } from '../../app/state-machine.ts';
 import { batchDigest, batchSize, certifiedEntrySize, commandSize, encodedSize, frameType } from '../../messages/codec.ts';
 import type {
@@ -118,6 +118,7 @@ const EVIDENCE_REPEAT_GAP_MAX = 64;
 
 /** Most distinct proofs a node remembers having reported; beyond it, repeats may be reported again. */
 const EVIDENCE_REMEMBERED_MAX = 1024;
+const EMPTY = new Uint8Array(0);
 
 export class ByzantineNode extends StepLoop implements ProtocolNode {
   readonly id: NodeId;
@@ -212,8 +213,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private readonly inFlight = new Map<Slot, { envelope: SignedEnvelope; age: number }>();
 
   // Clients and progress.
-  /** Client commands this replica knows of and has not executed, by client. */
-  private readonly pending = new Map<ClientId, Command>();
+  /** Client commands this replica knows of and has not executed, by client session (sessionKey). */
+  private readonly pending = new Map<string, Command>();
   /** Commands that were waiting when the progress timer was armed; null when it is not armed. */
   private watched: Set<string> | null = null;
   private catchupOutstanding = false;
@@ -404,17 +405,15 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
 
   protected onClientRequest(msg: ClientRequest, out: Outbox): void {
     const { command } = msg;
-    const session = this.replica.lookup(command.clientId, command.seq);
+    const session = this.replica.lookup(command.clientId, command.session, command.seq);
     if (session.kind === 'stale') return;
     if (!this.auth.verifyCommand(command)) return this.drop('request', 'bad-client-signature');
-    if (session.kind === 'done') {
-      out.reply({ type: 'reply', clientId: command.clientId, seq: command.seq, status: 'ok', result: session.result, leaderHint: this.id });
-      return;
-    }
-    const known = this.pending.get(command.clientId);
+    if (session.kind === 'done') return out.answer(command, 'ok', session.result, this.id);
+    const key = sessionKey(command);
+    const known = this.pending.get(key);
     if (known === undefined && this.pending.size >= CLIENT_SESSIONS_MAX) return this.drop('request', 'too-many-clients');
     if (known !== undefined && known.seq > command.seq) return;
-    this.pending.set(command.clientId, command);
+    this.pending.set(key, command);
     this.armProgress(out);
     if (this.isLeader) this.enqueue(command);
   }
@@ -440,7 +439,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
         if (batchBytesOf(commands.length + 1, commandBytes + size) > this.config.batchBytesMax) break;
         const command = this.queue.shift()!;
         // Executed meanwhile (e.g. re-proposed by an earlier leader): do not order it again.
-        if (this.replica.lookup(command.clientId, command.seq).kind === 'new') {
+        if (this.replica.lookup(command.clientId, command.session, command.seq).kind === 'new') {
           commands.push(command);
           commandBytes += size;
         } else {
@@ -825,9 +824,9 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private executeDecided(out: Outbox): void {
     const before = this.replica.executedUpTo;
     for (const { slot, command, result } of this.replica.executeReady((s) => this.decided.get(s)?.batch)) {
-      out.push({ type: 'execute', slot, command, result });
-      if (this.pending.get(command.clientId)?.seq === command.seq) this.pending.delete(command.clientId);
-      out.reply({ type: 'reply', clientId: command.clientId, seq: command.seq, status: 'ok', result, leaderHint: this.id });
+      if (result !== null) out.push({ type: 'execute', slot, command, result });
+      if (this.pending.get(sessionKey(command))?.seq === command.seq) this.pending.delete(sessionKey(command));
+      out.answer(command, result === null ? 'evicted' : 'ok', result ?? EMPTY, this.id);
     }
     for (let slot = before + 1; slot <= this.replica.executedUpTo; slot++) {
       if (slot % this.config.checkpointInterval === 0) this.takeCheckpoint(slot, out);
@@ -1168,7 +1167,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     }
     if (this.isLeader) {
       this.nextSlot = Math.max(highest + 1, this.firstUndecided, this.low);
-      for (const command of [...this.pending.values()].sort((a, b) => a.clientId - b.clientId)) this.enqueue(command);
+      for (const command of [...this.pending.values()].sort((a, b) => a.clientId - b.clientId || a.session - b.session)) this.enqueue(command);
     }
     this.armProgress(out);
   }

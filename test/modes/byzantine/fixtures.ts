@@ -76,8 +76,8 @@ export function makeFixture(f = 1, backend: SignatureBackend = nativeBackend, co
 export const ballot = (round: number, n = 4): Ballot => ({ round, leader: leaderOf(round, n) });
 
 /** A command signed by its client. */
-export function command(fx: Fixture, clientId: ClientId, seq: number, op: KvOp): Command {
-  const unsigned = { clientId, seq, op: encodeKvOp(op) };
+export function command(fx: Fixture, clientId: ClientId, seq: number, op: KvOp, session = 1): Command {
+  const unsigned = { clientId, session, seq, op: encodeKvOp(op) };
   const key = fx.clientKeys.get(clientId)!;
   return { ...unsigned, signature: signCommand(fx.backend, key.secretKey, fx.clusterId, unsigned) };
 }

@@ -20,7 +20,7 @@ const B1 = ballot(1); // led by node 0
 
 /** A command with a maximal op; its client signature is not checked where these are used. */
 function bigCommand(seq: number): Command {
-  return { clientId: 1, seq, op: new Uint8Array(OP_BYTES_MAX).fill(seq % 251), signature: new Uint8Array(64).fill(7) };
+  return { clientId: 1, session: 1, seq, op: new Uint8Array(OP_BYTES_MAX).fill(seq % 251), signature: new Uint8Array(64).fill(7) };
 }
 
 /** A batch of maximal commands taking at most `bytes` encoded bytes (and at least one command). */
@@ -134,7 +134,7 @@ describe('batches within batchCommandsMax and batchBytesMax', () => {
     const op = new Uint8Array(OP_BYTES_MAX).fill(0xff);
     const signed = (clientId: number, seq: number): Command => {
       const key = fx.clientKeys.get(clientId)!;
-      return { clientId, seq, op, signature: signCommand(fx.backend, key.secretKey, fx.clusterId, { clientId, seq, op }) };
+      return { clientId, session: 1, seq, op, signature: signCommand(fx.backend, key.secretKey, fx.clusterId, { clientId, session: 1, seq, op }) };
     };
     // Queued together, as a busy leader sees them: one session each, so none waits for another.
     for (let seq = 1; seq <= 96; seq++) {

@@ -15,6 +15,7 @@ const VICTIM = 0;
 function maximalBatch(fill: number): Batch {
   const commands = Array.from({ length: Math.floor((FRAME_BYTES_MAX - 1024) / (OP_BYTES_MAX + SIGNATURE_BYTES + 8)) }, (_, i) => ({
     clientId: 1,
+    session: 1,
     seq: i + 1,
     op: new Uint8Array(OP_BYTES_MAX).fill(fill),
     signature: new Uint8Array(SIGNATURE_BYTES),

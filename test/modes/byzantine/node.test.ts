@@ -86,7 +86,7 @@ describe('happy path: Request → Accept → Verify → Accepted → decide → 
       // Each replica replied; f+1 matching replies complete the command at the client, f do not.
       const replies = net.replies.filter((r) => r.msg.seq === 1 && r.msg.clientId === 1);
       expect(replies.map((r) => r.node).sort()).toEqual([0, 1, 2, 3]);
-      const client = new Client(1, f.n, new SeededRng(9, 9), 300, {
+      const client = new Client(1, 1, f.n, new SeededRng(9, 9), 300, {
         replyQuorum: f.f + 1,
         broadcast: true,
         sign: (c) => signCommand(backend, key.secretKey, f.clusterId, c),
@@ -108,13 +108,24 @@ describe('happy path: Request → Accept → Verify → Accepted → decide → 
   }
 
   it('one lying replica cannot complete a command: f+1 matching replies are needed', () => {
-    const client = new Client(1, fx.n, new SeededRng(1, 1), 300, { replyQuorum: fx.f + 1, broadcast: true, sign: () => new Uint8Array(64) });
+    const client = new Client(1, 1, fx.n, new SeededRng(1, 1), 300, { replyQuorum: fx.f + 1, broadcast: true, sign: () => new Uint8Array(64) });
     client.submit(new Uint8Array([1]));
-    const reply = (result: number[]) => ({ type: 'reply' as const, clientId: 1, seq: 1, status: 'ok' as const, result: new Uint8Array(result), leaderHint: 0 });
+    const reply = (result: number[]) => ({ type: 'reply' as const, clientId: 1, session: 1, seq: 1, status: 'ok' as const, result: new Uint8Array(result), leaderHint: 0 });
     expect(client.onReply(3, reply([9, 9]))).toEqual([]);
     expect(client.onReply(2, reply([1]))).toEqual([]);
     expect(client.onReply(3, reply([9, 9]))).toEqual([]); // the liar repeating itself does not count twice
     expect(client.onReply(1, reply([1]))).toEqual([{ type: 'complete', seq: 1, result: new Uint8Array([1]) }]);
+  });
+
+  it("a session ends as evicted only on f+1 'evicted' replies; replies to another session of the same client are not its own", () => {
+    const client = new Client(1, 77, fx.n, new SeededRng(1, 1), 300, { replyQuorum: fx.f + 1, broadcast: true, sign: () => new Uint8Array(64) });
+    client.submit(new Uint8Array([1]));
+    const reply = (session: number, status: 'ok' | 'evicted') => ({ type: 'reply' as const, clientId: 1, session, seq: 1, status, result: new Uint8Array(0), leaderHint: 0 });
+    expect(client.onReply(0, reply(78, 'ok'))).toEqual([]);
+    expect(client.onReply(1, reply(78, 'ok'))).toEqual([]);
+    expect(client.onReply(3, reply(77, 'evicted'))).toEqual([]); // one liar alone
+    expect(client.onReply(2, reply(77, 'evicted'))).toEqual([{ type: 'evicted', seq: 1 }]);
+    expect(() => client.submit(new Uint8Array([2]))).toThrow(/after session 77 was evicted/);
   });
 });
 
