@@ -19,6 +19,23 @@ export const LEARNER_WINDOW_SLOTS = 4096;
 export const CLIENT_QUEUE_MAX = 4096;
 /** Most client sessions a replica keeps. */
 export const CLIENT_SESSIONS_MAX = 100_000;
+
+// --- Replicated state: checkpoints digest it part by part, state transfer ships it part by part ---
+
+/**
+ * Most bytes of application state a replica holds (for the kv store: its entries as encoded). A
+ * command that would exceed it gets an error result, the same on every replica: it is part of
+ * the state machine, never a node failure.
+ */
+export const STATE_BYTES_MAX = 64 * 1024 * 1024;
+/** Largest encoded part of the replicated state: any one part fits a state-transfer frame. */
+export const STATE_PART_BYTES_MAX = FRAME_BYTES_MAX - 64 * 1024;
+/** Parts the client-session table is split into (by client id); the application adds its own. */
+export const SESSION_PARTS = 1024;
+/** Most parts of the replicated state: sessions' and the application's together. */
+export const STATE_PARTS_MAX = 8192;
+/** Most parts one state-transfer request asks for. */
+export const STATE_REQUEST_PARTS_MAX = 1024;
 /** Largest round number accepted from the wire (keeps arithmetic exact). */
 export const ROUND_MAX = 2 ** 40;
 /** Largest slot number accepted from the wire. */
@@ -40,8 +57,6 @@ export const CERTIFICATE_SIGNATURES_MAX = NODE_ID_MAX + 1;
 export const SIGNED_PAYLOAD_BYTES_MAX = FRAME_BYTES_MAX - (2 + 2 + 3 + 1 + SIGNATURE_BYTES);
 /** Most prepared certificates in one CertifiedPromise: slots between the watermarks. */
 export const PREPARED_CERTIFICATES_MAX = 256;
-/** Largest application snapshot sent in state transfer. */
-export const SNAPSHOT_BYTES_MAX = FRAME_BYTES_MAX - 64 * 1024;
 /** A member accepts promises (and keeps single-sign messages) for rounds up to its own + this × n. */
 export const ROUNDS_AHEAD_PER_MEMBER = 4;
 

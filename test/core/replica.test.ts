@@ -2,25 +2,35 @@
 import { describe, expect, it } from 'vitest';
 import { KvStore, decodeKvResult, encodeKvOp, type KvOp } from '../../src/app/kv.ts';
 import type { StateMachine } from '../../src/app/state-machine.ts';
-import { Replica } from '../../src/core/replica.ts';
+import { SESSION_PARTS } from '../../src/core/limits.ts';
+import { Replica, snapshotOf } from '../../src/core/replica.ts';
 import { NOOP, type Batch, type Command, type Slot } from '../../src/core/types.ts';
 
 /** A state machine that records every op it applies and answers with a running counter. */
 class CountingApp implements StateMachine {
   readonly applied: string[] = [];
+  readonly partCount = 1;
+  private changed = false;
   apply(op: Uint8Array): Uint8Array {
     this.applied.push(new TextDecoder().decode(op));
+    this.changed = true;
     return Uint8Array.of(this.applied.length);
   }
   stateDigest(): Uint8Array {
-    return this.snapshot();
+    return this.part();
   }
-  snapshot(): Uint8Array {
+  part(): Uint8Array {
     return new TextEncoder().encode(this.applied.join('|'));
   }
-  restore(snapshot: Uint8Array): void {
-    const text = new TextDecoder().decode(snapshot);
+  takeChangedParts(): number[] {
+    const changed = this.changed ? [0] : [];
+    this.changed = false;
+    return changed;
+  }
+  restore(parts: readonly Uint8Array[]): void {
+    const text = new TextDecoder().decode(parts[0]);
     this.applied.splice(0, this.applied.length, ...(text === '' ? [] : text.split('|')));
+    this.changed = false;
   }
 }
 
@@ -129,5 +139,38 @@ describe('seed 001 client sessions: exactly-once execution', () => {
       { type: 'cas', key: 'a', expected: '2', value: '3' },
     ] satisfies KvOp[]) ref.apply(encodeKvOp(op));
     expect(Buffer.from(x.stateDigest()).toString('hex')).toBe(Buffer.from(ref.stateDigest()).toString('hex'));
+  });
+
+  it('a snapshot re-encodes only the parts that changed, and shares the rest with the last one', () => {
+    const r = new Replica(new KvStore());
+    r.executeReady(log({ commands: [kv(1, 1, { type: 'put', key: 'a', value: '1' })] }));
+    const first = r.snapshot();
+    r.executeReady(log({ commands: [kv(1, 1, { type: 'put', key: 'a', value: '1' })] }, { commands: [kv(2, 1, { type: 'put', key: 'b', value: '2' })] }));
+    const second = r.snapshot();
+    const changed = second.parts.map((part, i) => part !== first.parts[i]).flatMap((c, i) => (c ? [i] : []));
+    // Client 2's session part and key b's part: nothing else was re-encoded.
+    expect(changed).toContain(2 % SESSION_PARTS);
+    expect(changed.length).toBeLessThanOrEqual(2);
+    expect(second.executedUpTo).toBe(2);
+    // The cached digests are those a fresh computation gives.
+    expect(Buffer.from(snapshotOf(second.executedUpTo, second.parts).digest).toString('hex')).toBe(Buffer.from(second.digest).toString('hex'));
+  });
+
+  it('restore installs a snapshot whole (sessions, position, application), and refuses a malformed one changing nothing', () => {
+    const a = new Replica(new KvStore());
+    a.executeReady(log({ commands: [kv(7, 3, { type: 'put', key: 'k', value: 'v' })] }));
+    const snapshot = a.snapshot();
+    const b = new Replica(new KvStore());
+    b.restore(snapshot);
+    expect(b.executedUpTo).toBe(1);
+    expect(b.lookup(7, 3).kind).toBe('done');
+    expect(Buffer.from(b.snapshot().digest).toString('hex')).toBe(Buffer.from(snapshot.digest).toString('hex'));
+    const c = new Replica(new KvStore());
+    // Client 7's session placed in the part of client 8.
+    const misplaced = snapshot.parts.map((p, i) => (i === 8 ? snapshot.parts[7]! : i === 7 ? snapshot.parts[8]! : p));
+    expect(() => c.restore(snapshotOf(1, misplaced))).toThrow(/belongs to part 7/);
+    expect(() => c.restore(snapshotOf(1, snapshot.parts.slice(1)))).toThrow(/parts, expected/);
+    expect(c.executedUpTo).toBe(0);
+    expect(c.lookup(7, 3).kind).toBe('new');
   });
 });
