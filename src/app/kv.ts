@@ -310,8 +310,10 @@ interface KvBounds {
  */
 export class KvStore implements StateMachine {
   readonly partCount = KV_PARTS;
-  private parts: Map<string, string>[] = Array.from({ length: KV_PARTS }, () => new Map());
-  private partBytes: number[] = new Array<number>(KV_PARTS).fill(PART_HEADER_BYTES);
+  /** Entries by part; a part's map is made on its first write (most stores are small). */
+  private parts: (Map<string, string> | undefined)[] = new Array(KV_PARTS);
+  /** Bytes of each part's entries, its header not included. */
+  private partBytes = new Uint32Array(KV_PARTS);
   private keys = 0;
   private bytes = 0;
   private changed = new Set<number>();
@@ -338,7 +340,7 @@ export class KvStore implements StateMachine {
   }
 
   get(key: string): string | null {
-    return this.parts[kvPartOf(encoder.encode(key))]!.get(key) ?? null;
+    return this.parts[kvPartOf(encoder.encode(key))]?.get(key) ?? null;
   }
 
   apply(bytes: Uint8Array): Uint8Array {
@@ -355,15 +357,15 @@ export class KvStore implements StateMachine {
   private execute(op: KvOp): KvResult {
     const keyBytes = encoder.encode(op.key);
     const index = kvPartOf(keyBytes);
-    const part = this.parts[index]!;
-    const current = part.get(op.key) ?? null;
+    const current = this.parts[index]?.get(op.key) ?? null;
     const { next, result } = kvModelStep(current, op);
     if (next === current) return result;
     const before = current === null ? 0 : entryBytes(keyBytes.length, encoder.encode(current).length);
     const after = next === null ? 0 : entryBytes(keyBytes.length, encoder.encode(next).length);
     if (current === null && this.keys >= this.bounds.keysMax) return { ok: false, value: null };
     if (this.bytes - before + after > this.bounds.stateBytesMax) return { ok: false, value: null };
-    if (this.partBytes[index]! - before + after > STATE_PART_BYTES_MAX) return { ok: false, value: null };
+    if (PART_HEADER_BYTES + this.partBytes[index]! - before + after > STATE_PART_BYTES_MAX) return { ok: false, value: null };
+    const part = (this.parts[index] ??= new Map());
     if (next === null) part.delete(op.key);
     else part.set(op.key, next);
     this.keys += (next === null ? 0 : 1) - (current === null ? 0 : 1);
@@ -382,9 +384,9 @@ export class KvStore implements StateMachine {
 
   part(index: number): Uint8Array {
     const entries: [Uint8Array, Uint8Array][] = [];
-    for (const [key, value] of this.parts[index]!) entries.push([encoder.encode(key), encoder.encode(value)]);
+    for (const [key, value] of this.parts[index] ?? []) entries.push([encoder.encode(key), encoder.encode(value)]);
     entries.sort((a, b) => compareBytes(a[0], b[0]));
-    const w = new Writer(this.partBytes[index]!);
+    const w = new Writer(PART_HEADER_BYTES + this.partBytes[index]!);
     w.u32(entries.length);
     for (const [key, value] of entries) {
       w.field(key);
@@ -411,7 +413,7 @@ export class KvStore implements StateMachine {
     if (keys > this.bounds.keysMax) throw new Error(`kv state: ${keys} keys > ${this.bounds.keysMax}`);
     if (total > this.bounds.stateBytesMax) throw new Error(`kv state: ${total} bytes of entries > ${this.bounds.stateBytesMax}`);
     this.parts = decoded;
-    this.partBytes = parts.map((bytes) => bytes.length);
+    this.partBytes = Uint32Array.from(parts, (bytes) => bytes.length - PART_HEADER_BYTES);
     this.keys = keys;
     this.bytes = total;
     this.changed = new Set();

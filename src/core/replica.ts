@@ -47,22 +47,21 @@ const SESSIONS_PER_PART_MAX = Math.floor((STATE_PART_BYTES_MAX - 3) / SESSION_BY
 
 export class Replica {
   private readonly app: StateMachine;
-  /** Sessions by client id, in SESSION_PARTS parts (clientId mod SESSION_PARTS). */
-  private sessions: Map<ClientId, Session>[] = Array.from({ length: SESSION_PARTS }, () => new Map());
+  /** Sessions by client id, in SESSION_PARTS parts (clientId mod SESSION_PARTS); a part's map is made on first use. */
+  private sessions: (Map<ClientId, Session> | undefined)[] = new Array(SESSION_PARTS);
   private sessionCount = 0;
   private nextSlot: Slot = 0;
-  /** Each part's encoding and digest as of the last snapshot, and the session parts changed since. */
-  private encoded: Uint8Array[];
-  private digests: Uint8Array[];
+  /**
+   * Each part's encoding and digest as of the last snapshot (none before the first: crash mode
+   * never takes one), and the session parts changed since.
+   */
+  private encoded: Uint8Array[] = [];
+  private digests: Uint8Array[] = [];
   private changedSessions = new Set<number>();
 
   constructor(app: StateMachine) {
     if (SESSION_PARTS + app.partCount > STATE_PARTS_MAX) throw new Error(`replica: ${SESSION_PARTS + app.partCount} state parts > STATE_PARTS_MAX ${STATE_PARTS_MAX}`);
     this.app = app;
-    app.takeChangedParts();
-    const parts = [...this.sessions.map(() => encodeSessionPart([])), ...Array.from({ length: app.partCount }, (_, i) => app.part(i))];
-    this.encoded = parts;
-    this.digests = parts.map(statePartDigest);
   }
 
   /** First slot not yet executed. */
@@ -72,11 +71,11 @@ export class Replica {
 
   /** Parts of the state: the session table's, then the application's. */
   get partCount(): number {
-    return this.encoded.length;
+    return SESSION_PARTS + this.app.partCount;
   }
 
   lookup(clientId: ClientId, seq: number): SessionLookup {
-    const session = this.sessions[clientId % SESSION_PARTS]!.get(clientId);
+    const session = this.sessions[clientId % SESSION_PARTS]?.get(clientId);
     if (session === undefined || seq > session.seq) return { kind: 'new' };
     if (seq === session.seq) return { kind: 'done', result: session.result };
     return { kind: 'stale' };
@@ -101,9 +100,11 @@ export class Replica {
 
   /** The state now; re-encodes and rehashes only the parts changed since the last snapshot. */
   snapshot(): StateSnapshot {
-    for (const index of this.changedSessions) this.refresh(index, encodeSessionPart(this.sessionsOf(index)));
+    const first = this.encoded.length === 0;
+    const appChanged = this.app.takeChangedParts();
+    for (const index of first ? Array.from({ length: SESSION_PARTS }, (_, i) => i) : this.changedSessions) this.refresh(index, encodeSessionPart(this.sessionsOf(index)));
     this.changedSessions.clear();
-    for (const index of this.app.takeChangedParts()) this.refresh(SESSION_PARTS + index, this.app.part(index));
+    for (const index of first ? Array.from({ length: this.app.partCount }, (_, i) => i) : appChanged) this.refresh(SESSION_PARTS + index, this.app.part(index));
     const executedUpTo = this.nextSlot;
     const digests = this.digests.slice();
     return { executedUpTo, parts: this.encoded.slice(), digests, digest: stateDigestOf({ executedUpTo, digests }) };
@@ -134,7 +135,7 @@ export class Replica {
   }
 
   private sessionsOf(index: number): { clientId: ClientId; seq: number; result: Uint8Array }[] {
-    return [...this.sessions[index]!]
+    return [...(this.sessions[index] ?? [])]
       .sort(([a], [b]) => a - b)
       .map(([clientId, { seq, result }]) => ({ clientId, seq, result }));
   }
@@ -142,7 +143,7 @@ export class Replica {
   private execute(command: Command): Uint8Array | undefined {
     if (this.lookup(command.clientId, command.seq).kind !== 'new') return undefined;
     const index = command.clientId % SESSION_PARTS;
-    const part = this.sessions[index]!;
+    const part = (this.sessions[index] ??= new Map());
     // Deterministic on every replica: the same decided log reaches the same verdict.
     if (!part.has(command.clientId) && (this.sessionCount >= CLIENT_SESSIONS_MAX || part.size >= SESSIONS_PER_PART_MAX)) return undefined;
     const result = this.app.apply(command.op);
