@@ -251,9 +251,10 @@ export interface SessionEntry {
   readonly result: Uint8Array;
 }
 const SESSIONS: Bound = { max: CLIENT_SESSIONS_MAX, name: 'CLIENT_SESSIONS_MAX', what: 'count' };
-const SESSION_PART = list(struct<SessionEntry>({ clientId: uint(CLIENT_ID), seq: uint(SEQ), result: bytes(RESULT_LENGTH) }), SESSIONS)('session-part');
+const session: Field<SessionEntry> = struct({ clientId: uint(CLIENT_ID), seq: uint(SEQ), result: bytes(RESULT_LENGTH) });
+const SESSION_PART = list(session, SESSIONS)('session-part');
 /** Bytes one session takes in its part, at most. */
-export const SESSION_BYTES_MAX = struct<SessionEntry>({ clientId: uint(CLIENT_ID), seq: uint(SEQ), result: bytes(RESULT_LENGTH) })('session').size({
+export const SESSION_BYTES_MAX = session('session').size({
   clientId: CLIENT_ID_MAX,
   seq: Number.MAX_SAFE_INTEGER,
   result: new Uint8Array(RESULT_BYTES_MAX),

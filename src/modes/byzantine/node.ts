@@ -981,6 +981,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
       case 'progress':
         return this.requestState(out);
       case 'complete':
+        // Executed past it meanwhile: installing it would move the state back.
+        if (progress.certificate.slot <= this.replica.executedUpTo) return;
         try {
           this.replica.restore(progress.snapshot);
         } catch {
