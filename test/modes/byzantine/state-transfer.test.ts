@@ -6,6 +6,7 @@ import type { NodeId } from '../../../src/core/types.ts';
 import type { PeerMessage, StateManifest, StateParts, StateRequest } from '../../../src/messages/types.ts';
 import { toHex } from '../../../crypto/digest.ts';
 import { nativeBackend } from '../../../crypto/ed25519.ts';
+import { STATE_REPLIES_PER_PEER_PER_PERIOD } from '../../../src/modes/byzantine/state-transfer.ts';
 import { command, dropped, innerOf, makeFixture, Net, seal, type Fixture } from './fixtures.ts';
 
 const LAGGARD: NodeId = 3;
@@ -122,5 +123,19 @@ describe('state transfer: manifest, then the missing parts, each checked against
     expect(requests[0]!.parts.length).toBeLessThanOrEqual(3);
     expect(digestOf(net, LAGGARD)).toBe(digestOf(net, 0));
     expect(net.apps[LAGGARD]!.get('k8')).toBe('v8');
+  });
+
+  it('a member answers at most STATE_REPLIES_PER_PEER_PER_PERIOD state requests per peer each retransmit period', () => {
+    const net = laggingCluster();
+    // The stable checkpoint of members 0-2.
+    const slot = 6;
+    const request = seal(fx, LAGGARD, { type: 'state-request', slot, parts: [0, 1, 2] });
+    const replies = () => sent(net, 0, LAGGARD, 'state-parts').length;
+    for (let i = 0; i < 3 * STATE_REPLIES_PER_PEER_PER_PERIOD; i++) net.deliver(0, LAGGARD, request);
+    expect(replies()).toBe(STATE_REPLIES_PER_PEER_PER_PERIOD);
+    expect(dropped(net.nodes[0]!, 'state-request:rate-limited')).toBe(2 * STATE_REPLIES_PER_PEER_PER_PERIOD);
+    net.step(0, { type: 'timeout', timer: 'retransmit' });
+    net.deliver(0, LAGGARD, request);
+    expect(replies()).toBe(STATE_REPLIES_PER_PEER_PER_PERIOD + 1);
   });
 });
