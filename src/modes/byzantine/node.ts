@@ -182,7 +182,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private readonly checkpointVotes = new Map<Slot, Map<NodeId, Vote>>();
   private readonly ownSnapshots = new Map<Slot, StateSnapshot>();
   private readonly transfer: StateTransfer;
-  /** State-parts replies sent per peer this retransmit period. */
+  /** State-transfer replies (manifests, parts) sent per peer this retransmit period. */
   private readonly stateServed = new Map<NodeId, number>();
 
   // Leader change.
@@ -919,7 +919,19 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.catchUp(from, msg.decidedUpTo, out);
   }
 
+  /** Counts a state-transfer reply (a manifest or parts, each up to a frame) to `to`; false past its share this period. */
+  private mayServeState(to: NodeId): boolean {
+    const served = this.stateServed.get(to) ?? 0;
+    if (served >= STATE_REPLIES_PER_PEER_PER_PERIOD) {
+      this.drop('state-request', 'rate-limited');
+      return false;
+    }
+    this.stateServed.set(to, served + 1);
+    return true;
+  }
+
   private sendManifest(to: NodeId, out: Outbox): void {
+    if (!this.mayServeState(to)) return;
     const { certificate, snapshot } = this.stable!;
     out.send(to, this.auth.seal({ type: 'state-manifest', checkpoint: certificate, executedUpTo: snapshot.executedUpTo, digests: snapshot.digests }));
   }
@@ -953,9 +965,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
       if (this.stable !== null && this.stable.certificate.slot > msg.slot) this.sendManifest(from, out);
       return;
     }
-    const served = this.stateServed.get(from) ?? 0;
-    if (served >= STATE_REPLIES_PER_PEER_PER_PERIOD) return this.drop('state-request', 'rate-limited');
-    this.stateServed.set(from, served + 1);
+    if (!this.mayServeState(from)) return;
     const parts: StateParts['parts'][number][] = [];
     // The count prefix may grow by two bytes; each part costs its index, its length and its bytes.
     const empty = encodedSize({ type: 'state-parts', slot: msg.slot, parts: [] });

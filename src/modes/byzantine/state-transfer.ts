@@ -11,7 +11,7 @@ import { statePartDigest } from '../../messages/codec.ts';
 import type { CheckpointCertificate, StateParts, StateRequest } from '../../messages/types.ts';
 import { bytesEqual, toHex } from '../../../crypto/digest.ts';
 
-/** Most state-parts replies a member sends one peer per retransmit period: what a requester can make it ship. */
+/** Most state-transfer replies (manifests, parts) a member sends one peer per retransmit period: what a requester can make it ship. */
 export const STATE_REPLIES_PER_PEER_PER_PERIOD = 8;
 
 interface Target {

@@ -125,7 +125,7 @@ describe('state transfer: manifest, then the missing parts, each checked against
     expect(net.apps[LAGGARD]!.get('k8')).toBe('v8');
   });
 
-  it('a member answers at most STATE_REPLIES_PER_PEER_PER_PERIOD state requests per peer each retransmit period', () => {
+  it('a member answers at most STATE_REPLIES_PER_PEER_PER_PERIOD state requests (and catch-up requests it answers with a manifest) per peer each retransmit period', () => {
     const net = laggingCluster();
     // The stable checkpoint of members 0-2.
     const slot = 6;
@@ -134,8 +134,13 @@ describe('state transfer: manifest, then the missing parts, each checked against
     for (let i = 0; i < 3 * STATE_REPLIES_PER_PEER_PER_PERIOD; i++) net.deliver(0, LAGGARD, request);
     expect(replies()).toBe(STATE_REPLIES_PER_PEER_PER_PERIOD);
     expect(dropped(net.nodes[0]!, 'state-request:rate-limited')).toBe(2 * STATE_REPLIES_PER_PEER_PER_PERIOD);
+    // A catch-up request from below the checkpoint would get a manifest: also out of this period's share.
+    net.deliver(0, LAGGARD, seal(fx, LAGGARD, { type: 'catchup-request', fromSlot: 0 }));
+    expect(sent(net, 0, LAGGARD, 'state-manifest')).toHaveLength(0);
     net.step(0, { type: 'timeout', timer: 'retransmit' });
     net.deliver(0, LAGGARD, request);
     expect(replies()).toBe(STATE_REPLIES_PER_PEER_PER_PERIOD + 1);
+    net.deliver(0, LAGGARD, seal(fx, LAGGARD, { type: 'catchup-request', fromSlot: 0 }));
+    expect(sent(net, 0, LAGGARD, 'state-manifest')).toHaveLength(1);
   });
 });
