@@ -15,6 +15,10 @@ import { ENTRY_BYTES } from './large-state.ts';
 
 const bytes = Number(process.argv[2] ?? 50_000_000);
 const puts = Math.ceil(bytes / ENTRY_BYTES);
+const half = Math.floor(puts / 2);
+const threeQuarters = Math.floor((3 * puts) / 4);
+/** Which member stops once member 3 caught up: 2, or with `leader` as the second argument, the leader. */
+const stopLeader = process.argv[3] === 'leader';
 const CLIENTS = 64;
 const VALUE = 'v'.repeat(1024);
 const key = (i: number) => `k${i}/`.padEnd(256, 'k');
@@ -54,18 +58,22 @@ try {
   const node = (id: number): NodeRuntime => cluster.nodes[id]!;
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   console.log(`${puts} puts of ${ENTRY_BYTES} B entries (${(bytes / 1e6).toFixed(1)} MB), ${CLIENTS} clients, 4 members over libp2p with SQLite`);
-  console.log(`first half: ${s(await putRange(cluster.clients, 0, puts / 2))}`);
+  console.log(`first half: ${s(await putRange(cluster.clients, 0, half))}`);
   const wipedAt = Date.now();
   await cluster.nodes[3]!.stop();
-  console.log(`member 3 wiped; third quarter without it: ${s(await putRange(cluster.clients, puts / 2, (3 * puts) / 4))}`);
+  console.log(`member 3 wiped; third quarter without it: ${s(await putRange(cluster.clients, half, threeQuarters))}`);
   const wiped = await cluster.restartMember(3, { wipe: true });
   const caughtUp = await until(() => wiped.decidedUpTo >= node(0).decidedUpTo, 600_000, 'member 3 to catch up');
   console.log(`member 3 restarted empty, caught up to slot ${wiped.decidedUpTo} in ${s(caughtUp)} (down ${s(Date.now() - wipedAt)} in all)`);
-  await cluster.nodes[2]!.stop();
-  console.log(`member 2 stopped; last quarter, needing member 3: ${s(await putRange(cluster.clients, (3 * puts) / 4, puts))}`);
-  await until(() => wiped.decidedUpTo === node(0).decidedUpTo, 60_000, 'member 3 to decide the last puts');
-  const same = toHex(wiped.stateDigest()!) === toHex(node(0).stateDigest()!);
-  console.log(`member 3 has member 0's state: ${same}; member 0 stayed running: ${node(0).running}`);
+  const leader = [0, 1, 2].find((id) => node(id).status().isLeader) ?? -1;
+  const stopped = stopLeader ? leader : 2;
+  console.log(`view changes so far: ${(await cluster.stats()).viewChanges}; leader: member ${leader}; member 3 in ballot ${node(3).status().ballot.round}`);
+  await cluster.nodes[stopped]!.stop();
+  console.log(`member ${stopped} stopped; last quarter, needing member 3: ${s(await putRange(cluster.clients, threeQuarters, puts))}`);
+  const reference = node([0, 1].find((id) => id !== stopped)!);
+  await until(() => wiped.decidedUpTo === reference.decidedUpTo, 60_000, 'member 3 to decide the last puts');
+  const same = toHex(wiped.stateDigest()!) === toHex(reference.stateDigest()!);
+  console.log(`member 3 has member ${reference.id}'s state: ${same}; every member not stopped is running: ${[0, 1, 2, 3].every((id) => id === stopped || node(id).running)}`);
   const stats = await cluster.stats();
   console.log(`bytes sent by the members: ${(stats.bytesOut / 1e6).toFixed(1)} MB; decisions ${stats.decisions}; view changes ${stats.viewChanges}`);
 } finally {
