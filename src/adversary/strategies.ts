@@ -199,7 +199,7 @@ class Forger extends LyingPromise {
         return this.seal({ ...msg, commitments: swap(msg.commitments, (box) => (box.type === 'commitment' ? { ...box, commitment: sha256(box.commitment) } : box)) });
       case 'certified-catchup-reply':
         return this.seal({ ...msg, entries: msg.entries.map((entry) => ({ ...entry, accepteds: swap(entry.accepteds, (vote) => vote) })) });
-      case 'state-reply':
+      case 'state-manifest':
         return this.seal({ ...msg, checkpoint: { ...msg.checkpoint, signatures: swap(msg.checkpoint.signatures, (vote) => vote) } });
       default:
         return null;

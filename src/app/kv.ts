@@ -2,7 +2,7 @@
 // the single-key sequential model that both the store and the linearizability checker use,
 // so the implementation and the spec it is checked against cannot drift apart.
 import { sha256 } from '@noble/hashes/sha2.js';
-import { OP_BYTES_MAX, RESULT_BYTES_MAX } from '../core/limits.ts';
+import { OP_BYTES_MAX, RESULT_BYTES_MAX, STATE_BYTES_MAX, STATE_PART_BYTES_MAX } from '../core/limits.ts';
 import type { StateMachine } from './state-machine.ts';
 
 /** Longest key, in UTF-8 bytes. */
@@ -11,6 +11,10 @@ export const KV_KEY_BYTES_MAX = 256;
 export const KV_VALUE_BYTES_MAX = 1024;
 /** Most keys one store holds; creating a key beyond it fails with {ok:false}. */
 export const KV_KEYS_MAX = 1_000_000;
+/** log2 of KV_PARTS. */
+const KV_PART_BITS = 12;
+/** Parts the store is split into, by key hash: ≈ 16 KiB each when STATE_BYTES_MAX is reached. */
+export const KV_PARTS = 1 << KV_PART_BITS;
 
 export type KvOp =
   | { type: 'put'; key: string; value: string }
@@ -278,28 +282,65 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+/** The part a key lives in: the top bits of its SHA-256, so keys spread evenly whatever they look like. */
+export function kvPartOf(keyBytes: Uint8Array): number {
+  const h = sha256(keyBytes);
+  return ((h[0]! << 8) | h[1]!) >>> (16 - KV_PART_BITS);
+}
+
+/** Bytes an entry takes in its part's encoding: key and value, each with its u16 length. */
+function entryBytes(keyBytes: number, valueBytes: number): number {
+  return 2 + keyBytes + 2 + valueBytes;
+}
+
+/** Bytes of an empty part: its u32 entry count. */
+const PART_HEADER_BYTES = 4;
+
+interface KvBounds {
+  readonly keysMax: number;
+  readonly stateBytesMax: number;
+}
+
 /**
- * The replicated KV application. Snapshot format: u32 count, then per entry key and value
- * (u16 length + UTF-8 each), keys strictly ascending by bytes so equal states encode equally.
+ * The replicated KV application, split into KV_PARTS parts by key hash. Part format: u32 count,
+ * then per entry key and value (u16 length + UTF-8 each), keys strictly ascending by bytes so
+ * equal states encode equally. A write that would take the store past `keysMax` keys, past
+ * `stateBytesMax` bytes of entries, or its part past STATE_PART_BYTES_MAX fails with {ok:false}
+ * and changes nothing: the same verdict on every replica.
  */
 export class KvStore implements StateMachine {
-  private readonly entries = new Map<string, string>();
-  private readonly keysMax: number;
+  readonly partCount = KV_PARTS;
+  /** Entries by part; a part's map is made on its first write (most stores are small). */
+  private parts: (Map<string, string> | undefined)[] = new Array(KV_PARTS);
+  /** Bytes of each part's entries, its header not included. */
+  private partBytes = new Uint32Array(KV_PARTS);
+  private keys = 0;
+  private bytes = 0;
+  private changed = new Set<number>();
+  private readonly bounds: KvBounds;
 
-  /** `keysMax` lowers the key bound, so tests can reach it. */
-  constructor(keysMax: number = KV_KEYS_MAX) {
+  /** `keysMax` and `stateBytesMax` lower the bounds, so tests can reach them. */
+  constructor(keysMax: number = KV_KEYS_MAX, stateBytesMax: number = STATE_BYTES_MAX) {
     if (!Number.isSafeInteger(keysMax) || keysMax < 0 || keysMax > KV_KEYS_MAX) {
       throw new Error(`kv: keysMax must be an integer in [0, ${KV_KEYS_MAX}], got ${keysMax}`);
     }
-    this.keysMax = keysMax;
+    if (!Number.isSafeInteger(stateBytesMax) || stateBytesMax < 0 || stateBytesMax > STATE_BYTES_MAX) {
+      throw new Error(`kv: stateBytesMax must be an integer in [0, ${STATE_BYTES_MAX}], got ${stateBytesMax}`);
+    }
+    this.bounds = { keysMax, stateBytesMax };
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.keys;
+  }
+
+  /** Bytes of entries held, as counted against stateBytesMax. */
+  get stateBytes(): number {
+    return this.bytes;
   }
 
   get(key: string): string | null {
-    return this.entries.get(key) ?? null;
+    return this.parts[kvPartOf(encoder.encode(key))]?.get(key) ?? null;
   }
 
   apply(bytes: Uint8Array): Uint8Array {
@@ -314,61 +355,86 @@ export class KvStore implements StateMachine {
   }
 
   private execute(op: KvOp): KvResult {
-    const current = this.entries.get(op.key) ?? null;
+    const keyBytes = encoder.encode(op.key);
+    const index = kvPartOf(keyBytes);
+    const current = this.parts[index]?.get(op.key) ?? null;
     const { next, result } = kvModelStep(current, op);
-    if (next === null) {
-      this.entries.delete(op.key);
-    } else {
-      if (current === null && this.entries.size >= this.keysMax) return { ok: false, value: null };
-      this.entries.set(op.key, next);
-    }
+    if (next === current) return result;
+    const before = current === null ? 0 : entryBytes(keyBytes.length, encoder.encode(current).length);
+    const after = next === null ? 0 : entryBytes(keyBytes.length, encoder.encode(next).length);
+    if (current === null && this.keys >= this.bounds.keysMax) return { ok: false, value: null };
+    if (this.bytes - before + after > this.bounds.stateBytesMax) return { ok: false, value: null };
+    if (PART_HEADER_BYTES + this.partBytes[index]! - before + after > STATE_PART_BYTES_MAX) return { ok: false, value: null };
+    const part = (this.parts[index] ??= new Map());
+    if (next === null) part.delete(op.key);
+    else part.set(op.key, next);
+    this.keys += (next === null ? 0 : 1) - (current === null ? 0 : 1);
+    this.bytes += after - before;
+    this.partBytes[index]! += after - before;
+    this.changed.add(index);
     return result;
   }
 
+  /** Over every part's encoding: O(state), for comparing replicas, not for checkpoints. */
   stateDigest(): Uint8Array {
-    return sha256(this.snapshot());
+    const h = sha256.create();
+    for (let i = 0; i < KV_PARTS; i++) h.update(this.part(i));
+    return h.digest();
   }
 
-  snapshot(): Uint8Array {
-    const sorted: [Uint8Array, Uint8Array][] = [];
-    let size = 4;
-    for (const [key, value] of this.entries) {
-      const entry: [Uint8Array, Uint8Array] = [encoder.encode(key), encoder.encode(value)];
-      size += 2 + entry[0].length + 2 + entry[1].length;
-      sorted.push(entry);
-    }
-    sorted.sort((a, b) => compareBytes(a[0], b[0]));
-    const w = new Writer(size);
-    w.u32(sorted.length);
-    for (const [key, value] of sorted) {
+  part(index: number): Uint8Array {
+    const entries: [Uint8Array, Uint8Array][] = [];
+    for (const [key, value] of this.parts[index] ?? []) entries.push([encoder.encode(key), encoder.encode(value)]);
+    entries.sort((a, b) => compareBytes(a[0], b[0]));
+    const w = new Writer(PART_HEADER_BYTES + this.partBytes[index]!);
+    w.u32(entries.length);
+    for (const [key, value] of entries) {
       w.field(key);
       w.field(value);
     }
     return w.done();
   }
 
-  restore(snapshot: Uint8Array): void {
-    const restored = KvStore.restore(snapshot, this.keysMax);
-    this.entries.clear();
-    for (const [key, value] of restored.entries) this.entries.set(key, value);
+  takeChangedParts(): number[] {
+    const changed = [...this.changed];
+    this.changed.clear();
+    return changed;
   }
 
-  /** Inverse of snapshot(); throws an Error naming the defect on any non-canonical input. */
-  static restore(bytes: Uint8Array, keysMax: number = KV_KEYS_MAX): KvStore {
-    const store = new KvStore(keysMax);
-    const r = new Reader(bytes, 'kv snapshot');
-    const count = r.u32('count');
-    if (count > keysMax) throw new Error(`kv snapshot: ${count} keys > ${keysMax}`);
-    let previous: Uint8Array | null = null;
-    for (let i = 0; i < count; i++) {
-      const keyBytes = r.field('key', KV_KEY_BYTES_MAX);
-      if (previous !== null && compareBytes(previous, keyBytes) >= 0) {
-        throw new Error(`kv snapshot: key ${i} is not strictly ascending`);
-      }
-      previous = keyBytes;
-      store.entries.set(r.text(keyBytes, 'key'), r.string('value', KV_VALUE_BYTES_MAX));
+  restore(parts: readonly Uint8Array[]): void {
+    if (parts.length !== KV_PARTS) throw new Error(`kv state: ${parts.length} parts, expected ${KV_PARTS}`);
+    const decoded = parts.map(decodePart);
+    let keys = 0;
+    let total = 0;
+    for (let i = 0; i < KV_PARTS; i++) {
+      keys += decoded[i]!.size;
+      total += parts[i]!.length - PART_HEADER_BYTES;
     }
-    r.end();
-    return store;
+    if (keys > this.bounds.keysMax) throw new Error(`kv state: ${keys} keys > ${this.bounds.keysMax}`);
+    if (total > this.bounds.stateBytesMax) throw new Error(`kv state: ${total} bytes of entries > ${this.bounds.stateBytesMax}`);
+    this.parts = decoded;
+    this.partBytes = Uint32Array.from(parts, (bytes) => bytes.length - PART_HEADER_BYTES);
+    this.keys = keys;
+    this.bytes = total;
+    this.changed = new Set();
   }
+}
+
+/** Inverse of KvStore.part(index); throws an Error naming the defect on any non-canonical input. */
+function decodePart(bytes: Uint8Array, index: number): Map<string, string> {
+  const what = `kv part ${index}`;
+  if (bytes.length > STATE_PART_BYTES_MAX) throw new Error(`${what}: ${bytes.length} bytes > STATE_PART_BYTES_MAX ${STATE_PART_BYTES_MAX}`);
+  const r = new Reader(bytes, what);
+  const count = r.u32('count');
+  const entries = new Map<string, string>();
+  let previous: Uint8Array | null = null;
+  for (let i = 0; i < count; i++) {
+    const keyBytes = r.field('key', KV_KEY_BYTES_MAX);
+    if (previous !== null && compareBytes(previous, keyBytes) >= 0) throw new Error(`${what}: key ${i} is not strictly ascending`);
+    if (kvPartOf(keyBytes) !== index) throw new Error(`${what}: key ${i} belongs to part ${kvPartOf(keyBytes)}`);
+    previous = keyBytes;
+    entries.set(r.text(keyBytes, 'key'), r.string('value', KV_VALUE_BYTES_MAX));
+  }
+  r.end();
+  return entries;
 }

@@ -26,13 +26,17 @@ export type PersistRecord =
   // still changing our own promise for it, so a restart re-sends it instead of signing another; `verified`
   // is what this node signed for (ballot, slot), so it never signs a different digest even
   // after a restart; `checkpoint` lets storage drop everything below the stable checkpoint.
+  // A state may be far larger than a frame: it is written as parts, a record each.
   | { readonly type: 'joined'; readonly round: number; readonly by: SignedEnvelope | null }
   | { readonly type: 'verified'; readonly ballot: Ballot; readonly slot: Slot; readonly digest: Uint8Array }
   | { readonly type: 'prepared'; readonly certificate: PreparedCertificate }
   /** Commit-reveal: the key committed for (ballot, slot), kept so a restart recommits identically. */
   | { readonly type: 'committed'; readonly ballot: Ballot; readonly slot: Slot; readonly key: Uint8Array }
   | { readonly type: 'certified'; readonly entry: CertifiedEntry }
-  | { readonly type: 'checkpoint'; readonly certificate: CheckpointCertificate; readonly snapshot: Uint8Array };
+  /** One part of the state at the next `checkpoint` record (only parts that changed since the last one are written). */
+  | { readonly type: 'state-part'; readonly index: number; readonly part: Uint8Array }
+  /** A stable checkpoint: its certificate and position; its state is the latest `state-part` of each of `partCount` indices. */
+  | { readonly type: 'checkpoint'; readonly certificate: CheckpointCertificate; readonly executedUpTo: Slot; readonly partCount: number };
 
 export type Effect =
   | { readonly type: 'persist'; readonly record: PersistRecord }

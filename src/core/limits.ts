@@ -24,11 +24,30 @@ export const CLIENT_SESSIONS_MAX = 100_000;
  * of one client each have their own). Beyond it the least recently used session of that client
  * is evicted, deterministically, as part of the replicated state; a later command of an evicted
  * session is answered `evicted`, not executed (but a retry of its first command cannot be told
- * from a new session's, so it runs again if that many newer sessions came in between).
+ * from a new session's, so it runs again if that many newer sessions came in between). Below
+ * what one part of the session table holds with maximal results (238), so one client's
+ * sessions always fit their part.
  */
-export const CLIENT_SESSIONS_PER_CLIENT_MAX = 1024;
+export const CLIENT_SESSIONS_PER_CLIENT_MAX = 128;
 /** Largest session id: any safe integer (the runtime draws 53 random bits). */
 export const SESSION_ID_MAX = Number.MAX_SAFE_INTEGER;
+
+// --- Replicated state: checkpoints digest it part by part, state transfer ships it part by part ---
+
+/**
+ * Most bytes of application state a replica holds (for the kv store: its entries as encoded). A
+ * command that would exceed it gets an error result, the same on every replica: it is part of
+ * the state machine, never a node failure.
+ */
+export const STATE_BYTES_MAX = 64 * 1024 * 1024;
+/** Largest encoded part of the replicated state: any one part fits a state-transfer frame. */
+export const STATE_PART_BYTES_MAX = FRAME_BYTES_MAX - 64 * 1024;
+/** Parts the client-session table is split into (by client id); the application adds its own. */
+export const SESSION_PARTS = 1024;
+/** Most parts of the replicated state: sessions' and the application's together. */
+export const STATE_PARTS_MAX = 8192;
+/** Most parts one state-transfer request asks for. */
+export const STATE_REQUEST_PARTS_MAX = 1024;
 /** Largest round number accepted from the wire (keeps arithmetic exact). */
 export const ROUND_MAX = 2 ** 40;
 /** Largest slot number accepted from the wire. */
@@ -50,8 +69,6 @@ export const CERTIFICATE_SIGNATURES_MAX = NODE_ID_MAX + 1;
 export const SIGNED_PAYLOAD_BYTES_MAX = FRAME_BYTES_MAX - (2 + 2 + 3 + 1 + SIGNATURE_BYTES);
 /** Most prepared certificates in one CertifiedPromise: slots between the watermarks. */
 export const PREPARED_CERTIFICATES_MAX = 256;
-/** Largest application snapshot sent in state transfer. */
-export const SNAPSHOT_BYTES_MAX = FRAME_BYTES_MAX - 64 * 1024;
 /** A member accepts promises (and keeps single-sign messages) for rounds up to its own + this × n. */
 export const ROUNDS_AHEAD_PER_MEMBER = 4;
 /**

@@ -361,7 +361,9 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
       case 'new-ballot':
       case 'checkpoint':
       case 'certified-catchup-reply':
-      case 'state-reply':
+      case 'state-manifest':
+      case 'state-request':
+      case 'state-parts':
       case 'commitment':
       case 'reveal':
       case 'bundle':

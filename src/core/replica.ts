@@ -4,14 +4,20 @@
 //
 // Each client process has its own session, so processes sharing a client id never make each
 // other's seqs stale. A client keeps at most CLIENT_SESSIONS_PER_CLIENT_MAX sessions, the least
-// recently used evicted first; the table is replicated state (snapshots carry it, in eviction
+// recently used evicted first; the table is replicated state (checkpoints carry it, in eviction
 // order), so every replica evicts the same session at the same command. A session's first seq is
 // 1: a command of an unknown session with a later seq belongs to an evicted one and is answered
-// `evicted` instead of being executed again.
-import { CLIENT_SESSIONS_MAX, CLIENT_SESSIONS_PER_CLIENT_MAX } from './limits.ts';
+// `evicted` instead of being executed again. A part of the table holds at most 238 sessions (all
+// its clients'), so that it fits a frame; a client's new session in a full part evicts that
+// client's least recently used one, and a client without one in a full part is not executed.
+//
+// The state is kept in parts (the session table's SESSION_PARTS by client id, then the
+// application's), so a checkpoint re-encodes and rehashes only what changed and state transfer
+// ships it part by part.
+import { CLIENT_SESSIONS_MAX, CLIENT_SESSIONS_PER_CLIENT_MAX, SESSION_PARTS, STATE_PART_BYTES_MAX, STATE_PARTS_MAX } from './limits.ts';
 import type { Batch, ClientId, Command, SessionId, Slot } from './types.ts';
 import type { StateMachine } from '../app/state-machine.ts';
-import { decodeReplicaSnapshot, encodeReplicaSnapshot } from '../messages/codec.ts';
+import { decodeSessionPart, encodeSessionPart, SESSION_BYTES_MAX, stateDigestOf, statePartDigest, type ClientSessions } from '../messages/codec.ts';
 
 interface Session {
   readonly seq: number;
@@ -30,17 +36,53 @@ export type SessionLookup =
   | { readonly kind: 'done'; readonly result: Uint8Array }
   | { readonly kind: 'stale' };
 
+/**
+ * Everything execution determines, as checkpoints sign it and state transfer ships it: the
+ * position, and the parts (the session table's SESSION_PARTS, then the application's) with
+ * their digests. Immutable: snapshots of successive checkpoints share the parts that did not change.
+ */
+export interface StateSnapshot {
+  /** Every slot below this one has been executed. */
+  readonly executedUpTo: Slot;
+  readonly parts: readonly Uint8Array[];
+  readonly digests: readonly Uint8Array[];
+  /** stateDigestOf(executedUpTo, digests): what a Checkpoint signs. */
+  readonly digest: Uint8Array;
+}
+
+/** A snapshot of these parts, every digest computed (state loaded from storage). */
+export function snapshotOf(executedUpTo: Slot, parts: readonly Uint8Array[]): StateSnapshot {
+  const digests = parts.map(statePartDigest);
+  return { executedUpTo, parts, digests, digest: stateDigestOf({ executedUpTo, digests }) };
+}
+
 /** The seq every session starts at. */
 const FIRST_SEQ = 1;
+/** Sessions one part holds at most: even with maximal results it stays within STATE_PART_BYTES_MAX. */
+const SESSIONS_PER_PART_MAX = Math.floor((STATE_PART_BYTES_MAX - 3) / SESSION_BYTES_MAX);
+
+/** One part of the session table: its clients, each with its sessions least recently used first. */
+interface SessionPart {
+  readonly clients: Map<ClientId, Map<SessionId, Session>>;
+  sessions: number;
+}
 
 export class Replica {
   private readonly app: StateMachine;
-  /** Per client, its sessions least recently used first (a Map keeps insertion order). */
-  private readonly clients = new Map<ClientId, Map<SessionId, Session>>();
+  /** The session table in SESSION_PARTS parts (clientId mod SESSION_PARTS); a part is made on first use. */
+  private parts: (SessionPart | undefined)[] = new Array(SESSION_PARTS);
   private sessionCount = 0;
   private nextSlot: Slot = 0;
+  /**
+   * Each part's encoding and digest as of the last snapshot (none before the first: crash mode
+   * never takes one), and the session parts changed since.
+   */
+  private encoded: Uint8Array[] = [];
+  private digests: Uint8Array[] = [];
+  private changedSessions = new Set<number>();
 
   constructor(app: StateMachine) {
+    if (SESSION_PARTS + app.partCount > STATE_PARTS_MAX) throw new Error(`replica: ${SESSION_PARTS + app.partCount} state parts > STATE_PARTS_MAX ${STATE_PARTS_MAX}`);
     this.app = app;
   }
 
@@ -49,12 +91,17 @@ export class Replica {
     return this.nextSlot;
   }
 
+  /** Parts of the state: the session table's, then the application's. */
+  get partCount(): number {
+    return SESSION_PARTS + this.app.partCount;
+  }
+
   /**
    * What a request finds. An unknown session is 'new' even past seq 1: this replica may lag
    * behind the slot that opened it, so only execution, in log order, may call it evicted.
    */
   lookup(clientId: ClientId, session: SessionId, seq: number): SessionLookup {
-    const known = this.clients.get(clientId)?.get(session);
+    const known = this.parts[clientId % SESSION_PARTS]?.clients.get(clientId)?.get(session);
     if (known === undefined || seq > known.seq) return { kind: 'new' };
     if (seq === known.seq) return { kind: 'done', result: known.result };
     return { kind: 'stale' };
@@ -77,56 +124,88 @@ export class Replica {
     return this.app.stateDigest();
   }
 
-  /** Canonical bytes of everything execution determines: position, sessions, application state. */
-  snapshot(): Uint8Array {
-    const clients = [...this.clients]
-      .sort(([a], [b]) => a - b)
-      .map(([clientId, sessions]) => ({ clientId, sessions: [...sessions].map(([session, { seq, result }]) => ({ session, seq, result })) }));
-    return encodeReplicaSnapshot({ executedUpTo: this.nextSlot, clients, app: this.app.snapshot() });
+  /** The state now; re-encodes and rehashes only the parts changed since the last snapshot. */
+  snapshot(): StateSnapshot {
+    const first = this.encoded.length === 0;
+    const appChanged = this.app.takeChangedParts();
+    for (const index of first ? Array.from({ length: SESSION_PARTS }, (_, i) => i) : this.changedSessions) this.refresh(index, encodeSessionPart(this.clientsOf(index)));
+    this.changedSessions.clear();
+    for (const index of first ? Array.from({ length: this.app.partCount }, (_, i) => i) : appChanged) this.refresh(SESSION_PARTS + index, this.app.part(index));
+    const executedUpTo = this.nextSlot;
+    const digests = this.digests.slice();
+    return { executedUpTo, parts: this.encoded.slice(), digests, digest: stateDigestOf({ executedUpTo, digests }) };
   }
 
-  /** Install a snapshot (state transfer); throws, changing nothing, if it is malformed. */
-  restore(bytes: Uint8Array): void {
-    const snapshot = decodeReplicaSnapshot(bytes);
-    this.app.restore(snapshot.app);
-    this.clients.clear();
-    this.sessionCount = 0;
-    for (const { clientId, sessions } of snapshot.clients) {
-      this.clients.set(clientId, new Map(sessions.map(({ session, seq, result }) => [session, { seq, result }])));
-      this.sessionCount += sessions.length;
-    }
+  /** Install a snapshot whose digests have been checked (state transfer, restart); throws, changing nothing, if it is malformed. */
+  restore(snapshot: StateSnapshot): void {
+    if (snapshot.parts.length !== this.partCount) throw new Error(`replica: snapshot of ${snapshot.parts.length} parts, expected ${this.partCount}`);
+    const parts = snapshot.parts.slice(0, SESSION_PARTS).map((bytes, index): SessionPart => {
+      const clients = decodeSessionPart(bytes, index);
+      const sessions = clients.reduce((sum, c) => sum + c.sessions.length, 0);
+      if (sessions > SESSIONS_PER_PART_MAX) throw new Error(`replica: session part ${index} holds ${sessions} sessions > ${SESSIONS_PER_PART_MAX}`);
+      return {
+        clients: new Map(clients.map(({ clientId, sessions }) => [clientId, new Map(sessions.map(({ session, seq, result }) => [session, { seq, result }]))])),
+        sessions,
+      };
+    });
+    const sessionCount = parts.reduce((sum, part) => sum + part.sessions, 0);
+    if (sessionCount > CLIENT_SESSIONS_MAX) throw new Error(`replica: ${sessionCount} sessions > CLIENT_SESSIONS_MAX ${CLIENT_SESSIONS_MAX}`);
+    this.app.restore(snapshot.parts.slice(SESSION_PARTS));
+    this.parts = parts;
+    this.sessionCount = sessionCount;
+    this.changedSessions = new Set();
+    this.encoded = snapshot.parts.slice();
+    this.digests = snapshot.digests.slice();
     this.nextSlot = snapshot.executedUpTo;
+  }
+
+  private refresh(index: number, part: Uint8Array): void {
+    this.encoded[index] = part;
+    this.digests[index] = statePartDigest(part);
+  }
+
+  private clientsOf(index: number): ClientSessions[] {
+    return [...(this.parts[index]?.clients ?? [])]
+      .sort(([a], [b]) => a - b)
+      .map(([clientId, sessions]) => ({ clientId, sessions: [...sessions].map(([session, { seq, result }]) => ({ session, seq, result })) }));
   }
 
   /** The result, null if the session was evicted, undefined if the command is a duplicate or cannot be tracked. */
   private execute(command: Command): Uint8Array | null | undefined {
-    const sessions = this.clients.get(command.clientId);
+    const index = command.clientId % SESSION_PARTS;
+    const part = (this.parts[index] ??= { clients: new Map(), sessions: 0 });
+    const sessions = part.clients.get(command.clientId);
     const known = sessions?.get(command.session);
     if (known !== undefined && command.seq <= known.seq) return undefined;
     if (known === undefined) {
       if (command.seq !== FIRST_SEQ) return null;
-      if (!this.admit(sessions)) return undefined;
+      if (!this.admit(part, sessions)) return undefined;
     }
     const result = this.app.apply(command.op);
     const own = sessions ?? new Map<SessionId, Session>();
-    if (sessions === undefined) this.clients.set(command.clientId, own);
+    if (sessions === undefined) part.clients.set(command.clientId, own);
     else own.delete(command.session); // re-inserted last: the most recently used
-    if (known === undefined) this.sessionCount++;
+    if (known === undefined) {
+      this.sessionCount++;
+      part.sessions++;
+    }
     own.set(command.session, { seq: command.seq, result });
+    this.changedSessions.add(index);
     return result;
   }
 
   /**
    * Room for one more session of a client: its least recently used one goes if it is at its
-   * bound, or if the whole table is full (then only a client that has a session can open another).
-   * Deterministic on every replica: the same decided log reaches the same verdict.
+   * bound, or if its part or the whole table is full (then only a client that has a session can
+   * open another). Deterministic on every replica: the same decided log reaches the same verdict.
    */
-  private admit(sessions: Map<SessionId, Session> | undefined): boolean {
+  private admit(part: SessionPart, sessions: Map<SessionId, Session> | undefined): boolean {
     const own = sessions?.size ?? 0;
-    if (own < CLIENT_SESSIONS_PER_CLIENT_MAX && this.sessionCount < CLIENT_SESSIONS_MAX) return true;
+    if (own < CLIENT_SESSIONS_PER_CLIENT_MAX && this.sessionCount < CLIENT_SESSIONS_MAX && part.sessions < SESSIONS_PER_PART_MAX) return true;
     if (own === 0) return false;
     sessions!.delete(sessions!.keys().next().value!);
     this.sessionCount--;
+    part.sessions--;
     return true;
   }
 }

@@ -20,7 +20,10 @@ import {
   NODE_ID_MAX,
   PREPARED_CERTIFICATES_MAX,
   SIGNATURE_BYTES,
-  SNAPSHOT_BYTES_MAX,
+  SESSION_PARTS,
+  STATE_PART_BYTES_MAX,
+  STATE_PARTS_MAX,
+  STATE_REQUEST_PARTS_MAX,
   CLIENT_ID_MAX,
   FRAME_BYTES_MAX,
   OP_BYTES_MAX,
@@ -87,7 +90,10 @@ const SIGNATURE_LENGTH: Bound = { max: SIGNATURE_BYTES, name: 'SIGNATURE_BYTES',
 const PAYLOAD_LENGTH: Bound = { max: FRAME_BYTES_MAX, name: 'FRAME_BYTES_MAX', what: 'length' };
 const SIGNATURES: Bound = { max: CERTIFICATE_SIGNATURES_MAX, name: 'CERTIFICATE_SIGNATURES_MAX', what: 'count' };
 const PREPARED: Bound = { max: PREPARED_CERTIFICATES_MAX, name: 'PREPARED_CERTIFICATES_MAX', what: 'count' };
-const SNAPSHOT_LENGTH: Bound = { max: SNAPSHOT_BYTES_MAX, name: 'SNAPSHOT_BYTES_MAX', what: 'length' };
+const PART_LENGTH: Bound = { max: STATE_PART_BYTES_MAX, name: 'STATE_PART_BYTES_MAX', what: 'length' };
+const PARTS: Bound = { max: STATE_PARTS_MAX, name: 'STATE_PARTS_MAX', what: 'count' };
+const PART_INDEX: Bound = { max: STATE_PARTS_MAX - 1, name: 'STATE_PARTS_MAX - 1', what: 'value' };
+const REQUESTED_PARTS: Bound = { max: STATE_REQUEST_PARTS_MAX, name: 'STATE_REQUEST_PARTS_MAX', what: 'count' };
 
 // ---------------------------------------------------------------------------------------------
 // Layouts.
@@ -139,7 +145,9 @@ export const LAYOUTS = {
   preparedCertificate,
   checkpointCertificate,
   certifiedEntry,
-  snapshot: bytes(SNAPSHOT_LENGTH),
+  partIndex: uint(PART_INDEX),
+  part: bytes(PART_LENGTH),
+  partCount: uint(PARTS),
 } as const;
 
 type MessageOf<K extends WireMessageType> = Extract<WireMessage, { type: K }>;
@@ -183,7 +191,7 @@ const SCHEMAS: { readonly [K in WireMessageType]: MessageSchema<K> } = {
   'new-ballot': { tag: 14, fields: { ballot, promises: envelopes } },
   checkpoint: { tag: 15, fields: { slot, stateDigest: digest } },
   'certified-catchup-reply': { tag: 16, fields: { entries: list(certifiedEntry, ENTRIES), decidedUpTo: slot } },
-  'state-reply': { tag: 17, fields: { checkpoint: checkpointCertificate, snapshot: bytes(SNAPSHOT_LENGTH) } },
+  // Tag 17 was the whole-snapshot StateReply, retired: a state may be larger than a frame.
   commitment: { tag: 18, fields: { ballot, slot, commitment: digest } },
   reveal: { tag: 19, fields: { ballot, slot, digest, key: digest } },
   bundle: { tag: 20, fields: { ballot, slot, batch, commitments: envelopes } },
@@ -207,6 +215,9 @@ const SCHEMAS: { readonly [K in WireMessageType]: MessageSchema<K> } = {
       outsideWorkingBallot: bool,
     },
   },
+  'state-manifest': { tag: 27, fields: { checkpoint: checkpointCertificate, executedUpTo: slot, digests: list(digest, PARTS) } },
+  'state-request': { tag: 28, fields: { slot, parts: list(uint(PART_INDEX), REQUESTED_PARTS) } },
+  'state-parts': { tag: 29, fields: { slot, parts: list(struct({ index: uint(PART_INDEX), bytes: bytes(PART_LENGTH) }), PARTS) } },
 };
 
 /** Tags of the status exchange: a wire message, but not one the protocol core carries. */
@@ -241,41 +252,39 @@ export function frameType(frame: Uint8Array): WireMessageType | undefined {
 const TYPE_OF_TAG: (string | undefined)[] = [];
 for (const [type, { tag }] of Object.entries(SCHEMAS)) TYPE_OF_TAG[tag] = type;
 
+/** One session of a client as the replica's state holds it: its last command executed and the result. */
 export interface SessionEntry {
   readonly session: number;
   readonly seq: number;
   readonly result: Uint8Array;
 }
-
-/** What a checkpoint's state digest covers and state transfer ships: the replica, sessions included. */
-export interface ReplicaSnapshot {
-  /** Every slot below this one has been executed. */
-  readonly executedUpTo: number;
-  /** By ascending client id; each client's sessions least recently used first (eviction order). */
-  readonly clients: readonly { readonly clientId: number; readonly sessions: readonly SessionEntry[] }[];
-  readonly app: Uint8Array;
+/** A client's sessions in a session part, least recently used first (eviction order). */
+export interface ClientSessions {
+  readonly clientId: number;
+  readonly sessions: readonly SessionEntry[];
 }
 const CLIENTS: Bound = { max: CLIENT_SESSIONS_MAX, name: 'CLIENT_SESSIONS_MAX', what: 'count' };
 const SESSIONS: Bound = { max: CLIENT_SESSIONS_PER_CLIENT_MAX, name: 'CLIENT_SESSIONS_PER_CLIENT_MAX', what: 'count' };
 const sessionEntry: Field<SessionEntry> = struct({ session: uint(SESSION), seq: uint(SEQ), result: bytes(RESULT_LENGTH) });
-const REPLICA_SNAPSHOT = struct<ReplicaSnapshot>(
-  {
-    executedUpTo: slot,
-    clients: list(struct({ clientId: uint(CLIENT_ID), sessions: list(sessionEntry, SESSIONS) }), CLIENTS),
-    app: bytes(SNAPSHOT_LENGTH),
-  },
-  // One encoding per state: clients strictly ascending, each with distinct sessions, none empty.
-  (snapshot, path) => {
-    let total = 0;
-    snapshot.clients.forEach(({ clientId, sessions }, i) => {
-      if (i > 0 && clientId <= snapshot.clients[i - 1]!.clientId) fail(`${path}.clients.clientId`, `${clientId} is not above the one before it`);
-      if (sessions.length === 0) fail(`${path}.clients.sessions`, `client ${clientId} has no session`);
-      if (new Set(sessions.map((e) => e.session)).size !== sessions.length) fail(`${path}.clients.sessions`, `client ${clientId} lists a session twice`);
-      total += sessions.length;
-    });
-    if (total > CLIENT_SESSIONS_MAX) fail(`${path}.clients`, `${total} sessions exceed CLIENT_SESSIONS_MAX ${CLIENT_SESSIONS_MAX}`);
-  },
-)('snapshot');
+const clientSessions: Field<ClientSessions> = struct({ clientId: uint(CLIENT_ID), sessions: list(sessionEntry, SESSIONS) });
+const SESSION_PART = list(clientSessions, CLIENTS)('session-part');
+/**
+ * Bytes one session adds to its part, at most: its entry, plus its client's header (a part has
+ * no more clients than sessions, since none is empty).
+ */
+export const SESSION_BYTES_MAX =
+  sessionEntry('session').size({ session: SESSION_ID_MAX, seq: Number.MAX_SAFE_INTEGER, result: new Uint8Array(RESULT_BYTES_MAX) }) +
+  clientSessions('client').size({ clientId: CLIENT_ID_MAX, sessions: [] }) +
+  3;
+
+/** What a checkpoint's state digest covers: the position, and the digest of every part (sessions', then the application's). */
+interface StateDigestInput {
+  readonly executedUpTo: number;
+  readonly digests: readonly Uint8Array[];
+}
+const STATE_DIGEST_INPUT = struct<StateDigestInput>({ executedUpTo: slot, digests: list(digest, PARTS) })('state');
+const STATE_DOMAIN = 'byzpaxos/state/v2';
+const STATE_PART_DOMAIN = 'byzpaxos/state-part/v1';
 
 // ---------------------------------------------------------------------------------------------
 // Encoding and decoding.
@@ -351,19 +360,41 @@ export function batchDigest(batch: Batch): Uint8Array {
   return domainDigest(BATCH_DIGEST_DOMAIN, encodeBatch(batch));
 }
 
-export function encodeReplicaSnapshot(snapshot: ReplicaSnapshot): Uint8Array {
-  const size = REPLICA_SNAPSHOT.size(snapshot);
-  if (size > SNAPSHOT_BYTES_MAX) throw new CodecError(`snapshot: length ${size} exceeds SNAPSHOT_BYTES_MAX ${SNAPSHOT_BYTES_MAX}`);
-  const w = new Writer(size);
-  REPLICA_SNAPSHOT.write(w, snapshot);
+/** Clients of one part, clientId strictly ascending, each in the part SESSION_PARTS assigns it. */
+export function encodeSessionPart(clients: readonly ClientSessions[]): Uint8Array {
+  const w = new Writer(SESSION_PART.size(clients));
+  SESSION_PART.write(w, clients);
   return w.buf;
 }
 
-export function decodeReplicaSnapshot(bytes: Uint8Array): ReplicaSnapshot {
+/** Strict inverse of encodeSessionPart for part `index`: throws CodecError on anything it could not have produced. */
+export function decodeSessionPart(bytes: Uint8Array, index: number): ClientSessions[] {
+  const path = `session-part ${index}`;
+  if (bytes.length > STATE_PART_BYTES_MAX) fail(path, `length ${bytes.length} exceeds STATE_PART_BYTES_MAX ${STATE_PART_BYTES_MAX}`);
   const r = new Reader(bytes, 0);
-  const snapshot = REPLICA_SNAPSHOT.read(r);
-  if (r.pos !== bytes.length) throw new CodecError(`snapshot: ${bytes.length - r.pos} trailing byte(s)`);
-  return snapshot;
+  const clients = SESSION_PART.read(r) as ClientSessions[];
+  if (r.pos !== bytes.length) fail(path, `${bytes.length - r.pos} trailing byte(s)`);
+  // One encoding per state: clients strictly ascending, each with distinct sessions, none empty.
+  for (let i = 0; i < clients.length; i++) {
+    const { clientId, sessions } = clients[i]!;
+    if (clientId % SESSION_PARTS !== index) fail(path, `client ${clientId} belongs to part ${clientId % SESSION_PARTS}`);
+    if (i > 0 && clients[i - 1]!.clientId >= clientId) fail(path, `client ${clientId} is not strictly ascending`);
+    if (sessions.length === 0) fail(path, `client ${clientId} has no session`);
+    if (new Set(sessions.map((e) => e.session)).size !== sessions.length) fail(path, `client ${clientId} lists a session twice`);
+  }
+  return clients;
+}
+
+/** The digest of one part of the replicated state, as a state manifest lists it. */
+export function statePartDigest(part: Uint8Array): Uint8Array {
+  return domainDigest(STATE_PART_DOMAIN, part);
+}
+
+/** The digest checkpoints sign: over the position and the part digests, so a checkpoint rehashes only parts that changed. */
+export function stateDigestOf(state: StateDigestInput): Uint8Array {
+  const w = new Writer(STATE_DIGEST_INPUT.size(state));
+  STATE_DIGEST_INPUT.write(w, state);
+  return domainDigest(STATE_DOMAIN, w.buf);
 }
 
 /** A protocol message; a status frame is rejected like any other unexpected input. */

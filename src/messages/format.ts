@@ -55,8 +55,12 @@ export function formatMessage(msg: Message, formatOp: OpFormatter = hexOp): stri
       return `Checkpoint s<${msg.slot} state=${toHex(msg.stateDigest).slice(0, 8)}`;
     case 'certified-catchup-reply':
       return `CertifiedCatchupReply slots=[${msg.entries.map((e) => e.slot).join(',')}] decided<${msg.decidedUpTo}`;
-    case 'state-reply':
-      return `StateReply s<${msg.checkpoint.slot} (${msg.snapshot.length} bytes)`;
+    case 'state-manifest':
+      return `StateManifest s<${msg.checkpoint.slot} parts=${msg.digests.length}`;
+    case 'state-request':
+      return `StateRequest s<${msg.slot} parts=${msg.parts.length} from ${msg.parts[0] ?? '-'}`;
+    case 'state-parts':
+      return `StateParts s<${msg.slot} parts=${msg.parts.length} (${msg.parts.reduce((sum, p) => sum + p.bytes.length, 0)} bytes)`;
     case 'commitment':
       return `Commitment b=${formatBallot(msg.ballot)} s=${msg.slot} C=${toHex(msg.commitment).slice(0, 8)}`;
     case 'reveal':

@@ -159,11 +159,35 @@ export interface CertifiedCatchupReply {
   readonly decidedUpTo: Slot;
 }
 
-/** State transfer for a replica below the sender's stable checkpoint. */
-export interface StateReply {
-  readonly type: 'state-reply';
+/**
+ * State transfer, first step, for a replica below the sender's stable checkpoint: the certificate
+ * and the digest of every part of the state it vouches for (the manifest hashes to stateDigest).
+ */
+export interface StateManifest {
+  readonly type: 'state-manifest';
   readonly checkpoint: CheckpointCertificate;
-  readonly snapshot: Uint8Array;
+  /** Every slot below this one is executed in that state (the checkpoint's slot). */
+  readonly executedUpTo: Slot;
+  readonly digests: readonly Uint8Array[];
+}
+
+/** State transfer: the parts (by index) of the state at checkpoint `slot` the requester still lacks. */
+export interface StateRequest {
+  readonly type: 'state-request';
+  readonly slot: Slot;
+  readonly parts: readonly number[];
+}
+
+export interface StatePart {
+  readonly index: number;
+  readonly bytes: Uint8Array;
+}
+
+/** State transfer: parts of the state at checkpoint `slot`, each checked against the manifest's digest. */
+export interface StateParts {
+  readonly type: 'state-parts';
+  readonly slot: Slot;
+  readonly parts: readonly StatePart[];
 }
 
 // --- Commit-reveal mode (seed 000 §6) --------------------------------------------------------
@@ -288,7 +312,9 @@ export type PeerMessage =
   | NewBallot
   | Checkpoint
   | CertifiedCatchupReply
-  | StateReply
+  | StateManifest
+  | StateRequest
+  | StateParts
   | Commitment
   | Reveal
   | Bundle
@@ -323,7 +349,6 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'new-ballot',
   'checkpoint',
   'certified-catchup-reply',
-  'state-reply',
   'commitment',
   'reveal',
   'bundle',
@@ -331,4 +356,7 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'evidence-query',
   'evidence-share',
   'suspect',
+  'state-manifest',
+  'state-request',
+  'state-parts',
 ];

@@ -155,6 +155,7 @@ export class LocalCluster {
       deployment,
       dir,
       removeDir: options.dir === undefined,
+      specs: [],
       members: [],
       nodes: [],
       clients: [],
@@ -174,6 +175,7 @@ export class LocalCluster {
         seed: seed * 1000 + id,
         ...(options.adversaries?.has(id) ? { adversaryName: options.adversaries.get(id)!.name } : {}),
       }));
+      parts.specs.push(...specs);
       const started = await Promise.allSettled(
         specs.map((spec) =>
           options.threads === true ? WorkerMember.start(spec) : InProcessMember.start(spec, options.adversaries?.get(spec.id), logger),
@@ -233,6 +235,25 @@ export class LocalCluster {
     return { ...total, members: all.length };
   }
 
+  /**
+   * Stops honest in-process member `id` and starts it again on the same address from its store,
+   * or, with `wipe`, from nothing: its SQLite files deleted first. Returns its new runtime.
+   */
+  async restartMember(id: NodeId, options: { readonly wipe?: boolean } = {}): Promise<NodeRuntime> {
+    const spec = this.parts.specs[id];
+    const index = this.parts.members.findIndex((m) => m.id === id);
+    const old = this.parts.members[index];
+    if (spec === undefined || !(old instanceof InProcessMember) || spec.adversaryName !== undefined) {
+      throw new Error(`LocalCluster.restartMember: member ${id} is not an honest in-process member`);
+    }
+    await old.stop();
+    if (options.wipe === true) for (const suffix of ['', '-wal', '-shm']) rmSync(join(spec.dir, `node-${id}.db${suffix}`), { force: true });
+    const member = await InProcessMember.start(spec);
+    this.parts.members[index] = member;
+    this.parts.nodes[this.parts.nodes.indexOf(old.runtime)] = member.runtime;
+    return member.runtime;
+  }
+
   /** Closes the clients, stops every member and removes the temporary directory. Idempotent. */
   stop(): Promise<void> {
     if (this.stopping === null) this.stopping = this.shutdown();
@@ -252,6 +273,7 @@ interface Parts {
   readonly deployment: Deployment;
   readonly dir: string;
   readonly removeDir: boolean;
+  readonly specs: MemberSpec[];
   readonly members: MemberHandle[];
   readonly nodes: NodeRuntime[];
   readonly clients: ClusterClient[];

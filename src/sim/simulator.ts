@@ -99,6 +99,8 @@ export interface SimControl {
   crash(node: NodeId): void;
   /** Restarts a crashed node from what it persisted (no-op if up). */
   restart(node: NodeId): void;
+  /** Crashes the node (if live) and discards all it persisted: its restart begins from nothing. */
+  wipe(node: NodeId): void;
 }
 
 export interface CommandTiming {
@@ -183,7 +185,7 @@ type SimEvent =
 
 interface SimNode {
   core: ProtocolNode | null;
-  readonly storage: MemoryStorage;
+  storage: MemoryStorage;
   incarnation: number;
   readonly timers: Map<TimerName, number>;
 }
@@ -243,6 +245,12 @@ class Simulation {
     },
     restart: (id) => {
       if (this.member(id).core === null) this.restart(id);
+    },
+    wipe: (id) => {
+      const node = this.member(id);
+      if (node.core !== null) this.halt(id);
+      node.storage = new MemoryStorage();
+      this.note(`n${id} WIPED`);
     },
   };
 
@@ -589,7 +597,7 @@ class Simulation {
     const bytes = encodeMessage(msg);
     // Signed envelopes are counted by what they carry.
     const type = msg.type === 'signed' ? (frameType(msg.payload) ?? 'signed') : msg.type;
-    if (type === 'catchup-reply' || type === 'certified-catchup-reply' || type === 'state-reply') this.coverage.catchupReplies++;
+    if (type === 'catchup-reply' || type === 'certified-catchup-reply' || type === 'state-parts') this.coverage.catchupReplies++;
     this.messages.count++;
     this.messages.bytes += bytes.length;
     let entry = this.messages.byType.get(type);

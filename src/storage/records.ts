@@ -18,8 +18,8 @@ export { CodecError };
 export const RECORD_VERSION = 2;
 
 /**
- * Largest encoded record. The largest records hold what arrived in one frame (a decided batch;
- * a checkpoint certificate and its snapshot, shipped together in a StateReply), plus a few bytes.
+ * Largest encoded record. The largest records hold what arrived in one frame (a decided batch, a
+ * checkpoint certificate, a part of the state), plus a few bytes.
  */
 export const RECORD_BYTES_MAX = 2 * FRAME_BYTES_MAX;
 
@@ -31,7 +31,7 @@ interface RecordSchema<K extends RecordType> {
   readonly fields: Fields<Omit<RecordOf<K>, 'type'>>;
 }
 
-const { round, slot, ballot, batch, pvalue, envelope, preparedCertificate, checkpointCertificate, certifiedEntry, snapshot } =
+const { round, slot, ballot, batch, pvalue, envelope, preparedCertificate, checkpointCertificate, certifiedEntry, partIndex, part, partCount } =
   LAYOUTS;
 
 // Tags are part of the on-disk format: never renumber, only append.
@@ -45,7 +45,9 @@ const SCHEMAS: { readonly [K in RecordType]: RecordSchema<K> } = {
   prepared: { tag: 7, fields: { certificate: preparedCertificate } },
   committed: { tag: 8, fields: { ballot, slot, key: digest } },
   certified: { tag: 9, fields: { entry: certifiedEntry } },
-  checkpoint: { tag: 10, fields: { certificate: checkpointCertificate, snapshot } },
+  // Tag 10 was a checkpoint with its whole snapshot, retired: a state may be larger than a record.
+  'state-part': { tag: 11, fields: { index: partIndex, part } },
+  checkpoint: { tag: 12, fields: { certificate: checkpointCertificate, executedUpTo: slot, partCount } },
 };
 
 interface RecordCodec extends FieldCodec<PersistRecord> {
@@ -131,7 +133,9 @@ export function stateRecords(state: StateAccumulator): PersistRecord[] {
   for (const [s, b] of state.decided) out.push({ type: 'decided', slot: s, batch: b });
   if (state.joined !== null) out.push({ type: 'joined', round: state.joined.round, by: state.joined.by });
   if (state.checkpoint !== null) {
-    out.push({ type: 'checkpoint', certificate: state.checkpoint.certificate, snapshot: state.checkpoint.snapshot });
+    const { certificate, executedUpTo, parts } = state.checkpoint;
+    parts.forEach((p, index) => out.push({ type: 'state-part', index, part: p }));
+    out.push({ type: 'checkpoint', certificate, executedUpTo, partCount: parts.length });
   }
   for (const [key, d] of state.verified) {
     const at = parseRoundSlot(key);
@@ -154,7 +158,7 @@ export function stateRecordCount(state: StateAccumulator): number {
     state.accepted.size +
     state.decided.size +
     (state.joined !== null ? 1 : 0) +
-    (state.checkpoint !== null ? 1 : 0) +
+    (state.checkpoint !== null ? 1 + state.checkpoint.parts.length : 0) +
     state.verified.size +
     state.committed.size +
     state.prepared.size +

@@ -24,7 +24,14 @@ export interface ByzantineState {
   readonly committed: ReadonlyMap<string, Uint8Array>;
   readonly prepared: ReadonlyMap<Slot, PreparedCertificate>;
   readonly certified: ReadonlyMap<Slot, CertifiedEntry>;
-  readonly checkpoint: { readonly certificate: CheckpointCertificate; readonly snapshot: Uint8Array } | null;
+  readonly checkpoint: StableCheckpoint | null;
+}
+
+/** A stable checkpoint's certificate and the state it vouches for. */
+export interface StableCheckpoint {
+  readonly certificate: CheckpointCertificate;
+  readonly executedUpTo: Slot;
+  readonly parts: readonly Uint8Array[];
 }
 
 export function verifiedKey(round: number, slot: Slot): string {
@@ -52,6 +59,8 @@ export class StateAccumulator {
   readonly prepared = new Map<Slot, PreparedCertificate>();
   readonly certified = new Map<Slot, CertifiedEntry>();
   checkpoint: ByzantineState['checkpoint'] = null;
+  /** The latest part written for each index: the next checkpoint's state. */
+  readonly parts = new Map<number, Uint8Array>();
 
   applyRecord(r: PersistRecord): void {
     switch (r.type) {
@@ -82,15 +91,24 @@ export class StateAccumulator {
       case 'certified':
         this.certified.set(r.entry.slot, r.entry);
         return;
+      case 'state-part':
+        this.parts.set(r.index, r.part);
+        return;
       case 'checkpoint':
-        this.installCheckpoint(r.certificate, r.snapshot);
+        this.installCheckpoint(r.certificate, r.executedUpTo, r.partCount);
         return;
     }
   }
 
-  private installCheckpoint(certificate: CheckpointCertificate, snapshot: Uint8Array): void {
+  private installCheckpoint(certificate: CheckpointCertificate, executedUpTo: Slot, partCount: number): void {
     if (this.checkpoint !== null && this.checkpoint.certificate.slot >= certificate.slot) return;
-    this.checkpoint = { certificate, snapshot };
+    const parts = Array.from({ length: partCount }, (_, index) => {
+      const part = this.parts.get(index);
+      // Parts are written in the same step as their checkpoint, before it: a gap is a damaged log.
+      if (part === undefined) throw new Error(`storage: checkpoint at slot ${certificate.slot} lacks state part ${index}`);
+      return part;
+    });
+    this.checkpoint = { certificate, executedUpTo, parts };
     const low = certificate.slot;
     for (const slot of this.prepared.keys()) if (slot < low) this.prepared.delete(slot);
     for (const slot of this.certified.keys()) if (slot < low) this.certified.delete(slot);

@@ -1,10 +1,12 @@
+import { hash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { OP_BYTES_MAX, RESULT_BYTES_MAX } from '../../src/core/limits.ts';
+import { OP_BYTES_MAX, RESULT_BYTES_MAX, STATE_PART_BYTES_MAX } from '../../src/core/limits.ts';
 import {
   KV_ERROR_RESULT,
   KV_KEY_BYTES_MAX,
   KV_OP_BYTES_MAX,
+  KV_PARTS,
   KV_RESULT_BYTES_MAX,
   KV_VALUE_BYTES_MAX,
   KvStore,
@@ -13,6 +15,7 @@ import {
   encodeKvOp,
   encodeKvResult,
   kvModelStep,
+  kvPartOf,
 } from '../../src/app/kv.ts';
 import type { KvOp, KvResult } from '../../src/app/kv.ts';
 
@@ -27,6 +30,28 @@ const cas = (key: string, expected: string | null, value: string): KvOp => ({ ty
 
 function hex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex');
+}
+
+function parts(store: KvStore): Uint8Array[] {
+  return Array.from({ length: store.partCount }, (_, i) => store.part(i));
+}
+
+/** A copy of `from`, through its parts. */
+function restored(from: KvStore, keysMax?: number): KvStore {
+  const store = new KvStore(keysMax);
+  store.restore(parts(from));
+  return store;
+}
+
+/** `count` distinct keys that all land in kvPartOf('k0')'s part: searched with node:crypto (fast), each confirmed by kvPartOf. */
+function keysInOnePart(count: number): string[] {
+  const keys: string[] = [];
+  const top = (key: string) => hash('sha256', key, 'buffer').readUInt16BE(0);
+  const target = top('k0') >>> 4;
+  for (let i = 0; keys.length < count; i++) if (top(`k${i}`) >>> 4 === target) keys.push(`k${i}`);
+  const part = kvPartOf(new TextEncoder().encode('k0'));
+  for (const key of keys) expect(kvPartOf(new TextEncoder().encode(key))).toBe(part);
+  return keys;
 }
 
 // Strings whose UTF-8 fits the bounds; includes astral characters and U+FEFF.
@@ -281,38 +306,117 @@ describe('KvStore as a state machine', () => {
         const b = new KvStore();
         for (const [k, v] of shuffled) run(b, put(k, v));
         expect(hex(b.stateDigest())).toBe(hex(a.stateDigest()));
-        expect(hex(b.snapshot())).toBe(hex(a.snapshot()));
+        expect(parts(b).map(hex)).toEqual(parts(a).map(hex));
       }),
     );
   });
 
-  it('snapshot/restore round-trips', () => {
+  it('parts/restore round-trip', () => {
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 30 }), (ops) => {
         const s = new KvStore();
         for (const op of ops) run(s, op);
-        const snap = s.snapshot();
-        const r = KvStore.restore(snap);
+        const r = restored(s);
         expect(r.size).toBe(s.size);
-        expect(hex(r.snapshot())).toBe(hex(snap));
+        expect(r.stateBytes).toBe(s.stateBytes);
+        expect(parts(r).map(hex)).toEqual(parts(s).map(hex));
         expect(hex(r.stateDigest())).toBe(hex(s.stateDigest()));
         for (const op of ops) expect(r.get(op.key)).toBe(s.get(op.key));
       }),
+      // Each run encodes and decodes all KV_PARTS parts.
+      { numRuns: 25 },
     );
   });
 
-  it('restore rejects non-canonical snapshots', () => {
+  it('reports exactly the parts a write changed, and none after a restore', () => {
     const s = new KvStore();
     run(s, put('a', '1'));
-    run(s, put('b', '2'));
-    const snap = s.snapshot();
-    expect(() => KvStore.restore(snap.subarray(0, snap.length - 1))).toThrow(/truncated/);
-    expect(() => KvStore.restore(new Uint8Array([...snap, 0]))).toThrow(/trailing/);
-    // Swap the two keys: entries are [0,1,'a',0,1,'1'] and [0,1,'b',0,1,'2'] after the count.
-    const swapped = snap.slice();
-    swapped[6] = 0x62;
-    swapped[12] = 0x61;
-    expect(() => KvStore.restore(swapped)).toThrow(/not strictly ascending/);
-    expect(() => KvStore.restore(snap, 1)).toThrow(/2 keys > 1/);
+    run(s, put('b', '1'));
+    run(s, get('c'));
+    const a = kvPartOf(new TextEncoder().encode('a'));
+    const b = kvPartOf(new TextEncoder().encode('b'));
+    expect(s.takeChangedParts().sort()).toEqual([...new Set([a, b])].sort());
+    expect(s.takeChangedParts()).toEqual([]);
+    run(s, put('a', '1')); // the same value: nothing changed
+    expect(s.takeChangedParts()).toEqual([]);
+    const r = new KvStore();
+    run(r, put('z', '1'));
+    r.restore(parts(s));
+    expect(r.takeChangedParts()).toEqual([]);
+  });
+
+  it('restore rejects non-canonical parts, changing nothing', () => {
+    const keys = keysInOnePart(2).sort();
+    const s = new KvStore();
+    run(s, put(keys[0]!, '1'));
+    run(s, put(keys[1]!, '2'));
+    const index = kvPartOf(new TextEncoder().encode(keys[0]!));
+    const good = parts(s);
+    const withPart = (part: Uint8Array) => good.map((p, i) => (i === index ? part : p));
+    const part = good[index]!;
+    const target = new KvStore();
+    run(target, put('kept', 'x'));
+    expect(() => target.restore(withPart(part.subarray(0, part.length - 1)))).toThrow(/truncated/);
+    expect(() => target.restore(withPart(new Uint8Array([...part, 0])))).toThrow(/trailing/);
+    // The same entries in the wrong order.
+    const swapped = encodePart([
+      [keys[1]!, '2'],
+      [keys[0]!, '1'],
+    ]);
+    expect(() => target.restore(withPart(swapped))).toThrow(/not strictly ascending/);
+    // A key in a part its hash does not name.
+    expect(() => target.restore(good.map((p, i) => (i === (index + 1) % KV_PARTS ? part : p)))).toThrow(/belongs to part/);
+    expect(() => target.restore(good.slice(1))).toThrow(/parts, expected/);
+    expect(() => new KvStore(1).restore(good)).toThrow(/2 keys > 1/);
+    expect(() => new KvStore(undefined, 4).restore(good)).toThrow(/bytes of entries > 4/);
+    expect(target.get('kept')).toBe('x');
+    expect(target.size).toBe(1);
+  });
+});
+
+/** A part's encoding, entries in the order given: u32 count, then u16-prefixed key and value. */
+function encodePart(entries: [string, string][]): Uint8Array {
+  const bytes: number[] = [0, 0, 0, entries.length];
+  for (const [key, value] of entries) {
+    for (const text of [key, value]) {
+      const utf8 = new TextEncoder().encode(text);
+      bytes.push(utf8.length >> 8, utf8.length & 0xff, ...utf8);
+    }
+  }
+  return Uint8Array.from(bytes);
+}
+
+describe('KvStore state bound: a client-visible error, never a failure', () => {
+  it('a write past stateBytesMax fails with {ok:false} and changes nothing; updates that fit and deletes still work', () => {
+    // Each entry of a one-byte key and a 10-byte value takes 2 + 1 + 2 + 10 = 15 bytes.
+    const s = new KvStore(undefined, 30);
+    expect(run(s, put('a', '0123456789'))).toEqual({ ok: true, value: null });
+    expect(run(s, put('b', '0123456789'))).toEqual({ ok: true, value: null });
+    expect(s.stateBytes).toBe(30);
+    expect(run(s, put('c', ''))).toEqual({ ok: false, value: null });
+    expect(run(s, cas('c', null, ''))).toEqual({ ok: false, value: null });
+    expect(run(s, put('a', '0123456789x'))).toEqual({ ok: false, value: null });
+    expect(s.get('c')).toBeNull();
+    expect(s.get('a')).toBe('0123456789');
+    expect(s.takeChangedParts().length).toBeGreaterThan(0);
+    expect(run(s, put('a', '012345678'))).toEqual({ ok: true, value: '0123456789' });
+    expect(run(s, del('b'))).toEqual({ ok: true, value: '0123456789' });
+    expect(run(s, put('c', '0123456789'))).toEqual({ ok: true, value: null });
+    expect(s.stateBytes).toBe(29);
+  });
+
+  it('a write that would take its part past STATE_PART_BYTES_MAX fails, so every part fits a frame', () => {
+    const value = 'v'.repeat(KV_VALUE_BYTES_MAX);
+    const s = new KvStore();
+    const keys = keysInOnePart(Math.ceil(STATE_PART_BYTES_MAX / (value.length + 8)) + 1);
+    const results = keys.map((key) => run(s, put(key, value)));
+    const refused = results.findIndex((r) => !r.ok);
+    expect(refused).toBeGreaterThan(0);
+    expect(results.slice(refused).every((r) => !r.ok)).toBe(true);
+    const index = kvPartOf(new TextEncoder().encode(keys[0]!));
+    expect(s.part(index).length).toBeLessThanOrEqual(STATE_PART_BYTES_MAX);
+    expect(s.part(index).length + value.length + 4 + 8).toBeGreaterThan(STATE_PART_BYTES_MAX);
+    // Other parts still take writes.
+    expect(run(s, put('elsewhere', value)).ok).toBe(true);
   });
 });

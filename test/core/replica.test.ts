@@ -2,27 +2,36 @@
 import { describe, expect, it } from 'vitest';
 import { KvStore, decodeKvResult, encodeKvOp, type KvOp } from '../../src/app/kv.ts';
 import type { StateMachine } from '../../src/app/state-machine.ts';
-import { CLIENT_SESSIONS_PER_CLIENT_MAX } from '../../src/core/limits.ts';
-import { Replica } from '../../src/core/replica.ts';
-import { decodeReplicaSnapshot } from '../../src/messages/codec.ts';
+import { CLIENT_SESSIONS_PER_CLIENT_MAX, SESSION_PARTS } from '../../src/core/limits.ts';
+import { Replica, snapshotOf } from '../../src/core/replica.ts';
+import { decodeSessionPart, encodeSessionPart } from '../../src/messages/codec.ts';
 import { NOOP, type Batch, type Command, type Slot } from '../../src/core/types.ts';
 
 /** A state machine that records every op it applies and answers with a running counter. */
 class CountingApp implements StateMachine {
   readonly applied: string[] = [];
+  readonly partCount = 1;
+  private changed = false;
   apply(op: Uint8Array): Uint8Array {
     this.applied.push(new TextDecoder().decode(op));
+    this.changed = true;
     return Uint8Array.of(this.applied.length);
   }
   stateDigest(): Uint8Array {
-    return this.snapshot();
+    return this.part();
   }
-  snapshot(): Uint8Array {
+  part(): Uint8Array {
     return new TextEncoder().encode(this.applied.join('|'));
   }
-  restore(snapshot: Uint8Array): void {
-    const text = new TextDecoder().decode(snapshot);
+  takeChangedParts(): number[] {
+    const changed = this.changed ? [0] : [];
+    this.changed = false;
+    return changed;
+  }
+  restore(parts: readonly Uint8Array[]): void {
+    const text = new TextDecoder().decode(parts[0]);
     this.applied.splice(0, this.applied.length, ...(text === '' ? [] : text.split('|')));
+    this.changed = false;
   }
 }
 
@@ -134,6 +143,39 @@ describe('seed 001 client sessions: exactly-once execution', () => {
     ] satisfies KvOp[]) ref.apply(encodeKvOp(op));
     expect(Buffer.from(x.stateDigest()).toString('hex')).toBe(Buffer.from(ref.stateDigest()).toString('hex'));
   });
+
+  it('a snapshot re-encodes only the parts that changed, and shares the rest with the last one', () => {
+    const r = new Replica(new KvStore());
+    r.executeReady(log({ commands: [kv(1, 1, { type: 'put', key: 'a', value: '1' })] }));
+    const first = r.snapshot();
+    r.executeReady(log({ commands: [kv(1, 1, { type: 'put', key: 'a', value: '1' })] }, { commands: [kv(2, 1, { type: 'put', key: 'b', value: '2' })] }));
+    const second = r.snapshot();
+    const changed = second.parts.map((part, i) => part !== first.parts[i]).flatMap((c, i) => (c ? [i] : []));
+    // Client 2's session part and key b's part: nothing else was re-encoded.
+    expect(changed).toContain(2 % SESSION_PARTS);
+    expect(changed.length).toBeLessThanOrEqual(2);
+    expect(second.executedUpTo).toBe(2);
+    // The cached digests are those a fresh computation gives.
+    expect(Buffer.from(snapshotOf(second.executedUpTo, second.parts).digest).toString('hex')).toBe(Buffer.from(second.digest).toString('hex'));
+  });
+
+  it('restore installs a snapshot whole (sessions, position, application), and refuses a malformed one changing nothing', () => {
+    const a = new Replica(new KvStore());
+    a.executeReady(log({ commands: [kv(7, 1, { type: 'put', key: 'k', value: 'v' })] }));
+    const snapshot = a.snapshot();
+    const b = new Replica(new KvStore());
+    b.restore(snapshot);
+    expect(b.executedUpTo).toBe(1);
+    expect(b.lookup(7, 1, 1).kind).toBe('done');
+    expect(Buffer.from(b.snapshot().digest).toString('hex')).toBe(Buffer.from(snapshot.digest).toString('hex'));
+    const c = new Replica(new KvStore());
+    // Client 7's session placed in the part of client 8.
+    const misplaced = snapshot.parts.map((p, i) => (i === 8 ? snapshot.parts[7]! : i === 7 ? snapshot.parts[8]! : p));
+    expect(() => c.restore(snapshotOf(1, misplaced))).toThrow(/belongs to part 7/);
+    expect(() => c.restore(snapshotOf(1, snapshot.parts.slice(1)))).toThrow(/parts, expected/);
+    expect(c.executedUpTo).toBe(0);
+    expect(c.lookup(7, 1, 1).kind).toBe('new');
+  });
 });
 
 describe('client sessions: one per client process, a bounded table evicted deterministically', () => {
@@ -189,24 +231,22 @@ describe('client sessions: one per client process, a bounded table evicted deter
     expect(y.snapshot()).toEqual(x.snapshot());
   });
 
-  it('a snapshot listing a session twice, or a client twice, is refused and changes nothing', () => {
+  it('a session part listing a session twice, a client twice or out of order, or an empty client, is refused and changes nothing', () => {
     const r = new Replica(new CountingApp());
-    // Ids whose varints are easy to find and patch: sessions 200 and 201, clients 100 and 101.
-    r.executeReady(log({ commands: [cmd(100, 1, 'a', 200), cmd(100, 1, 'b', 201), cmd(101, 1, 'c', 200)] }));
+    // Clients 100 and 1124 share part 100 (client id mod SESSION_PARTS).
+    r.executeReady(log({ commands: [cmd(100, 1, 'a', 200), cmd(100, 1, 'b', 201), cmd(100 + SESSION_PARTS, 1, 'c', 200)] }));
     const good = r.snapshot();
-    const patched = (from: number[], to: number[]): Uint8Array => {
-      const hex = Buffer.from(good).toString('hex');
-      const at = hex.indexOf(Buffer.from(from).toString('hex'));
-      expect(at % 2).toBe(0);
-      return Buffer.from(hex.slice(0, at) + Buffer.from(to).toString('hex') + hex.slice(at + from.length * 2), 'hex');
-    };
-    const before = r.snapshot();
-    expect(() => r.restore(patched([0xc9, 0x01], [0xc8, 0x01]))).toThrow(/^snapshot\.clients\.sessions: client 100 lists a session twice$/);
-    expect(() => r.restore(patched([101], [100]))).toThrow(/^snapshot\.clients\.clientId: 100 is not above the one before it$/);
-    expect(r.snapshot()).toEqual(before);
-    expect(decodeReplicaSnapshot(good).clients.map((c) => [c.clientId, c.sessions.map((e) => e.session)])).toEqual([
+    expect(decodeSessionPart(good.parts[100]!, 100).map((c) => [c.clientId, c.sessions.map((e) => e.session)])).toEqual([
       [100, [200, 201]],
-      [101, [200]],
+      [100 + SESSION_PARTS, [200]],
     ]);
+    const entry = (session: number) => ({ session, seq: 1, result: new Uint8Array(0) });
+    const withPart = (clients: Parameters<typeof encodeSessionPart>[0]) =>
+      snapshotOf(good.executedUpTo, good.parts.map((p, i) => (i === 100 ? encodeSessionPart(clients) : p)));
+    const before = r.snapshot();
+    expect(() => r.restore(withPart([{ clientId: 100, sessions: [entry(200), entry(200)] }]))).toThrow(/client 100 lists a session twice$/);
+    expect(() => r.restore(withPart([{ clientId: 100 + SESSION_PARTS, sessions: [entry(1)] }, { clientId: 100, sessions: [entry(1)] }]))).toThrow(/client 100 is not strictly ascending$/);
+    expect(() => r.restore(withPart([{ clientId: 100, sessions: [] }]))).toThrow(/client 100 has no session$/);
+    expect(r.snapshot()).toEqual(before);
   });
 });

@@ -14,6 +14,7 @@ import {
   RESULT_BYTES_MAX,
   ROUND_MAX,
   SLOT_MAX,
+  STATE_PARTS_MAX,
 } from '../../src/core/limits.ts';
 import { NOOP, type Batch, type Command, type PValue } from '../../src/core/types.ts';
 import {
@@ -97,7 +98,13 @@ const messageArbs: { readonly [K in Message['type']]: fc.Arbitrary<Extract<Messa
     entries: fc.array(rec({ slot: slotArb, batch: batchArb, accepteds: envelopesArb }), { maxLength: 3 }),
     decidedUpTo: slotArb,
   }),
-  'state-reply': rec({ type: fc.constant('state-reply'), checkpoint: checkpointCertArb, snapshot: fc.uint8Array({ maxLength: 64 }) }),
+  'state-manifest': rec({ type: fc.constant('state-manifest'), checkpoint: checkpointCertArb, executedUpTo: slotArb, digests: fc.array(digestArb, { maxLength: 4 }) }),
+  'state-request': rec({ type: fc.constant('state-request'), slot: slotArb, parts: fc.array(natIn(0, STATE_PARTS_MAX - 1), { maxLength: 4 }) }),
+  'state-parts': rec({
+    type: fc.constant('state-parts'),
+    slot: slotArb,
+    parts: fc.array(rec({ index: natIn(0, STATE_PARTS_MAX - 1), bytes: fc.uint8Array({ maxLength: 64 }) }), { maxLength: 3 }),
+  }),
   commitment: rec({ type: fc.constant('commitment'), ballot: ballotArb, slot: slotArb, commitment: digestArb }),
   reveal: rec({ type: fc.constant('reveal'), ballot: ballotArb, slot: slotArb, digest: digestArb, key: digestArb }),
   bundle: rec({ type: fc.constant('bundle'), ballot: ballotArb, slot: slotArb, batch: batchArb, commitments: envelopesArb }),
@@ -366,10 +373,12 @@ describe('golden vectors', () => {
       '0210010300010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f04',
     ],
     [
-      'state-reply',
-      { type: 'state-reply', checkpoint: checkpointCert, snapshot: Uint8Array.of(9, 9) },
-      '021110fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f020909',
+      'state-manifest',
+      { type: 'state-manifest', checkpoint: checkpointCert, executedUpTo: 16, digests: [down] },
+      '021b10fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f1001fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0',
     ],
+    ['state-request', { type: 'state-request', slot: 16, parts: [0, 300] }, '021c100200ac02'],
+    ['state-parts', { type: 'state-parts', slot: 16, parts: [{ index: 300, bytes: Uint8Array.of(9, 9) }] }, '021d1001ac02020909'],
     ['commitment', { type: 'commitment', ballot: b21, slot: 7, commitment: down }, '0212020207fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0'],
     ['reveal', { type: 'reveal', ballot: b21, slot: 7, digest: down, key: Uint8Array.from({ length: 32 }, (_, i) => i * 3) }, '0213020207fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0000306090c0f1215181b1e2124272a2d303336393c3f4245484b4e5154575a5d'],
     ['bundle', { type: 'bundle', ballot: b21, slot: 7, batch: noop, commitments: [envelope] }, '021402020700010202010c40000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f'],

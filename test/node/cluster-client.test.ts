@@ -2,6 +2,7 @@
 // reading the requests the client sends and answering them, so each rule is checked in isolation.
 import { describe, expect, it } from 'vitest';
 import { encodeKvResult } from '../../src/app/kv.ts';
+import { CLIENT_SESSIONS_PER_CLIENT_MAX } from '../../src/core/limits.ts';
 import { decodeWireMessage, encodeMessage } from '../../src/messages/codec.ts';
 import type { ClientReply, ClientRequest } from '../../src/messages/types.ts';
 import { ClusterClient, SessionEvictedError } from '../../src/node/cluster-client.ts';
@@ -60,7 +61,9 @@ describe('ClusterClient sessions', () => {
       t.deliver('n0', { ...answer, status: 'evicted' });
       const error = await first.catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SessionEvictedError);
-      expect((error as Error).message).toMatch(/^put "a": the cluster evicted session 11 of client 1 \(more than 1024 newer sessions of this client id\), so it did not run now/);
+      expect((error as Error).message).toMatch(
+        new RegExp(`^put "a": the cluster evicted session 11 of client 1 \\(more than ${CLIENT_SESSIONS_PER_CLIENT_MAX} newer sessions of this client id\\), so it did not run now`),
+      );
 
       const second = client.put('b', '2');
       await expect.poll(() => t.sent.at(-1)!.command.session).toBe(22);

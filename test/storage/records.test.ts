@@ -46,10 +46,13 @@ function recordArbs(slotArb: fc.Arbitrary<number>, roundArb: fc.Arbitrary<number
     }),
     committed: rec({ type: fc.constant('committed'), ballot: ballotArb, slot: slotArb, key: digestArb }),
     certified: rec({ type: fc.constant('certified'), entry: rec({ slot: slotArb, batch: batchArb, accepteds: envelopesArb }) }),
+    'state-part': rec({ type: fc.constant('state-part'), index: natIn(0, 3), part: fc.uint8Array({ maxLength: 128 }) }),
+    // No parts: a checkpoint of parts comes with its part records (the dedicated tests below).
     checkpoint: rec({
       type: fc.constant('checkpoint'),
       certificate: rec({ slot: slotArb, stateDigest: digestArb, signatures: envelopesArb }),
-      snapshot: fc.uint8Array({ maxLength: 128 }),
+      executedUpTo: slotArb,
+      partCount: fc.constant(0),
     }),
   };
 }
@@ -120,7 +123,9 @@ describe('record encoding', () => {
       `record: version ${RECORD_VERSION + 1} unsupported (expected ${RECORD_VERSION})`,
     );
     expect(codecMessage(Uint8Array.of(RECORD_VERSION, 0, ...bytes.subarray(2)))).toBe('record: unknown tag 0');
-    expect(codecMessage(Uint8Array.of(RECORD_VERSION, 11, ...bytes.subarray(2)))).toBe('record: unknown tag 11');
+    expect(codecMessage(Uint8Array.of(RECORD_VERSION, 13, ...bytes.subarray(2)))).toBe('record: unknown tag 13');
+    // Tag 10, the whole-snapshot checkpoint, is retired.
+    expect(codecMessage(Uint8Array.of(RECORD_VERSION, 10, ...bytes.subarray(2)))).toBe('record: unknown tag 10');
     // Ballot round 0 with a leader: only BOTTOM may have round 0.
     expect(codecMessage(Uint8Array.of(RECORD_VERSION, 1, 0, 3))).toMatch(/^promised\.ballot\.leader: leader 2 with round 0/);
     expect(codecMessage(new Uint8Array(RECORD_BYTES_MAX + 1))).toBe(
@@ -165,13 +170,36 @@ describe('stateRecords (what compaction writes)', () => {
     const checkpoint: PersistRecord = {
       type: 'checkpoint',
       certificate: { slot: 10, stateDigest: new Uint8Array(32), signatures: [] },
-      snapshot: Uint8Array.of(1),
+      executedUpTo: 10,
+      partCount: 0,
     };
     const late: PersistRecord = { type: 'verified', ballot: { round: 2, leader: 1 }, slot: 3, digest: new Uint8Array(32).fill(9) };
     const early: PersistRecord = { ...late, slot: 4 };
     const acc = fold([early, checkpoint, late]);
     expect([...acc.verified.keys()]).toEqual(['2/3']);
     expect(fold(stateRecords(acc)).snapshot()).toEqual(acc.snapshot());
+  });
+
+  it('a checkpoint takes the latest part of each index, so only changed parts need writing; compaction writes them all', () => {
+    const part = (index: number, byte: number): PersistRecord => ({ type: 'state-part', index, part: Uint8Array.of(byte) });
+    const checkpoint = (slot: number): PersistRecord => ({
+      type: 'checkpoint',
+      certificate: { slot, stateDigest: new Uint8Array(32).fill(slot), signatures: [] },
+      executedUpTo: slot,
+      partCount: 3,
+    });
+    const acc = fold([part(0, 1), part(1, 1), part(2, 1), checkpoint(4), part(1, 2), checkpoint(8)]);
+    expect(acc.checkpoint?.certificate.slot).toBe(8);
+    expect(acc.checkpoint?.parts.map((p) => p[0])).toEqual([1, 2, 1]);
+    const live = stateRecords(acc);
+    expect(live.map((r) => r.type)).toEqual(['state-part', 'state-part', 'state-part', 'checkpoint']);
+    expect(fold(live).snapshot()).toEqual(acc.snapshot());
+    expect(live.length).toBe(stateRecordCount(acc));
+    for (const r of live) expect(decodeRecord(encodeRecord(r))).toEqual(r);
+  });
+
+  it('a checkpoint whose parts were never written is refused: the log is damaged', () => {
+    expect(() => fold([{ type: 'state-part', index: 0, part: Uint8Array.of(1) }, { type: 'checkpoint', certificate: { slot: 4, stateDigest: new Uint8Array(32), signatures: [] }, executedUpTo: 4, partCount: 2 }])).toThrow(/lacks state part 1/);
   });
 
   it('an empty state needs no records', () => {

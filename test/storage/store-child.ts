@@ -61,7 +61,8 @@ export function mixedRecords(seed: number, count: number): PersistRecord[] {
         // Mostly rising checkpoints, sometimes a stale one (the accumulator ignores it).
         checkpointSlot = rng.int(4) === 0 ? rng.int(checkpointSlot + 1) : Math.min(slots, checkpointSlot + rng.int(4));
         const certificate = { slot: checkpointSlot, stateDigest: bytesOf(32, rng.int(256)), signatures: envelopes() };
-        out.push({ type: 'checkpoint', certificate, snapshot: bytesOf(rng.int(64), rng.int(256)) });
+        out.push({ type: 'state-part', index: 0, part: bytesOf(rng.int(64), rng.int(256)) });
+        out.push({ type: 'checkpoint', certificate, executedUpTo: checkpointSlot, partCount: 1 });
       }
     }
   }

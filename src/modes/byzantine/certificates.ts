@@ -16,7 +16,7 @@ import type {
 } from '../../messages/types.ts';
 import type { SignedPayload } from './auth.ts';
 import { leaderOf } from './cluster.ts';
-import { bytesEqual, domainDigest } from '../../../crypto/digest.ts';
+import { bytesEqual } from '../../../crypto/digest.ts';
 import { opens } from '../../../crypto/commitment.ts';
 
 export interface CertificateContext {
@@ -27,13 +27,6 @@ export interface CertificateContext {
   readonly quorum: number;
   /** Verify and decode an envelope (null if forged or malformed). */
   open(envelope: SignedEnvelope): SignedPayload | null;
-}
-
-const STATE_DOMAIN = 'byzpaxos/state/v1';
-
-/** The digest checkpoints sign: over the replica snapshot, domain-separated. */
-export function stateDigestOf(snapshot: Uint8Array): Uint8Array {
-  return domainDigest(STATE_DOMAIN, snapshot);
 }
 
 /** Opens each envelope of a certificate; null unless `quorum` distinct signers all pass `accept`. */

@@ -25,11 +25,11 @@ import {
 } from '../../core/limits.ts';
 import { Outbox } from '../../core/outbox.ts';
 import type { ProtocolNode, WorkingBallot } from '../../core/protocol.ts';
-import { Replica } from '../../core/replica.ts';
+import { Replica, snapshotOf, type StateSnapshot } from '../../core/replica.ts';
 import type { Rng } from '../../core/rng.ts';
 import { commandKey, sessionKey, type Batch, type Command, type NodeId, type Slot } from '../../core/types.ts';
 import type { StateMachine } from '../../app/state-machine.ts';
-import { batchDigest, batchSize, certifiedEntrySize, commandSize, encodedSize, frameType } from '../../messages/codec.ts';
+import { batchDigest, batchSize, certifiedEntrySize, commandSize, encodedSize, frameType, stateDigestOf } from '../../messages/codec.ts';
 import type {
   Accept,
   Accepted,
@@ -51,15 +51,17 @@ import type {
   Reveal,
   RevealRequest,
   SignedEnvelope,
-  StateReply,
+  StateManifest,
+  StateParts,
+  StateRequest,
   Suspect,
   Verify,
 } from '../../messages/types.ts';
+import type { PersistRecord } from '../../core/effects.ts';
 import { verifiedKey, type ByzantineState, type PersistentState } from '../../storage/storage.ts';
 import type { Authenticator, SignedPayload } from './auth.ts';
 import {
   checkNewBallot,
-  stateDigestOf,
   validCheckpoint,
   validCommit,
   validPromise,
@@ -74,6 +76,7 @@ import { Repeats } from './repeats.ts';
 import { commit, COMMITMENT_KEY_BYTES } from '../../../crypto/commitment.ts';
 import type { ByzantineConfig } from './config.ts';
 import { batchBytesOf, packShares, promiseBytesMax } from './frame-budget.ts';
+import { STATE_REPLIES_PER_PEER_PER_PERIOD, StateTransfer } from './state-transfer.ts';
 import { bytesEqual, toHex } from '../../../crypto/digest.ts';
 import type { Entropy } from '../../../crypto/entropy.ts';
 
@@ -178,9 +181,12 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
 
   // Checkpoints and watermarks.
   private low: Slot = 0;
-  private stable: { certificate: CheckpointCertificate; snapshot: Uint8Array } | null = null;
+  private stable: { certificate: CheckpointCertificate; snapshot: StateSnapshot } | null = null;
   private readonly checkpointVotes = new Map<Slot, Map<NodeId, Vote>>();
-  private readonly ownSnapshots = new Map<Slot, Uint8Array>();
+  private readonly ownSnapshots = new Map<Slot, StateSnapshot>();
+  private readonly transfer: StateTransfer;
+  /** State-transfer replies (manifests, parts) sent per peer this retransmit period. */
+  private readonly stateServed = new Map<NodeId, number>();
 
   // Leader change.
   private readonly promises = new Map<NodeId, { round: number; envelope: SignedEnvelope }>();
@@ -250,10 +256,12 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.committedKeys = new Map(state.committed);
     this.prepared = new Map(state.prepared);
     this.decided = new Map(state.certified);
+    this.transfer = new StateTransfer(this.id, this.n);
     if (state.checkpoint !== null) {
-      this.stable = state.checkpoint;
+      const snapshot = snapshotOf(state.checkpoint.executedUpTo, state.checkpoint.parts);
+      this.stable = { certificate: state.checkpoint.certificate, snapshot };
       this.low = state.checkpoint.certificate.slot;
-      this.replica.restore(state.checkpoint.snapshot);
+      this.replica.restore(snapshot);
     }
     this.firstUndecided = this.low;
     this.advanceFirstUndecided();
@@ -308,6 +316,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
       queue: this.queue.length,
       inFlight: this.inFlight.size,
       snapshots: this.ownSnapshots.size,
+      transferMissing: this.transfer.missing,
+      stateServed: this.stateServed.size,
       witnessEntries: this.witness.entries,
       witnessBytes: this.witness.bytes,
     };
@@ -380,8 +390,12 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
         return this.onCatchupRequest(from, msg, out);
       case 'certified-catchup-reply':
         return this.onCatchupReply(from, msg, out);
-      case 'state-reply':
-        return this.onStateReply(msg, out);
+      case 'state-manifest':
+        return this.onStateManifest(from, msg, out);
+      case 'state-request':
+        return this.onStateRequest(from, msg, out);
+      case 'state-parts':
+        return this.onStateParts(from, msg, out);
       case 'commitment':
         return this.onCommitment(from, msg, envelope, out);
       case 'reveal':
@@ -823,13 +837,17 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
 
   private executeDecided(out: Outbox): void {
     const before = this.replica.executedUpTo;
-    for (const { slot, command, result } of this.replica.executeReady((s) => this.decided.get(s)?.batch)) {
-      if (result !== null) out.push({ type: 'execute', slot, command, result });
-      if (this.pending.get(sessionKey(command))?.seq === command.seq) this.pending.delete(sessionKey(command));
-      out.answer(command, result === null ? 'evicted' : 'ok', result ?? EMPTY, this.id);
-    }
-    for (let slot = before + 1; slot <= this.replica.executedUpTo; slot++) {
-      if (slot % this.config.checkpointInterval === 0) this.takeCheckpoint(slot, out);
+    const interval = this.config.checkpointInterval;
+    for (;;) {
+      // Stop at each checkpoint slot: its snapshot must hold exactly the slots below it, on every replica.
+      const boundary = (Math.floor(this.replica.executedUpTo / interval) + 1) * interval;
+      for (const { slot, command, result } of this.replica.executeReady((s) => (s < boundary ? this.decided.get(s)?.batch : undefined))) {
+        if (result !== null) out.push({ type: 'execute', slot, command, result });
+        if (this.pending.get(sessionKey(command))?.seq === command.seq) this.pending.delete(sessionKey(command));
+        out.answer(command, result === null ? 'evicted' : 'ok', result ?? EMPTY, this.id);
+      }
+      if (this.replica.executedUpTo < boundary) break;
+      this.takeCheckpoint(boundary, out);
     }
     if (this.replica.executedUpTo > before) {
       // Only progress proves a ballot works; until then each new leader gets longer.
@@ -848,7 +866,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private takeCheckpoint(slot: Slot, out: Outbox): void {
     const snapshot = this.replica.snapshot();
     this.ownSnapshots.set(slot, snapshot);
-    out.broadcast(this.auth.seal({ type: 'checkpoint', slot, stateDigest: stateDigestOf(snapshot) }));
+    out.broadcast(this.auth.seal({ type: 'checkpoint', slot, stateDigest: snapshot.digest }));
   }
 
   private onCheckpoint(from: NodeId, msg: Checkpoint, envelope: SignedEnvelope, out: Outbox): void {
@@ -856,7 +874,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     if (!this.recordVote(this.checkpointVotes, msg.slot, from, msg.slot, msg.stateDigest, envelope, out)) return this.drop('checkpoint', 'equivocation');
     const digestHex = toHex(msg.stateDigest);
     const own = this.ownSnapshots.get(msg.slot);
-    if (own !== undefined && !bytesEqual(stateDigestOf(own), msg.stateDigest)) this.query(msg.slot, true, out);
+    if (own !== undefined && !bytesEqual(own.digest, msg.stateDigest)) this.query(msg.slot, true, out);
     const matching = [...this.checkpointVotes.get(msg.slot)!.values()].filter((v) => v.digestHex === digestHex);
     if (matching.length < this.quorum) return;
     const certificate: CheckpointCertificate = {
@@ -864,9 +882,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
       stateDigest: msg.stateDigest,
       signatures: matching.slice(0, this.quorum).map((v) => v.envelope),
     };
-    const snapshot = this.ownSnapshots.get(msg.slot);
-    if (snapshot !== undefined && bytesEqual(stateDigestOf(snapshot), msg.stateDigest)) {
-      this.installStable(certificate, snapshot, out);
+    if (own !== undefined && bytesEqual(own.digest, msg.stateDigest)) {
+      this.installStable(certificate, own, out);
     } else {
       // The cluster is past us: fetch the state the certificate vouches for.
       this.catchUp(matching[0]!.envelope.signer, msg.slot, out);
@@ -874,11 +891,20 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   }
 
   /** Move the low watermark up to a stable checkpoint whose state we hold; drop what lies below. */
-  private installStable(certificate: CheckpointCertificate, snapshot: Uint8Array, out: Outbox): void {
+  private installStable(certificate: CheckpointCertificate, snapshot: StateSnapshot, out: Outbox): void {
     if (certificate.slot <= this.low) return;
+    const previous = this.stable?.snapshot;
     this.stable = { certificate, snapshot };
     this.low = certificate.slot;
-    out.persist([{ type: 'checkpoint', certificate, snapshot }]);
+    if (this.transfer.slot !== null && this.transfer.slot <= this.low) this.transfer.abort();
+    // Storage keeps the last stable state: only the parts that changed since are written again.
+    const records: PersistRecord[] = [];
+    snapshot.parts.forEach((part, index) => {
+      if (previous !== undefined && (previous.parts[index] === part || bytesEqual(previous.digests[index]!, snapshot.digests[index]!))) return;
+      records.push({ type: 'state-part', index, part });
+    });
+    records.push({ type: 'checkpoint', certificate, executedUpTo: snapshot.executedUpTo, partCount: snapshot.parts.length });
+    out.persist(records);
     const below = (slot: Slot) => slot < this.low;
     this.ledger?.forgetBelow(this.low);
     this.witness.forgetBelow(this.low);
@@ -909,9 +935,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   }
 
   private onCatchupRequest(from: NodeId, msg: CatchupRequest, out: Outbox): void {
-    if (msg.fromSlot < this.low && this.stable !== null) {
-      out.send(from, this.auth.seal({ type: 'state-reply', checkpoint: this.stable.certificate, snapshot: this.stable.snapshot }));
-    }
+    if (msg.fromSlot < this.low && this.stable !== null) this.sendManifest(from, out);
     const entries: CertifiedEntry[] = [];
     // The reply holds what fits one frame; the requester asks again from where it ends.
     let room = SIGNED_PAYLOAD_BYTES_MAX - encodedSize({ type: 'certified-catchup-reply', entries: [], decidedUpTo: this.firstUndecided });
@@ -938,20 +962,91 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.catchUp(from, msg.decidedUpTo, out);
   }
 
-  private onStateReply(msg: StateReply, out: Outbox): void {
-    const { checkpoint, snapshot } = msg;
+  /** Counts a state-transfer reply (a manifest or parts, each up to a frame) to `to`; false past its share this period. */
+  private mayServeState(to: NodeId): boolean {
+    const served = this.stateServed.get(to) ?? 0;
+    if (served >= STATE_REPLIES_PER_PEER_PER_PERIOD) {
+      this.drop('state-request', 'rate-limited');
+      return false;
+    }
+    this.stateServed.set(to, served + 1);
+    return true;
+  }
+
+  private sendManifest(to: NodeId, out: Outbox): void {
+    if (!this.mayServeState(to)) return;
+    const { certificate, snapshot } = this.stable!;
+    out.send(to, this.auth.seal({ type: 'state-manifest', checkpoint: certificate, executedUpTo: snapshot.executedUpTo, digests: snapshot.digests }));
+  }
+
+  /** A peer's stable checkpoint, beyond what we executed: fetch the parts of its state we lack. */
+  private onStateManifest(from: NodeId, msg: StateManifest, out: Outbox): void {
+    const { checkpoint } = msg;
     if (checkpoint.slot <= this.replica.executedUpTo || checkpoint.slot % this.config.checkpointInterval !== 0) return;
-    if (!bytesEqual(stateDigestOf(snapshot), checkpoint.stateDigest) || !validCheckpoint(this.ctx, checkpoint)) {
-      return this.drop('state-reply', 'bad-certificate');
+    if (this.transfer.slot !== null && this.transfer.slot >= checkpoint.slot) return;
+    if (msg.executedUpTo !== checkpoint.slot || msg.digests.length !== this.replica.partCount) return this.drop('state-manifest', 'bad-manifest');
+    if (!bytesEqual(stateDigestOf(msg), checkpoint.stateDigest) || !validCheckpoint(this.ctx, checkpoint)) {
+      return this.drop('state-manifest', 'bad-certificate');
     }
-    try {
-      this.replica.restore(snapshot);
-    } catch {
-      return this.drop('state-reply', 'bad-snapshot');
+    this.transfer.begin(checkpoint, msg.digests, this.replica.snapshot(), from);
+    this.requestState(out);
+  }
+
+  private requestState(out: Outbox): void {
+    const request = this.transfer.request();
+    if (request === null) return;
+    this.catchupOutstanding = true;
+    out.send(request.to, this.auth.seal(request.msg));
+    out.setTimer('catchup', this.config.catchupRetryMs);
+  }
+
+  /** Parts of a checkpoint's state we hold: the stable one, or one of our own not yet stable. */
+  private onStateRequest(from: NodeId, msg: StateRequest, out: Outbox): void {
+    const snapshot = this.stable?.certificate.slot === msg.slot ? this.stable.snapshot : this.ownSnapshots.get(msg.slot);
+    if (snapshot === undefined) {
+      // We moved on: point the requester at our stable checkpoint instead.
+      if (this.stable !== null && this.stable.certificate.slot > msg.slot) this.sendManifest(from, out);
+      return;
     }
-    this.installStable(checkpoint, snapshot, out);
-    this.catchupOutstanding = false;
-    out.clearTimer('catchup');
+    if (!this.mayServeState(from)) return;
+    const parts: StateParts['parts'][number][] = [];
+    // The count prefix may grow by two bytes; each part costs its index, its length and its bytes.
+    const empty = encodedSize({ type: 'state-parts', slot: msg.slot, parts: [] });
+    let room = SIGNED_PAYLOAD_BYTES_MAX - empty - 2;
+    for (const index of msg.parts) {
+      const bytes = snapshot.parts[index];
+      if (bytes === undefined) return this.drop('state-request', 'bad-part-index');
+      room -= encodedSize({ type: 'state-parts', slot: msg.slot, parts: [{ index, bytes }] }) - empty;
+      if (room < 0) break;
+      parts.push({ index, bytes });
+    }
+    out.send(from, this.auth.seal({ type: 'state-parts', slot: msg.slot, parts }));
+  }
+
+  private onStateParts(from: NodeId, msg: StateParts, out: Outbox): void {
+    const progress = this.transfer.receive(from, msg);
+    switch (progress.kind) {
+      case 'ignored':
+        return;
+      case 'bad':
+        for (let i = 0; i < progress.bad; i++) this.drop('state-parts', 'bad-part');
+        return this.requestState(out);
+      case 'progress':
+        return this.requestState(out);
+      case 'complete':
+        // Executed past it meanwhile: installing it would move the state back.
+        if (progress.certificate.slot <= this.replica.executedUpTo) return;
+        try {
+          this.replica.restore(progress.snapshot);
+        } catch {
+          // Only more than f faulty members could certify a state that does not decode.
+          return this.drop('state-parts', 'bad-snapshot');
+        }
+        this.installStable(progress.certificate, progress.snapshot, out);
+        this.catchupOutstanding = false;
+        out.clearTimer('catchup');
+        this.catchUp(from, this.peerDecidedUpTo, out);
+    }
   }
 
   // --- leader change -------------------------------------------------------------------
@@ -1177,6 +1272,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   protected onTimeout(timer: TimerName, out: Outbox): void {
     switch (timer) {
       case 'retransmit':
+        this.stateServed.clear();
         this.retransmit(out);
         this.repeatEvidence(out);
         out.setTimer('retransmit', this.config.retransmitMs);
@@ -1204,6 +1300,10 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
         return;
       case 'catchup':
         this.catchupOutstanding = false;
+        if (this.transfer.slot !== null) {
+          this.transfer.nextPeer();
+          return this.requestState(out);
+        }
         if (this.n > 1) this.catchUp((this.id + 1 + this.rng.int(this.n - 1)) % this.n, this.peerDecidedUpTo, out);
         return;
       case 'election':

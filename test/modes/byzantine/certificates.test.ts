@@ -4,18 +4,20 @@ import { describe, expect, it } from 'vitest';
 import type { Ballot } from '../../../src/core/ballot.ts';
 import { PREPARED_CERTIFICATES_MAX } from '../../../src/core/limits.ts';
 import { NOOP, type Batch } from '../../../src/core/types.ts';
-import { batchDigest } from '../../../src/messages/codec.ts';
+import { batchDigest, stateDigestOf as digestOfState, statePartDigest } from '../../../src/messages/codec.ts';
 import type { CertifiedEntry, CheckpointCertificate, PreparedCertificate, SignedEnvelope } from '../../../src/messages/types.ts';
 import {
   checkNewBallot,
   chooseFromPromises,
-  stateDigestOf,
   validCheckpoint,
   validCommit,
   validPrepared,
   validPromise,
 } from '../../../src/modes/byzantine/certificates.ts';
 import { toHex } from '../../../crypto/digest.ts';
+
+/** A state digest as checkpoints sign it, of a state of this one part. */
+const stateDigestOf = (part: Uint8Array): Uint8Array => digestOfState({ executedUpTo: 16, digests: [statePartDigest(part)] });
 import {
   acceptedVote,
   ballot,
