@@ -82,8 +82,8 @@ export interface CachedVerifier extends SignatureBackend {
 }
 
 /** Entries a cached verifier keeps by default, and the bytes of signed bodies it may hold. */
-export const VERDICT_CACHE_ENTRIES = 65536;
-export const VERDICT_CACHE_BYTES_MAX = 8 * 1024 * 1024;
+export const VERDICT_CACHE_ENTRIES = 16384;
+export const VERDICT_CACHE_BYTES_MAX = 4 * 1024 * 1024;
 
 /** What a verdict was given for; a hit must match all of it byte for byte. */
 interface Verdict {
@@ -117,9 +117,11 @@ export function cachedVerifier(
   // Key pairs checked once: secret key object -> public key hex -> whether it is that key's.
   const pairs = new WeakMap<Uint8Array, Map<string, boolean>>();
   const stats: SignatureStats = { signs: 0, verifies: 0, cacheHits: 0 };
+  // The body is copied (it may be a view into a larger received frame); the key and cluster id
+  // come from the caller's configuration, a few long-lived arrays, so they are held as given.
   const remember = (signature: Uint8Array, verdict: Verdict): void => {
     const body = verdict.body.slice();
-    verdicts.set(toHex(signature), { ...verdict, body, publicKey: verdict.publicKey.slice(), clusterId: verdict.clusterId.slice() }, body.length + 64);
+    verdicts.set(toHex(signature), { ...verdict, body }, body.length + 64);
   };
   const recall = (publicKey: Uint8Array, clusterId: Uint8Array, type: string, body: Uint8Array, signature: Uint8Array): boolean | undefined => {
     const known = verdicts.get(toHex(signature));
