@@ -117,11 +117,11 @@ export function cachedVerifier(
   // Key pairs checked once: secret key object -> public key hex -> whether it is that key's.
   const pairs = new WeakMap<Uint8Array, Map<string, boolean>>();
   const stats: SignatureStats = { signs: 0, verifies: 0, cacheHits: 0 };
-  // The body is copied (it may be a view into a larger received frame); the key and cluster id
-  // come from the caller's configuration, a few long-lived arrays, so they are held as given.
+  // Inputs are copied: a verdict must not follow a caller's later writes, and a body may be a
+  // view into a larger received frame.
   const remember = (signature: Uint8Array, verdict: Verdict): void => {
     const body = verdict.body.slice();
-    verdicts.set(toHex(signature), { ...verdict, body }, body.length + 64);
+    verdicts.set(toHex(signature), { ...verdict, body, publicKey: verdict.publicKey.slice(), clusterId: verdict.clusterId.slice() }, body.length + 64);
   };
   const recall = (publicKey: Uint8Array, clusterId: Uint8Array, type: string, body: Uint8Array, signature: Uint8Array): boolean | undefined => {
     const known = verdicts.get(toHex(signature));

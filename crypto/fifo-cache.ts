@@ -37,13 +37,4 @@ export class FifoCache<V> {
       this.#weight -= entry.weight;
     }
   }
-
-  get size(): number {
-    return this.#entries.size;
-  }
-
-  /** Sum of the weights held. */
-  get weight(): number {
-    return this.#weight;
-  }
 }

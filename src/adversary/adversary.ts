@@ -103,15 +103,14 @@ export abstract class Tamper implements ProtocolNode {
 }
 
 /**
- * A provable act: a proof made of two messages this node signed, and whom each had been sent to
- * when it was noted (recipients accumulate over resends). Strategies note their acts so an
- * experiment can compare what an adversary did with what honest nodes proved; noting changes
- * nothing in the run. Whether the pair really is a proof is left to the verifier.
+ * A provable act: a proof made of messages this node signed. Strategies note their acts so an
+ * experiment can compare what an adversary did with what honest nodes proved (it also checks the
+ * messages reached an honest node, by any route); noting changes nothing in the run. Whether the
+ * messages really are a proof is left to the verifier.
  */
 export interface AdversaryAct {
   readonly node: NodeId;
   readonly evidence: Evidence;
-  readonly to: readonly [readonly NodeId[], readonly NodeId[]];
 }
 
 /** Reserved key of the collusion map: the simulator cannot be asked for acts, the shared map can. */
@@ -124,8 +123,8 @@ export function actsOf(collusion: Map<string, unknown>): AdversaryAct[] {
   return acts;
 }
 
-export function recordAct(ctx: AdversaryContext, evidence: Evidence, to: AdversaryAct['to']): void {
-  actsOf(ctx.collusion).push({ node: ctx.id, evidence, to });
+export function recordAct(ctx: AdversaryContext, evidence: Evidence): void {
+  actsOf(ctx.collusion).push({ node: ctx.id, evidence });
 }
 
 /** Who an outgoing send or broadcast of `from` reaches (a broadcast skips its sender). */

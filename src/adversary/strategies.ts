@@ -51,16 +51,8 @@ function splitVotes(t: Tamper, msg: SignedEnvelope): Effect[] | null {
 function splitByParity(t: Tamper, even: SignedEnvelope, odd: SignedEnvelope): Effect[] {
   const effects = t.perPeer((peer) => (peer % 2 === 0 ? even : odd));
   // A colluding leader's two versions coincide on an empty batch: then nothing conflicts.
-  if (!bytesEqual(even.payload, odd.payload)) {
-    const to = (parity: number) => sentTo(effects).filter((peer) => peer % 2 === parity);
-    recordAct(t.ctx, { kind: 'equivocation', first: even, second: odd }, [to(0), to(1)]);
-  }
+  if (!bytesEqual(even.payload, odd.payload)) recordAct(t.ctx, { kind: 'equivocation', first: even, second: odd });
   return effects;
-}
-
-/** The peers of the point-to-point sends among `effects`. */
-function sentTo(effects: readonly Effect[]): NodeId[] {
-  return effects.flatMap((e) => (e.type === 'send' ? [e.to] : []));
 }
 
 /**
@@ -192,7 +184,7 @@ class Forger extends LyingPromise {
     switch (msg.type) {
       case 'new-ballot': {
         const newBallot = this.seal({ ...msg, promises: this.withForgedPromise(peer, msg) });
-        recordAct(this.ctx, { kind: 'unjustified-new-ballot', newBallot }, [[peer], [peer]]);
+        recordAct(this.ctx, { kind: 'unjustified-new-ballot', newBallot });
         return newBallot;
       }
       case 'bundle':
@@ -367,33 +359,26 @@ class Twins implements ProtocolNode {
           routed.push(effect);
       }
     }
-    for (const effect of routed) if (effect.type === 'send' && effect.msg.type === 'signed') this.note(side, effect.msg, effect.to);
+    for (const effect of routed) if (effect.type === 'send' && effect.msg.type === 'signed') this.note(side, effect.msg);
     return routed;
   }
 
-  private note(side: 0 | 1, envelope: SignedEnvelope, to: NodeId): void {
+  private note(side: 0 | 1, envelope: SignedEnvelope): void {
     const inner = this.ctx.auth.openOwn(envelope);
     const claim = inner === null ? null : claimOf(inner, envelope.payload);
     if (inner === null || claim === null) return;
     const position = `${inner.type} ${claim.position}`;
     const own = this.signed[side];
-    let mine = own.get(position);
-    if (mine === undefined || !sameContent(mine.content, claim.content)) own.set(position, (mine = { envelope, content: claim.content, to: new Set() }));
-    mine.to.add(to);
+    const mine = own.get(position);
+    if (mine === undefined || !sameContent(mine.content, claim.content)) own.set(position, { envelope, content: claim.content });
     const theirs = this.signed[side === 0 ? 1 : 0].get(position);
-    if (theirs !== undefined && !sameContent(theirs.content, claim.content)) {
-      recordAct(this.ctx, { kind: 'equivocation', first: theirs.envelope, second: envelope }, [[...theirs.to], [...mine.to]]);
-    }
+    if (theirs !== undefined && !sameContent(theirs.content, claim.content)) recordAct(this.ctx, { kind: 'equivocation', first: theirs.envelope, second: envelope });
   }
 }
 
-/** A signed message and the peers it has been sent to so far. */
-interface Sent {
+/** A signed message and the content of its position (what a conflicting one would differ in). */
+interface Claimed {
   readonly envelope: SignedEnvelope;
-  readonly to: Set<NodeId>;
-}
-
-interface Claimed extends Sent {
   readonly content: readonly Uint8Array[];
 }
 
@@ -414,36 +399,32 @@ function carried<T extends SignedPayload['type']>(t: Tamper, effect: Effect, typ
 /** Its reveals carry the SHA-256 of the key its commitment used: provable (commitment-mismatch). */
 class RevealMismatch extends Tamper {
   // Its commitment and its lying reveal by `${round}/${slot}`, to note each pair as an act.
-  private readonly sent = new Map<string, { commitment?: Sent; reveal?: Sent }>();
+  private readonly sent = new Map<string, { commitment?: SignedEnvelope; reveal?: SignedEnvelope }>();
 
   protected rewrite(effect: Effect): Effect[] {
     if (!isPeerTraffic(effect) || effect.msg.type !== 'signed') return [effect];
-    const to = recipientsOf(effect, this.ctx.n, this.id);
     const reveal = carried(this, effect, 'reveal');
     if (reveal !== null) {
       // Deterministic, so every resend is the same signed lie, never a second (equivocating) one.
       const lie = this.seal({ ...reveal, key: sha256(reveal.key) });
-      this.note('reveal', `${reveal.ballot.round}/${reveal.slot}`, lie, to);
+      this.note('reveal', `${reveal.ballot.round}/${reveal.slot}`, lie);
       return [{ ...effect, msg: lie }];
     }
     const box = carried(this, effect, 'commitment');
-    if (box !== null) this.note('commitment', `${box.ballot.round}/${box.slot}`, effect.msg, to);
+    if (box !== null) this.note('commitment', `${box.ballot.round}/${box.slot}`, effect.msg);
     // As leader its own box reaches the learners inside its Bundle.
     const bundle = carried(this, effect, 'bundle');
     const own = bundle?.commitments.find((e) => e.signer === this.id);
-    if (bundle !== null && own !== undefined) this.note('commitment', `${bundle.ballot.round}/${bundle.slot}`, own, to);
+    if (bundle !== null && own !== undefined) this.note('commitment', `${bundle.ballot.round}/${bundle.slot}`, own);
     return [effect];
   }
 
-  private note(part: 'commitment' | 'reveal', position: string, envelope: SignedEnvelope, to: readonly NodeId[]): void {
+  private note(part: 'commitment' | 'reveal', position: string, envelope: SignedEnvelope): void {
     const pair = this.sent.get(position) ?? {};
-    const entry = pair[part] ?? { envelope, to: new Set<NodeId>() };
-    for (const peer of to) entry.to.add(peer);
-    pair[part] = entry;
+    pair[part] ??= envelope;
     this.sent.set(position, pair);
     if (pair.commitment === undefined || pair.reveal === undefined) return;
-    const evidence = { kind: 'commitment-mismatch', commitment: pair.commitment.envelope, reveal: pair.reveal.envelope } as const;
-    recordAct(this.ctx, evidence, [[...pair.commitment.to], [...pair.reveal.to]]);
+    recordAct(this.ctx, { kind: 'commitment-mismatch', commitment: pair.commitment, reveal: pair.reveal });
   }
 }
 
@@ -476,7 +457,7 @@ class CommitEquivocation extends Tamper {
     const forged = this.seal({ type: 'commitment', ballot, slot, commitment: commit(vote, reveal.key) });
     const lies = this.perPeer((peer) => (peer === ballot.leader ? null : forged));
     // The forged box and the reveal, which does not open it, reach the same learners.
-    recordAct(this.ctx, { kind: 'commitment-mismatch', commitment: forged, reveal: effect.msg }, [sentTo(lies), recipientsOf(effect, this.ctx.n, this.id)]);
+    recordAct(this.ctx, { kind: 'commitment-mismatch', commitment: forged, reveal: effect.msg });
     return [effect, ...lies];
   }
 }
