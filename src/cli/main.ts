@@ -17,6 +17,9 @@ commands:
     --seed-start S         first seed (0..2^31, default 1)
     --commands N           client commands per run (1..10000, default 50)
     --faults LIST          e.g. drop=0.1,dup=0.05,reorder,partition,crash (default none)
+    --eager-slots N        the leader opens a slot per command while fewer than N of its
+                           slots are undecided, then batches (default: the whole window;
+                           deployed members use 1)
     --json                 print one JSON object instead of a summary
     --trace                print the readable trace first (needs --seeds 1)
     (byzantine and commit-reveal modes only)

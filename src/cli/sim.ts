@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { createHasher } from '../../crypto/digest.ts';
 import type { Mode } from '../core/protocol.ts';
 import { byzantineQuorums, crashQuorums } from '../core/quorum.ts';
+import { PREPARED_CERTIFICATES_MAX } from '../core/limits.ts';
 import type { NodeId } from '../core/types.ts';
 import { encodeEvidenceFile, evidenceId } from '../evidence/file.ts';
 import { formatFaults, parseFaults, type FaultSpec } from '../sim/faults.ts';
@@ -21,6 +22,7 @@ const OPTIONS = {
   'seed-start': { type: 'string' },
   commands: { type: 'string' },
   faults: { type: 'string' },
+  'eager-slots': { type: 'string' },
   json: { type: 'boolean' },
   trace: { type: 'boolean' },
   adversary: { type: 'string' },
@@ -44,6 +46,8 @@ interface SimArgs {
   readonly seedStart: number;
   readonly commands: number;
   readonly faults: FaultSpec;
+  /** The leader's eagerSlots; null: the simulator's default (the whole window). */
+  readonly eagerSlots: number | null;
   readonly json: boolean;
   readonly trace: boolean;
   /** Null in crash mode. */
@@ -133,7 +137,8 @@ async function parseSimArgs(argv: readonly string[]): Promise<SimArgs> {
   // Before any run: a directory that cannot be made is a usage error, not a lost sweep.
   const problem = evidenceOut === null ? null : writableDirProblem(evidenceOut, 0o777);
   if (problem !== null) throw new UsageError(`--evidence-out: '${evidenceOut}' ${problem}`);
-  return { mode, n, f, seeds, seedStart, commands, faults, json, trace, byzantine, evidenceOut };
+  const eagerSlots = values['eager-slots'] === undefined ? null : integerOption('eager-slots', values['eager-slots'], 1, 1, PREPARED_CERTIFICATES_MAX);
+  return { mode, n, f, seeds, seedStart, commands, faults, eagerSlots, json, trace, byzantine, evidenceOut };
 }
 
 function parseMode(mode: string): Mode {
@@ -244,7 +249,7 @@ function perSlot(count: number, slots: number): number {
 }
 
 function runSeed(args: SimArgs, seed: number): SimResult {
-  const { mode, f, commands, faults, trace, byzantine } = args;
+  const { mode, f, commands, faults, trace, byzantine, eagerSlots } = args;
   try {
     return simulate({
       mode,
@@ -253,6 +258,7 @@ function runSeed(args: SimArgs, seed: number): SimResult {
       commands,
       faults,
       trace,
+      ...(eagerSlots === null ? {} : { eagerSlots }),
       ...(byzantine === null ? {} : { byzantine, replayArgs: byzantine.replayArgs }),
     });
   } catch (e) {

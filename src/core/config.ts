@@ -1,7 +1,7 @@
 // Tunables of one node's core. Times are in milliseconds of whatever clock the driver uses
 // (virtual in the simulator, wall-clock in the runtime).
 import { crashQuorums, type QuorumSpec } from './quorum.ts';
-import { BATCH_COMMANDS_MAX, LEARNER_WINDOW_SLOTS } from './limits.ts';
+import { BATCH_COMMANDS_MAX, EAGER_SLOTS_DEFAULT, LEARNER_WINDOW_SLOTS } from './limits.ts';
 import { requireCount, requirePositive } from './validate.ts';
 
 export interface CoreConfig {
@@ -9,6 +9,8 @@ export interface CoreConfig {
   readonly quorums: QuorumSpec;
   /** Pipelining window α: slots a leader may have open beyond its first undecided slot. */
   readonly windowSlots: number;
+  /** Undecided slots of its own below which a leader opens one per queued command at once (pipeline.ts). */
+  readonly eagerSlots: number;
   /** Most client commands proposed in one slot. */
   readonly batchCommandsMax: number;
   readonly heartbeatMs: number;
@@ -26,6 +28,7 @@ export function defaultConfig(f: number, overrides: Partial<CoreConfig> = {}): C
     mode: 'crash',
     quorums: crashQuorums(f),
     windowSlots: 8,
+    eagerSlots: EAGER_SLOTS_DEFAULT,
     batchCommandsMax: 32,
     heartbeatMs: 50,
     electionTimeoutMinMs: 150,
@@ -40,6 +43,7 @@ export function defaultConfig(f: number, overrides: Partial<CoreConfig> = {}): C
 
 export function validateConfig(c: CoreConfig): void {
   requireCount('windowSlots', c.windowSlots, LEARNER_WINDOW_SLOTS);
+  requireCount('eagerSlots', c.eagerSlots, LEARNER_WINDOW_SLOTS);
   requireCount('batchCommandsMax', c.batchCommandsMax, BATCH_COMMANDS_MAX);
   requirePositive('heartbeatMs', c.heartbeatMs);
   requirePositive('electionTimeoutMinMs', c.electionTimeoutMinMs);

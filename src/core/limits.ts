@@ -9,6 +9,13 @@ export const OP_BYTES_MAX = 4096;
 export const RESULT_BYTES_MAX = 4096;
 /** Most commands in one slot's batch. */
 export const BATCH_COMMANDS_MAX = 256;
+/**
+ * Default of `eagerSlots`: undecided slots of its own below which a leader opens a slot as soon as
+ * a command is queued (src/core/pipeline.ts); beyond, slots wait for a full batch or a decision.
+ * One keeps a lone client's latency at one round trip and lets whatever arrives meanwhile share
+ * the next slot.
+ */
+export const EAGER_SLOTS_DEFAULT = 1;
 /** Most pvalues one Promise carries; more sets `truncated`. */
 export const PROMISE_PVALUES_MAX = 1024;
 /** Most decided entries in one catch-up reply. */

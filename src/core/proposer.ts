@@ -5,6 +5,7 @@
 import { ballotEquals, compareBallots, type Ballot } from './ballot.ts';
 import type { CoreConfig } from './config.ts';
 import { CLIENT_QUEUE_MAX } from './limits.ts';
+import { mayOpenSlot } from './pipeline.ts';
 import { isPhase1Quorum } from './quorum.ts';
 import { commandKey, NOOP, type Batch, type Command, type NodeId, type PValue, type Slot } from './types.ts';
 import type { Accept, Prepare, Promise1b } from '../messages/types.ts';
@@ -124,11 +125,19 @@ export class Proposer {
     return true;
   }
 
-  /** Open new slots for queued commands while the pipelining window has room. */
+  /** Open new slots for queued commands as the pipeline policy allows (pipeline.ts). */
   proposeReady(decisions: DecisionView): Accept[] {
     if (this.role !== 'leader') return [];
     const accepts: Accept[] = [];
-    while (this.queue.length > 0 && this.nextSlot < decisions.firstUndecided + this.config.windowSlots) {
+    while (
+      mayOpenSlot({
+        eagerSlots: this.config.eagerSlots,
+        openSlots: this.proposals.size,
+        windowHasRoom: this.nextSlot < decisions.firstUndecided + this.config.windowSlots,
+        queued: this.queue.length > 0,
+        batchFull: this.queue.length >= this.config.batchCommandsMax,
+      })
+    ) {
       const commands = this.queue.splice(0, this.config.batchCommandsMax);
       accepts.push(this.open(this.nextSlot, { commands }, decisions.firstUndecided));
       this.nextSlot++;

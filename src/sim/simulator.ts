@@ -17,6 +17,7 @@ import { evidenceEnvelopes, type Evidence } from '../evidence/types.ts';
 import { toHex } from '../../crypto/digest.ts';
 import { adversaryNamed } from '../adversary/strategies.ts';
 import { SeededRng } from '../core/rng.ts';
+import { PREPARED_CERTIFICATES_MAX } from '../core/limits.ts';
 import { commandKey, type ClientId, type NodeId } from '../core/types.ts';
 import { formatBallot } from '../core/ballot.ts';
 import { CodecError, decodeMessage, encodeMessage, frameType } from '../messages/codec.ts';
@@ -29,6 +30,9 @@ import { formatFaults, NO_FAULTS, type FaultSpec } from './faults.ts';
 import type { HistoryOp } from './linearizability.ts';
 import { encodeRandomKvOp } from './workload.ts';
 import { createHasher, type Hasher } from '../../crypto/digest.ts';
+
+/** Without `eagerSlots`: a leader opens every slot its window allows as commands arrive. */
+const SIM_EAGER_SLOTS = PREPARED_CERTIFICATES_MAX;
 
 export interface SimOptions {
   /** Default 'crash'. */
@@ -49,6 +53,11 @@ export interface SimOptions {
   readonly thinkMs?: number;
   readonly config?: Partial<CoreConfig>;
   readonly byzantineConfig?: Partial<ByzantineConfig>;
+  /**
+   * The leader's `eagerSlots` (core/pipeline.ts); absent: every slot the window allows, the most
+   * pipelining. Deployments default to EAGER_SLOTS_DEFAULT (batches that grow with the load).
+   */
+  readonly eagerSlots?: number;
   /** Message counters restart once this many commands completed (steady-state measurements). */
   readonly warmupCommands?: number;
   /** Collect a readable trace (costly; for replaying one seed). */
@@ -202,8 +211,8 @@ export function simulate(options: SimOptions): SimResult {
 }
 
 class Simulation {
-  private readonly o: Required<Omit<SimOptions, 'makeNode' | 'byzantine' | 'config' | 'byzantineConfig' | 'workload' | 'hooks'>> &
-    Pick<SimOptions, 'makeNode' | 'byzantine' | 'config' | 'byzantineConfig' | 'workload' | 'hooks'>;
+  private readonly o: Required<Omit<SimOptions, 'makeNode' | 'byzantine' | 'config' | 'byzantineConfig' | 'eagerSlots' | 'workload' | 'hooks'>> &
+    Pick<SimOptions, 'makeNode' | 'byzantine' | 'config' | 'byzantineConfig' | 'eagerSlots' | 'workload' | 'hooks'>;
   /** Byzantine node ids and their strategies. */
   readonly adversaries: ReadonlyMap<NodeId, Adversary>;
   private readonly setup: ModeSetup;
@@ -275,13 +284,13 @@ class Simulation {
     this.adversaries = this.chooseAdversaries();
     this.setup =
       this.o.mode === 'crash'
-        ? crashSetup(options.f, options.config, options.makeNode)
+        ? crashSetup(options.f, { eagerSlots: options.eagerSlots ?? SIM_EAGER_SLOTS, ...options.config }, options.makeNode)
         : byzantineSetup({
             mode: this.o.mode,
             seed: options.seed,
             f: options.f,
             clients,
-            config: options.byzantineConfig,
+            config: { eagerSlots: options.eagerSlots ?? SIM_EAGER_SLOTS, ...options.byzantineConfig },
             adversaries: this.adversaries,
           });
     this.n = this.setup.n;
@@ -780,6 +789,7 @@ class Simulation {
     // The ids actually used, in dealing order, so a replay is exact even when the seed picked them.
     if (this.adversaries.size > 0) args.push(`--byzantine ${[...this.adversaries.keys()].join(',')}`);
     if (this.adversaries.size > f) args.push('--beyond-bound');
+    if (this.o.eagerSlots !== undefined) args.push(`--eager-slots ${this.o.eagerSlots}`);
     if (replayArgs !== '') args.push(replayArgs);
     args.push('--trace');
     return args.join(' ');

@@ -58,7 +58,7 @@ describe('seed 002 "Is there a problem?": the new leader and slots 135–140', (
   const V140 = value('140 in (2,1)');
 
   function elect(): { p: Proposer; accepts: Accept[]; ballot: Ballot } {
-    const config = defaultConfig(1, { windowSlots: 16 });
+    const config = defaultConfig(1, { eagerSlots: 16, windowSlots: 16 });
     const p = new Proposer(0, config, 3);
     // "He will execute phase 1 of the algorithm for runs 135-137 and 140+."
     const prep = p.startPhase1(known.firstUndecided);
@@ -121,7 +121,7 @@ describe('seed 002 "Is there a problem?": the new leader and slots 135–140', (
   });
 
   it('holes below a slot the leader already knows decided are filled even if no Promise reports beyond them', () => {
-    const p = new Proposer(0, defaultConfig(1), 3);
+    const p = new Proposer(0, defaultConfig(1, { eagerSlots: 16 }), 3);
     const decisions = new Decisions([...range(0, 134), 138, 139]);
     const prep = p.startPhase1(135);
     p.onPromise(0, promise(prep.ballot, 135, [pv(b(1, 1), 135, value('135'))]));
@@ -152,7 +152,7 @@ describe('seed 002 "Is there a problem?": the new leader and slots 135–140', (
 
 describe('seed 003 Multi-Paxos steady state: pipelining window α and batching', () => {
   it('proposeReady never opens a slot >= firstUndecided + windowSlots', () => {
-    const config = defaultConfig(1, { windowSlots: 4, batchCommandsMax: 2 });
+    const config = defaultConfig(1, { eagerSlots: 16, windowSlots: 4, batchCommandsMax: 2 });
     const decisions = new Decisions();
     const { p } = leader(config, decisions);
     for (let i = 1; i <= 11; i++) expect(p.enqueue(cmd(i, 1))).toBe(true);
@@ -173,7 +173,7 @@ describe('seed 003 Multi-Paxos steady state: pipelining window α and batching',
   });
 
   it('each slot carries at most batchCommandsMax commands, in arrival order, with no command twice', () => {
-    const config = defaultConfig(1, { windowSlots: 8, batchCommandsMax: 3 });
+    const config = defaultConfig(1, { eagerSlots: 16, windowSlots: 8, batchCommandsMax: 3 });
     const decisions = new Decisions();
     const { p } = leader(config, decisions);
     const sent = range(1, 8).map((i) => cmd(i, 1));
@@ -185,7 +185,7 @@ describe('seed 003 Multi-Paxos steady state: pipelining window α and batching',
   });
 
   it('seed 001 (client sessions): a duplicate of a queued command is absorbed', () => {
-    const config = defaultConfig(1, { windowSlots: 1 });
+    const config = defaultConfig(1, { eagerSlots: 16, windowSlots: 1 });
     const decisions = new Decisions();
     const { p } = leader(config, decisions);
     p.enqueue(cmd(1, 1));
@@ -234,7 +234,7 @@ describe('seed 003 Multi-Paxos steady state: pipelining window α and batching',
   });
 
   it('undecided proposals are retransmitted every second heartbeat; decided ones are dropped', () => {
-    const config = defaultConfig(1, { windowSlots: 4 });
+    const config = defaultConfig(1, { eagerSlots: 16, windowSlots: 4 });
     const decisions = new Decisions();
     const { p } = leader(config, decisions);
     p.enqueue(cmd(1, 1));
@@ -248,6 +248,53 @@ describe('seed 003 Multi-Paxos steady state: pipelining window α and batching',
     expect(again.map((a) => a.slot)).toEqual([1]);
     expect(again[0]!.batch.commands).toEqual([cmd(3, 1)]);
     expect(again[0]!.decidedUpTo).toBe(1);
+  });
+});
+
+describe('batches that grow with the load (core/pipeline.ts, eagerSlots)', () => {
+  it('a lone command goes out at once; what arrives while its slot is open leaves together in the next', () => {
+    const config = defaultConfig(1, { eagerSlots: 1, windowSlots: 8, batchCommandsMax: 8 });
+    const decisions = new Decisions();
+    const { p } = leader(config, decisions);
+    p.enqueue(cmd(1, 1));
+    expect(p.proposeReady(decisions).map((a) => a.batch.commands)).toEqual([[cmd(1, 1)]]);
+    for (let c = 2; c <= 6; c++) p.enqueue(cmd(c, 1));
+    // The window has room, but one slot is open: the five wait for it.
+    expect(p.proposeReady(decisions)).toEqual([]);
+    expect(p.queueLength).toBe(5);
+    decisions.decided.add(0);
+    p.onDecided(0);
+    const next = p.proposeReady(decisions);
+    expect(next.map((a) => a.slot)).toEqual([1]);
+    expect(next[0]!.batch.commands).toEqual([2, 3, 4, 5, 6].map((c) => cmd(c, 1)));
+  });
+
+  it('a full batch opens a further slot while others are open, up to the window', () => {
+    const config = defaultConfig(1, { eagerSlots: 1, windowSlots: 3, batchCommandsMax: 2 });
+    const decisions = new Decisions();
+    const { p } = leader(config, decisions);
+    p.enqueue(cmd(1, 1));
+    expect(p.proposeReady(decisions).map((a) => a.slot)).toEqual([0]);
+    for (let c = 2; c <= 8; c++) p.enqueue(cmd(c, 1));
+    // Full batches of two open slots 1 and 2; the window (3) stops there.
+    expect(p.proposeReady(decisions).map((a) => a.batch.commands.length)).toEqual([2, 2]);
+    expect(p.queueLength).toBe(3);
+    decisions.decided.add(0);
+    p.onDecided(0);
+    // One more full batch fits the window; the last command waits (two slots still open).
+    expect(p.proposeReady(decisions).map((a) => a.slot)).toEqual([3]);
+    expect(p.queueLength).toBe(1);
+  });
+
+  it('eagerSlots = k keeps up to k slots of one command each open', () => {
+    const config = defaultConfig(1, { eagerSlots: 2, windowSlots: 8, batchCommandsMax: 8 });
+    const decisions = new Decisions();
+    const { p } = leader(config, decisions);
+    for (let c = 1; c <= 3; c++) {
+      p.enqueue(cmd(c, 1));
+      p.proposeReady(decisions);
+    }
+    expect(p.queueLength).toBe(1);
   });
 });
 

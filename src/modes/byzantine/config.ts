@@ -1,5 +1,5 @@
 // Tunables of a Byzantine-mode node. Times are milliseconds of the driver's clock.
-import { BATCH_COMMANDS_MAX, PREPARED_CERTIFICATES_MAX, SIGNED_PAYLOAD_BYTES_MAX } from '../../core/limits.ts';
+import { BATCH_COMMANDS_MAX, EAGER_SLOTS_DEFAULT, PREPARED_CERTIFICATES_MAX, SIGNED_PAYLOAD_BYTES_MAX } from '../../core/limits.ts';
 import { byzantineQuorums, type QuorumSpec } from '../../core/quorum.ts';
 import { requireCount, requirePositive } from '../../core/validate.ts';
 import { batchBytesBudget, MAXIMAL_COMMAND_BATCH_BYTES, sealedBytesMax, type FrameShape } from './frame-budget.ts';
@@ -10,6 +10,8 @@ export interface ByzantineConfig {
   readonly quorums: QuorumSpec & { readonly weak: number };
   /** Pipelining window α: slots the leader may open beyond the first undecided one. */
   readonly windowSlots: number;
+  /** Undecided slots of its own below which a leader opens one per queued command at once (core/pipeline.ts). */
+  readonly eagerSlots: number;
   readonly batchCommandsMax: number;
   /**
    * Most encoded bytes of one slot's batch. Promises carry a prepared batch per slot between the
@@ -44,6 +46,7 @@ export function defaultByzantineConfig(f: number, overrides: Partial<ByzantineCo
     mode: 'byzantine',
     quorums,
     windowSlots: 8,
+    eagerSlots: EAGER_SLOTS_DEFAULT,
     batchCommandsMax: 32,
     batchBytesMax: batchBytesBudget({ quorums, watermarkSlots }),
     checkpointInterval: Math.min(16, Math.floor(watermarkSlots / 2)),
@@ -64,6 +67,7 @@ export function validateByzantineConfig(c: ByzantineConfig): void {
   requireCount('checkpointInterval', c.checkpointInterval, PREPARED_CERTIFICATES_MAX);
   requireCount('watermarkSlots', c.watermarkSlots, PREPARED_CERTIFICATES_MAX);
   requireCount('windowSlots', c.windowSlots, c.watermarkSlots);
+  requireCount('eagerSlots', c.eagerSlots, PREPARED_CERTIFICATES_MAX);
   if (c.watermarkSlots < 2 * c.checkpointInterval) {
     throw new RangeError('config.watermarkSlots must be at least 2 × checkpointInterval, or the log stalls before a checkpoint stabilizes');
   }

@@ -24,6 +24,7 @@ import {
   witnessSignerBytesMax,
 } from '../../core/limits.ts';
 import { Outbox } from '../../core/outbox.ts';
+import { mayOpenSlot } from '../../core/pipeline.ts';
 import type { ProtocolNode, WorkingBallot } from '../../core/protocol.ts';
 import { Replica, snapshotOf, type StateSnapshot } from '../../core/replica.ts';
 import type { Rng } from '../../core/rng.ts';
@@ -215,6 +216,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private readonly queue: Command[] = [];
   /** Commands queued or proposed in an undecided slot of this ballot: a client's resend is not proposed twice. */
   private readonly queued = new Set<string>();
+  /** Encoded bytes of the queued commands: whether they fill a batch by size. */
+  private queueBytes = 0;
   private nextSlot: Slot = 0;
   private readonly inFlight = new Map<Slot, { envelope: SignedEnvelope; age: number }>();
 
@@ -437,6 +440,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     if (this.queued.has(key) || this.queue.length >= CLIENT_QUEUE_MAX) return;
     this.queued.add(key);
     this.queue.push(command);
+    this.queueBytes += commandSize(command);
   }
 
   // --- leader ----------------------------------------------------------------------------
@@ -444,7 +448,15 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private proposeReady(out: Outbox): void {
     if (!this.isLeader) return;
     const high = Math.min(this.firstUndecided + this.config.windowSlots, this.low + this.config.watermarkSlots);
-    while (this.queue.length > 0 && this.nextSlot < high) {
+    while (
+      mayOpenSlot({
+        eagerSlots: this.config.eagerSlots,
+        openSlots: this.inFlight.size,
+        windowHasRoom: this.nextSlot < high,
+        queued: this.queue.length > 0,
+        batchFull: this.queue.length >= this.config.batchCommandsMax || batchBytesOf(this.queue.length, this.queueBytes) > this.config.batchBytesMax,
+      })
+    ) {
       const commands: Command[] = [];
       let commandBytes = 0;
       while (this.queue.length > 0 && commands.length < this.config.batchCommandsMax) {
@@ -452,6 +464,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
         const size = commandSize(this.queue[0]!);
         if (batchBytesOf(commands.length + 1, commandBytes + size) > this.config.batchBytesMax) break;
         const command = this.queue.shift()!;
+        this.queueBytes -= size;
         // Executed meanwhile (e.g. re-proposed by an earlier leader): do not order it again.
         if (this.replica.lookup(command.clientId, command.session, command.seq).kind === 'new') {
           commands.push(command);
@@ -1085,6 +1098,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.verifyVotes.clear();
     this.inFlight.clear();
     this.queue.length = 0;
+    this.queueBytes = 0;
     this.queued.clear();
     this.newBallotPending = false;
   }
