@@ -83,6 +83,12 @@ export const ROUNDS_AHEAD_PER_MEMBER = 4;
  * from since it (re)started: time for its links to come up, so it does not change ballot alone.
  */
 export const UNHEARD_LEADER_STALLS_MAX = 4;
+/**
+ * Progress periods, with execution advancing, a member lets a waiting command go unproposed
+ * before it suspects the leader: the client may have reached this member a little before the
+ * leader. A proposed command may wait as long as execution advances (slots execute in order).
+ */
+export const PROGRESS_UNPROPOSED_STALLS_MAX = 1;
 
 // --- Witness (src/evidence/witness.ts): a byte budget per signer --------------------------------
 

@@ -20,6 +20,7 @@ import {
   ROUND_MAX,
   ROUNDS_AHEAD_PER_MEMBER,
   SIGNED_PAYLOAD_BYTES_MAX,
+  PROGRESS_UNPROPOSED_STALLS_MAX,
   UNHEARD_LEADER_STALLS_MAX,
   witnessSignerBytesMax,
 } from '../../core/limits.ts';
@@ -226,6 +227,10 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   private readonly pending = new Map<string, Command>();
   /** Commands that were waiting when the progress timer was armed; null when it is not armed. */
   private watched: Set<string> | null = null;
+  /** Execution's position when the progress timer was armed: whether the period saw progress. */
+  private watchedFrom: Slot = 0;
+  /** Consecutive periods in which a watched command was still not proposed (the leader may not have it yet). */
+  private unproposedStalls = 0;
   private catchupOutstanding = false;
   private peerDecidedUpTo: Slot = 0;
   private retransmitTicks = 0;
@@ -863,8 +868,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
       this.takeCheckpoint(boundary, out);
     }
     if (this.replica.executedUpTo > before) {
-      // Only progress proves a ballot works; until then each new leader gets longer.
-      this.viewChangeAttempts = 0;
+      // Nothing left waiting: the ballot works at whatever pace the load allows.
+      if (this.pending.size === 0) this.relaxBackoff();
       // It works for us after all: stop repeating our Suspect (peers keep the one they have).
       if (this.status === 'normal' && this.ownSuspect !== null) {
         this.ownSuspect = null;
@@ -1089,6 +1094,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   }
 
   private resetBallotState(): void {
+    this.unproposedStalls = 0;
     this.verified.clear();
     this.ownVerify.clear();
     this.ownAccepted.clear();
@@ -1295,8 +1301,11 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
         const watched = this.watched;
         this.watched = null;
         if (watched === null || this.status !== 'normal') return;
-        // A command that waited a whole period: the leader is faulty, or cut off; replace it.
-        if ([...this.pending.values()].some((c) => watched.has(commandKey(c)))) {
+        const stalled = [...this.pending.values()].filter((c) => watched.has(commandKey(c)));
+        if (stalled.length === 0 || this.leaderAtWork(stalled)) {
+          this.relaxBackoff();
+        } else {
+          // A command that waited a whole period: the leader is faulty, or cut off; replace it.
           // Unless we have not heard from it since we started: our own links may not be up yet,
           // and a change begun alone would strand us above the others. Give them a few periods.
           const leader = leaderOf(this.round, this.n);
@@ -1358,7 +1367,30 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     }
     if (this.watched !== null) return;
     this.watched = new Set([...this.pending.values()].map(commandKey));
+    this.watchedFrom = this.replica.executedUpTo;
     out.setTimer('progress', this.progressTimeout());
+  }
+
+  /**
+   * Whether commands that waited a whole period are only slow, not held back: under load a
+   * period can pass before a command's turn comes, and a leader replaced for that would only
+   * make the wait longer. The leader is at work when execution advanced in the period and each
+   * stalled command sits in an undecided slot we took its Accept for. Slots execute in order, so
+   * it cannot keep execution moving while holding such a slot back; a command it has not
+   * proposed gets PROGRESS_UNPROPOSED_STALLS_MAX more periods (the client may have reached us
+   * before it), then the leader is suspected.
+   */
+  private leaderAtWork(stalled: readonly Command[]): boolean {
+    if (this.replica.executedUpTo <= this.watchedFrom) return false;
+    const proposed = new Set<string>();
+    for (const [slot, { batch }] of this.verified) {
+      if (!this.decided.has(slot)) for (const command of batch.commands) proposed.add(commandKey(command));
+    }
+    if (stalled.every((c) => proposed.has(commandKey(c)))) {
+      this.unproposedStalls = 0;
+      return true;
+    }
+    return ++this.unproposedStalls <= PROGRESS_UNPROPOSED_STALLS_MAX;
   }
 
   private progressTimeout(): number {
@@ -1369,7 +1401,17 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     return this.backoff(this.config.viewChangeTimeoutMs);
   }
 
-  /** Doubles with each consecutive failed ballot, so some leader eventually gets enough time. */
+  /**
+   * A period the ballot passed (its watched commands executed, or progressing as leaderAtWork
+   * judges): the timeouts come one step down. Only one: a ballot that failed under load got
+   * longer timeouts, and dropping them back to the base at the first decision would fail the
+   * next leader the same way (a storm of view changes that only makes the backlog longer).
+   */
+  private relaxBackoff(): void {
+    if (this.viewChangeAttempts > 0) this.viewChangeAttempts--;
+  }
+
+  /** Doubles with each failed ballot (and relaxes a step per period that passed), so some leader eventually gets enough time. */
   private backoff(base: number): number {
     const ceiling = Math.min(this.config.backoffMaxMs, base * 2 ** Math.min(this.viewChangeAttempts, 16));
     return ceiling * (1 + 0.25 * this.rng.next());

@@ -475,6 +475,56 @@ describe('checkPublicKey: the cluster refuses unusable member keys', () => {
   });
 });
 
+describe('progress watchdog: a slow leader is not a faulty one (seed 000 §4: replace a leader that does not order a command)', () => {
+  const x = command(fx, 1, 1, { type: 'put', key: 'x', value: '1' });
+  const y = command(fx, 2, 1, { type: 'put', key: 'y', value: '1' });
+  const z = command(fx, 2, 2, { type: 'put', key: 'z', value: '1' });
+  const progress = (net: Net): Effect[] => net.step(1, { type: 'timeout', timer: 'progress' });
+  const suspects = (effects: Effect[]): number => sentOfType(fx, effects, 'suspect').length;
+  /** n1 takes slot `slot` with `batch` from n0 and, when `decide`, the 2f+1 Accepted that decide it. */
+  const slotAt = (net: Net, slot: number, batch: Batch, decide: boolean): void => {
+    net.deliver(1, 0, seal(fx, 0, accept(slot, batch)));
+    if (!decide) return;
+    for (const from of [0, 2]) net.deliver(1, from, verifyVote(fx, from, B1, slot, batch));
+    for (const from of [0, 2, 3]) net.deliver(1, from, acceptedVote(fx, from, B1, slot, batch));
+  };
+
+  it('a waiting command the leader has proposed, in a period that executed other slots, is no reason to suspect', () => {
+    const net = new Net(fx);
+    net.request(1, x);
+    slotAt(net, 0, batchOf(y), true);
+    slotAt(net, 1, batchOf(x), false);
+    expect(net.nodes[1]!.decidedUpTo).toBe(1);
+    expect(suspects(progress(net))).toBe(0);
+    // A period in which nothing executed: the leader is holding slot 1 back, or cut off.
+    expect(suspects(progress(net))).toBe(1);
+  });
+
+  it('a command the leader leaves out while it orders others is suspected after one period of grace', () => {
+    const net = new Net(fx);
+    net.request(1, x);
+    slotAt(net, 0, batchOf(y), true);
+    expect(suspects(progress(net))).toBe(0); // it may not have reached the leader yet
+    slotAt(net, 1, batchOf(z), true);
+    expect(net.nodes[1]!.decidedUpTo).toBe(2);
+    expect(suspects(progress(net))).toBe(1);
+  });
+
+  it('a command in a slot decided without it is not counted as proposed', () => {
+    const net = new Net(fx);
+    net.request(1, x);
+    // n1 took x's Accept for slot 0, but the others decided another batch there (n0 equivocated);
+    // n1 learns the decision, with its 2f+1 Accepted, from a catch-up reply.
+    net.deliver(1, 0, seal(fx, 0, accept(0, batchOf(x))));
+    const accepteds = [0, 2, 3].map((from) => acceptedVote(fx, from, B1, 0, batchOf(y)));
+    net.deliver(1, 2, seal(fx, 2, { type: 'certified-catchup-reply', entries: [{ slot: 0, batch: batchOf(y), accepteds }], decidedUpTo: 1 }));
+    expect(net.nodes[1]!.decidedUpTo).toBe(1);
+    expect(suspects(progress(net))).toBe(0); // one period of grace, as for any unproposed command
+    slotAt(net, 1, batchOf(z), true);
+    expect(suspects(progress(net))).toBe(1);
+  });
+});
+
 // Not a rule of its own, but every test above leans on it: the fixture's nodes are honest ByzantineNodes.
 it('fixture sanity: the nodes are ByzantineNodes in ballot (1, n0), n0 leading', () => {
   const net = new Net(fx);
