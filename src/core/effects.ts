@@ -38,6 +38,25 @@ export type PersistRecord =
   /** A stable checkpoint: its certificate and position; its state is the latest `state-part` of each of `partCount` indices. */
   | { readonly type: 'checkpoint'; readonly certificate: CheckpointCertificate; readonly executedUpTo: Slot; readonly partCount: number };
 
+/**
+ * Whether a record must be on disk, synced, before anything after it leaves the node (etcd raft's
+ * MustSync): what this node promised or signed (a promise, an accepted pvalue, a Verify, a
+ * commitment key, a prepared certificate, a ballot round). Decisions and checkpoints need not:
+ * a quorum's votes, not this copy, make them, and a restart that lost them (a power cut before the
+ * next synced commit; a killed process loses nothing) fetches them again, with their proofs.
+ */
+export function mustSync(record: PersistRecord): boolean {
+  switch (record.type) {
+    case 'decided':
+    case 'certified':
+    case 'state-part':
+    case 'checkpoint':
+      return false;
+    default:
+      return true;
+  }
+}
+
 export type Effect =
   | { readonly type: 'persist'; readonly record: PersistRecord }
   | { readonly type: 'send'; readonly to: NodeId; readonly msg: PeerMessage }

@@ -75,7 +75,7 @@ export interface MemberStats {
   messagesOut: number;
   bytesOut: number;
   writes: number;
-  /** Storage transactions (each an fsync; 0 with memory storage) and the time storage.apply took. */
+  /** Synced storage transactions (each an fsync; 0 with memory storage) and the time storage.apply took. */
   storageCommits: number;
   storageMs: number;
   /** Inputs (messages, requests, timer fires) the member's runtime stepped through its core. */
@@ -375,7 +375,7 @@ export class InProcessMember implements MemberHandle {
       messagesOut: t.messagesOut,
       bytesOut: t.bytesOut,
       writes: Object.values(t.peers).reduce((sum, p) => sum + p.writes, 0),
-      storageCommits: this.store instanceof SqliteStorage ? this.store.stats.commits : 0,
+      storageCommits: this.store instanceof SqliteStorage ? this.store.stats.syncs : 0,
       storageMs: this.storageTime.ms,
       steps: this.runtime.drainStats.inputs,
       decisions: counts.decisions,
@@ -545,10 +545,10 @@ export async function freeLoopbackPorts(count: number): Promise<number[]> {
 function timedStorage(storage: RuntimeStorage, time: { ms: number }): RuntimeStorage {
   return {
     load: () => storage.load(),
-    apply: (records) => {
+    apply: (records, sync) => {
       const t0 = performance.now();
       try {
-        storage.apply(records);
+        storage.apply(records, sync);
       } finally {
         time.ms += performance.now() - t0;
       }

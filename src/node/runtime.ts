@@ -18,7 +18,7 @@
 // it at error level with the input that caused it and stops the node (fail loudly).
 import { performance } from 'node:perf_hooks';
 import { ballotEquals, type Ballot } from '../core/ballot.ts';
-import type { Effect, Input, PersistRecord, TimerName } from '../core/effects.ts';
+import { mustSync, type Effect, type Input, type PersistRecord, type TimerName } from '../core/effects.ts';
 import type { Mode, ProtocolNode } from '../core/protocol.ts';
 import { SeededRng } from '../core/rng.ts';
 import type { Batch, ClientId, Command, NodeId, Slot } from '../core/types.ts';
@@ -471,7 +471,7 @@ export class NodeRuntime {
     try {
       // Durable before anything held back leaves the node (effects.ts contract).
       if (records.length > 0) {
-        this.init.storage.apply(records);
+        this.init.storage.apply(records, records.some(mustSync));
         this.drainCounts.commits++;
         this.drainCounts.records += records.length;
       }

@@ -4,7 +4,10 @@
 // - apply() is one transaction, and returns only after it is on disk: journal_mode=WAL with
 //   synchronous=FULL fsyncs the WAL at every commit (WAL+NORMAL would not: a power cut could undo
 //   a promise already sent); WAL also makes a commit one append and one fsync, where a rollback
-//   journal needs several. One sync per apply: the runtime applies once per group commit (many protocol steps).
+//   journal needs several. One sync per apply: the runtime applies once per group commit (many
+//   protocol steps). An apply of records that need no sync (decisions, checkpoints: mustSync in
+//   effects.ts) commits with synchronous=NORMAL, which WAL keeps consistent; the next synced
+//   commit makes it durable against a power cut too.
 // - Every row carries a checksum over (seq, record bytes); the rows must run 1..lastSeq with no
 //   gap. A flipped byte, a lost row, a foreign or damaged file, a store of another cluster, node
 //   or mode is refused at open with a StoreError; nothing is ever skipped or reset.
@@ -64,8 +67,10 @@ export interface SqliteStorageStats {
   /** Rows a compaction would leave: stateRecords(state).length. */
   readonly liveRecords: number;
   readonly compactions: number;
-  /** Transactions committed by apply (each one fsync). */
+  /** Transactions committed by apply and compaction. */
   readonly commits: number;
+  /** Of apply's, those that synced (an fsync each); the others waited for the next one. */
+  readonly syncs: number;
 }
 
 // --- node:sqlite, loaded quietly -----------------------------------------------------------------
@@ -243,6 +248,7 @@ export class SqliteStorage implements Storage {
   private readonly garbageMin: number;
   private compactions = 0;
   private commits = 0;
+  private syncs = 0;
   /** Set when a write failed: memory may be ahead of disk, so the process must restart. */
   private failure: StoreError | null = null;
 
@@ -327,17 +333,28 @@ export class SqliteStorage implements Storage {
     return this.state.snapshot();
   }
 
-  /** Durable when it returns: the records, and a compaction if one is due, commit as one transaction. */
-  apply(records: readonly PersistRecord[]): void {
-    this.usableDb();
+  /**
+   * Durable when it returns: the records, and a compaction if one is due, commit as one
+   * transaction. Without `sync` the commit skips its fsync (synchronous=NORMAL, which WAL keeps
+   * consistent across a power cut); the next synced commit's fsync covers it.
+   */
+  apply(records: readonly PersistRecord[], sync = true): void {
+    const db = this.usableDb();
     if (records.length === 0) return;
     // Encoding validates: a record the format cannot hold throws CodecError before anything changes.
     const bodies = records.map(encodeRecord);
-    this.transaction('write', () => {
-      for (const body of bodies) this.append(body);
-      for (const r of records) this.state.applyRecord(r);
-      if (this.compactionDue()) this.rewrite();
-    });
+    if (!sync) db.exec('PRAGMA synchronous = NORMAL');
+    try {
+      this.transaction('write', () => {
+        for (const body of bodies) this.append(body);
+        for (const r of records) this.state.applyRecord(r);
+        if (this.compactionDue()) this.rewrite();
+      });
+    } finally {
+      // After a failed commit the store refuses every call; its error is the one to see.
+      if (!sync && this.failure === null) db.exec('PRAGMA synchronous = FULL');
+    }
+    if (sync) this.syncs++;
   }
 
   /** Rewrites the log as the live records now, in one transaction; apply() does this when due. */
@@ -351,6 +368,7 @@ export class SqliteStorage implements Storage {
       liveRecords: stateRecordCount(this.state),
       compactions: this.compactions,
       commits: this.commits,
+      syncs: this.syncs,
     };
   }
 

@@ -40,7 +40,12 @@ export function verifiedKey(round: number, slot: Slot): string {
 
 export interface Storage {
   load(): PersistentState;
-  apply(records: readonly PersistRecord[]): void;
+  /**
+   * Makes the records durable: on disk and synced when `sync` (the default), else written so a
+   * killed process keeps them but a power cut may lose them up to the next synced apply (the
+   * runtime passes mustSync of the records, effects.ts).
+   */
+  apply(records: readonly PersistRecord[], sync?: boolean): void;
 }
 
 export function emptyState(): PersistentState {

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PersistRecord } from '../../src/core/effects.ts';
+import { mustSync, type PersistRecord } from '../../src/core/effects.ts';
 import { MemoryStorage } from '../../src/storage/memory.ts';
 import { CodecError } from '../../src/storage/records.ts';
 import {
@@ -87,7 +87,7 @@ describe('SqliteStorage: state across restarts', () => {
     const path = freshPath();
     const storage = SqliteStorage.open(options(path));
     expect(storage.load()).toEqual(emptyState());
-    expect(storage.stats).toEqual({ records: 0, liveRecords: 0, compactions: 0, commits: 0 });
+    expect(storage.stats).toEqual({ records: 0, liveRecords: 0, compactions: 0, commits: 0, syncs: 0 });
     storage.close();
     expect(fs.existsSync(path)).toBe(true);
   });
@@ -285,11 +285,11 @@ describe('SqliteStorage: compaction', () => {
 });
 
 describe('SqliteStorage: durability', () => {
-  it('every batch acknowledged before a SIGKILL is there after reopening', async () => {
+  it.each(['sync', 'unsynced'])('every batch acknowledged before a SIGKILL is there after reopening (%s applies)', async (sync) => {
     const path = freshPath();
     const batchesMax = 5000;
     const killAfter = 700; // past the first compaction (about batch 513)
-    const child = spawn(process.execPath, [CHILD, path, String(batchesMax)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CHILD, path, String(batchesMax), sync], { stdio: ['ignore', 'pipe', 'pipe'] });
     let acked = 0;
     let pending = '';
     let stderr = '';
@@ -319,6 +319,31 @@ describe('SqliteStorage: durability', () => {
     expect(state.promised).toEqual({ round: m, leader: TEST_NODE_ID });
     expect([...state.accepted.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: m }, (_, i) => i + 1));
     storage.close();
+  });
+});
+
+describe('SqliteStorage: which applies sync', () => {
+  it('an apply without sync commits without an fsync, and the next synced one counts one', () => {
+    const path = freshPath();
+    const storage = SqliteStorage.open(options(path));
+    const [first, second] = [mixedRecords(3, 5), mixedRecords(4, 5)];
+    storage.apply(first, false);
+    expect(storage.stats).toMatchObject({ commits: 1, syncs: 0 });
+    storage.apply(second);
+    expect(storage.stats).toMatchObject({ commits: 2, syncs: 1 });
+    storage.close();
+    const reopened = SqliteStorage.open(options(path));
+    expect(reopened.load()).toEqual(memoryState([...first, ...second]));
+    reopened.close();
+  });
+
+  it('mustSync: what the node promised or signed syncs; decisions and checkpoints need not', () => {
+    const records = mixedRecords(1, 400);
+    const lazy = new Set(records.filter((r) => !mustSync(r)).map((r) => r.type));
+    expect([...lazy].sort()).toEqual(['certified', 'checkpoint', 'decided', 'state-part']);
+    for (const type of ['promised', 'accepted', 'round', 'joined', 'verified', 'prepared', 'committed']) {
+      expect(records.filter((r) => r.type === type).every(mustSync), type).toBe(true);
+    }
   });
 });
 

@@ -1,7 +1,8 @@
 // Helpers of the SqliteStorage tests, and the child process of the durability test:
 //   node test/storage/store-child.ts PATH BATCHES
 // opens the store at PATH and applies batches 1..BATCHES (durabilityBatch), printing each batch
-// number on its own line once apply() has returned, i.e. once the batch is acknowledged.
+// number on its own line once apply() has returned, i.e. once the batch is acknowledged. With
+// 'unsynced', apply skips its fsync: a killed process must lose nothing all the same.
 import type { Ballot } from '../../src/core/ballot.ts';
 import type { PersistRecord } from '../../src/core/effects.ts';
 import { SeededRng } from '../../src/core/rng.ts';
@@ -70,12 +71,14 @@ export function mixedRecords(seed: number, count: number): PersistRecord[] {
 }
 
 function main(args: readonly string[]): void {
-  const [path, batchesText] = args;
+  const [path, batchesText, syncText = 'sync'] = args;
   const batches = Number(batchesText);
-  if (path === undefined || !Number.isSafeInteger(batches) || batches < 1) throw new Error('usage: store-child.ts PATH BATCHES');
+  if (path === undefined || !Number.isSafeInteger(batches) || batches < 1 || !['sync', 'unsynced'].includes(syncText)) {
+    throw new Error('usage: store-child.ts PATH BATCHES [sync|unsynced]');
+  }
   const storage = SqliteStorage.open({ path, clusterId: TEST_CLUSTER_ID, nodeId: TEST_NODE_ID, mode: 'crash' });
   for (let i = 1; i <= batches; i++) {
-    storage.apply(durabilityBatch(i));
+    storage.apply(durabilityBatch(i), syncText === 'sync');
     process.stdout.write(`${i}\n`);
   }
   storage.close();
