@@ -3,7 +3,10 @@
 // exactly once. The session id is the caller's: random per process in the runtime, drawn from
 // the seed in the simulator, so two processes of one client never share a session.
 // Crash mode: ask the leader, take the first answer. Byzantine modes: sign the command, send it
-// to every replica (a faulty leader cannot hide it), take a result once f+1 replicas agree.
+// to every replica (a faulty leader cannot hide it), take a result once f+1 replicas agree; each
+// resend of one command waits twice as long as the one before (up to CLIENT_RETRY_DOUBLINGS_MAX
+// doublings), so a cluster slowed by load is not flooded with resends of what it already holds.
+import { CLIENT_RETRY_DOUBLINGS_MAX } from './limits.ts';
 import type { Rng } from './rng.ts';
 import type { ClientId, Command, NodeId, SessionId } from './types.ts';
 import type { ClientReply, ClientRequest } from '../messages/types.ts';
@@ -46,6 +49,8 @@ export class Client {
   private seq = 0;
   private target: NodeId;
   private outstanding: ClientRequest | null = null;
+  /** Resends of the outstanding command so far. */
+  private resends = 0;
   private ended = false;
   /** Answers received for the outstanding seq, by replica. */
   private readonly replies = new Map<NodeId, Answer>();
@@ -77,6 +82,7 @@ export class Client {
     const signature = this.options.sign?.(unsigned) ?? NO_SIGNATURE;
     this.outstanding = { type: 'request', command: { ...unsigned, signature } };
     this.replies.clear();
+    this.resends = 0;
     return this.transmit();
   }
 
@@ -95,6 +101,7 @@ export class Client {
   onTimeout(): ClientEffect[] {
     if (this.outstanding === null) return [];
     this.target = (this.target + 1 + this.rng.int(this.n)) % this.n;
+    this.resends++;
     return this.transmit();
   }
 
@@ -116,7 +123,9 @@ export class Client {
     const effects: ClientEffect[] = [];
     if (this.options.broadcast) for (let to = 0; to < this.n; to++) effects.push({ type: 'send', to, msg: request });
     else effects.push({ type: 'send', to: this.target, msg: request });
-    effects.push({ type: 'setTimer', delayMs: this.retryMs });
+    // Crash mode keeps its pace: a resend there also looks for the leader at the next replica.
+    const doublings = this.options.broadcast ? Math.min(this.resends, CLIENT_RETRY_DOUBLINGS_MAX) : 0;
+    effects.push({ type: 'setTimer', delayMs: this.retryMs * 2 ** doublings });
     return effects;
   }
 }

@@ -24,6 +24,11 @@ export const CATCHUP_ENTRIES_MAX = 64;
 export const LEARNER_WINDOW_SLOTS = 4096;
 /** Most pending client commands a leader queues; beyond it clients are told to retry. */
 export const CLIENT_QUEUE_MAX = 4096;
+/**
+ * A Byzantine-mode client doubles its wait before each resend of one command, at most this many
+ * times (retry × 8): replicas that have the command need no resends to order it, only time.
+ */
+export const CLIENT_RETRY_DOUBLINGS_MAX = 3;
 /** Most client sessions a replica keeps, over all clients. */
 export const CLIENT_SESSIONS_MAX = 100_000;
 /**
