@@ -1302,9 +1302,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
         this.watched = null;
         if (watched === null || this.status !== 'normal') return;
         const stalled = [...this.pending.values()].filter((c) => watched.has(commandKey(c)));
-        if (stalled.length === 0 || this.leaderAtWork(stalled)) {
-          this.relaxBackoff();
-        } else {
+        if (stalled.length > 0 && !this.leaderAtWork(stalled)) {
           // A command that waited a whole period: the leader is faulty, or cut off; replace it.
           // Unless we have not heard from it since we started: our own links may not be up yet,
           // and a change begun alone would strand us above the others. Give them a few periods.
@@ -1402,16 +1400,16 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
   }
 
   /**
-   * A period the ballot passed (its watched commands executed, or progressing as leaderAtWork
-   * judges): the timeouts come one step down. Only one: a ballot that failed under load got
-   * longer timeouts, and dropping them back to the base at the first decision would fail the
-   * next leader the same way (a storm of view changes that only makes the backlog longer).
+   * Nothing waits any more: the load fits the ballot, and the timeouts come one step down. Not
+   * at the first decision, nor per period that passed: a ballot that failed under load got
+   * longer timeouts, and handing the next leader the base again while the backlog lasts would
+   * fail it the same way (a storm of view changes that only makes the backlog longer).
    */
   private relaxBackoff(): void {
     if (this.viewChangeAttempts > 0) this.viewChangeAttempts--;
   }
 
-  /** Doubles with each failed ballot (and relaxes a step per period that passed), so some leader eventually gets enough time. */
+  /** Doubles with each failed ballot (and relaxes a step each time nothing is left waiting), so some leader eventually gets enough time. */
   private backoff(base: number): number {
     const ceiling = Math.min(this.config.backoffMaxMs, base * 2 ** Math.min(this.viewChangeAttempts, 16));
     return ceiling * (1 + 0.25 * this.rng.next());
