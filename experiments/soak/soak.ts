@@ -2,11 +2,14 @@
 // Runs the in-process local cluster (src/node/local-cluster.ts, as `byzpaxos bench` does) with
 // SQLite storage, C closed-loop clients over a constant key set, for a bounded time; every
 // SAMPLE_MS it samples the process RSS, the V8 heap and the store files' sizes, then prints
-// start / minute 2 / end / peak and the decided slots.
+// start / minute 2 / end / peak and the decided slots, and the process CPU time per put (the
+// machine is shared: wall-clock throughput is noisy, CPU per op much less so).
 //
-//   node experiments/soak/soak.ts [--mode crash|byzantine|commit-reveal] [--seconds 600] [--clients 16]
+//   node --expose-gc experiments/soak/soak.ts [--mode crash|byzantine|commit-reveal] [--seconds 600] [--clients 16]
 //
-// All members run in this one process, so RSS is the whole cluster's (n members + clients).
+// All members run in this one process, so RSS is the whole cluster's (n members + clients). With
+// --expose-gc each sample first forces a full collection, so `heap` is what is live, not garbage
+// V8 has not collected yet (without it, heapUsed swings by hundreds of MiB between collections).
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,14 +41,23 @@ interface Sample {
   readonly atS: number;
   readonly rssMiB: number;
   readonly heapMiB: number;
+  /** ArrayBuffers (Buffers, Uint8Arrays) outside the V8 heap. */
+  readonly buffersMiB: number;
+  /** Database files and write-ahead logs together. */
   readonly storeMiB: number;
+  readonly walMiB: number;
   readonly decided: number;
 }
 
-function storeBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir)) if (/\.db(-wal|-shm)?$/.test(name)) total += statSync(join(dir, name)).size;
-  return total;
+/** Bytes of every member's store: the database files and, separately, their write-ahead logs. */
+function storeBytes(dir: string): { readonly db: number; readonly wal: number } {
+  let db = 0;
+  let wal = 0;
+  for (const name of readdirSync(dir)) {
+    if (/\.db$/.test(name)) db += statSync(join(dir, name)).size;
+    else if (/\.db-(wal|shm)$/.test(name)) wal += statSync(join(dir, name)).size;
+  }
+  return { db, wal };
 }
 
 const mib = (bytes: number) => Math.round((bytes / MIB) * 10) / 10;
@@ -55,16 +67,20 @@ const samples: Sample[] = [];
 const t0 = performance.now();
 const sample = async (): Promise<void> => {
   const stats = await cluster.stats();
+  (globalThis as { gc?: () => void }).gc?.();
   const memory = process.memoryUsage();
+  const store = storeBytes(cluster.dir);
   const s: Sample = {
     atS: Math.round((performance.now() - t0) / 1000),
     rssMiB: mib(memory.rss),
     heapMiB: mib(memory.heapUsed),
-    storeMiB: mib(storeBytes(cluster.dir)),
+    buffersMiB: mib(memory.arrayBuffers),
+    storeMiB: mib(store.db + store.wal),
+    walMiB: mib(store.wal),
     decided: stats.decisions,
   };
   samples.push(s);
-  console.log(`t=${s.atS}s rss=${s.rssMiB} MiB heap=${s.heapMiB} MiB stores=${s.storeMiB} MiB decided=${s.decided}`);
+  console.log(`t=${s.atS}s rss=${s.rssMiB} MiB heap=${s.heapMiB} MiB buffers=${s.buffersMiB} MiB stores=${s.storeMiB} MiB (wal ${s.walMiB}) decided=${s.decided}`);
 };
 
 const stop = new AbortController();
@@ -81,6 +97,8 @@ const loop = async (client: (typeof cluster.clients)[number]): Promise<void> => 
     }
   }
 };
+const cpuBefore = process.cpuUsage();
+let cpu = cpuBefore;
 try {
   await sample();
   const sampler = setInterval(() => void sample(), SAMPLE_MS);
@@ -90,6 +108,7 @@ try {
     clearInterval(sampler);
     clearTimeout(deadline);
   }
+  cpu = process.cpuUsage(cpuBefore);
   await sample();
 } finally {
   await cluster.stop();
@@ -108,8 +127,11 @@ console.log(
     ops,
     errors,
     decidedSlots: last.decided,
+    forcedGc: typeof (globalThis as { gc?: unknown }).gc === 'function',
+    cpuMsPerOp: Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, ops)) * 1000) / 1000,
     rssMiB: { start: first.rssMiB, minute2: at(120).rssMiB, end: last.rssMiB, peak: peak.rssMiB },
-    heapMiB: { start: first.heapMiB, minute2: at(120).heapMiB, end: last.heapMiB },
-    storeMiB: { start: first.storeMiB, minute2: at(120).storeMiB, end: last.storeMiB, peak: peakStore },
+    heapMiB: { start: first.heapMiB, minute2: at(120).heapMiB, end: last.heapMiB, peak: Math.max(...samples.map((x) => x.heapMiB)) },
+    buffersMiB: { start: first.buffersMiB, end: last.buffersMiB },
+    storeMiB: { start: first.storeMiB, minute2: at(120).storeMiB, end: last.storeMiB, peak: peakStore, walEnd: last.walMiB },
   }),
 );
