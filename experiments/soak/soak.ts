@@ -60,6 +60,7 @@ function storeBytes(dir: string): { readonly db: number; readonly wal: number } 
   return { db, wal };
 }
 
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const mib = (bytes: number) => Math.round((bytes / MIB) * 10) / 10;
 
 const cluster = await LocalCluster.start({ mode, nodes: mode === 'crash' ? 3 : 4, clients, storage: 'sqlite', clientTimeoutMs: OPERATION_TIMEOUT_MS });
@@ -99,6 +100,7 @@ const loop = async (client: (typeof cluster.clients)[number]): Promise<void> => 
 };
 const cpuBefore = process.cpuUsage();
 let cpu = cpuBefore;
+let stats = await cluster.stats();
 try {
   await sample();
   const sampler = setInterval(() => void sample(), SAMPLE_MS);
@@ -109,6 +111,7 @@ try {
     clearTimeout(deadline);
   }
   cpu = process.cpuUsage(cpuBefore);
+  stats = await cluster.stats();
   await sample();
 } finally {
   await cluster.stop();
@@ -128,6 +131,7 @@ console.log(
     errors,
     decidedSlots: last.decided,
     forcedGc: typeof (globalThis as { gc?: unknown }).gc === 'function',
+    signaturesPerOp: { verified: round3(stats.verifies / Math.max(1, ops)), cacheHits: round3(stats.cacheHits / Math.max(1, ops)) },
     cpuMsPerOp: Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, ops)) * 1000) / 1000,
     rssMiB: { start: first.rssMiB, minute2: at(120).rssMiB, end: last.rssMiB, peak: peak.rssMiB },
     heapMiB: { start: first.heapMiB, minute2: at(120).heapMiB, end: last.heapMiB, peak: Math.max(...samples.map((x) => x.heapMiB)) },
