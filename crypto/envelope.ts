@@ -81,9 +81,16 @@ export interface CachedVerifier extends SignatureBackend {
   signMessage(secretKey: Uint8Array, publicKey: Uint8Array, clusterId: Uint8Array, type: string, body: Uint8Array): Uint8Array;
 }
 
-/** Entries a cached verifier keeps by default, and the bytes of signed bodies it may hold. */
+/** Entries a cached verifier keeps by default, and the bytes it may hold: bodies plus each entry's overhead. */
 export const VERDICT_CACHE_ENTRIES = 16384;
-export const VERDICT_CACHE_BYTES_MAX = 4 * 1024 * 1024;
+export const VERDICT_CACHE_BYTES_MAX = 16 * 1024 * 1024;
+/**
+ * What one remembered verdict costs besides its body: the hex key, the copied key, cluster id and
+ * body arrays, the verdict and the map entry. Measured ≈ 2.8 KiB per entry on Node 24 (16,384
+ * verdicts of 100-byte bodies: 2,842 bytes each); charging only the body let a full cache hold
+ * ≈ 48 MiB under a 4 MiB bound (experiments/soak/README.md).
+ */
+export const VERDICT_ENTRY_OVERHEAD_BYTES = 3 * 1024;
 
 /** What a verdict was given for; a hit must match all of it byte for byte. */
 interface Verdict {
@@ -105,8 +112,8 @@ function isCachedVerifier(backend: SignatureBackend): backend is CachedVerifier 
  * Remembers each verdict, so n nodes checking one signature cost one real verification, and a
  * signature this process made costs none. Verdicts are keyed by the signature and a hit
  * compares every input (key, cluster, type, body) byte for byte, so caching cannot change any
- * answer and rests on no hash. Beyond `capacity` entries or `bytesMax` bytes of bodies the
- * oldest are forgotten; bodies are copied, so a cached verdict never pins a larger frame.
+ * answer and rests on no hash. Beyond `capacity` entries or `bytesMax` bytes (bodies plus
+ * VERDICT_ENTRY_OVERHEAD_BYTES each) the oldest are forgotten; bodies are copied, so a cached verdict never pins a larger frame.
  */
 export function cachedVerifier(
   backend: SignatureBackend,
@@ -121,7 +128,7 @@ export function cachedVerifier(
   // view into a larger received frame.
   const remember = (signature: Uint8Array, verdict: Verdict): void => {
     const body = verdict.body.slice();
-    verdicts.set(toHex(signature), { ...verdict, body, publicKey: verdict.publicKey.slice(), clusterId: verdict.clusterId.slice() }, body.length + 64);
+    verdicts.set(toHex(signature), { ...verdict, body, publicKey: verdict.publicKey.slice(), clusterId: verdict.clusterId.slice() }, body.length + VERDICT_ENTRY_OVERHEAD_BYTES);
   };
   const recall = (publicKey: Uint8Array, clusterId: Uint8Array, type: string, body: Uint8Array, signature: Uint8Array): boolean | undefined => {
     const known = verdicts.get(toHex(signature));

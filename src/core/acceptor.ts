@@ -1,6 +1,11 @@
 // Acceptor rules (seed 002): P1a — promise a ballot only if it exceeds every ballot promised;
 // P2c — accept (b, s, v) unless a higher ballot than b was promised. State changes are
 // persisted (the returned records) before the reply is sent.
+//
+// Crash mode truncates: once every slot below `logFrom` is decided and executed into a local
+// snapshot, the acceptor forgets its pvalues there (docs/PROTOCOL.md, "Snapshots and log
+// truncation"). A Prepare from below logFrom is then answered `truncated`, as when the pvalues
+// exceed a Promise: the candidate lags, catches up (by snapshot) and only then may lead.
 import { ballotGreater, compareBallots, type Ballot } from './ballot.ts';
 import type { PersistRecord } from './effects.ts';
 import { FRAME_BYTES_MAX, PROMISE_PVALUES_MAX } from './limits.ts';
@@ -15,10 +20,29 @@ export type AcceptorOutcome<T> =
 export class Acceptor {
   promised: Ballot;
   protected readonly accepted: Map<Slot, PValue>;
+  /** Every slot below this is decided and executed here, and its pvalue forgotten. */
+  private logFromSlot: Slot;
 
-  constructor(promised: Ballot, accepted: ReadonlyMap<Slot, PValue>) {
+  constructor(promised: Ballot, accepted: ReadonlyMap<Slot, PValue>, logFrom: Slot = 0) {
     this.promised = promised;
     this.accepted = new Map(accepted);
+    this.logFromSlot = logFrom;
+  }
+
+  get logFrom(): Slot {
+    return this.logFromSlot;
+  }
+
+  /** Pvalues held: those from logFrom on. */
+  get acceptedCount(): number {
+    return this.accepted.size;
+  }
+
+  /** Forget the pvalues below `slot`; the caller has decided and executed every slot below it. */
+  truncateBelow(slot: Slot): void {
+    if (slot <= this.logFromSlot) return;
+    this.logFromSlot = slot;
+    for (const s of this.accepted.keys()) if (s < slot) this.accepted.delete(s);
   }
 
   acceptedAt(slot: Slot): PValue | undefined {
@@ -68,10 +92,12 @@ export class Acceptor {
   }
 
   private acceptedFrom({ ballot, fromSlot }: Prepare, decidedUpTo: Slot): { pvalues: PValue[]; truncated: boolean } {
+    const empty: Promise1b = { type: 'promise', ballot, fromSlot, accepted: [], truncated: true, decidedUpTo };
+    // Forgotten pvalues cannot be reported: the candidate must not lead before it has caught up.
+    if (fromSlot < this.logFromSlot) return { pvalues: [], truncated: true };
     const slots = [...this.accepted.keys()].filter((s) => s >= fromSlot).sort((a, b) => a - b);
     // Accepted batches may total more than a frame: carry what fits and say so (`truncated`).
     // The count prefix may grow to two bytes (PROMISE_PVALUES_MAX < 2^14).
-    const empty: Promise1b = { type: 'promise', ballot, fromSlot, accepted: [], truncated: true, decidedUpTo };
     let room = FRAME_BYTES_MAX - encodedSize(empty) - 1;
     const pvalues: PValue[] = [];
     for (const slot of slots) {

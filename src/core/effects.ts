@@ -36,7 +36,12 @@ export type PersistRecord =
   /** One part of the state at the next `checkpoint` record (only parts that changed since the last one are written). */
   | { readonly type: 'state-part'; readonly index: number; readonly part: Uint8Array }
   /** A stable checkpoint: its certificate and position; its state is the latest `state-part` of each of `partCount` indices. */
-  | { readonly type: 'checkpoint'; readonly certificate: CheckpointCertificate; readonly executedUpTo: Slot; readonly partCount: number };
+  | { readonly type: 'checkpoint'; readonly certificate: CheckpointCertificate; readonly executedUpTo: Slot; readonly partCount: number }
+  /**
+   * Crash mode: a local snapshot (trusted, no certificate) at `executedUpTo`, its state the latest
+   * `state-part` of each of `partCount` indices; the log below `logFrom` (<= executedUpTo) is dropped.
+   */
+  | { readonly type: 'snapshot'; readonly executedUpTo: Slot; readonly partCount: number; readonly logFrom: Slot };
 
 /**
  * Whether a record must be on disk, synced, before anything after it leaves the node (etcd raft's

@@ -1,6 +1,8 @@
 // Learner: decides slot s once a phase-2 quorum of acceptors report Accepted for the same
 // ballot and the same batch digest, and it holds the batch with that digest. Votes from
 // different ballots never add up: only a quorum within one ballot chooses a value.
+// Slots below `logFrom` were decided, executed into a snapshot and forgotten: they count as
+// decided, but their batches are gone.
 import { compareBallots, type Ballot } from './ballot.ts';
 import { LEARNER_WINDOW_SLOTS } from './limits.ts';
 import { isPhase2Quorum, type QuorumSpec } from './quorum.ts';
@@ -17,17 +19,46 @@ export type LearnOutcome = 'decided' | 'pending' | 'stale' | 'out-of-window' | '
 export class Learner {
   private readonly quorums: QuorumSpec;
   private readonly decided: Map<Slot, Batch>;
-  private firstUndecidedSlot = 0;
-  private highestDecidedSlot = -1;
+  private logFromSlot: Slot;
+  private firstUndecidedSlot: Slot;
+  private highestDecidedSlot: Slot;
   /** Latest vote per acceptor, per open slot. */
   private readonly votes = new Map<Slot, Map<NodeId, Vote>>();
   /** Batches seen in Accept messages, by digest, per open slot. */
   private readonly batches = new Map<Slot, Map<string, Batch>>();
 
-  constructor(quorums: QuorumSpec, decided: ReadonlyMap<Slot, Batch>) {
+  constructor(quorums: QuorumSpec, decided: ReadonlyMap<Slot, Batch>, logFrom: Slot = 0) {
     this.quorums = quorums;
     this.decided = new Map(decided);
+    this.logFromSlot = logFrom;
+    this.firstUndecidedSlot = logFrom;
+    this.highestDecidedSlot = logFrom - 1;
     for (const slot of this.decided.keys()) this.highestDecidedSlot = Math.max(this.highestDecidedSlot, slot);
+    this.advance();
+  }
+
+  /** Every slot below this is decided and its batch forgotten. */
+  get logFrom(): Slot {
+    return this.logFromSlot;
+  }
+
+  /** Slots whose batch is held (decided, from logFrom on) and open slots with votes or batches: what truncation bounds. */
+  get footprint(): { readonly decided: number; readonly votes: number; readonly batches: number } {
+    return { decided: this.decided.size, votes: this.votes.size, batches: this.batches.size };
+  }
+
+  /**
+   * Forget every slot below `slot`, which the caller has executed (or installed a snapshot of):
+   * they count as decided from now on.
+   */
+  truncateBelow(slot: Slot): void {
+    if (slot <= this.logFromSlot) return;
+    this.logFromSlot = slot;
+    for (const map of [this.decided, this.votes, this.batches] as Map<Slot, unknown>[]) {
+      for (const s of map.keys()) if (s < slot) map.delete(s);
+    }
+    if (this.firstUndecidedSlot < slot) this.firstUndecidedSlot = slot;
+    if (this.highestDecidedSlot < slot - 1) this.highestDecidedSlot = slot - 1;
     this.advance();
   }
 
@@ -45,7 +76,7 @@ export class Learner {
   }
 
   isDecided(slot: Slot): boolean {
-    return this.decided.has(slot);
+    return slot < this.logFromSlot || this.decided.has(slot);
   }
 
   inWindow(slot: Slot): boolean {

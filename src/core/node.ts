@@ -1,18 +1,31 @@
 // One cluster member: proposer, acceptor, learner and replica composed behind a single
 // step(input) -> effects function (etcd raft's Step/Ready). Pure: no I/O, no clock, no
 // global randomness; time arrives as timer expiries and randomness through `rng`.
+//
+// Every SNAPSHOT_INTERVAL_SLOTS executed slots the node snapshots its executed state and forgets
+// the log and its pvalues more than LOG_RETAIN_SLOTS below it; a peer that needs a forgotten slot
+// is sent the snapshot, in parts (docs/PROTOCOL.md, "Snapshots and log truncation").
 import { Acceptor } from './acceptor.ts';
 import { ballotGreater, compareBallots, type Ballot } from './ballot.ts';
 import type { CoreConfig } from './config.ts';
 import type { Effect, TimerName } from './effects.ts';
 import { StepLoop } from './step-loop.ts';
 import { Learner } from './learner.ts';
-import { CATCHUP_ENTRIES_MAX, CLIENT_SESSIONS_MAX, FRAME_BYTES_MAX, LEARNER_WINDOW_SLOTS, ROUND_MAX } from './limits.ts';
+import {
+  CATCHUP_ENTRIES_MAX,
+  CLIENT_SESSIONS_MAX,
+  FRAME_BYTES_MAX,
+  LEARNER_WINDOW_SLOTS,
+  LOG_RETAIN_SLOTS,
+  ROUND_MAX,
+  SNAPSHOT_INTERVAL_SLOTS,
+} from './limits.ts';
 import { Outbox } from './outbox.ts';
 import type { ProtocolNode } from './protocol.ts';
 import { Proposer } from './proposer.ts';
-import { Replica } from './replica.ts';
+import { Replica, snapshotOf, type StateSnapshot } from './replica.ts';
 import type { Rng } from './rng.ts';
+import { changedPartRecords, partsFor, StateTransfer } from './state-transfer.ts';
 import { sessionKey, type Batch, type NodeId, type Slot } from './types.ts';
 import type { StateMachine } from '../app/state-machine.ts';
 import type {
@@ -27,8 +40,12 @@ import type {
   PeerMessage,
   Prepare,
   Promise1b,
+  StateManifest,
+  StateParts,
+  StateRequest,
 } from '../messages/types.ts';
-import { batchDigest } from '../messages/codec.ts';
+import { batchDigest, stateDigestOf } from '../messages/codec.ts';
+import { bytesEqual } from '../../crypto/digest.ts';
 import type { PersistentState } from '../storage/storage.ts';
 
 const EMPTY = new Uint8Array(0);
@@ -66,6 +83,9 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
   /** Highest first-undecided slot any peer reported; above ours means we lag. */
   private peerDecidedUpTo: Slot = 0;
   private catchupOutstanding = false;
+  /** The latest snapshot, persisted: what a peer below our log is sent. */
+  private snapshot: StateSnapshot | null = null;
+  private readonly transfer: StateTransfer;
 
   constructor(options: NodeOptions) {
     super();
@@ -77,8 +97,16 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
     this.acceptor = options.makeAcceptor?.(state) ?? new Acceptor(state.promised, state.accepted);
     const round = Math.max(state.round, state.promised.round);
     this.proposer = options.makeProposer?.(id, config, round) ?? new Proposer(id, config, round);
-    this.learner = new Learner(config.quorums, state.decided);
     this.replica = new Replica(options.app);
+    this.transfer = new StateTransfer(id, this.n);
+    const logFrom = state.snapshot?.logFrom ?? 0;
+    this.learner = new Learner(config.quorums, state.decided, logFrom);
+    this.acceptor.truncateBelow(logFrom);
+    if (state.snapshot !== null) {
+      // Our own store: a snapshot that does not restore is a damaged store, and throws.
+      this.snapshot = snapshotOf(state.snapshot.executedUpTo, state.snapshot.parts);
+      this.replica.restore(this.snapshot);
+    }
   }
 
   get isLeader(): boolean {
@@ -131,6 +159,12 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
         return this.onCatchupRequest(from, msg, out);
       case 'catchup-reply':
         return this.onCatchupReply(from, msg, out);
+      case 'state-manifest':
+        return this.onStateManifest(from, msg, out);
+      case 'state-request':
+        return this.onStateRequest(from, msg, out);
+      case 'state-parts':
+        return this.onStateParts(from, msg, out);
     }
   }
 
@@ -150,6 +184,12 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
     if (msg.slot >= this.learner.firstUndecided + LEARNER_WINDOW_SLOTS) {
       this.count(this.stats.dropped, 'accept:out-of-window');
       this.catchUp(from, msg.decidedUpTo, out);
+      return;
+    }
+    if (msg.slot < this.acceptor.logFrom && compareBallots(msg.ballot, this.acceptor.promised) >= 0) {
+      // Decided and forgotten here: the leader lags; tell it how far we are, so it catches up.
+      this.count(this.stats.dropped, 'accept:truncated');
+      out.send(from, { type: 'catchup-reply', entries: [], decidedUpTo: this.learner.firstUndecided });
       return;
     }
     const outcome = this.acceptor.onAccept(msg);
@@ -181,6 +221,12 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
   }
 
   private executeDecided(out: Outbox): void {
+    this.executeReady(out);
+    const since = this.snapshot?.executedUpTo ?? 0;
+    if (this.replica.executedUpTo - since >= SNAPSHOT_INTERVAL_SLOTS) this.takeSnapshot(out);
+  }
+
+  private executeReady(out: Outbox): void {
     for (const execution of this.replica.executeReady((slot) => this.learner.decision(slot))) {
       const { command, result } = execution;
       if (result !== null) out.push({ type: 'execute', slot: execution.slot, command, result });
@@ -192,6 +238,90 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
     }
   }
 
+  // --- snapshots and log truncation ----------------------------------------------------
+
+  private takeSnapshot(out: Outbox): void {
+    const snapshot = this.replica.snapshot();
+    this.installSnapshot(snapshot, Math.max(0, snapshot.executedUpTo - LOG_RETAIN_SLOTS), out);
+  }
+
+  /**
+   * Persist `snapshot` (only the parts changed since the last one) and forget everything below
+   * `logFrom` (<= snapshot.executedUpTo: every slot there is decided and executed here).
+   */
+  private installSnapshot(snapshot: StateSnapshot, logFrom: Slot, out: Outbox): void {
+    const records = changedPartRecords(this.snapshot ?? undefined, snapshot);
+    records.push({ type: 'snapshot', executedUpTo: snapshot.executedUpTo, partCount: snapshot.parts.length, logFrom });
+    out.persist(records);
+    this.snapshot = snapshot;
+    this.acceptor.truncateBelow(logFrom);
+    this.learner.truncateBelow(logFrom);
+  }
+
+  private sendManifest(to: NodeId, out: Outbox): void {
+    const { executedUpTo, digest, digests } = this.snapshot!;
+    // Crash mode trusts its peers: the "certificate" carries no signatures, only the digest the parts are checked against.
+    const checkpoint = { slot: executedUpTo, stateDigest: digest, signatures: [] };
+    out.send(to, { type: 'state-manifest', checkpoint, executedUpTo, digests });
+  }
+
+  /** A peer's snapshot beyond what we executed: fetch the parts of its state we lack. */
+  private onStateManifest(from: NodeId, msg: StateManifest, out: Outbox): void {
+    const { checkpoint } = msg;
+    if (checkpoint.slot <= this.replica.executedUpTo) return;
+    if (this.transfer.slot !== null && this.transfer.slot >= checkpoint.slot) return;
+    if (msg.executedUpTo !== checkpoint.slot || msg.digests.length !== this.replica.partCount || !bytesEqual(stateDigestOf(msg), checkpoint.stateDigest)) {
+      return this.count(this.stats.dropped, 'state-manifest:bad-manifest');
+    }
+    this.transfer.begin(checkpoint, msg.digests, this.replica.snapshot(), from);
+    this.requestState(out);
+  }
+
+  private requestState(out: Outbox): void {
+    const request = this.transfer.request();
+    if (request === null) return;
+    this.catchupOutstanding = true;
+    out.send(request.to, request.msg);
+    out.setTimer('catchup', this.config.catchupRetryMs);
+  }
+
+  private onStateRequest(from: NodeId, msg: StateRequest, out: Outbox): void {
+    const snapshot = this.snapshot;
+    if (snapshot === null || snapshot.executedUpTo < msg.slot) return;
+    // We moved on: point the requester at our newer snapshot.
+    if (snapshot.executedUpTo > msg.slot) return this.sendManifest(from, out);
+    const parts = partsFor(snapshot, msg, FRAME_BYTES_MAX);
+    if (parts === null) return this.count(this.stats.dropped, 'state-request:bad-part-index');
+    out.send(from, { type: 'state-parts', slot: msg.slot, parts });
+  }
+
+  private onStateParts(from: NodeId, msg: StateParts, out: Outbox): void {
+    const progress = this.transfer.receive(from, msg);
+    switch (progress.kind) {
+      case 'ignored':
+        return;
+      case 'bad':
+        for (let i = 0; i < progress.bad; i++) this.count(this.stats.dropped, 'state-parts:bad-part');
+        return this.requestState(out);
+      case 'progress':
+        return this.requestState(out);
+      case 'complete':
+        // Executed past it meanwhile: installing it would move the state back.
+        if (progress.snapshot.executedUpTo <= this.replica.executedUpTo) return;
+        try {
+          this.replica.restore(progress.snapshot);
+        } catch {
+          return this.count(this.stats.dropped, 'state-parts:bad-snapshot');
+        }
+        this.installSnapshot(progress.snapshot, progress.snapshot.executedUpTo, out);
+        this.catchupOutstanding = false;
+        out.clearTimer('catchup');
+        this.catchUp(from, this.peerDecidedUpTo, out);
+    }
+  }
+
+  // --- catch-up ------------------------------------------------------------------------
+
   private catchUp(peer: NodeId, theirDecidedUpTo: Slot, out: Outbox): void {
     if (theirDecidedUpTo > this.peerDecidedUpTo) this.peerDecidedUpTo = theirDecidedUpTo;
     if (peer === this.id || this.catchupOutstanding || theirDecidedUpTo <= this.learner.firstUndecided) return;
@@ -201,6 +331,8 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
   }
 
   private onCatchupRequest(from: NodeId, msg: CatchupRequest, out: Outbox): void {
+    // It needs slots we forgot: it gets the snapshot first, then asks again from there.
+    if (msg.fromSlot < this.learner.logFrom) return this.sendManifest(from, out);
     const entries: DecidedEntry[] = [];
     // Keep the reply well inside one frame: count op bytes plus per-command overhead.
     let budget = FRAME_BYTES_MAX / 2;
@@ -218,8 +350,11 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
     for (const entry of msg.entries) {
       if (this.learner.learnDecided(entry.slot, entry.batch)) this.onDecided(entry.slot, out);
     }
-    this.catchupOutstanding = false;
-    out.clearTimer('catchup');
+    // A state transfer under way keeps its own retry timer.
+    if (this.transfer.slot === null) {
+      this.catchupOutstanding = false;
+      out.clearTimer('catchup');
+    }
     this.catchUp(from, msg.decidedUpTo, out);
   }
 
@@ -305,6 +440,10 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
       case 'catchup': {
         this.catchupOutstanding = false;
         if (this.n === 1) return;
+        if (this.transfer.slot !== null) {
+          this.transfer.nextPeer();
+          return this.requestState(out);
+        }
         // Ask someone else this time: the last peer may be down.
         const peer = (this.id + 1 + this.rng.int(this.n - 1)) % this.n;
         this.catchUp(peer, this.peerDecidedUpTo, out);
@@ -354,6 +493,9 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
         return this.isRealBallot(msg.promised) ? null : 'bad-ballot';
       case 'catchup-request':
       case 'catchup-reply':
+      case 'state-manifest':
+      case 'state-request':
+      case 'state-parts':
         return null;
       case 'signed':
       case 'verify':
@@ -361,9 +503,6 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
       case 'new-ballot':
       case 'checkpoint':
       case 'certified-catchup-reply':
-      case 'state-manifest':
-      case 'state-request':
-      case 'state-parts':
       case 'commitment':
       case 'reveal':
       case 'bundle':

@@ -48,6 +48,7 @@ const SCHEMAS: { readonly [K in RecordType]: RecordSchema<K> } = {
   // Tag 10 was a checkpoint with its whole snapshot, retired: a state may be larger than a record.
   'state-part': { tag: 11, fields: { index: partIndex, part } },
   checkpoint: { tag: 12, fields: { certificate: checkpointCertificate, executedUpTo: slot, partCount } },
+  snapshot: { tag: 13, fields: { executedUpTo: slot, partCount, logFrom: slot } },
 };
 
 interface RecordCodec extends FieldCodec<PersistRecord> {
@@ -122,13 +123,19 @@ function ballotOfRound(roundValue: number): Ballot {
 
 /**
  * A minimal record list that a fresh StateAccumulator folds into the same state as `state`: one record per
- * map entry and per non-initial scalar. The checkpoint comes before the Byzantine maps, so the
- * entries it would prune (kept because they arrived after it) survive the replay as they did.
+ * map entry and per non-initial scalar. The checkpoint comes before the Byzantine maps, and the
+ * crash-mode snapshot before the pvalues and decisions, so the entries each would prune (kept
+ * because they arrived after it) survive the replay as they did.
  */
 export function stateRecords(state: StateAccumulator): PersistRecord[] {
   const out: PersistRecord[] = [];
   if (compareBallots(state.promised, BOTTOM) > 0) out.push({ type: 'promised', ballot: state.promised });
   if (state.round > 0) out.push({ type: 'round', round: state.round });
+  if (state.localSnapshot !== null) {
+    const { executedUpTo, logFrom, parts } = state.localSnapshot;
+    parts.forEach((p, index) => out.push({ type: 'state-part', index, part: p }));
+    out.push({ type: 'snapshot', executedUpTo, partCount: parts.length, logFrom });
+  }
   for (const pv of state.accepted.values()) out.push({ type: 'accepted', pvalue: pv });
   for (const [s, b] of state.decided) out.push({ type: 'decided', slot: s, batch: b });
   if (state.joined !== null) out.push({ type: 'joined', round: state.joined.round, by: state.joined.by });
@@ -159,6 +166,7 @@ export function stateRecordCount(state: StateAccumulator): number {
     state.decided.size +
     (state.joined !== null ? 1 : 0) +
     (state.checkpoint !== null ? 1 + state.checkpoint.parts.length : 0) +
+    (state.localSnapshot !== null ? 1 + state.localSnapshot.parts.length : 0) +
     state.verified.size +
     state.committed.size +
     state.prepared.size +

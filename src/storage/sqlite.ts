@@ -12,7 +12,9 @@
 //   gap. A flipped byte, a lost row, a foreign or damaged file, a store of another cluster, node
 //   or mode is refused at open with a StoreError; nothing is ever skipped or reset.
 // - locking_mode=EXCLUSIVE: while one process has the store open, no other can open it.
-// - Compaction rewrites the log as stateRecords(state) once garbage outweighs live records.
+// - Compaction rewrites the log as stateRecords(state) once garbage outweighs live records. Crash
+//   mode's snapshot records and Byzantine checkpoints drop the log below them from the state, so
+//   compaction deletes those rows; SQLite reuses the freed pages, so the file stops growing.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';

@@ -11,7 +11,17 @@ export interface PersistentState {
   /** Highest round this node has used as a proposer: never reuse a ballot after restart. */
   readonly round: number;
   readonly decided: ReadonlyMap<Slot, Batch>;
+  /** Crash mode: the latest local snapshot; `accepted` and `decided` hold only slots from its `logFrom`. */
+  readonly snapshot: LocalSnapshot | null;
   readonly byzantine: ByzantineState;
+}
+
+/** A crash-mode snapshot: the executed state at `executedUpTo`, and where the kept log starts. */
+export interface LocalSnapshot {
+  readonly executedUpTo: Slot;
+  /** Every slot below this is decided, executed into the snapshot, and forgotten (log and acceptor). */
+  readonly logFrom: Slot;
+  readonly parts: readonly Uint8Array[];
 }
 
 /** What a Byzantine-mode node keeps; everything below the stable checkpoint is dropped. */
@@ -64,7 +74,8 @@ export class StateAccumulator {
   readonly prepared = new Map<Slot, PreparedCertificate>();
   readonly certified = new Map<Slot, CertifiedEntry>();
   checkpoint: ByzantineState['checkpoint'] = null;
-  /** The latest part written for each index: the next checkpoint's state. */
+  localSnapshot: LocalSnapshot | null = null;
+  /** The latest part written for each index: the next checkpoint's (or snapshot's) state. */
   readonly parts = new Map<number, Uint8Array>();
 
   applyRecord(r: PersistRecord): void {
@@ -102,17 +113,33 @@ export class StateAccumulator {
       case 'checkpoint':
         this.installCheckpoint(r.certificate, r.executedUpTo, r.partCount);
         return;
+      case 'snapshot':
+        this.installSnapshot(r.executedUpTo, r.partCount, r.logFrom);
+        return;
+    }
+  }
+
+  /** The state of `partCount` parts, from the latest part of each index. */
+  private partsOf(partCount: number, at: string): Uint8Array[] {
+    return Array.from({ length: partCount }, (_, index) => {
+      const part = this.parts.get(index);
+      // Parts are written in the same step as their checkpoint, before it: a gap is a damaged log.
+      if (part === undefined) throw new Error(`storage: ${at} lacks state part ${index}`);
+      return part;
+    });
+  }
+
+  private installSnapshot(executedUpTo: Slot, partCount: number, logFrom: Slot): void {
+    if (this.localSnapshot !== null && this.localSnapshot.executedUpTo >= executedUpTo) return;
+    this.localSnapshot = { executedUpTo, logFrom, parts: this.partsOf(partCount, `snapshot at slot ${executedUpTo}`) };
+    for (const map of [this.accepted, this.decided]) {
+      for (const slot of map.keys()) if (slot < logFrom) map.delete(slot);
     }
   }
 
   private installCheckpoint(certificate: CheckpointCertificate, executedUpTo: Slot, partCount: number): void {
     if (this.checkpoint !== null && this.checkpoint.certificate.slot >= certificate.slot) return;
-    const parts = Array.from({ length: partCount }, (_, index) => {
-      const part = this.parts.get(index);
-      // Parts are written in the same step as their checkpoint, before it: a gap is a damaged log.
-      if (part === undefined) throw new Error(`storage: checkpoint at slot ${certificate.slot} lacks state part ${index}`);
-      return part;
-    });
+    const parts = this.partsOf(partCount, `checkpoint at slot ${certificate.slot}`);
     this.checkpoint = { certificate, executedUpTo, parts };
     const low = certificate.slot;
     for (const slot of this.prepared.keys()) if (slot < low) this.prepared.delete(slot);
@@ -128,6 +155,7 @@ export class StateAccumulator {
       accepted: new Map(this.accepted),
       round: this.round,
       decided: new Map(this.decided),
+      snapshot: this.localSnapshot,
       byzantine: {
         joined: this.joined,
         verified: new Map(this.verified),

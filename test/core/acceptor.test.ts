@@ -285,3 +285,26 @@ describe('seed 004 "persistent storage": promised and accepted survive a crash',
     }
   });
 });
+
+describe('crash-mode truncation: an acceptor forgets pvalues only below its snapshot, and says so', () => {
+  it('a Prepare from below logFrom gets a `truncated` Promise reporting nothing; from logFrom on, every pvalue held', () => {
+    const a = fresh();
+    for (let slot = 0; slot < 10; slot++) expect(a.onAccept(accept(b(1, 0), slot, batch(`v${slot}`))).ok).toBe(true);
+    a.truncateBelow(6);
+    expect(a.logFrom).toBe(6);
+    expect(a.acceptedCount).toBe(4);
+    expect(a.acceptedAt(5)).toBeUndefined();
+    const below = a.onPrepare(prepare(b(2, 1), 5), 5);
+    expect(below.ok && below.reply).toMatchObject({ accepted: [], truncated: true });
+    const from = a.onPrepare(prepare(b(3, 1), 6), 6);
+    expect(from.ok && from.reply.truncated).toBe(false);
+    expect(from.ok && from.reply.accepted.map((pv) => pv.slot)).toEqual([6, 7, 8, 9]);
+  });
+
+  it('truncation never moves back', () => {
+    const a = fresh();
+    a.truncateBelow(8);
+    a.truncateBelow(3);
+    expect(a.logFrom).toBe(8);
+  });
+});

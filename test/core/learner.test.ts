@@ -195,3 +195,26 @@ describe('the decided log: firstUndecided advances only over a contiguous prefix
     expect(l.learnDecided(-1, X)).toBe(false);
   });
 });
+
+describe('crash-mode truncation: slots below logFrom count as decided, their batches forgotten', () => {
+  it('truncating drops decisions, votes and batches below the point, and moves the first undecided slot up to it', () => {
+    const l = learner3(new Map([0, 1, 2, 3].map((s): [Slot, Batch] => [s, X])));
+    l.recordBatch(5, dY, Y);
+    l.onAccepted(0, b(1, 0), 5, dY);
+    l.truncateBelow(3);
+    expect(l.footprint).toEqual({ decided: 1, votes: 1, batches: 1 });
+    expect([l.isDecided(2), l.decision(2), l.firstUndecided]).toEqual([true, undefined, 4]);
+    // A snapshot installed past every local decision: the open slot below it goes too.
+    l.truncateBelow(7);
+    expect(l.footprint).toEqual({ decided: 0, votes: 0, batches: 0 });
+    expect([l.logFrom, l.firstUndecided, l.highestDecided, l.isDecided(6), l.isDecided(7)]).toEqual([7, 7, 6, true, false]);
+    // A late vote or catch-up entry for a forgotten slot is out of the window, not a new decision.
+    expect(l.onAccepted(1, b(1, 0), 5, dY)).toBe('out-of-window');
+    expect(l.learnDecided(5, Y)).toBe(false);
+  });
+
+  it('a learner restarted at logFrom with the retained log decides on from there', () => {
+    const l = new Learner(crashQuorums(1), new Map([[10, X], [11, X]]), 10);
+    expect([l.firstUndecided, l.highestDecided, l.isDecided(9)]).toEqual([12, 11, true]);
+  });
+});

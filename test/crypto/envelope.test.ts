@@ -16,6 +16,7 @@ import {
   verifyMessage,
   type SignatureBackend,
 } from '../../crypto/index.ts';
+import { VERDICT_ENTRY_OVERHEAD_BYTES } from '../../crypto/envelope.ts';
 
 const backends: readonly SignatureBackend[] = [nobleBackend, nativeBackend];
 const utf8 = new TextEncoder();
@@ -208,7 +209,7 @@ describe('cachedVerifier', () => {
   });
 
   it('forgets the oldest verdicts beyond its byte bound, and copies what it keeps', () => {
-    const cached = cachedVerifier(nativeBackend, 100, 3 * (64 + 1000));
+    const cached = cachedVerifier(nativeBackend, 100, 3 * (VERDICT_ENTRY_OVERHEAD_BYTES + 1000));
     const bodies = [1, 2, 3, 4].map((n) => new Uint8Array(1000).fill(n));
     const sigs = bodies.map((b) => nativeBackend.sign(alice.secretKey, signBytes(cluster, 'accept', b)));
     bodies.forEach((b, i) => verifyMessage(cached, alice.publicKey, cluster, 'accept', b, sigs[i]));

@@ -54,6 +54,7 @@ function recordArbs(slotArb: fc.Arbitrary<number>, roundArb: fc.Arbitrary<number
       executedUpTo: slotArb,
       partCount: fc.constant(0),
     }),
+    snapshot: rec({ type: fc.constant('snapshot'), executedUpTo: slotArb, partCount: fc.constant(0), logFrom: slotArb }),
   };
 }
 
@@ -123,7 +124,7 @@ describe('record encoding', () => {
       `record: version ${RECORD_VERSION + 1} unsupported (expected ${RECORD_VERSION})`,
     );
     expect(codecMessage(Uint8Array.of(RECORD_VERSION, 0, ...bytes.subarray(2)))).toBe('record: unknown tag 0');
-    expect(codecMessage(Uint8Array.of(RECORD_VERSION, 13, ...bytes.subarray(2)))).toBe('record: unknown tag 13');
+    expect(codecMessage(Uint8Array.of(RECORD_VERSION, 14, ...bytes.subarray(2)))).toBe('record: unknown tag 14');
     // Tag 10, the whole-snapshot checkpoint, is retired.
     expect(codecMessage(Uint8Array.of(RECORD_VERSION, 10, ...bytes.subarray(2)))).toBe('record: unknown tag 10');
     // Ballot round 0 with a leader: only BOTTOM may have round 0.
@@ -196,6 +197,25 @@ describe('stateRecords (what compaction writes)', () => {
     expect(fold(live).snapshot()).toEqual(acc.snapshot());
     expect(live.length).toBe(stateRecordCount(acc));
     for (const r of live) expect(decodeRecord(encodeRecord(r))).toEqual(r);
+  });
+
+  it('a crash-mode snapshot drops the pvalues and decisions below its logFrom, keeps its parts, and compacts to parts, snapshot, then the rest', () => {
+    const batch = { commands: [] };
+    const decided = (slot: number): PersistRecord => ({ type: 'decided', slot, batch });
+    const accepted = (slot: number): PersistRecord => ({ type: 'accepted', pvalue: { ballot: { round: 1, leader: 0 }, slot, batch } });
+    const part = (index: number, byte: number): PersistRecord => ({ type: 'state-part', index, part: Uint8Array.of(byte) });
+    const records = [0, 1, 2, 3, 4, 5].flatMap((slot) => [accepted(slot), decided(slot)]);
+    const acc = fold([...records, part(0, 7), part(1, 8), { type: 'snapshot', executedUpTo: 5, partCount: 2, logFrom: 3 }]);
+    expect([...acc.decided.keys()]).toEqual([3, 4, 5]);
+    expect([...acc.accepted.keys()]).toEqual([3, 4, 5]);
+    expect(acc.snapshot().snapshot).toEqual({ executedUpTo: 5, logFrom: 3, parts: [Uint8Array.of(7), Uint8Array.of(8)] });
+    const live = stateRecords(acc);
+    expect(live.map((r) => r.type)).toEqual(['state-part', 'state-part', 'snapshot', 'accepted', 'accepted', 'accepted', 'decided', 'decided', 'decided']);
+    expect(fold(live).snapshot()).toEqual(acc.snapshot());
+    expect(live.length).toBe(stateRecordCount(acc));
+    // An older snapshot record (replayed, or out of order) changes nothing.
+    const again = fold([...records, part(0, 7), part(1, 8), { type: 'snapshot', executedUpTo: 5, partCount: 2, logFrom: 3 }, { type: 'snapshot', executedUpTo: 4, partCount: 2, logFrom: 4 }]);
+    expect(again.snapshot()).toEqual(acc.snapshot());
   });
 
   it('a checkpoint whose parts were never written is refused: the log is damaged', () => {

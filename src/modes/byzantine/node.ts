@@ -78,7 +78,7 @@ import { Repeats } from './repeats.ts';
 import { commit, COMMITMENT_KEY_BYTES } from '../../../crypto/commitment.ts';
 import type { ByzantineConfig } from './config.ts';
 import { batchBytesOf, packShares, promiseBytesMax } from './frame-budget.ts';
-import { STATE_REPLIES_PER_PEER_PER_PERIOD, StateTransfer } from './state-transfer.ts';
+import { changedPartRecords, partsFor, STATE_REPLIES_PER_PEER_PER_PERIOD, StateTransfer } from '../../core/state-transfer.ts';
 import { bytesEqual, toHex } from '../../../crypto/digest.ts';
 import type { Entropy } from '../../../crypto/entropy.ts';
 
@@ -916,11 +916,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     this.low = certificate.slot;
     if (this.transfer.slot !== null && this.transfer.slot <= this.low) this.transfer.abort();
     // Storage keeps the last stable state: only the parts that changed since are written again.
-    const records: PersistRecord[] = [];
-    snapshot.parts.forEach((part, index) => {
-      if (previous !== undefined && (previous.parts[index] === part || bytesEqual(previous.digests[index]!, snapshot.digests[index]!))) return;
-      records.push({ type: 'state-part', index, part });
-    });
+    const records = changedPartRecords(previous, snapshot);
     records.push({ type: 'checkpoint', certificate, executedUpTo: snapshot.executedUpTo, partCount: snapshot.parts.length });
     out.persist(records);
     const below = (slot: Slot) => slot < this.low;
@@ -1027,17 +1023,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
       return;
     }
     if (!this.mayServeState(from)) return;
-    const parts: StateParts['parts'][number][] = [];
-    // The count prefix may grow by two bytes; each part costs its index, its length and its bytes.
-    const empty = encodedSize({ type: 'state-parts', slot: msg.slot, parts: [] });
-    let room = SIGNED_PAYLOAD_BYTES_MAX - empty - 2;
-    for (const index of msg.parts) {
-      const bytes = snapshot.parts[index];
-      if (bytes === undefined) return this.drop('state-request', 'bad-part-index');
-      room -= encodedSize({ type: 'state-parts', slot: msg.slot, parts: [{ index, bytes }] }) - empty;
-      if (room < 0) break;
-      parts.push({ index, bytes });
-    }
+    const parts = partsFor(snapshot, msg, SIGNED_PAYLOAD_BYTES_MAX);
+    if (parts === null) return this.drop('state-request', 'bad-part-index');
     out.send(from, this.auth.seal({ type: 'state-parts', slot: msg.slot, parts }));
   }
 

@@ -1,4 +1,4 @@
-// State transfer in parts (src/modes/byzantine/state-transfer.ts and the node's handlers), on a
+// State transfer in parts (src/core/state-transfer.ts and the node's handlers), on a
 // hand-driven 4-node cluster: member 3 is cut off while the others pass checkpoints, then fetches
 // the certified state: the manifest first, then the parts it lacks, each checked on arrival.
 import { describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import type { NodeId } from '../../../src/core/types.ts';
 import type { PeerMessage, StateManifest, StateParts, StateRequest } from '../../../src/messages/types.ts';
 import { toHex } from '../../../crypto/digest.ts';
 import { nativeBackend } from '../../../crypto/ed25519.ts';
-import { STATE_REPLIES_PER_PEER_PER_PERIOD } from '../../../src/modes/byzantine/state-transfer.ts';
+import { STATE_REPLIES_PER_PEER_PER_PERIOD } from '../../../src/core/state-transfer.ts';
 import { command, dropped, innerOf, makeFixture, Net, seal, type Fixture } from './fixtures.ts';
 
 const LAGGARD: NodeId = 3;

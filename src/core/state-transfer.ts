@@ -1,15 +1,17 @@
-// State transfer for a member behind the cluster's stable checkpoint, as a pure state machine.
-// First the certified manifest (the digest of every part of the state, hashing to the checkpoint's
-// stateDigest: the caller checks it), then the parts it lacks, STATE_REQUEST_PARTS_MAX at a time,
+// State transfer for a member behind a peer's snapshot (a Byzantine-mode stable checkpoint, or a
+// crash-mode local snapshot), as a pure state machine, with the serving side's two helpers.
+// First the manifest (the digest of every part of the state, hashing to the checkpoint's
+// stateDigest: the caller checks it, and in Byzantine modes the certificate too), then the parts it lacks, STATE_REQUEST_PARTS_MAX at a time,
 // each checked against the manifest on arrival. A part whose digest the member already holds is
 // never fetched, so a laggard fetches only what changed. A peer that sends a part that does not
 // match is asked nothing more in this transfer; the member asks the next one.
-import { STATE_REQUEST_PARTS_MAX } from '../../core/limits.ts';
-import type { StateSnapshot } from '../../core/replica.ts';
-import type { NodeId, Slot } from '../../core/types.ts';
-import { statePartDigest } from '../../messages/codec.ts';
-import type { CheckpointCertificate, StateParts, StateRequest } from '../../messages/types.ts';
-import { bytesEqual, toHex } from '../../../crypto/digest.ts';
+import type { PersistRecord } from './effects.ts';
+import { STATE_REQUEST_PARTS_MAX } from './limits.ts';
+import type { StateSnapshot } from './replica.ts';
+import type { NodeId, Slot } from './types.ts';
+import { encodedSize, statePartDigest } from '../messages/codec.ts';
+import type { CheckpointCertificate, StatePart, StateParts, StateRequest } from '../messages/types.ts';
+import { bytesEqual, toHex } from '../../crypto/digest.ts';
 
 /** Most state-transfer replies (manifests, parts) a member sends one peer per retransmit period: what a requester can make it ship. */
 export const STATE_REPLIES_PER_PEER_PER_PERIOD = 8;
@@ -120,4 +122,33 @@ export class StateTransfer {
     };
     return { kind: 'complete', certificate, snapshot };
   }
+}
+
+/**
+ * The parts `msg` asks for, in its order, as many as fit `roomBytes` of a state-parts message
+ * (its count prefix may grow by two bytes; each part costs its index, length and bytes); null if
+ * it names a part the snapshot does not have.
+ */
+export function partsFor(snapshot: StateSnapshot, msg: StateRequest, roomBytes: number): StatePart[] | null {
+  const empty = encodedSize({ type: 'state-parts', slot: msg.slot, parts: [] });
+  let room = roomBytes - empty - 2;
+  const parts: StatePart[] = [];
+  for (const index of msg.parts) {
+    const bytes = snapshot.parts[index];
+    if (bytes === undefined) return null;
+    room -= encodedSize({ type: 'state-parts', slot: msg.slot, parts: [{ index, bytes }] }) - empty;
+    if (room < 0) break;
+    parts.push({ index, bytes });
+  }
+  return parts;
+}
+
+/** `state-part` records of the parts of `snapshot` that differ from `previous` (every part without one): storage keeps the rest. */
+export function changedPartRecords(previous: StateSnapshot | undefined, snapshot: StateSnapshot): PersistRecord[] {
+  const records: PersistRecord[] = [];
+  snapshot.parts.forEach((part, index) => {
+    if (previous !== undefined && (previous.parts[index] === part || bytesEqual(previous.digests[index]!, snapshot.digests[index]!))) return;
+    records.push({ type: 'state-part', index, part });
+  });
+  return records;
 }
