@@ -2,13 +2,15 @@
 // libp2p transport (TCP + noise + yamux) on 127.0.0.1, its own signature backend and, by default,
 // its own SQLite store in a temporary directory. For `byzpaxos bench` and the `npm start` demo.
 //
-// Members run in this process, on the one event loop (default), or each on its own worker thread
+// Members run in this process, on the one event loop (default), each on its own worker thread
 // (`threads`: its own event loop and V8 isolate, as separate processes would have, minus the
-// process boundary). Clients always run on the calling thread.
+// process boundary), or each as its own `byzpaxos start` process (`processes`: the directory then
+// holds cluster.json and the member key files, as `init` writes them; SQLite storage). Clients
+// always run on the calling thread.
 //
 // Keys derive from `seed`; ports are free loopback ports picked at start (a port taken in the gap
 // between picking and listening fails the start).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +24,10 @@ import type { NodeId } from '../core/types.ts';
 import { formatClusterFile, membersFor } from '../deploy/cluster-file.ts';
 import type { ByzantineConfig } from '../modes/byzantine/config.ts';
 import { SqliteStorage } from '../storage/sqlite.ts';
+import { CLUSTER_FILE_NAME } from '../deploy/cluster-file.ts';
+import { keyFileName, writeKeyFile } from '../deploy/key-file.ts';
+import { ProcessMember } from './process-member.ts';
+import type { ProcUsage } from './proc-usage.ts';
 import { MemoryStorage } from '../storage/memory.ts';
 import { createLibp2pTransport, type Libp2pTransport } from '../transport/libp2p.ts';
 import { clientName, memberName, peersOf, type Deployment } from './build.ts';
@@ -38,6 +44,8 @@ export const LOCAL_NODES_MAX = 16;
 export const LOCAL_CLIENTS_MAX = 256;
 /** Bound on a worker member's start, stats answer and stop. */
 const WORKER_REPLY_MS_MAX = 15_000;
+/** How often waitConnected() looks at the clients' transports. */
+const CONNECTED_POLL_MS = 20;
 
 export type LocalStorageKind = 'sqlite' | 'memory';
 
@@ -50,6 +58,8 @@ export interface LocalClusterOptions {
   readonly storage?: LocalStorageKind;
   /** Each member on its own worker thread; default false (all on this thread's event loop). */
   readonly threads?: boolean;
+  /** Each member its own `byzpaxos start` process (process-member.ts); no adversaries, no config overrides. */
+  readonly processes?: boolean;
   /** Which members run an adversary instead of the honest node (Byzantine modes; built-ins only with threads). */
   readonly adversaries?: ReadonlyMap<NodeId, Adversary>;
   readonly crashConfig?: Partial<CoreConfig>;
@@ -161,6 +171,7 @@ export class LocalCluster {
       clients: [],
       clientTransports: [],
       clientCounters: [],
+      clientsStartedAtMs: 0,
     };
     const cluster = new LocalCluster(parts);
     const logger = options.logger ?? silentLogger;
@@ -176,9 +187,14 @@ export class LocalCluster {
         ...(options.adversaries?.has(id) ? { adversaryName: options.adversaries.get(id)!.name } : {}),
       }));
       parts.specs.push(...specs);
+      const clusterPath = options.processes === true ? writeClusterDir(dir, deployment, memberKeys) : '';
       const started = await Promise.allSettled(
         specs.map((spec) =>
-          options.threads === true ? WorkerMember.start(spec) : InProcessMember.start(spec, options.adversaries?.get(spec.id), logger),
+          options.processes === true
+            ? ProcessMember.start(clusterPath, spec.id, deployment.members[spec.id]!.addrs)
+            : options.threads === true
+              ? WorkerMember.start(spec)
+              : InProcessMember.start(spec, options.adversaries?.get(spec.id), logger),
         ),
       );
       for (const result of started) if (result.status === 'fulfilled') parts.members.push(result.value);
@@ -186,6 +202,7 @@ export class LocalCluster {
       const failed = started.find((r) => r.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
       for (const member of parts.members) if (member instanceof InProcessMember) parts.nodes.push(member.runtime);
+      parts.clientsStartedAtMs = performance.now();
       for (const [i, clientId] of clientIds.entries()) {
         const counter = new CryptoCounter();
         parts.clientCounters.push(counter);
@@ -236,6 +253,35 @@ export class LocalCluster {
   }
 
   /**
+   * Waits until every client has an open stream to every member; resolves with the time since
+   * the first client began to connect, ms, and the client dials that failed meanwhile (refused or
+   * reset connections). Rejects after `timeoutMs`.
+   */
+  async waitConnected(timeoutMs: number): Promise<{ readonly ms: number; readonly dialFailures: number }> {
+    const deadlineMs = performance.now() + timeoutMs;
+    const members = this.members.map((m) => memberName(m.id));
+    const connected = (t: Libp2pTransport): boolean => members.every((name) => (t.stats.peers[name]?.streamsOpen ?? 0) > 0);
+    while (!this.parts.clientTransports.every(connected)) {
+      if (performance.now() > deadlineMs) {
+        const missing = this.parts.clientTransports.filter((t) => !connected(t)).length;
+        throw new Error(`local cluster: ${missing} of ${this.clients.length} clients not connected to every member within ${timeoutMs} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, CONNECTED_POLL_MS));
+    }
+    const dialFailures = this.parts.clientTransports.reduce(
+      (sum, t) => sum + Object.values(t.stats.peers).reduce((s, p) => s + p.dialFailures, 0),
+      0,
+    );
+    return { ms: performance.now() - this.parts.clientsStartedAtMs, dialFailures };
+  }
+
+  /** CPU time and RSS of each member process, in id order (null for one that is gone); null unless `processes`. */
+  usage(): (ProcUsage | null)[] | null {
+    if (!this.members.every((m) => m instanceof ProcessMember)) return null;
+    return this.members.map((m) => (m as ProcessMember).usage());
+  }
+
+  /**
    * Stops honest in-process member `id` and starts it again on the same address from its store,
    * or, with `wipe`, from nothing: its SQLite files deleted first. Returns its new runtime.
    */
@@ -279,6 +325,8 @@ interface Parts {
   readonly clients: ClusterClient[];
   readonly clientTransports: Libp2pTransport[];
   readonly clientCounters: CryptoCounter[];
+  /** performance.now() when the first client began to connect. */
+  clientsStartedAtMs: number;
 }
 
 const SUMMED = ['signs', 'signMs', 'verifies', 'verifyMs', 'cacheHits', 'messagesOut', 'bytesOut', 'writes', 'storageCommits', 'storageMs', 'steps'] as const;
@@ -504,10 +552,25 @@ function checkOptions(o: LocalClusterOptions): void {
     throw new RangeError(`local cluster: clients must be in 0..${LOCAL_CLIENTS_MAX}, got ${o.clients}`);
   }
   fOf(o.mode, o.nodes);
+  if (o.processes === true) {
+    // A member process is configured by cluster.json alone, which carries none of these.
+    if (o.threads === true) throw new RangeError('local cluster: processes and threads exclude each other');
+    if ((o.storage ?? 'sqlite') !== 'sqlite') throw new RangeError('local cluster: member processes use SQLite storage');
+    if (o.adversaries !== undefined && o.adversaries.size > 0) throw new RangeError('local cluster: member processes run no adversaries');
+    if (o.crashConfig !== undefined || o.byzantineConfig !== undefined) throw new RangeError('local cluster: member processes take their configuration from cluster.json alone');
+  }
   for (const [id, adversary] of o.adversaries ?? []) {
     if (o.mode === 'crash') throw new RangeError(`local cluster: adversary '${adversary.name}' needs a Byzantine mode`);
     if (id < 0 || id >= o.nodes) throw new RangeError(`local cluster: adversary on n${id}, which is not a member`);
   }
+}
+
+/** cluster.json and node-I.key files in `dir`, as `init` writes them; returns the cluster.json path. */
+function writeClusterDir(dir: string, deployment: Deployment, memberKeys: readonly KeyPair[]): string {
+  memberKeys.forEach((k, id) => writeKeyFile(join(dir, keyFileName('member', id)), { role: 'member', id, ...k }));
+  const path = join(dir, CLUSTER_FILE_NAME);
+  writeFileSync(path, formatClusterFile(deployment), { mode: 0o644 });
+  return path;
 }
 
 function localKey(seed: number, role: 'member' | 'client', index: number): KeyPair {
