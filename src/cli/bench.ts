@@ -116,6 +116,8 @@ export interface BenchResult {
     /** CPU time (user + system) of this process: members and clients, or with --processes the clients alone. */
     readonly cpuMs: number;
   };
+  /** --processes: the PIDs the member processes had (all stopped by the time this is printed); [] otherwise. */
+  readonly memberPids: readonly number[];
   /** --processes: the member processes, from /proc: CPU per op and in cores (summed over members), RSS of each at the end. */
   readonly server: { readonly cpuMsPerOp: number; readonly cores: number; readonly rssMb: readonly number[] } | null;
 }
@@ -212,7 +214,7 @@ export async function benchRows(o: BenchOptions, interrupt: AbortSignal, onRow: 
     const runs: BenchResult[] = [];
     for (let i = 0; i < o.runs && !interrupt.aborted; i++) runs.push(await bench(o, clients, interrupt));
     if (interrupt.aborted) break;
-    const row: BenchRow = { ...(medianOf(runs) as BenchResult), runs };
+    const row: BenchRow = { ...(medianOf(runs) as BenchResult), memberPids: runs.flatMap((r) => r.memberPids), runs };
     rows.push(row);
     onRow(row);
   }
@@ -271,6 +273,7 @@ export async function bench(o: BenchOptions, clients: number, interrupt: AbortSi
       slots: after.decisions - before.decisions,
       viewChanges: after.viewChanges - before.viewChanges,
       perOp: perOp(before, after, ops, clientCpuMs, processes),
+      memberPids: cluster.memberPids,
       server: usageBefore === null || usageAfter === null ? null : serverUsage(usageBefore, usageAfter, ops, phase.seconds),
     };
   } finally {
@@ -323,16 +326,16 @@ export function medianOf(values: readonly unknown[]): unknown {
   return first;
 }
 
-const PLACES: Readonly<Record<Placement, string>> = {
-  'in-process': 'members in this process (one event loop)',
-  'worker-threads': 'members in this process (one worker thread each)',
-  processes: 'each member its own `byzpaxos start` process',
+const PLACES: Readonly<Record<Placement, (n: number) => string>> = {
+  'in-process': (n) => `${n} members in this process (one event loop)`,
+  'worker-threads': (n) => `${n} members in this process (one worker thread each)`,
+  processes: (n) => `${n} members, each its own \`byzpaxos start\` process`,
 };
 
 function header(o: BenchOptions): string {
   const f = fOf(o.mode, o.nodes);
   return [
-    `bench: ${o.mode} mode, n=${o.nodes} f=${f}; ${PLACES[o.placement]}, each with its own libp2p transport (TCP, noise, yamux) on 127.0.0.1 and ${o.storage} storage`,
+    `bench: ${o.mode} mode, n=${o.nodes} f=${f}; ${PLACES[o.placement](o.nodes)}, each with its own libp2p transport (TCP, noise, yamux) on 127.0.0.1 and ${o.storage} storage`,
     `workload: ${o.clientCounts.join(', ')} closed-loop clients (a fresh cluster for each count and run), each putting ${o.payloadBytes}-byte values one at a time; batches of at most ${o.batch}; ${o.warmup} warm-up puts, then until ${o.ops} puts complete or ${o.maxSeconds} s pass; ${o.runs === 1 ? 'one run' : `median of ${o.runs} runs`}`,
   ].join('\n');
 }

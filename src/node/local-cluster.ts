@@ -275,6 +275,11 @@ export class LocalCluster {
     return { ms: performance.now() - this.parts.clientsStartedAtMs, dialFailures };
   }
 
+  /** The PIDs of the member processes, in id order; [] unless `processes`. */
+  get memberPids(): number[] {
+    return this.members.flatMap((m) => (m instanceof ProcessMember ? [m.pid] : []));
+  }
+
   /** CPU time and RSS of each member process, in id order (null for one that is gone); null unless `processes`. */
   usage(): (ProcUsage | null)[] | null {
     if (!this.members.every((m) => m instanceof ProcessMember)) return null;
