@@ -347,7 +347,7 @@ function describe(r: BenchRow): string {
   const share = (ms: number | null): string => (p.cpuMs === 0 || ms === null ? '0%' : `${Math.round((100 * ms) / p.cpuMs)}%`);
   const lines = [
     `${r.clients} clients${r.runs.length > 1 ? ` (median of ${r.runs.length} runs)` : ''}: committed ${r.ops} puts in ${r.seconds.toFixed(2)} s: ${r.opsPerSec} ops/s; latency p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms`,
-    `  connecting every client to every member took ${r.connectMs} ms (${r.connectDialFailures} client dials failed meanwhile)`,
+    `  connecting every client to every member took ${r.connectMs} ms (${r.connectDialFailures} client dials refused or failed meanwhile)`,
   ];
   if (r.capped) lines.push(`  stopped by the ${r.seconds.toFixed(0)} s time cap before every put completed`);
   if (r.errors > 0) lines.push(`  ${r.errors} put(s) timed out or were cut off`);

@@ -202,30 +202,35 @@ export class LocalCluster {
       const failed = started.find((r) => r.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
       for (const member of parts.members) if (member instanceof InProcessMember) parts.nodes.push(member.runtime);
+      // All at once, as many clients arriving together would: the members see the burst.
       parts.clientsStartedAtMs = performance.now();
-      for (const [i, clientId] of clientIds.entries()) {
-        const counter = new CryptoCounter();
-        parts.clientCounters.push(counter);
-        const client = await ClusterClient.connect({
-          deployment,
-          clientId,
-          secretKey: clientKeys[i]!.secretKey,
-          transport: async (onMessage) => {
-            const transport = await createLibp2pTransport({
-              secretKey: clientKeys[i]!.secretKey,
-              listen: [],
-              peers: peersOf(deployment, clientName(clientId)),
-              onMessage,
-            });
-            parts.clientTransports.push(transport);
-            return transport;
-          },
-          logger,
-          timeoutMs: options.clientTimeoutMs,
-          backend: counter.backend,
-        });
-        parts.clients.push(client);
-      }
+      const connected = await Promise.allSettled(
+        clientIds.map((clientId, i) => {
+          const counter = new CryptoCounter();
+          parts.clientCounters.push(counter);
+          return ClusterClient.connect({
+            deployment,
+            clientId,
+            secretKey: clientKeys[i]!.secretKey,
+            transport: async (onMessage) => {
+              const transport = await createLibp2pTransport({
+                secretKey: clientKeys[i]!.secretKey,
+                listen: [],
+                peers: peersOf(deployment, clientName(clientId)),
+                onMessage,
+              });
+              parts.clientTransports.push(transport);
+              return transport;
+            },
+            logger,
+            timeoutMs: options.clientTimeoutMs,
+            backend: counter.backend,
+          });
+        }),
+      );
+      for (const result of connected) if (result.status === 'fulfilled') parts.clients.push(result.value);
+      const refused = connected.find((r) => r.status === 'rejected');
+      if (refused !== undefined) throw refused.reason;
     } catch (e) {
       await cluster.stop();
       throw e;
@@ -253,14 +258,15 @@ export class LocalCluster {
   }
 
   /**
-   * Waits until every client has an open stream to every member; resolves with the time since
-   * the first client began to connect, ms, and the client dials that failed meanwhile (refused or
-   * reset connections). Rejects after `timeoutMs`.
+   * Waits until every client has an open stream to every member (a client's transport redials a
+   * refused first dial by itself). Resolves with the time since the first client began to
+   * connect, ms, and the client dials refused or failed meanwhile. Rejects after `timeoutMs`.
    */
   async waitConnected(timeoutMs: number): Promise<{ readonly ms: number; readonly dialFailures: number }> {
     const deadlineMs = performance.now() + timeoutMs;
     const members = this.members.map((m) => memberName(m.id));
-    const connected = (t: Libp2pTransport): boolean => members.every((name) => (t.stats.peers[name]?.streamsOpen ?? 0) > 0);
+    const links = (t: Libp2pTransport) => members.map((name) => t.stats.peers[name]);
+    const connected = (t: Libp2pTransport): boolean => links(t).every((p) => (p?.streamsOpen ?? 0) > 0);
     while (!this.parts.clientTransports.every(connected)) {
       if (performance.now() > deadlineMs) {
         const missing = this.parts.clientTransports.filter((t) => !connected(t)).length;
@@ -268,11 +274,10 @@ export class LocalCluster {
       }
       await new Promise((resolve) => setTimeout(resolve, CONNECTED_POLL_MS));
     }
-    const dialFailures = this.parts.clientTransports.reduce(
-      (sum, t) => sum + Object.values(t.stats.peers).reduce((s, p) => s + p.dialFailures, 0),
-      0,
-    );
-    return { ms: performance.now() - this.parts.clientsStartedAtMs, dialFailures };
+    return {
+      ms: performance.now() - this.parts.clientsStartedAtMs,
+      dialFailures: this.parts.clientTransports.reduce((sum, t) => sum + links(t).reduce((s, p) => s + (p?.dialFailures ?? 0), 0), 0),
+    };
   }
 
   /** The PIDs of the member processes, in id order; [] unless `processes`. */
