@@ -7,7 +7,7 @@
 //   npx node experiments/versus-etcd/versus-etcd.ts [--quick] [--out DIR] [--runs R] [--ops N] [--clients 1,16,64]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,7 @@ const PUT_TIMEOUT_MS = 10_000;
 const ETCD_START_MS_MAX = 30_000;
 const ETCD_STOP_GRACE_MS = 5_000;
 const ETCD_HEALTH_POLL_MS = 100;
+const ETCD_START_ATTEMPTS_MAX = 3;
 /** Lines of a member's stderr kept to explain a failed start. */
 const STDERR_LINES_KEPT = 20;
 const BYZPAXOS_SYSTEMS: readonly { readonly mode: Mode; readonly nodes: number }[] = [
@@ -103,6 +104,19 @@ async function main(): Promise<number> {
   const etcdVersion = ensureEtcd();
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
+  // Written after every row, so a run that fails half-way keeps what it measured ("complete": false).
+  const meta = () => ({
+    startedAt,
+    minutes: round((performance.now() - t0) / 60_000, 1),
+    complete: false,
+    etcdVersion,
+    node: process.version,
+    loadAverage: loadavg().map((l) => round(l, 2)),
+    cpus: cpus().length,
+    sizes,
+    clientCounts,
+    payloadBytes: PAYLOAD_BYTES,
+  });
   log(`etcd ${etcdVersion}; ${sizes.runs} run(s) per point, ${sizes.ops} puts after ${sizes.warmup} warm-up, warm-up and measured puts each capped at ${sizes.maxSeconds} s; clients ${clientCounts.join(', ')}`);
 
   const rows: Row[] = [];
@@ -112,6 +126,7 @@ async function main(): Promise<number> {
     if (interrupt.signal.aborted) return 130;
     rows.push(etcdRow(clients, runs));
     log(describeRow(rows.at(-1)!));
+    writeResults(out, meta(), rows);
   }
   for (const { mode, nodes } of BYZPAXOS_SYSTEMS) {
     const options: BenchOptions = {
@@ -130,22 +145,14 @@ async function main(): Promise<number> {
     await benchRows(options, interrupt.signal, (r) => {
       rows.push(byzpaxosRow(r));
       log(describeRow(rows.at(-1)!));
+      writeResults(out, meta(), rows);
     });
     if (interrupt.signal.aborted) return 130;
   }
-  const meta = {
-    startedAt,
-    minutes: round((performance.now() - t0) / 60_000, 1),
-    etcdVersion,
-    node: process.version,
-    cpus: (await import('node:os')).cpus().length,
-    sizes,
-    clientCounts,
-    payloadBytes: PAYLOAD_BYTES,
-  };
-  writeResults(out, meta, rows);
-  log(`wrote ${join(out, 'results.csv')}, results.json and results.md in ${meta.minutes} min`);
-  process.stdout.write(`${markdown(meta, rows)}\n`);
+  const final = { ...meta(), complete: true };
+  writeResults(out, final, rows);
+  log(`wrote ${join(out, 'results.csv')}, results.json and results.md in ${final.minutes} min`);
+  process.stdout.write(`${markdown(final, rows)}\n`);
   return 0;
 }
 
@@ -254,6 +261,18 @@ async function startEtcd(dir: string): Promise<{ members: EtcdMember[]; endpoint
   return { members, endpoints };
 }
 
+/** A picked port may be taken before etcd listens on it (clients' outbound connections draw from the same range): try again. */
+async function startEtcdRetrying(dir: string): Promise<{ members: EtcdMember[]; endpoints: string[] }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEtcd(join(dir, `attempt-${attempt}`));
+    } catch (e) {
+      if (attempt >= ETCD_START_ATTEMPTS_MAX) throw e;
+      log(`etcd start failed (${(e as Error).message}); trying again`);
+    }
+  }
+}
+
 async function stopEtcd(members: readonly EtcdMember[]): Promise<void> {
   for (const m of members) if (!m.done) killPid(m.child.pid, 'SIGTERM');
   const grace = setTimeout(() => {
@@ -287,7 +306,7 @@ interface EtcdRun {
 /** One run: a fresh etcd cluster, C clients (one etcd3 client, so one gRPC connection, each), warm-up, measured puts. */
 async function etcdRun(clients: number, sizes: Sizes, interrupt: AbortSignal): Promise<EtcdRun> {
   const dir = mkdtempSync(join(tmpdir(), 'versus-etcd-'));
-  const { members, endpoints } = await startEtcd(dir);
+  const { members, endpoints } = await startEtcdRetrying(dir);
   const etcds = Array.from({ length: clients }, () => new Etcd3({ hosts: endpoints, defaultCallOptions: () => ({ deadline: Date.now() + PUT_TIMEOUT_MS }) }));
   try {
     const capped = (): AbortSignal => AbortSignal.any([interrupt, AbortSignal.timeout(sizes.maxSeconds * 1000)]);
@@ -388,7 +407,7 @@ function writeResults(out: string, meta: Record<string, unknown>, rows: readonly
 function markdown(meta: Record<string, unknown>, rows: readonly Row[]): string {
   const sizes = meta.sizes as Sizes;
   const lines = [
-    `Measured ${meta.startedAt} (${meta.minutes} min), etcd ${meta.etcdVersion}, Node ${meta.node}, ${meta.cpus} CPUs shared with other work; ${sizes.runs} run(s) per row (median), ${sizes.ops} puts of ${meta.payloadBytes} B after ${sizes.warmup} warm-up; warm-up and measured window each capped at ${sizes.maxSeconds} s (a capped row's ops/s is over its full window).`,
+    `Measured ${meta.startedAt} (${meta.minutes} min${meta.complete === true ? '' : ', incomplete'}), etcd ${meta.etcdVersion}, Node ${meta.node}, ${meta.cpus} CPUs shared with other work (load average ${(meta.loadAverage as number[]).join(', ')} at the end); ${sizes.runs} run(s) per row (median), ${sizes.ops} puts of ${meta.payloadBytes} B after ${sizes.warmup} warm-up; warm-up and measured window each capped at ${sizes.maxSeconds} s (a capped row's ops/s is over its full window).`,
     '',
     '| system | n | C | ops/s | ×etcd | p50 ms | p99 ms | server CPU ms/op | server cores | RSS MB/member | puts/slot | view changes | connect ms | errors |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',

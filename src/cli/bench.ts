@@ -12,7 +12,7 @@ import { defaultConfig } from '../core/config.ts';
 import { BATCH_COMMANDS_MAX } from '../core/limits.ts';
 import type { Mode } from '../core/protocol.ts';
 import { membersFor, MODES } from '../deploy/cluster-file.ts';
-import { fOf, LOCAL_CLIENTS_MAX, LOCAL_NODES_MAX, LocalCluster, type LocalClusterStats, type LocalStorageKind } from '../node/local-cluster.ts';
+import { fOf, LOCAL_CLIENTS_MAX, LOCAL_NODES_MAX, LocalCluster, type LocalClusterOptions, type LocalClusterStats, type LocalStorageKind } from '../node/local-cluster.ts';
 import type { ProcUsage } from '../node/proc-usage.ts';
 import { integerOption, oneLine, parseOptions, UsageError } from './args.ts';
 import { median, percentile, round, runPhase, type Put } from './closed-loop.ts';
@@ -47,6 +47,9 @@ const BATCH_DEFAULT = 64;
 /** The warm-up, and then the measured puts, each stop by themselves after this long, whatever `ops` says. */
 const MAX_SECONDS_DEFAULT = 120;
 const MAX_SECONDS_MAX = 3600;
+/** Starts of a run's cluster, when a picked port was taken meanwhile. */
+const START_ATTEMPTS_MAX = 3;
+const PORT_TAKEN = /EADDRINUSE|address already in use/;
 /** Every client must be connected to every member within this long. */
 const CONNECT_MS_MAX = 60_000;
 /** One put may take this long before it counts as an error (and the client moves on). */
@@ -226,7 +229,7 @@ export async function benchRows(o: BenchOptions, interrupt: AbortSignal, onRow: 
 /** Starts a cluster, waits until every client is connected, warms it up, measures, stops it. */
 export async function bench(o: BenchOptions, clients: number, interrupt: AbortSignal): Promise<BenchResult> {
   const processes = o.placement === 'processes';
-  const cluster = await LocalCluster.start({
+  const cluster = await startCluster({
     mode: o.mode,
     nodes: o.nodes,
     clients,
@@ -280,6 +283,20 @@ export async function bench(o: BenchOptions, clients: number, interrupt: AbortSi
     };
   } finally {
     await cluster.stop();
+  }
+}
+
+/**
+ * LocalCluster.start, tried again (with new ports) when a member's port was taken between being
+ * picked and being listened on: the many clients' outbound connections draw from the same range.
+ */
+async function startCluster(options: LocalClusterOptions): Promise<LocalCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await LocalCluster.start(options);
+    } catch (e) {
+      if (attempt >= START_ATTEMPTS_MAX || !PORT_TAKEN.test((e as Error).message)) throw e;
+    }
   }
 }
 
