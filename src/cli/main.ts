@@ -83,16 +83,20 @@ commands:
                            unreachable it fails as soon as their dials do
   status       each member: reachable, leader, ballot, last decided slot
     --config PATH --client C --key FILE as for put; --timeout-ms T (default 2000); --json
-  bench        throughput and latency of a local cluster over libp2p on 127.0.0.1 (all
-               members in this process); stops by itself
+  bench        throughput and latency of a local cluster over libp2p on 127.0.0.1 (members
+               in this process, or with --processes each its own process); stops by itself
     --mode MODE --nodes N  as for init (default: f=1, n=3 crash, 4 otherwise)
-    --clients C            closed-loop clients, one put at a time each (default 8)
-    --ops N                puts to complete (default 1000: well under a minute in byzantine
-                           mode); --max-seconds S caps the run (default 120)
+    --clients C[,C…]       closed-loop clients, one put at a time each (default 8); a list
+                           gives one row per count, each on a fresh cluster
+    --ops N                measured puts (default 1000) after --warmup W (default 200);
+                           --max-seconds S caps the warm-up and the measured puts (default 120)
+    --runs R               R runs per client count, each figure their median (default 1)
     --payload B            value bytes per put (default 100); --batch K: max batch (default 64)
     --storage S            sqlite (default; one fsync per group commit of steps) or memory
-    --json                 one JSON object
+    --json                 one JSON object: {"rows": [...]}
     --threads              each member on its own worker thread (own event loop)
+    --processes            each member its own \`byzpaxos start\` process (SQLite, deployed
+                           defaults); reports member CPU (from /proc) and RSS
   live-demo    what 'npm start' runs: a 4-node commit-reveal cluster over libp2p with one
                malicious acceptor (n0, reveal-mismatch), a short workload, the evidence
                against it verified, then a clean shutdown ('demo' is the simulator story)

@@ -7,14 +7,12 @@
 // refusal is one line. A child that dies later is reported and the others keep running.
 // SIGINT/SIGTERM stops every child (SIGTERM by PID, SIGKILL after STOP_GRACE_MS) and exits 0; a
 // temporary directory (it holds keys) is removed then.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { CLUSTER_FILE_NAME, ConfigError, loadClusterFile, MODES, type DeploymentConfig } from '../deploy/cluster-file.ts';
 import { memberName } from '../node/build.ts';
+import { signalMembers, spawnMember as spawnMemberProcess, stopMembers, type MemberProcess } from '../node/member-process.ts';
 import { parseOptions, UsageError } from './args.ts';
 import { RefusalError, reportRefusals } from './deployment.ts';
 import { initCluster, parseInitArgs, type InitOptions } from './init.ts';
@@ -30,17 +28,9 @@ const OPTIONS = {
 export const STOP_GRACE_MS = 10_000;
 /** How long every member has to log that it started before up gives up. */
 export const STARTUP_TIMEOUT_MS = 30_000;
-const MAIN_PATH = fileURLToPath(new URL('./main.ts', import.meta.url));
-/** What a member's start logs once it runs, and how a refusal to start begins (start.ts, deployment.ts). */
-const STARTED_LOG = '"msg":"node started"';
-const REFUSAL_PREFIX = 'byzpaxos: ';
 
 interface Member {
-  readonly name: string;
-  readonly child: ChildProcess;
-  exited: boolean;
-  /** Resolves, with how it ended, once the process has exited and its output is read. */
-  readonly exit: Promise<string>;
+  readonly process: MemberProcess;
   /** Resolves null once it logs that it started, or why it did not. */
   readonly started: Promise<string | null>;
   /** Stops holding its output: prints what was held, then passes each line through. */
@@ -150,7 +140,7 @@ async function startMembers(config: DeploymentConfig, clusterPath: string): Prom
 function printBanner(config: DeploymentConfig, clusterPath: string, reused: boolean, members: readonly Member[], temporary: boolean): void {
   const out = (line: string): void => void process.stdout.write(`${line}\n`);
   out(`${reused ? 'reusing' : 'created'} ${clusterPath}: ${config.mode} mode, f=${config.f}, ${config.n} members (${config.members.map((m) => m.addrs[0]).join(' ')})`);
-  for (const m of members) out(`[up] ${m.name} pid ${m.child.pid}`);
+  for (const m of members) out(`[up] ${m.process.name} pid ${m.process.child.pid}`);
   out('');
   out('try, in another terminal:');
   out(`  byzpaxos put k v --config ${clusterPath}`);
@@ -175,7 +165,7 @@ function supervise(members: readonly Member[]): Promise<number> {
         return killAll(members, 'SIGKILL');
       }
       stopping = true;
-      process.stderr.write(`[up] ${signal}: stopping ${members.filter((m) => !m.exited).length} nodes\n`);
+      process.stderr.write(`[up] ${signal}: stopping ${members.filter((m) => !m.process.exited).length} nodes\n`);
       void stopAll(members).then(() => {
         process.stderr.write(`[up] every node stopped\n`);
         finish(0);
@@ -186,10 +176,10 @@ function supervise(members: readonly Member[]): Promise<number> {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, onSignal);
     process.on('exit', onExit);
     for (const m of members) {
-      void m.exit.then((how) => {
+      void m.process.exit.then((how) => {
         if (stopping) return;
-        process.stderr.write(`[up] ${m.name} (pid ${m.child.pid}) exited unexpectedly (${how}); the other nodes keep running\n`);
-        if (!members.every((x) => x.exited)) return;
+        process.stderr.write(`[up] ${m.process.name} (pid ${m.process.child.pid}) exited unexpectedly (${how}); the other nodes keep running\n`);
+        if (!members.every((x) => x.process.exited)) return;
         process.stderr.write(`[up] every node has exited\n`);
         finish(1);
       });
@@ -197,69 +187,39 @@ function supervise(members: readonly Member[]): Promise<number> {
   });
 }
 
-/** SIGTERM to every running member, SIGKILL to those left after STOP_GRACE_MS; resolves when all have exited. */
-async function stopAll(members: readonly Member[]): Promise<void> {
-  killAll(members, 'SIGTERM');
-  const grace = setTimeout(() => {
-    process.stderr.write(`[up] nodes still running after ${STOP_GRACE_MS} ms: killing them\n`);
-    killAll(members, 'SIGKILL');
-  }, STOP_GRACE_MS);
-  await Promise.all(members.map((m) => m.exit));
-  clearTimeout(grace);
+/** Stops every member (SIGTERM, then SIGKILL after STOP_GRACE_MS); resolves when all have exited. */
+function stopAll(members: readonly Member[]): Promise<void> {
+  return stopMembers(
+    members.map((m) => m.process),
+    STOP_GRACE_MS,
+    () => process.stderr.write(`[up] nodes still running after ${STOP_GRACE_MS} ms: killing them\n`),
+  );
 }
 
 function killAll(members: readonly Member[], signal: NodeJS.Signals): void {
-  for (const m of members) if (!m.exited) killPid(m.child.pid, signal);
+  signalMembers(members.map((m) => m.process), signal);
 }
 
-/** `byzpaxos start` for member `id`, in its own process group (a terminal's Ctrl-C reaches `up` only). */
+/** `byzpaxos start` for member `id` (member-process.ts), its output held until release(), then prefixed `[nI] `. */
 function spawnMember(clusterPath: string, id: number): Member {
-  const name = memberName(id);
-  const child = spawn(process.execPath, [MAIN_PATH, 'start', '--config', clusterPath, '--id', String(id)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
   let held: [NodeJS.WritableStream, string][] | null = [];
-  let reportStarted: (why: string | null) => void = () => {};
-  const started = new Promise<string | null>((resolve) => (reportStarted = resolve));
-  let refusal: string | null = null;
-  const line = (to: NodeJS.WritableStream, text: string): void => {
-    if (held === null) return void to.write(`[${name}] ${text}\n`);
-    held.push([to, text]);
-    if (text.startsWith(REFUSAL_PREFIX)) refusal = text.slice(REFUSAL_PREFIX.length);
-    else if (text.includes(STARTED_LOG)) reportStarted(null);
-  };
-  createInterface({ input: child.stdout!, crlfDelay: Infinity }).on('line', (text) => line(process.stdout, text));
-  createInterface({ input: child.stderr!, crlfDelay: Infinity }).on('line', (text) => line(process.stderr, text));
-  const member: Member = {
-    name,
-    child,
-    exited: false,
-    // 'close', not 'exit': its output has been read by then, the refusal line included.
-    exit: new Promise((resolve) =>
-      child.on('close', (code, signal) => {
-        member.exited = true;
-        const how = signal === null ? `code ${code}` : `signal ${signal}`;
-        reportStarted(`${name} did not start: ${refusal ?? `it exited (${how})`}`);
-        resolve(how);
-      }),
+  const child = spawnMemberProcess(clusterPath, id, {
+    onLine: (stream, text) => {
+      const to = stream === 'stdout' ? process.stdout : process.stderr;
+      if (held === null) to.write(`[${memberName(id)}] ${text}\n`);
+      else held.push([to, text]);
+    },
+  });
+  return {
+    process: child,
+    started: child.started.then(
+      () => null,
+      (e: unknown) => (e as Error).message,
     ),
-    started,
     release: () => {
       const lines = held ?? [];
       held = null;
-      for (const [to, text] of lines) to.write(`[${name}] ${text}\n`);
+      for (const [to, text] of lines) to.write(`[${child.name}] ${text}\n`);
     },
   };
-  child.on('error', (e) => reportStarted(`${name} did not start: ${e.message}`));
-  return member;
-}
-
-function killPid(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(pid, signal);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
-  }
 }

@@ -2,13 +2,15 @@
 // libp2p transport (TCP + noise + yamux) on 127.0.0.1, its own signature backend and, by default,
 // its own SQLite store in a temporary directory. For `byzpaxos bench` and the `npm start` demo.
 //
-// Members run in this process, on the one event loop (default), or each on its own worker thread
+// Members run in this process, on the one event loop (default), each on its own worker thread
 // (`threads`: its own event loop and V8 isolate, as separate processes would have, minus the
-// process boundary). Clients always run on the calling thread.
+// process boundary), or each as its own `byzpaxos start` process (`processes`: the directory then
+// holds cluster.json and the member key files, as `init` writes them; SQLite storage). Clients
+// always run on the calling thread.
 //
 // Keys derive from `seed`; ports are free loopback ports picked at start (a port taken in the gap
 // between picking and listening fails the start).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +21,9 @@ import { adversaryNamed } from '../adversary/strategies.ts';
 import type { CoreConfig } from '../core/config.ts';
 import type { Mode } from '../core/protocol.ts';
 import type { NodeId } from '../core/types.ts';
-import { formatClusterFile, membersFor } from '../deploy/cluster-file.ts';
+import { CLUSTER_FILE_NAME, formatClusterFile, membersFor } from '../deploy/cluster-file.ts';
 import type { ByzantineConfig } from '../modes/byzantine/config.ts';
+import { keyFileName, writeKeyFile } from '../deploy/key-file.ts';
 import { SqliteStorage } from '../storage/sqlite.ts';
 import { MemoryStorage } from '../storage/memory.ts';
 import { createLibp2pTransport, type Libp2pTransport } from '../transport/libp2p.ts';
@@ -28,6 +31,8 @@ import { clientName, memberName, peersOf, type Deployment } from './build.ts';
 import { ClusterClient } from './cluster-client.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { NodeRuntime, type RuntimeStorage } from './runtime.ts';
+import { ProcessMember } from './process-member.ts';
+import type { ProcUsage } from './proc-usage.ts';
 import { keyPairFromSeed, nativeBackend, type KeyPair, type SignatureBackend } from '../../crypto/ed25519.ts';
 import { cachedVerifier, clusterIdOf, type CachedVerifier } from '../../crypto/envelope.ts';
 import { domainDigest } from '../../crypto/digest.ts';
@@ -38,6 +43,8 @@ export const LOCAL_NODES_MAX = 16;
 export const LOCAL_CLIENTS_MAX = 256;
 /** Bound on a worker member's start, stats answer and stop. */
 const WORKER_REPLY_MS_MAX = 15_000;
+/** How often waitConnected() looks at the clients' transports. */
+const CONNECTED_POLL_MS = 20;
 
 export type LocalStorageKind = 'sqlite' | 'memory';
 
@@ -50,6 +57,8 @@ export interface LocalClusterOptions {
   readonly storage?: LocalStorageKind;
   /** Each member on its own worker thread; default false (all on this thread's event loop). */
   readonly threads?: boolean;
+  /** Each member its own `byzpaxos start` process (process-member.ts); no adversaries, no config overrides. */
+  readonly processes?: boolean;
   /** Which members run an adversary instead of the honest node (Byzantine modes; built-ins only with threads). */
   readonly adversaries?: ReadonlyMap<NodeId, Adversary>;
   readonly crashConfig?: Partial<CoreConfig>;
@@ -161,6 +170,7 @@ export class LocalCluster {
       clients: [],
       clientTransports: [],
       clientCounters: [],
+      clientsStartedAtMs: 0,
     };
     const cluster = new LocalCluster(parts);
     const logger = options.logger ?? silentLogger;
@@ -176,9 +186,14 @@ export class LocalCluster {
         ...(options.adversaries?.has(id) ? { adversaryName: options.adversaries.get(id)!.name } : {}),
       }));
       parts.specs.push(...specs);
+      const clusterPath = options.processes === true ? writeClusterDir(dir, deployment, memberKeys) : '';
       const started = await Promise.allSettled(
         specs.map((spec) =>
-          options.threads === true ? WorkerMember.start(spec) : InProcessMember.start(spec, options.adversaries?.get(spec.id), logger),
+          options.processes === true
+            ? ProcessMember.start(clusterPath, spec.id, deployment.members[spec.id]!.addrs)
+            : options.threads === true
+              ? WorkerMember.start(spec)
+              : InProcessMember.start(spec, options.adversaries?.get(spec.id), logger),
         ),
       );
       for (const result of started) if (result.status === 'fulfilled') parts.members.push(result.value);
@@ -186,29 +201,35 @@ export class LocalCluster {
       const failed = started.find((r) => r.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
       for (const member of parts.members) if (member instanceof InProcessMember) parts.nodes.push(member.runtime);
-      for (const [i, clientId] of clientIds.entries()) {
-        const counter = new CryptoCounter();
-        parts.clientCounters.push(counter);
-        const client = await ClusterClient.connect({
-          deployment,
-          clientId,
-          secretKey: clientKeys[i]!.secretKey,
-          transport: async (onMessage) => {
-            const transport = await createLibp2pTransport({
-              secretKey: clientKeys[i]!.secretKey,
-              listen: [],
-              peers: peersOf(deployment, clientName(clientId)),
-              onMessage,
-            });
-            parts.clientTransports.push(transport);
-            return transport;
-          },
-          logger,
-          timeoutMs: options.clientTimeoutMs,
-          backend: counter.backend,
-        });
-        parts.clients.push(client);
-      }
+      // All at once, as many clients arriving together would: the members see the burst.
+      parts.clientsStartedAtMs = performance.now();
+      const connected = await Promise.allSettled(
+        clientIds.map((clientId, i) => {
+          const counter = new CryptoCounter();
+          parts.clientCounters.push(counter);
+          return ClusterClient.connect({
+            deployment,
+            clientId,
+            secretKey: clientKeys[i]!.secretKey,
+            transport: async (onMessage) => {
+              const transport = await createLibp2pTransport({
+                secretKey: clientKeys[i]!.secretKey,
+                listen: [],
+                peers: peersOf(deployment, clientName(clientId)),
+                onMessage,
+              });
+              parts.clientTransports.push(transport);
+              return transport;
+            },
+            logger,
+            timeoutMs: options.clientTimeoutMs,
+            backend: counter.backend,
+          });
+        }),
+      );
+      for (const result of connected) if (result.status === 'fulfilled') parts.clients.push(result.value);
+      const refused = connected.find((r) => r.status === 'rejected');
+      if (refused !== undefined) throw refused.reason;
     } catch (e) {
       await cluster.stop();
       throw e;
@@ -233,6 +254,40 @@ export class LocalCluster {
       total.cacheHits += c.cacheHits;
     }
     return { ...total, members: all.length };
+  }
+
+  /**
+   * Waits until every client has an open stream to every member (a client's transport redials a
+   * refused first dial by itself). Resolves with the time since the first client began to
+   * connect, ms, and the client dials refused or failed meanwhile. Rejects after `timeoutMs`.
+   */
+  async waitConnected(timeoutMs: number): Promise<{ readonly ms: number; readonly dialFailures: number }> {
+    const deadlineMs = performance.now() + timeoutMs;
+    const members = this.members.map((m) => memberName(m.id));
+    const links = (t: Libp2pTransport) => members.map((name) => t.stats.peers[name]);
+    const connected = (t: Libp2pTransport): boolean => links(t).every((p) => (p?.streamsOpen ?? 0) > 0);
+    while (!this.parts.clientTransports.every(connected)) {
+      if (performance.now() > deadlineMs) {
+        const missing = this.parts.clientTransports.filter((t) => !connected(t)).length;
+        throw new Error(`local cluster: ${missing} of ${this.clients.length} clients not connected to every member within ${timeoutMs} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, CONNECTED_POLL_MS));
+    }
+    return {
+      ms: performance.now() - this.parts.clientsStartedAtMs,
+      dialFailures: this.parts.clientTransports.reduce((sum, t) => sum + links(t).reduce((s, p) => s + (p?.dialFailures ?? 0), 0), 0),
+    };
+  }
+
+  /** The PIDs of the member processes, in id order; [] unless `processes`. */
+  get memberPids(): number[] {
+    return this.members.flatMap((m) => (m instanceof ProcessMember ? [m.pid] : []));
+  }
+
+  /** CPU time and RSS of each member process, in id order (null for one that is gone); null unless `processes`. */
+  usage(): (ProcUsage | null)[] | null {
+    if (!this.members.every((m) => m instanceof ProcessMember)) return null;
+    return this.members.map((m) => (m as ProcessMember).usage());
   }
 
   /**
@@ -279,6 +334,8 @@ interface Parts {
   readonly clients: ClusterClient[];
   readonly clientTransports: Libp2pTransport[];
   readonly clientCounters: CryptoCounter[];
+  /** performance.now() when the first client began to connect. */
+  clientsStartedAtMs: number;
 }
 
 const SUMMED = ['signs', 'signMs', 'verifies', 'verifyMs', 'cacheHits', 'messagesOut', 'bytesOut', 'writes', 'storageCommits', 'storageMs', 'steps'] as const;
@@ -504,10 +561,25 @@ function checkOptions(o: LocalClusterOptions): void {
     throw new RangeError(`local cluster: clients must be in 0..${LOCAL_CLIENTS_MAX}, got ${o.clients}`);
   }
   fOf(o.mode, o.nodes);
+  if (o.processes === true) {
+    // A member process is configured by cluster.json alone, which carries none of these.
+    if (o.threads === true) throw new RangeError('local cluster: processes and threads exclude each other');
+    if ((o.storage ?? 'sqlite') !== 'sqlite') throw new RangeError('local cluster: member processes use SQLite storage');
+    if (o.adversaries !== undefined && o.adversaries.size > 0) throw new RangeError('local cluster: member processes run no adversaries');
+    if (o.crashConfig !== undefined || o.byzantineConfig !== undefined) throw new RangeError('local cluster: member processes take their configuration from cluster.json alone');
+  }
   for (const [id, adversary] of o.adversaries ?? []) {
     if (o.mode === 'crash') throw new RangeError(`local cluster: adversary '${adversary.name}' needs a Byzantine mode`);
     if (id < 0 || id >= o.nodes) throw new RangeError(`local cluster: adversary on n${id}, which is not a member`);
   }
+}
+
+/** cluster.json and node-I.key files in `dir`, as `init` writes them; returns the cluster.json path. */
+function writeClusterDir(dir: string, deployment: Deployment, memberKeys: readonly KeyPair[]): string {
+  memberKeys.forEach((k, id) => writeKeyFile(join(dir, keyFileName('member', id)), { role: 'member', id, ...k }));
+  const path = join(dir, CLUSTER_FILE_NAME);
+  writeFileSync(path, formatClusterFile(deployment), { mode: 0o644 });
+  return path;
 }
 
 function localKey(seed: number, role: 'member' | 'client', index: number): KeyPair {

@@ -20,10 +20,11 @@
 // - Backpressure and bounds. Nothing is written while the current stream needs a drain; the
 //   per-peer queue is capped in messages and bytes, and send() drops (tail drop, counted
 //   'queue-full') beyond it. The queue is kept while a member is unreachable.
-// - Dialling. At start every member is dialled once: a node back from a restart may have
-//   nothing to send for a while, and its peers may sit in a long backoff toward it from the
-//   dials that failed while it was down. After that, dials are lazy (only when something is
-//   queued). A failed dial, or a stream that closes less than STREAM_STABLE_MS after opening,
+// - Dialling. At start every member is dialled, and redialled (backing off as below) until a
+//   first stream opens: a node back from a restart may have nothing to send for a while, and its
+//   peers may sit in a long backoff toward it from the dials that failed while it was down; a
+//   client refused or timed out in a burst of connections comes back by itself.
+//   After that, dials are lazy (only when something is queued). A failed dial, or a stream that closes less than STREAM_STABLE_MS after opening,
 //   doubles the delay before the next dial: min(backoffMaxMs, backoffBaseMs · 2^(failures−1)),
 //   jittered to [½, 1]× of that. A stream that lived longer resets it, so the first redial after
 //   a long-lived stream is immediate; so does a peer connecting in (it is up again).
@@ -42,7 +43,9 @@ import { encodeFrames, FrameDecoder, varintBytes, type FrameError } from './fram
 import { libp2pPrivateKey, peerIdOf } from './identity.ts';
 import {
   CLIENT_STREAMS_MAX,
+  connectionsMax,
   DIAL_TIMEOUT_MS,
+  LISTEN_BACKLOG,
   STREAM_STABLE_MS,
   STREAMS_PER_PEER_MAX,
   StatsCounter,
@@ -77,18 +80,19 @@ export async function createLibp2pTransport(options: TransportOptions): Promise<
   const node = await createLibp2p({
     privateKey: await libp2pPrivateKey(options.secretKey),
     addresses: { listen: [...options.listen] },
-    transports: [tcp()],
+    transports: [tcp({ backlog: LISTEN_BACKLOG })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: gater(byPeerId, stats, log),
     connectionMonitor: { enabled: false },
     connectionManager: {
-      // Two per peer covers simultaneous dials, plus a client key's worth of processes sharing
-      // it (CLIENT_STREAMS_MAX); the gater keeps everyone else out anyway.
-      maxConnections: 2 * links.size + CLIENT_STREAMS_MAX,
-      // libp2p's defaults (5 a second per host, 10 pending) reset a burst of CLI commands from one machine.
-      inboundConnectionThreshold: CLIENT_STREAMS_MAX,
-      maxIncomingPendingConnections: CLIENT_STREAMS_MAX,
+      maxConnections: connectionsMax(links.size),
+      // Every peer of the cluster may connect at once, and all from one host (its clients on one
+      // machine, or behind one NAT): libp2p's defaults (5 a second per host, 10 mid-handshake)
+      // reset a burst of CLI commands, and 64 mid-handshake refused half of 128 bench clients
+      // arriving together (each then unconnected until it had something to send).
+      inboundConnectionThreshold: connectionsMax(links.size),
+      maxIncomingPendingConnections: connectionsMax(links.size),
       dialTimeout: DIAL_TIMEOUT_MS,
       inboundUpgradeTimeout: DIAL_TIMEOUT_MS,
     },
@@ -388,7 +392,8 @@ class Libp2pTransportImpl implements Libp2pTransport {
     if (waitMs > 0) {
       link.redialTimer = setTimeout(() => {
         link.redialTimer = undefined;
-        this.#scheduleFlush(link);
+        if (link.hadStream) this.#scheduleFlush(link);
+        else this.#ensureDial(link); // the start dial, retried: its queue may well be empty
       }, waitMs);
       return;
     }
@@ -402,6 +407,7 @@ class Libp2pTransportImpl implements Libp2pTransport {
     this.#dialAborts.add(abort);
     const timeout = setTimeout(() => abort.abort(new Error('dial timeout')), DIAL_TIMEOUT_MS);
     let stream: Stream;
+    let failed = false;
     try {
       stream = await this.#node.dialProtocol([...link.addrs], PROTOCOL, { signal: abort.signal });
     } catch (err) {
@@ -411,12 +417,16 @@ class Libp2pTransportImpl implements Libp2pTransport {
         this.#backOff(link);
         this.#log('debug', 'dial:fail', { peer: link.name, failures: link.failures, error: String(err) });
         this.#scheduleFlush(link);
+        failed = true;
       }
       return;
     } finally {
       clearTimeout(timeout);
       this.#dialAborts.delete(abort);
       link.dialing = false;
+      // Until a first stream opens the start dial is retried (backing off) with nothing queued:
+      // a peer refused in a burst of connections would otherwise stay unconnected until it sends.
+      if (failed && !link.hadStream) this.#ensureDial(link);
     }
     if (this.#stopped) {
       stream.abort(new Error('transport stopped'));

@@ -142,6 +142,23 @@ export const CLIENT_STREAMS_MAX = 64;
 export const WRITE_CHUNK_BYTES_MAX = 1 << 20;
 /** Bound on one dial (TCP connect + noise + yamux + protocol select). */
 export const DIAL_TIMEOUT_MS = 5_000;
+/**
+ * Pending connections the TCP listener queues before libp2p accepts them (Node's default is 511;
+ * the kernel caps it at net.core.somaxconn): a cluster's clients arriving at once must fit.
+ */
+export const LISTEN_BACKLOG = 1024;
+
+/**
+ * What libp2p's connection manager may hold for an endpoint that knows `peers` others (members
+ * and clients of cluster.json): two connections per peer (simultaneous dials), plus a client
+ * key's worth of processes sharing it (CLIENT_STREAMS_MAX). The bound on open connections, on
+ * connections mid-handshake, and on new connections per second from one host: a cluster's
+ * clients may all arrive at once from one machine. The gater refuses everyone else once noise
+ * has named them, so this bounds what strangers can hold too.
+ */
+export function connectionsMax(peers: number): number {
+  return 2 * peers + CLIENT_STREAMS_MAX;
+}
 /** A stream that lived at least this long resets the backoff when it closes. */
 export const STREAM_STABLE_MS = 1_000;
 

@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/args.ts';
-import { parseBenchArgs, percentile } from '../../src/cli/bench.ts';
+import { medianOf, parseBenchArgs } from '../../src/cli/bench.ts';
+import { percentile } from '../../src/cli/closed-loop.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RUN_TIMEOUT_MS = 90_000;
@@ -20,7 +21,8 @@ describe('bench arguments', () => {
   it('has the documented defaults', () => {
     const o = parseBenchArgs(['--mode', 'byzantine']);
     expect(parseBenchArgs(['--mode', 'crash']).nodes).toBe(3);
-    expect(o).toMatchObject({ mode: 'byzantine', nodes: 4, clients: 8, ops: 1_000, payloadBytes: 100, batch: 64, storage: 'sqlite', threads: false, maxSeconds: 120, json: false });
+    expect(o).toMatchObject({ mode: 'byzantine', nodes: 4, clientCounts: [8], ops: 1_000, warmup: 200, runs: 1, payloadBytes: 100, batch: 64, storage: 'sqlite', placement: 'in-process', maxSeconds: 120, json: false });
+    expect(parseBenchArgs(['--mode', 'crash', '--clients', '1,16,64', '--processes'])).toMatchObject({ clientCounts: [1, 16, 64], placement: 'processes', batch: 32 });
   });
 
   it.each([
@@ -34,9 +36,25 @@ describe('bench arguments', () => {
     [['--mode', 'crash', '--batch', '999'], /--batch must be an integer in 1..256/],
     [['--mode', 'crash', '--storage', 'disk'], /--storage must be one of/],
     [['--mode', 'crash', '--frobnicate'], /unknown option/],
+    [['--mode', 'crash', '--clients', '1,,4'], /--clients must be a count or a comma-separated list/],
+    [['--mode', 'crash', '--clients', '0'], /--clients must be a count or a comma-separated list of counts in 1..256/],
+    [['--mode', 'crash', '--runs', '0'], /--runs must be an integer in 1..25/],
+    [['--mode', 'crash', '--processes', '--threads'], /--processes and --threads exclude each other/],
+    [['--mode', 'crash', '--processes', '--storage', 'memory'], /--storage: member processes/],
+    [['--mode', 'crash', '--processes', '--batch', '8'], /--batch: member processes/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseBenchArgs(argv)).toThrow(UsageError);
     expect(() => parseBenchArgs(argv)).toThrow(message);
+  });
+
+  it('the median of runs, figure by figure', () => {
+    const runs = [
+      { opsPerSec: 10, capped: false, mode: 'crash', server: { rssMb: [1, 9] } },
+      { opsPerSec: 30, capped: true, mode: 'crash', server: { rssMb: [3, 7] } },
+      { opsPerSec: 20, capped: false, mode: 'crash', server: { rssMb: [2, 8] } },
+    ];
+    expect(medianOf(runs)).toEqual({ opsPerSec: 20, capped: true, mode: 'crash', server: { rssMb: [2, 8] } });
+    expect(medianOf([{ server: null }, { server: null }])).toEqual({ server: null });
   });
 
   it('nearest-rank percentiles', () => {
@@ -59,13 +77,15 @@ describe('byzpaxos bench', () => {
     ['byzantine', '4'],
     ['crash', '3'],
   ])('%s mode, n=%s: runs a bounded workload, prints one JSON object and exits 0', (mode, nodes) => {
-    const r = byzpaxos('bench', '--mode', mode, '--nodes', nodes, '--ops', '300', '--clients', '4', '--json');
+    const r = byzpaxos('bench', '--mode', mode, '--nodes', nodes, '--ops', '300', '--clients', '4', '--warmup', '20', '--json');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    const result = JSON.parse(lines[0]!);
-    expect(result).toMatchObject({ mode, n: Number(nodes), ops: 300, processes: 'in-process', capped: false });
+    const { rows } = JSON.parse(lines[0]!);
+    expect(rows).toHaveLength(1);
+    const result = rows[0];
+    expect(result).toMatchObject({ mode, n: Number(nodes), ops: 300, clients: 4, processes: 'in-process', capped: false, server: null });
     for (const field of ['seconds', 'opsPerSec', 'p50Ms', 'p99Ms']) expect(result[field]).toBeGreaterThan(0);
     expect(result.p99Ms).toBeGreaterThanOrEqual(result.p50Ms);
     expect(result.perOp.messages).toBeGreaterThan(0);
@@ -77,7 +97,39 @@ describe('byzpaxos bench', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^bench: commit-reveal mode, n=4 f=1; 4 members in this process \(one worker thread each\)/);
-    expect(r.stdout).toMatch(/committed 50 puts in [\d.]+ s: [\d.]+ ops\/s; latency p50 [\d.]+ ms, p99 [\d.]+ ms/);
+    expect(r.stdout).toMatch(/2 clients: committed 50 puts in [\d.]+ s: [\d.]+ ops\/s; latency p50 [\d.]+ ms, p99 [\d.]+ ms/);
     expect(r.stdout).toMatch(/signatures: [\d.]+ made/);
   }, RUN_TIMEOUT_MS);
+
+  it('--processes: each member its own process, a fresh cluster per client count; member CPU and RSS from /proc; no child left alive', () => {
+    const r = byzpaxos('bench', '--mode', 'crash', '--processes', '--ops', '50', '--warmup', '10', '--clients', '1,2', '--json');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const { rows } = JSON.parse(r.stdout);
+    expect(rows.map((row: { clients: number }) => row.clients)).toEqual([1, 2]);
+    for (const row of rows) {
+      expect(row).toMatchObject({ mode: 'crash', n: 3, ops: 50, processes: 'processes', storage: 'sqlite', capped: false });
+      expect(row.runs).toHaveLength(1);
+      expect(row.opsPerSec).toBeGreaterThan(0);
+      expect(row.server.cpuMsPerOp).toBeGreaterThan(0);
+      expect(row.server.cores).toBeGreaterThan(0);
+      expect(row.server.rssMb).toHaveLength(3);
+      for (const mb of row.server.rssMb) expect(mb).toBeGreaterThan(1);
+      expect(row.slots).toBeGreaterThan(0);
+      expect(row.perOp.messages).toBeGreaterThan(0);
+      expect(row.perOp.fsyncs).toBeNull();
+    }
+    const pids: number[] = rows.flatMap((row: { memberPids: number[] }) => row.memberPids);
+    expect(new Set(pids).size).toBe(2 * 3);
+    expect(pids.filter(alive)).toEqual([]);
+  }, RUN_TIMEOUT_MS);
 });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}

@@ -128,6 +128,21 @@ describe('libp2p transport', () => {
     expect(ts[0]!.stats.peers['n1']!.writes).toBe(4); // one per message: each is above the chunk size
   });
 
+  it('a first dial that fails is retried with nothing queued, so a client refused at start connects once the member is up', async () => {
+    const [m] = await members(1);
+    const c = await start({ name: 'c1', index: 10 }, [['n0', specOf(m!)]], [], { backoffBaseMs: 20, backoffMaxMs: 100 });
+    await waitFor('two failed dials, nothing sent', () => c.stats.peers['n0']!.dialFailures >= 2);
+    expect(c.stats.messagesOut).toBe(0);
+    // The member never dials a client (it has no address): only the client's own retry connects them.
+    const member = await start(m!, [['c1', { publicKey: keyOf(10).publicKey, addrs: [] }]], []);
+    await waitFor('the client connected', () => c.stats.peers['n0']!.streamsOpen > 0, 5_000);
+    expect(member.stats.peers['c1']!.dials).toBe(0);
+    const dials = c.stats.peers['n0']!.dials;
+    await sleep(300);
+    // Connected once: no more dials with nothing to send.
+    expect(c.stats.peers['n0']!.dials).toBe(dials);
+  });
+
   it('a client with no addresses dials a member and gets replies on its stream', async () => {
     const [m] = await members(1);
     const client = { name: 'c1', index: 10 };
