@@ -7,7 +7,7 @@ import type { Mode } from '../../src/core/protocol.ts';
 import { simulate } from '../../src/sim/simulator.ts';
 import { expectCleanSweep, SWEEP_FAULTS, SWEEP_TIMEOUT_MS } from '../adversary/sweep-helpers.ts';
 
-const SEEDS: Readonly<Record<Mode, number>> = { crash: 300, byzantine: 150, 'commit-reveal': 150 };
+const SEEDS: Readonly<Record<Mode, number>> = { crash: 200, byzantine: 80, 'commit-reveal': 80 };
 const COMMANDS = 24;
 const CLIENTS = 8;
 
