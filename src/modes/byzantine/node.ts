@@ -1289,7 +1289,9 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
         this.watched = null;
         if (watched === null || this.status !== 'normal') return;
         const stalled = [...this.pending.values()].filter((c) => watched.has(commandKey(c)));
-        if (stalled.length > 0 && !this.leaderAtWork(stalled)) {
+        // A period in which every watched command executed: the next unproposed one starts afresh.
+        if (stalled.length === 0) this.unproposedStalls = 0;
+        else if (!this.leaderAtWork(stalled)) {
           // A command that waited a whole period: the leader is faulty, or cut off; replace it.
           // Unless we have not heard from it since we started: our own links may not be up yet,
           // and a change begun alone would strand us above the others. Give them a few periods.
@@ -1348,6 +1350,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     if (this.pending.size === 0 || this.status !== 'normal') {
       if (this.watched !== null) out.clearTimer('progress');
       this.watched = null;
+      // Nothing waits: a command that comes next gets its own period of grace.
+      this.unproposedStalls = 0;
       return;
     }
     if (this.watched !== null) return;

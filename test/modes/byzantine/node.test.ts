@@ -510,6 +510,21 @@ describe('progress watchdog: a slow leader is not a faulty one (seed 000 §4: re
     expect(suspects(progress(net))).toBe(1);
   });
 
+  it('the grace for an unproposed command is per stall: after a period with nothing waiting, the next one gets it again', () => {
+    const net = new Net(fx);
+    net.request(1, x);
+    slotAt(net, 0, batchOf(y), true);
+    expect(suspects(progress(net))).toBe(0); // x: its period of grace
+    slotAt(net, 1, batchOf(x), true); // x executes after all
+    expect(suspects(progress(net))).toBe(0); // nothing waited through this period
+    const w = command(fx, 1, 2, { type: 'put', key: 'w', value: '1' });
+    net.request(1, w);
+    slotAt(net, 2, batchOf(z), true);
+    expect(suspects(progress(net))).toBe(0); // w gets its own period of grace
+    slotAt(net, 3, batchOf(command(fx, 2, 3, { type: 'put', key: 'v', value: '1' })), true);
+    expect(suspects(progress(net))).toBe(1);
+  });
+
   it('a command in a slot decided without it is not counted as proposed', () => {
     const net = new Net(fx);
     net.request(1, x);
