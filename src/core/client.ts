@@ -2,10 +2,14 @@
 // 1 within the session, resent (same seq) until enough replicas answer, so the command executes
 // exactly once. The session id is the caller's: random per process in the runtime, drawn from
 // the seed in the simulator, so two processes of one client never share a session.
-// Crash mode: ask the leader, take the first answer. Byzantine modes: sign the command, send it
-// to every replica (a faulty leader cannot hide it), take a result once f+1 replicas agree; each
-// resend of one command waits twice as long as the one before (up to CLIENT_RETRY_DOUBLINGS_MAX
-// doublings), so a cluster slowed by load is not flooded with resends of what it already holds.
+// Every first attempt goes to the presumed leader alone, following a replica's redirect (PBFT
+// §4.1: the client sends to the primary it believes in). Crash mode takes the first answer and
+// resends to the next replica. Byzantine modes sign the command and take a result once f+1
+// replicas agree; a resend goes to every replica (a faulty leader cannot hide it, and each one
+// holding it then watches the leader and answers), and each waits twice as long as the one
+// before (up to CLIENT_RETRY_DOUBLINGS_MAX doublings), so a cluster slowed by load is not flooded
+// with resends of what it already holds. The leader hint that f+1 replies agree on becomes the
+// next command's target: at least one of them is honest.
 import { CLIENT_RETRY_DOUBLINGS_MAX } from './limits.ts';
 import type { Rng } from './rng.ts';
 import type { ClientId, Command, NodeId, SessionId } from './types.ts';
@@ -22,8 +26,8 @@ export type ClientEffect =
 export interface ClientOptions {
   /** Matching replies from distinct replicas needed to accept a result: 1, or f+1 when replicas may lie. */
   readonly replyQuorum: number;
-  /** Send each request to every replica instead of the presumed leader. */
-  readonly broadcast: boolean;
+  /** Resend an unanswered command to every replica, backing off; else to the next replica at an even pace. */
+  readonly resendToAll: boolean;
   /** Signs (clientId, session, seq, op); crash mode leaves commands unsigned. */
   readonly sign: ((command: Omit<Command, 'signature'>) => Uint8Array) | null;
 }
@@ -33,7 +37,7 @@ export function sessionFromWords(high: number, low: number): SessionId {
   return (high & 0x1fffff) * 2 ** 32 + (low >>> 0);
 }
 
-const CRASH_CLIENT: ClientOptions = { replyQuorum: 1, broadcast: false, sign: null };
+const CRASH_CLIENT: ClientOptions = { replyQuorum: 1, resendToAll: false, sign: null };
 const NO_SIGNATURE = new Uint8Array(0);
 
 /** An answer as the quorum compares it: 'evicted' replies match each other, results by their bytes. */
@@ -54,6 +58,8 @@ export class Client {
   private ended = false;
   /** Answers received for the outstanding seq, by replica. */
   private readonly replies = new Map<NodeId, Answer>();
+  /** The leader each of those replies named. */
+  private readonly hints = new Map<NodeId, NodeId>();
 
   constructor(id: ClientId, session: SessionId, n: number, rng: Rng, retryMs: number, options: ClientOptions = CRASH_CLIENT) {
     if (!Number.isInteger(options.replyQuorum) || options.replyQuorum < 1 || options.replyQuorum > n) {
@@ -88,9 +94,11 @@ export class Client {
 
   onReply(from: NodeId, msg: ClientReply): ClientEffect[] {
     if (this.outstanding === null || msg.clientId !== this.id || msg.session !== this.session || msg.seq !== this.seq) return [];
-    if (msg.status === 'ok') return this.collect(from, { evicted: false, result: msg.result });
-    if (msg.status === 'evicted') return this.collect(from, { evicted: true });
-    if (msg.status === 'redirect' && !this.options.broadcast && msg.leaderHint >= 0 && msg.leaderHint < this.n && msg.leaderHint !== this.target) {
+    if (msg.status === 'ok') return this.collect(from, msg.leaderHint, { evicted: false, result: msg.result });
+    if (msg.status === 'evicted') return this.collect(from, msg.leaderHint, { evicted: true });
+    // Once every replica holds the command, a redirect has nothing to add.
+    const sentToAll = this.options.resendToAll && this.resends > 0;
+    if (msg.status === 'redirect' && !sentToAll && validNode(msg.leaderHint, this.n) && msg.leaderHint !== this.target) {
       this.target = msg.leaderHint;
       return this.transmit();
     }
@@ -105,29 +113,52 @@ export class Client {
     return this.transmit();
   }
 
-  private collect(from: NodeId, answer: Answer): ClientEffect[] {
-    if (!Number.isInteger(from) || from < 0 || from >= this.n) return [];
+  private collect(from: NodeId, leaderHint: NodeId, answer: Answer): ClientEffect[] {
+    if (!validNode(from, this.n)) return [];
     this.replies.set(from, answer);
+    this.hints.set(from, leaderHint);
     let matching = 0;
     for (const other of this.replies.values()) if (sameAnswer(other, answer)) matching++;
     if (matching < this.options.replyQuorum) return [];
+    // Crash-mode replies name their sender, not a leader: there only a redirect moves the target.
+    if (this.options.resendToAll) this.followHint();
     this.outstanding = null;
     this.replies.clear();
+    this.hints.clear();
     if (!answer.evicted) return [{ type: 'complete', seq: this.seq, result: answer.result }];
     this.ended = true;
     return [{ type: 'evicted', seq: this.seq }];
   }
 
+  /** Targets the leader that replyQuorum of the replies name, if they agree on one. */
+  private followHint(): void {
+    const votes = new Map<NodeId, number>();
+    for (const hint of this.hints.values()) {
+      if (!validNode(hint, this.n)) continue;
+      const count = (votes.get(hint) ?? 0) + 1;
+      votes.set(hint, count);
+      if (count >= this.options.replyQuorum) {
+        this.target = hint;
+        return;
+      }
+    }
+  }
+
   private transmit(): ClientEffect[] {
     const request = this.outstanding!;
     const effects: ClientEffect[] = [];
-    if (this.options.broadcast) for (let to = 0; to < this.n; to++) effects.push({ type: 'send', to, msg: request });
+    const toAll = this.options.resendToAll && this.resends > 0;
+    if (toAll) for (let to = 0; to < this.n; to++) effects.push({ type: 'send', to, msg: request });
     else effects.push({ type: 'send', to: this.target, msg: request });
     // Crash mode keeps its pace: a resend there also looks for the leader at the next replica.
-    const doublings = this.options.broadcast ? Math.min(this.resends, CLIENT_RETRY_DOUBLINGS_MAX) : 0;
+    const doublings = this.options.resendToAll ? Math.min(this.resends, CLIENT_RETRY_DOUBLINGS_MAX) : 0;
     effects.push({ type: 'setTimer', delayMs: this.retryMs * 2 ** doublings });
     return effects;
   }
+}
+
+function validNode(id: NodeId, n: number): boolean {
+  return Number.isInteger(id) && id >= 0 && id < n;
 }
 
 function sameAnswer(a: Answer, b: Answer): boolean {

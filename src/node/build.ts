@@ -124,11 +124,11 @@ export function commandSigner(build: ByzantineBuild, secretKey: Uint8Array): Com
   return (command) => signCommand(build.backend, secretKey, build.clusterId, command, keys.get(command.clientId));
 }
 
-/** Crash mode: ask the presumed leader, take the first answer. Byzantine: sign, ask all, take f+1 matching. */
+/** Crash mode: take the first answer, resend to the next replica. Byzantine: sign, take f+1 matching, resend to all. */
 export function clientOptions(build: ModeBuild, sign: CommandSigner | null): ClientOptions {
-  if (build.mode === 'crash') return { replyQuorum: 1, broadcast: false, sign: null };
+  if (build.mode === 'crash') return { replyQuorum: 1, resendToAll: false, sign: null };
   if (sign === null) throw new Error(`${build.mode} mode: clients must sign their commands`);
-  return { replyQuorum: build.config.quorums.weak, broadcast: true, sign };
+  return { replyQuorum: build.config.quorums.weak, resendToAll: true, sign };
 }
 
 export function makeClient(build: ModeBuild, clientId: ClientId, session: SessionId, rng: Rng, sign: CommandSigner | null, retryMs = build.clientRetryMs): Client {

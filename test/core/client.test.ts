@@ -1,5 +1,7 @@
-// The client session's resend pace (src/core/client.ts): a Byzantine-mode client backs off, a
-// crash-mode one keeps looking for the leader at a steady pace; a new command starts afresh.
+// The client session (src/core/client.ts): a first attempt goes to the presumed leader alone; a
+// Byzantine-mode client resends to every replica and backs off, a crash-mode one keeps looking
+// for the leader at a steady pace; a new command starts afresh; leader hints are followed when
+// they can be trusted.
 import { describe, expect, it } from 'vitest';
 import { Client, type ClientEffect } from '../../src/core/client.ts';
 import { CLIENT_RETRY_DOUBLINGS_MAX } from '../../src/core/limits.ts';
@@ -9,16 +11,21 @@ const RETRY_MS = 300;
 const delays = (effects: ClientEffect[]): number[] => effects.flatMap((e) => (e.type === 'setTimer' ? [e.delayMs] : []));
 const sends = (effects: ClientEffect[]): number => effects.filter((e) => e.type === 'send').length;
 
-function client(broadcast: boolean): Client {
-  const options = broadcast ? { replyQuorum: 2, broadcast, sign: () => new Uint8Array(64) } : { replyQuorum: 1, broadcast, sign: null };
+const targets = (effects: ClientEffect[]): number[] => effects.flatMap((e) => (e.type === 'send' ? [e.to] : []));
+
+function client(byzantine: boolean): Client {
+  const options = byzantine ? { replyQuorum: 2, resendToAll: true, sign: () => new Uint8Array(64) } : { replyQuorum: 1, resendToAll: false, sign: null };
   return new Client(1, 7, 4, new SeededRng(1, 0), RETRY_MS, options);
 }
 
+const reply = (seq: number, status: 'ok' | 'redirect', leaderHint: number) =>
+  ({ type: 'reply', clientId: 1, session: 7, seq, status, result: new Uint8Array([9]), leaderHint }) as const;
+
 describe('client resends', () => {
-  it(`a Byzantine-mode client doubles its wait before each resend, ${CLIENT_RETRY_DOUBLINGS_MAX} times at most, to every replica`, () => {
+  it(`a Byzantine-mode client asks one replica first, then doubles its wait before each resend, ${CLIENT_RETRY_DOUBLINGS_MAX} times at most, to every replica`, () => {
     const c = client(true);
     const first = c.submit(new Uint8Array([1]));
-    expect(sends(first)).toBe(4);
+    expect(sends(first)).toBe(1);
     const waits = [delays(first)[0]];
     for (let i = 0; i < 5; i++) {
       const resend = c.onTimeout();
@@ -33,8 +40,10 @@ describe('client resends', () => {
     c.submit(new Uint8Array([1]));
     c.onTimeout();
     c.onTimeout();
-    for (const from of [0, 1]) c.onReply(from, { type: 'reply', clientId: 1, session: 7, seq: 1, status: 'ok', result: new Uint8Array([9]), leaderHint: 0 });
-    expect(delays(c.submit(new Uint8Array([2])))).toEqual([RETRY_MS]);
+    for (const from of [0, 1]) c.onReply(from, reply(1, 'ok', 0));
+    const next = c.submit(new Uint8Array([2]));
+    expect(delays(next)).toEqual([RETRY_MS]);
+    expect(sends(next)).toBe(1);
   });
 
   it('a crash-mode client resends at a steady pace, one replica at a time', () => {
@@ -45,5 +54,42 @@ describe('client resends', () => {
       expect(sends(resend)).toBe(1);
       expect(delays(resend)).toEqual([RETRY_MS]);
     }
+  });
+});
+
+describe('client leader hints', () => {
+  for (const byzantine of [true, false]) {
+    it(`a redirect before any resend sends the command to the named leader (${byzantine ? 'byzantine' : 'crash'})`, () => {
+      const c = client(byzantine);
+      const [asked] = targets(c.submit(new Uint8Array([1])));
+      const leader = (asked! + 1) % 4;
+      expect(targets(c.onReply(asked!, reply(1, 'redirect', leader)))).toEqual([leader]);
+    });
+  }
+
+  it('a Byzantine-mode client ignores redirects once it has asked every replica', () => {
+    const c = client(true);
+    const [asked] = targets(c.submit(new Uint8Array([1])));
+    c.onTimeout();
+    expect(c.onReply(asked!, reply(1, 'redirect', (asked! + 1) % 4))).toEqual([]);
+  });
+
+  it('the next command goes to the leader f+1 replies agree on, not to one a single reply names', () => {
+    const c = client(true);
+    c.submit(new Uint8Array([1]));
+    c.onTimeout();
+    // A liar (n3) names n3; n1 and n2 name n2: the result completes with n2 as the next target.
+    c.onReply(3, { ...reply(1, 'ok', 3), result: new Uint8Array([6]) });
+    c.onReply(1, reply(1, 'ok', 2));
+    c.onReply(2, reply(1, 'ok', 2));
+    expect(targets(c.submit(new Uint8Array([2])))).toEqual([2]);
+  });
+
+  it('without f+1 agreeing hints the target stays where it was', () => {
+    const c = client(true);
+    const [asked] = targets(c.submit(new Uint8Array([1])));
+    c.onReply(1, reply(1, 'ok', 1));
+    c.onReply(2, reply(1, 'ok', 2));
+    expect(targets(c.submit(new Uint8Array([2])))).toEqual([asked]);
   });
 });

@@ -71,6 +71,7 @@ import {
   type CertificateContext,
 } from './certificates.ts';
 import { leaderOf } from './cluster.ts';
+import { designatedReplier } from './repliers.ts';
 import { RevealLedger } from '../commit-reveal/ledger.ts';
 import { evidenceEnvelopes, type Evidence } from '../../evidence/types.ts';
 import { Witness } from '../../evidence/witness.ts';
@@ -430,14 +431,29 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
     const session = this.replica.lookup(command.clientId, command.session, command.seq);
     if (session.kind === 'stale') return;
     if (!this.auth.verifyCommand(command)) return this.drop('request', 'bad-client-signature');
-    if (session.kind === 'done') return out.answer(command, 'ok', session.result, this.id);
+    if (session.kind === 'done') return out.answer(command, 'ok', session.result, this.leaderHint);
     const key = sessionKey(command);
     const known = this.pending.get(key);
     if (known === undefined && this.pending.size >= CLIENT_SESSIONS_MAX) return this.drop('request', 'too-many-clients');
     if (known !== undefined && known.seq > command.seq) return;
+    // Held here, the command is watched: its client asked us, so we answer it and see it done.
     this.pending.set(key, command);
     this.armProgress(out);
     if (this.isLeader) this.enqueue(command);
+    else if (this.status === 'normal') out.answer(command, 'redirect', EMPTY, this.leaderHint);
+  }
+
+  /** The leader of the ballot we are in or moving to, as clients are told. */
+  private get leaderHint(): NodeId {
+    return leaderOf(this.round, this.n);
+  }
+
+  /** Answers a client whose command executed, if it asked us or we are one of its designated repliers. */
+  private answerExecuted(command: Command, asked: boolean, result: Uint8Array | null, out: Outbox): void {
+    const leader = this.leaderHint;
+    if ((asked && leader !== this.id) || designatedReplier(this.id, command.clientId, leader, this.n, this.config.quorums.weak - 1)) {
+      out.answer(command, result === null ? 'evicted' : 'ok', result ?? EMPTY, leader);
+    }
   }
 
   private enqueue(command: Command): void {
@@ -861,8 +877,9 @@ export class ByzantineNode extends StepLoop implements ProtocolNode {
       const boundary = (Math.floor(this.replica.executedUpTo / interval) + 1) * interval;
       for (const { slot, command, result } of this.replica.executeReady((s) => (s < boundary ? this.decided.get(s)?.batch : undefined))) {
         if (result !== null) out.push({ type: 'execute', slot, command, result });
-        if (this.pending.get(sessionKey(command))?.seq === command.seq) this.pending.delete(sessionKey(command));
-        out.answer(command, result === null ? 'evicted' : 'ok', result ?? EMPTY, this.id);
+        const asked = this.pending.get(sessionKey(command))?.seq === command.seq;
+        if (asked) this.pending.delete(sessionKey(command));
+        this.answerExecuted(command, asked, result, out);
       }
       if (this.replica.executedUpTo < boundary) break;
       this.takeCheckpoint(boundary, out);

@@ -54,9 +54,9 @@ describe('happy path: Request → Accept → Verify → Accepted → decide → 
       const f = makeFixture(1, backend);
       const net = new Net(f);
       const key = f.clientKeys.get(1)!;
-      // A real op: put k=v, signed by the client and broadcast to every replica.
+      // A real op: put k=v, signed by the client and sent to the leader, as a first attempt is.
       const cmd = command(f, 1, 1, { type: 'put', key: 'k', value: 'v' });
-      for (let id = 0; id < f.n; id++) net.request(id, cmd);
+      net.request(0, cmd);
       net.deliverAll();
 
       // Message flow: the leader (n0) sent one Accept; every node signed one Verify and one Accepted.
@@ -83,17 +83,18 @@ describe('happy path: Request → Accept → Verify → Accepted → decide → 
         expect(net.nodes[id]!.decidedUpTo).toBe(1);
       }
 
-      // Each replica replied; f+1 matching replies complete the command at the client, f do not.
+      // Client 1's f+1 designated repliers answered (followers n2, n3), naming the leader; the
+      // leader did not. f+1 matching replies complete the command at the client, f do not.
       const replies = net.replies.filter((r) => r.msg.seq === 1 && r.msg.clientId === 1);
-      expect(replies.map((r) => r.node).sort()).toEqual([0, 1, 2, 3]);
+      expect(replies.map((r) => [r.node, r.msg.status, r.msg.leaderHint])).toEqual([[2, 'ok', 0], [3, 'ok', 0]]);
       const client = new Client(1, 1, f.n, new SeededRng(9, 9), 300, {
         replyQuorum: f.f + 1,
-        broadcast: true,
+        resendToAll: true,
         sign: (c) => signCommand(backend, key.secretKey, f.clusterId, c),
       });
       // The client signs the very command the replicas executed (signatures are deterministic).
       const sent = client.submit(cmd.op).filter((e): e is Extract<ClientEffect, { type: 'send' }> => e.type === 'send');
-      expect(sent).toHaveLength(f.n);
+      expect(sent).toHaveLength(1);
       expect(sent.every((e) => bytesEqual(e.msg.command.signature, cmd.signature))).toBe(true);
       const completions: ClientEffect[] = [];
       replies.forEach((r, i) => {
@@ -108,7 +109,7 @@ describe('happy path: Request → Accept → Verify → Accepted → decide → 
   }
 
   it('one lying replica cannot complete a command: f+1 matching replies are needed', () => {
-    const client = new Client(1, 1, fx.n, new SeededRng(1, 1), 300, { replyQuorum: fx.f + 1, broadcast: true, sign: () => new Uint8Array(64) });
+    const client = new Client(1, 1, fx.n, new SeededRng(1, 1), 300, { replyQuorum: fx.f + 1, resendToAll: true, sign: () => new Uint8Array(64) });
     client.submit(new Uint8Array([1]));
     const reply = (result: number[]) => ({ type: 'reply' as const, clientId: 1, session: 1, seq: 1, status: 'ok' as const, result: new Uint8Array(result), leaderHint: 0 });
     expect(client.onReply(3, reply([9, 9]))).toEqual([]);
@@ -118,7 +119,7 @@ describe('happy path: Request → Accept → Verify → Accepted → decide → 
   });
 
   it("a session ends as evicted only on f+1 'evicted' replies; replies to another session of the same client are not its own", () => {
-    const client = new Client(1, 77, fx.n, new SeededRng(1, 1), 300, { replyQuorum: fx.f + 1, broadcast: true, sign: () => new Uint8Array(64) });
+    const client = new Client(1, 77, fx.n, new SeededRng(1, 1), 300, { replyQuorum: fx.f + 1, resendToAll: true, sign: () => new Uint8Array(64) });
     client.submit(new Uint8Array([1]));
     const reply = (session: number, status: 'ok' | 'evicted') => ({ type: 'reply' as const, clientId: 1, session, seq: 1, status, result: new Uint8Array(0), leaderHint: 0 });
     expect(client.onReply(0, reply(78, 'ok'))).toEqual([]);
@@ -126,6 +127,42 @@ describe('happy path: Request → Accept → Verify → Accepted → decide → 
     expect(client.onReply(3, reply(77, 'evicted'))).toEqual([]); // one liar alone
     expect(client.onReply(2, reply(77, 'evicted'))).toEqual([{ type: 'evicted', seq: 1 }]);
     expect(() => client.submit(new Uint8Array([2]))).toThrow(/after session 77 was evicted/);
+  });
+});
+
+describe('who answers a client: f+1 designated followers unasked, every follower the client asked', () => {
+  const okReplies = (net: Net, clientId: number) => net.replies.filter((r) => r.msg.clientId === clientId && r.msg.status === 'ok').map((r) => r.node).sort();
+
+  it('the designated followers move with the client id, so the replies spread over the followers; the leader never answers unasked', () => {
+    const net = new Net(fx);
+    for (const clientId of [1, 2]) net.request(0, command(fx, clientId, 1, { type: 'put', key: `k${clientId}`, value: 'v' }));
+    net.deliverAll();
+    expect([1, 2].map((c) => okReplies(net, c))).toEqual([[2, 3], [1, 3]]);
+  });
+
+  it('a follower the client asked redirects it to the leader at once, and answers once the command executes', () => {
+    const net = new Net(fx);
+    // Client 1's designated repliers are n2 and n3; it asked n1, the wrong member.
+    const cmd = command(fx, 1, 1, { type: 'put', key: 'k', value: 'v' });
+    net.request(1, cmd);
+    net.deliverAll();
+    expect(net.replies.map((r) => [r.node, r.msg.status, r.msg.leaderHint])).toEqual([[1, 'redirect', 0]]);
+    net.request(0, cmd);
+    net.deliverAll();
+    expect(okReplies(net, 1)).toEqual([1, 2, 3]);
+  });
+
+  it('a resend to every replica is answered by every follower: f+1 honest answers whichever f are faulty', () => {
+    const net = new Net(fx);
+    const cmd = command(fx, 1, 1, { type: 'put', key: 'k', value: 'v' });
+    for (let id = 0; id < fx.n; id++) net.request(id, cmd);
+    net.deliverAll();
+    expect(okReplies(net, 1)).toEqual([1, 2, 3]);
+    // Asked again after it executed, every replica (the leader too) answers from the session table.
+    net.replies.length = 0;
+    for (let id = 0; id < fx.n; id++) net.request(id, cmd);
+    net.deliverAll();
+    expect(okReplies(net, 1)).toEqual([0, 1, 2, 3]);
   });
 });
 
