@@ -10,6 +10,19 @@ export const RESULT_BYTES_MAX = 4096;
 /** Most commands in one slot's batch. */
 export const BATCH_COMMANDS_MAX = 256;
 /**
+ * Byzantine modes: the per-slot batch budget the default watermarks aim for. Promises carry every
+ * prepared batch between the watermarks, so fewer slots between them leave each slot more of a
+ * frame; 8 KiB holds ≈ 32 puts of 100 B values with their signatures, so one slot's 2n² signed
+ * votes serve that many commands. The watermarks halve (not below WATERMARK_SLOTS_MIN) until
+ * the budget reaches it.
+ */
+export const BATCH_BYTES_PREFERRED = 8 * 1024;
+/**
+ * Byzantine modes: BATCH_BYTES_PREFERRED never lowers the default watermarks below this many
+ * slots: two checkpoint intervals of 16, so the window moves on while a checkpoint stabilizes.
+ */
+export const WATERMARK_SLOTS_MIN = 32;
+/**
  * Default of `eagerSlots`: undecided slots of its own below which a leader opens a slot as soon as
  * a command is queued (src/core/pipeline.ts); beyond, slots wait for a full batch or a decision.
  * One keeps a lone client's latency at one round trip and lets whatever arrives meanwhile share

@@ -14,7 +14,18 @@ import type { Mode } from '../../src/core/protocol.ts';
 import { detectRun } from '../../experiments/detection/detection.ts';
 
 export const SWEEP_FAULTS = parseFaults('drop=0.1,dup=0.05,reorder,partition');
-export const SWEEP_SEEDS = 300;
+/**
+ * Seeds 1..N per sweep: 200 in CI (the suite's time budget); `npm run sweep` sets
+ * BYZPAXOS_SWEEP_SEEDS for a deeper run by hand.
+ */
+export const SWEEP_SEEDS = sweepSeeds(process.env.BYZPAXOS_SWEEP_SEEDS);
+
+function sweepSeeds(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 200;
+  const seeds = Number(raw);
+  if (!Number.isInteger(seeds) || seeds < 1 || seeds > 100_000) throw new RangeError(`BYZPAXOS_SWEEP_SEEDS must be an integer in 1..100000, got '${raw}'`);
+  return seeds;
+}
 export const SWEEP_COMMANDS = 12;
 
 export function strategy(name: string): Adversary {
@@ -74,8 +85,8 @@ export function sweepAdversary(mode: Mode, adversaries: Adversary | readonly Adv
   expect([...nodes].sort(), `Byzantine nodes used: ${[...nodes].join(',')}`).toEqual([...Array(3 * f + 1).keys()]);
 }
 
-/** Long enough for 300 seeds on a loaded 2-core machine; vitest's default is far shorter. */
-export const SWEEP_TIMEOUT_MS = 900_000;
+/** Long enough for 300 seeds on a loaded 2-core machine, and more for deeper runs; vitest's default is far shorter. */
+export const SWEEP_TIMEOUT_MS = Math.max(900_000, SWEEP_SEEDS * 3_000);
 
 /**
  * Colluding pairs at f=2 (n=7), fewer commands than at f=1: a run costs about three times as

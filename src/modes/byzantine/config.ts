@@ -1,5 +1,5 @@
 // Tunables of a Byzantine-mode node. Times are milliseconds of the driver's clock.
-import { BATCH_COMMANDS_MAX, EAGER_SLOTS_DEFAULT, PREPARED_CERTIFICATES_MAX, SIGNED_PAYLOAD_BYTES_MAX } from '../../core/limits.ts';
+import { BATCH_BYTES_PREFERRED, BATCH_COMMANDS_MAX, EAGER_SLOTS_DEFAULT, WATERMARK_SLOTS_MIN, PREPARED_CERTIFICATES_MAX, SIGNED_PAYLOAD_BYTES_MAX } from '../../core/limits.ts';
 import { byzantineQuorums, type QuorumSpec } from '../../core/quorum.ts';
 import { requireCount, requirePositive } from '../../core/validate.ts';
 import { batchBytesBudget, MAXIMAL_COMMAND_BATCH_BYTES, sealedBytesMax, type FrameShape } from './frame-budget.ts';
@@ -33,15 +33,23 @@ export interface ByzantineConfig {
   readonly catchupRetryMs: number;
 }
 
-/** Default watermarks: 64 slots, halved while a quorum of promises would leave no room for one maximal command per slot. */
+/**
+ * Default watermarks: 64 slots, halved while a quorum of promises would leave a slot less than
+ * BATCH_BYTES_PREFERRED (down to WATERMARK_SLOTS_MIN), or no room for one maximal command.
+ */
 const WATERMARK_SLOTS_DEFAULT = 64;
+
+function defaultWatermarkSlots(quorums: ByzantineConfig['quorums']): number {
+  let watermarkSlots = WATERMARK_SLOTS_DEFAULT;
+  const budget = () => batchBytesBudget({ quorums, watermarkSlots });
+  while (watermarkSlots > WATERMARK_SLOTS_MIN && budget() < BATCH_BYTES_PREFERRED) watermarkSlots /= 2;
+  while (watermarkSlots > 2 && budget() < MAXIMAL_COMMAND_BATCH_BYTES) watermarkSlots /= 2;
+  return watermarkSlots;
+}
 
 export function defaultByzantineConfig(f: number, overrides: Partial<ByzantineConfig> = {}): ByzantineConfig {
   const quorums = overrides.quorums ?? byzantineQuorums(f);
-  let watermarkSlots = overrides.watermarkSlots ?? WATERMARK_SLOTS_DEFAULT;
-  while (overrides.watermarkSlots === undefined && watermarkSlots > 2 && batchBytesBudget({ quorums, watermarkSlots }) < MAXIMAL_COMMAND_BATCH_BYTES) {
-    watermarkSlots /= 2;
-  }
+  const watermarkSlots = overrides.watermarkSlots ?? defaultWatermarkSlots(quorums);
   const config: ByzantineConfig = {
     mode: 'byzantine',
     quorums,

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Effect } from '../../../src/core/effects.ts';
-import { FRAME_BYTES_MAX, OP_BYTES_MAX, SIGNED_PAYLOAD_BYTES_MAX } from '../../../src/core/limits.ts';
+import { BATCH_BYTES_PREFERRED, FRAME_BYTES_MAX, OP_BYTES_MAX, SIGNED_PAYLOAD_BYTES_MAX } from '../../../src/core/limits.ts';
 import { byzantineQuorums } from '../../../src/core/quorum.ts';
 import type { Batch, Command, Slot } from '../../../src/core/types.ts';
 import { batchSize, encodedSize, encodeMessage } from '../../../src/messages/codec.ts';
@@ -248,13 +248,15 @@ describe('an honest node under arbitrary oversized traffic', () => {
 // --- config ----------------------------------------------------------------------------------
 
 describe('the per-slot batch byte budget', () => {
-  it('defaults to the largest batch for which every sealed message fits; f=2 and f=3 lower the watermarks to hold one maximal command', () => {
-    const expected = { 1: { watermarkSlots: 64, checkpointInterval: 16 }, 2: { watermarkSlots: 32, checkpointInterval: 16 }, 3: { watermarkSlots: 16, checkpointInterval: 8 } };
+  it('defaults to the largest batch for which every sealed message fits, the watermarks lowered (not below WATERMARK_SLOTS_MIN) until a slot gets BATCH_BYTES_PREFERRED, and further until it holds a maximal command', () => {
+    const expected = { 1: { watermarkSlots: 32, checkpointInterval: 16 }, 2: { watermarkSlots: 32, checkpointInterval: 16 }, 3: { watermarkSlots: 16, checkpointInterval: 8 } };
     for (const f of [1, 2, 3] as const) {
       const c = defaultByzantineConfig(f);
       expect({ watermarkSlots: c.watermarkSlots, checkpointInterval: c.checkpointInterval }).toEqual(expected[f]);
       expect(c.batchBytesMax).toBe(batchBytesBudget(c));
       expect(c.batchBytesMax).toBeGreaterThanOrEqual(MAXIMAL_COMMAND_BATCH_BYTES);
+      // The preferred budget is met where WATERMARK_SLOTS_MIN allows: at f=1 (64 slots would leave 5,089 B).
+      if (f === 1) expect(c.batchBytesMax).toBeGreaterThanOrEqual(BATCH_BYTES_PREFERRED);
       expect(sealedBytesMax(c, c.batchBytesMax)).toBeLessThanOrEqual(SIGNED_PAYLOAD_BYTES_MAX);
       expect(sealedBytesMax(c, c.batchBytesMax + 1)).toBeGreaterThan(SIGNED_PAYLOAD_BYTES_MAX);
     }
