@@ -61,6 +61,8 @@ interface Row {
   readonly opsPerSec: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** The slowest completed put of any run (not a median: one slow put is the finding). */
+  readonly maxMs: number;
   readonly errors: number;
   readonly capped: boolean;
   readonly serverCpuMsPerOp: number;
@@ -296,6 +298,7 @@ interface EtcdRun {
   readonly opsPerSec: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  readonly maxMs: number;
   readonly errors: number;
   readonly capped: boolean;
   readonly serverCpuMsPerOp: number;
@@ -325,6 +328,7 @@ async function etcdRun(clients: number, sizes: Sizes, interrupt: AbortSignal): P
       opsPerSec: round(ops / phase.seconds, 1),
       p50Ms: round(percentile(phase.latenciesMs, 0.5), 2),
       p99Ms: round(percentile(phase.latenciesMs, 0.99), 2),
+      maxMs: round(phase.latenciesMs.at(-1) ?? 0, 2),
       errors: phase.errors,
       capped: phase.cut,
       serverCpuMsPerOp: ops === 0 ? 0 : round(cpuMs / ops, 3),
@@ -355,7 +359,7 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 
 function etcdRow(clients: number, runs: readonly EtcdRun[]): Row {
   const m = medianOf(runs) as EtcdRun;
-  return { system: 'etcd', n: ETCD_MEMBERS, clients, ...m, putsPerSlot: null, viewChanges: null, connectMs: null, runs: runs.length };
+  return { system: 'etcd', n: ETCD_MEMBERS, clients, ...m, maxMs: Math.max(...runs.map((r) => r.maxMs)), putsPerSlot: null, viewChanges: null, connectMs: null, runs: runs.length };
 }
 
 function byzpaxosRow(r: BenchRow): Row {
@@ -367,6 +371,7 @@ function byzpaxosRow(r: BenchRow): Row {
     opsPerSec: r.opsPerSec,
     p50Ms: r.p50Ms,
     p99Ms: r.p99Ms,
+    maxMs: Math.max(...r.runs.map((run) => run.maxMs)),
     errors: r.errors,
     capped: r.capped,
     serverCpuMsPerOp: r.server?.cpuMsPerOp ?? 0,
@@ -380,7 +385,7 @@ function byzpaxosRow(r: BenchRow): Row {
 }
 
 function describeRow(r: Row): string {
-  return `${r.system} n=${r.n} C=${r.clients}: ${r.opsPerSec} ops/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, server ${r.serverCpuMsPerOp} CPU ms/op, ${r.serverCores} cores${r.capped ? ' (capped)' : ''}`;
+  return `${r.system} n=${r.n} C=${r.clients}: ${r.opsPerSec} ops/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms, server ${r.serverCpuMsPerOp} CPU ms/op, ${r.serverCores} cores${r.capped ? ' (capped)' : ''}`;
 }
 
 // --- Output --------------------------------------------------------------------------------------
@@ -396,9 +401,9 @@ function writeResults(out: string, meta: Record<string, unknown>, rows: readonly
   mkdirSync(out, { recursive: true });
   const withRatio = rows.map((r) => ({ ...r, ratioToEtcd: ratio(r, rows) }));
   writeFileSync(join(out, 'results.json'), `${JSON.stringify({ ...meta, rows: withRatio }, null, 2)}\n`);
-  const header = 'system,n,clients,runs,ops,ops_per_sec,p50_ms,p99_ms,errors,capped,server_cpu_ms_per_op,server_cores,rss_mb_mean,puts_per_slot,view_changes,connect_ms,ratio_to_etcd';
+  const header = 'system,n,clients,runs,ops,ops_per_sec,p50_ms,p99_ms,max_ms,errors,capped,server_cpu_ms_per_op,server_cores,rss_mb_mean,puts_per_slot,view_changes,connect_ms,ratio_to_etcd';
   const lines = withRatio.map((r) =>
-    [r.system, r.n, r.clients, r.runs, r.ops, r.opsPerSec, r.p50Ms, r.p99Ms, r.errors, r.capped, r.serverCpuMsPerOp, r.serverCores, mean(r.rssMb), r.putsPerSlot ?? '', r.viewChanges ?? '', r.connectMs ?? '', r.ratioToEtcd ?? ''].join(','),
+    [r.system, r.n, r.clients, r.runs, r.ops, r.opsPerSec, r.p50Ms, r.p99Ms, r.maxMs, r.errors, r.capped, r.serverCpuMsPerOp, r.serverCores, mean(r.rssMb), r.putsPerSlot ?? '', r.viewChanges ?? '', r.connectMs ?? '', r.ratioToEtcd ?? ''].join(','),
   );
   writeFileSync(join(out, 'results.csv'), `${[header, ...lines].join('\n')}\n`);
   writeFileSync(join(out, 'results.md'), `${markdown(meta, rows)}\n`);
@@ -409,12 +414,12 @@ function markdown(meta: Record<string, unknown>, rows: readonly Row[]): string {
   const lines = [
     `Measured ${meta.startedAt} (${meta.minutes} min${meta.complete === true ? '' : ', incomplete'}), etcd ${meta.etcdVersion}, Node ${meta.node}, ${meta.cpus} CPUs shared with other work (load average ${(meta.loadAverage as number[]).join(', ')} at the end); ${sizes.runs} run(s) per row (median), ${sizes.ops} puts of ${meta.payloadBytes} B after ${sizes.warmup} warm-up; warm-up and measured window each capped at ${sizes.maxSeconds} s (a capped row's ops/s is over its full window).`,
     '',
-    '| system | n | C | ops/s | ×etcd | p50 ms | p99 ms | server CPU ms/op | server cores | RSS MB/member | puts/slot | view changes | connect ms | errors |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| system | n | C | ops/s | ×etcd | p50 ms | p99 ms | max ms (any run) | server CPU ms/op | server cores | RSS MB/member | puts/slot | view changes | connect ms | errors |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.system} | ${r.n} | ${r.clients} | ${r.opsPerSec}${r.capped ? ' (capped)' : ''} | ${ratio(r, rows) ?? '-'} | ${r.p50Ms} | ${r.p99Ms} | ${r.serverCpuMsPerOp} | ${r.serverCores} | ${mean(r.rssMb)} | ${r.putsPerSlot ?? '-'} | ${r.viewChanges ?? '-'} | ${r.connectMs ?? '-'} | ${r.errors} |`,
+      `| ${r.system} | ${r.n} | ${r.clients} | ${r.opsPerSec}${r.capped ? ' (capped)' : ''} | ${ratio(r, rows) ?? '-'} | ${r.p50Ms} | ${r.p99Ms} | ${r.maxMs} | ${r.serverCpuMsPerOp} | ${r.serverCores} | ${mean(r.rssMb)} | ${r.putsPerSlot ?? '-'} | ${r.viewChanges ?? '-'} | ${r.connectMs ?? '-'} | ${r.errors} |`,
     );
   }
   return lines.join('\n');
