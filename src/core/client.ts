@@ -55,6 +55,8 @@ export class Client {
   private outstanding: ClientRequest | null = null;
   /** Resends of the outstanding command so far. */
   private resends = 0;
+  /** Whether a redirect moved the outstanding command already. */
+  private redirected = false;
   private ended = false;
   /** Answers received for the outstanding seq, by replica. */
   private readonly replies = new Map<NodeId, Answer>();
@@ -89,6 +91,7 @@ export class Client {
     this.outstanding = { type: 'request', command: { ...unsigned, signature } };
     this.replies.clear();
     this.resends = 0;
+    this.redirected = false;
     return this.transmit();
   }
 
@@ -96,9 +99,13 @@ export class Client {
     if (this.outstanding === null || msg.clientId !== this.id || msg.session !== this.session || msg.seq !== this.seq) return [];
     if (msg.status === 'ok') return this.collect(from, msg.leaderHint, { evicted: false, result: msg.result });
     if (msg.status === 'evicted') return this.collect(from, msg.leaderHint, { evicted: true });
-    // Once every replica holds the command, a redirect has nothing to add.
+    // Once every replica holds the command, a redirect has nothing to add. A Byzantine-mode client
+    // follows one redirect per command: two lying replicas could otherwise send it back and forth
+    // for ever, each send restarting its retry timer.
     const sentToAll = this.options.resendToAll && this.resends > 0;
-    if (msg.status === 'redirect' && !sentToAll && validNode(msg.leaderHint, this.n) && msg.leaderHint !== this.target) {
+    const redirectSpent = this.options.resendToAll && this.redirected;
+    if (msg.status === 'redirect' && !sentToAll && !redirectSpent && validNode(msg.leaderHint, this.n) && msg.leaderHint !== this.target) {
+      this.redirected = true;
       this.target = msg.leaderHint;
       return this.transmit();
     }

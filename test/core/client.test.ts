@@ -67,6 +67,20 @@ describe('client leader hints', () => {
     });
   }
 
+  it('a Byzantine-mode client follows one redirect per command: two liars cannot bounce it between them', () => {
+    const c = client(true);
+    const [asked] = targets(c.submit(new Uint8Array([1])));
+    const other = (asked! + 1) % 4;
+    expect(targets(c.onReply(asked!, reply(1, 'redirect', other)))).toEqual([other]);
+    expect(c.onReply(other, reply(1, 'redirect', asked!))).toEqual([]);
+    // Its timer still fires, and the resend reaches every replica.
+    expect(targets(c.onTimeout())).toEqual([0, 1, 2, 3]);
+    // The next command may be redirected once again.
+    for (const from of [1, 2]) c.onReply(from, reply(1, 'ok', other));
+    const [next] = targets(c.submit(new Uint8Array([2])));
+    expect(targets(c.onReply(next!, reply(2, 'redirect', (next! + 1) % 4)))).toEqual([(next! + 1) % 4]);
+  });
+
   it('a Byzantine-mode client ignores redirects once it has asked every replica', () => {
     const c = client(true);
     const [asked] = targets(c.submit(new Uint8Array([1])));
