@@ -31,7 +31,7 @@ import {
 } from './build.ts';
 import { silentLogger, type Logger } from './log.ts';
 import type { TransportFactory } from './runtime.ts';
-import type { SignatureBackend } from '../../crypto/ed25519.ts';
+import { nativeBackend, type SignatureBackend } from '../../crypto/ed25519.ts';
 
 /** Default bound on one operation, queueing included. */
 export const OPERATION_TIMEOUT_MS_DEFAULT = 10_000;
@@ -65,6 +65,7 @@ export interface ClusterClientInit {
    * bound, as a long-lived client would while the cluster starts or restarts.
    */
   readonly failWhenUnreachable?: boolean;
+  /** Signs this client's commands; default Node's native Ed25519 without a verdict cache. */
   readonly backend?: SignatureBackend;
 }
 
@@ -160,7 +161,9 @@ export class ClusterClient {
   }
 
   private constructor(init: ClusterClientInit) {
-    this.build = buildDeployment(init.deployment, init.backend);
+    // No verdict cache by default: a client only signs (replies are unsigned on authenticated
+    // links), and a cache would keep up to VERDICT_CACHE_BYTES_MAX of its own signatures.
+    this.build = buildDeployment(init.deployment, init.backend ?? nativeBackend);
     this.memberAddrs = init.deployment.members.map((m) => m.addrs[0] ?? '');
     const key = init.deployment.clients.find((c) => c.id === init.clientId);
     if (key === undefined) throw new RangeError(`client: id ${init.clientId} is not a client of the deployment`);

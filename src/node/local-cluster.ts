@@ -205,7 +205,7 @@ export class LocalCluster {
       parts.clientsStartedAtMs = performance.now();
       const connected = await Promise.allSettled(
         clientIds.map((clientId, i) => {
-          const counter = new CryptoCounter();
+          const counter = new CryptoCounter(false);
           parts.clientCounters.push(counter);
           return ClusterClient.connect({
             deployment,
@@ -629,13 +629,17 @@ function timedStorage(storage: RuntimeStorage, time: { ms: number }): RuntimeSto
   };
 }
 
-/** Counts and times the real crypto of one participant, below its verdict cache. */
+/**
+ * Counts and times the real crypto of one participant, below its verdict cache if it has one: a
+ * member does; a client only signs its own commands (replies travel unsigned on authenticated
+ * links), so a cache would only hold up to VERDICT_CACHE_BYTES_MAX of its own signatures.
+ */
 class CryptoCounter {
   readonly counts = { signs: 0, signMs: 0, verifies: 0, verifyMs: 0 };
   readonly backend: SignatureBackend;
-  private readonly cached: CachedVerifier;
+  private readonly cached: CachedVerifier | null;
 
-  constructor() {
+  constructor(verdictCache = true) {
     const counts = this.counts;
     const timed: SignatureBackend = {
       name: 'timed(native)',
@@ -654,11 +658,11 @@ class CryptoCounter {
         return ok;
       },
     };
-    this.cached = cachedVerifier(timed);
-    this.backend = this.cached;
+    this.cached = verdictCache ? cachedVerifier(timed) : null;
+    this.backend = this.cached ?? timed;
   }
 
   get cacheHits(): number {
-    return this.cached.stats.cacheHits;
+    return this.cached?.stats.cacheHits ?? 0;
   }
 }
