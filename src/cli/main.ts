@@ -100,7 +100,8 @@ commands:
   live-demo    what 'npm start' runs: a 4-node commit-reveal cluster over libp2p with one
                malicious acceptor (n0, reveal-mismatch), a short workload, the evidence
                against it verified, then a clean shutdown ('demo' is the simulator story)
-  help         show this help
+  help [CMD]   show this help, or only CMD's (also: CMD --help)
+  --version    print the version
 
 exit status: 0 ok, 1 safety violation, evidence against an honest node, failed demo or rejected
 evidence, a node or client refusing to run (bad config, key or store, port in use, timeout),
@@ -128,13 +129,42 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   status: async () => (await import('./client-commands.ts')).runStatus,
 };
 
-async function main(argv: readonly string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined) throw new UsageError(`missing command (one of ${Object.keys(COMMANDS).join(', ')}, help)`);
-  if (name === 'help' || name === '--help' || name === '-h' || rest.includes('--help') || rest.includes('-h')) {
+/** One command's part of USAGE: its block (lines from "  NAME" to the next command), or null. */
+function commandUsage(name: string): string | null {
+  const shared = USAGE_ALIASES[name] ?? name;
+  const blocks: string[] = [];
+  let inBlock = false;
+  for (const line of USAGE.split('\n')) {
+    if (/^ {2}\S/.test(line)) inBlock = line.slice(2).split(/\s/)[0] === shared;
+    else if (!/^ {3}/.test(line)) inBlock = false;
+    if (inBlock) blocks.push(line);
+  }
+  return blocks.length === 0 ? null : `usage: byzpaxos ${name} [options]\n\n${blocks.join('\n')}\n`;
+}
+
+/** Commands documented in another's block. */
+const USAGE_ALIASES: Readonly<Record<string, string>> = { get: 'put', cas: 'put', delete: 'put' };
+
+function printHelp(name: string | undefined): number {
+  if (name === undefined) {
     process.stdout.write(USAGE);
     return 0;
   }
+  const usage = commandUsage(name);
+  if (usage === null) throw new UsageError(`help: unknown command '${name}' (one of ${Object.keys(COMMANDS).join(', ')}, help)`);
+  process.stdout.write(usage);
+  return 0;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) throw new UsageError(`missing command (one of ${Object.keys(COMMANDS).join(', ')}, help)`);
+  if (name === '--version' || name === '-v' || name === 'version') {
+    process.stdout.write(`${(await import('./version.ts')).packageVersion()}\n`);
+    return 0;
+  }
+  if (name === 'help' || name === '--help' || name === '-h') return printHelp(rest[0]);
+  if (rest.includes('--help') || rest.includes('-h')) return printHelp(name);
   const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (load === undefined) throw new UsageError(`unknown command '${name}' (one of ${Object.keys(COMMANDS).join(', ')}, help)`);
   return (await load())(rest);
