@@ -73,14 +73,23 @@ commands:
                            existing one is reused only if its cluster.json has the same mode
                            and size
     --base-port P          member I listens on port P+I (default 7000)
-  put KEY VALUE  set KEY (prints ok); get KEY: print its value or (none); each run is its own
-               client session, so concurrent runs with one client key are all executed once
-    --config PATH          the deployment's cluster.json
+  put KEY VALUE  set KEY (prints ok); each run is its own client session, so concurrent runs
+               with one client key are all executed once. KEY at most 256 bytes, VALUE at
+               most 1024 bytes (UTF-8)
+  get KEY      print KEY's value; a missing key prints nothing (--json: "found": false)
+  cas KEY VALUE --expect OLD | --absent
+               set KEY to VALUE only if it holds OLD (or nothing); prints ok, else exit 1
+               naming what it holds
+  delete KEY   remove KEY (prints ok)
+    --config PATH          the deployment's cluster.json (default: $BYZPAXOS_CONFIG)
     --client C             client id (default 1); its key: client-C.key next to cluster.json
     --key FILE             the client key file
     --timeout-ms T         give up T ms after starting (default 10000; exit 1, saying whether
                            the command left, so may still take effect); with every member
                            unreachable it fails as soon as their dials do
+    --json                 print one JSON object
+    (each option's default may come from BYZPAXOS_CONFIG, BYZPAXOS_CLIENT, BYZPAXOS_KEY,
+    BYZPAXOS_TIMEOUT_MS)
   status       each member: reachable, leader, ballot, last decided slot
     --config PATH --client C --key FILE as for put; --timeout-ms T (default 2000); --json
   bench        throughput and latency of a local cluster over libp2p on 127.0.0.1 (members
@@ -126,24 +135,26 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   up: async () => (await import('./up.ts')).runUp,
   put: async () => (await import('./client-commands.ts')).runPut,
   get: async () => (await import('./client-commands.ts')).runGet,
+  cas: async () => (await import('./client-commands.ts')).runCas,
+  delete: async () => (await import('./client-commands.ts')).runDelete,
   status: async () => (await import('./client-commands.ts')).runStatus,
 };
 
 /** One command's part of USAGE: its block (lines from "  NAME" to the next command), or null. */
 function commandUsage(name: string): string | null {
-  const shared = USAGE_ALIASES[name] ?? name;
+  const group = USAGE_GROUPS.find((g) => g.includes(name)) ?? [name];
   const blocks: string[] = [];
   let inBlock = false;
   for (const line of USAGE.split('\n')) {
-    if (/^ {2}\S/.test(line)) inBlock = line.slice(2).split(/\s/)[0] === shared;
+    if (/^ {2}\S/.test(line)) inBlock = group.includes(line.slice(2).split(/\s/)[0]!);
     else if (!/^ {3}/.test(line)) inBlock = false;
     if (inBlock) blocks.push(line);
   }
   return blocks.length === 0 ? null : `usage: byzpaxos ${name} [options]\n\n${blocks.join('\n')}\n`;
 }
 
-/** Commands documented in another's block. */
-const USAGE_ALIASES: Readonly<Record<string, string>> = { get: 'put', cas: 'put', delete: 'put' };
+/** Commands whose usage blocks share one list of options, so their help shows them together. */
+const USAGE_GROUPS: readonly (readonly string[])[] = [['put', 'get', 'cas', 'delete']];
 
 function printHelp(name: string | undefined): number {
   if (name === undefined) {
