@@ -64,7 +64,11 @@ commands:
     --data DIR             where its store node-I.db lives (default: data/ next to cluster.json)
     --key FILE             its key (default: node-I.key next to cluster.json)
     --log-level L          error, warn, info (default) or debug
-    --metrics-port P       serve Prometheus metrics on 127.0.0.1:P/metrics
+    --metrics-port P       serve Prometheus metrics on HOST:P/metrics, and /healthz (200 while
+                           it runs) and /readyz (200 while it follows a ballot with a leader)
+    --metrics-host HOST    the interface for --metrics-port (default 127.0.0.1)
+    (each option's default may come from BYZPAXOS_CONFIG, BYZPAXOS_ID, BYZPAXOS_DATA,
+    BYZPAXOS_KEY, BYZPAXOS_LOG_LEVEL, BYZPAXOS_METRICS_PORT, BYZPAXOS_METRICS_HOST)
     --adversary NAME       run a built-in Byzantine strategy instead of the protocol (experiments)
                            proofs this member gathers go to DATA/evidence/ID.json
   up           init a local cluster and run every member as a child process until Ctrl-C
