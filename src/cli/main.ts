@@ -57,7 +57,9 @@ commands:
     --host H               address in every member's multiaddr (default 127.0.0.1);
                            edit cluster.json to spread the cluster over machines
     --clients C            client keys to generate, ids 1..C (default 1)
-    --force                overwrite an existing cluster.json and key files
+    --force                overwrite an existing cluster.json and key files, and remove
+                           DIR/data (the previous cluster's stores and evidence)
+    --json                 print one JSON object (paths, mode, f, n, start commands)
   start        run one member of a deployment until SIGINT/SIGTERM (JSON log lines on stderr)
     --config PATH          the deployment's cluster.json
     --id I                 the member to run

@@ -14,7 +14,7 @@ import { createNodeMetrics, METRICS_HOST } from '../node/metrics.ts';
 import { registerProcessMetrics } from '../node/process-metrics.ts';
 import { NodeRuntime, stopOnSignals } from '../node/runtime.ts';
 import { encodeEvidenceFile, evidenceId } from '../evidence/file.ts';
-import { toClusterConfig } from '../deploy/cluster-file.ts';
+import { DATA_DIR_NAME, toClusterConfig } from '../deploy/cluster-file.ts';
 import type { Logger } from '../node/log.ts';
 import type { ClusterConfig } from '../modes/byzantine/cluster.ts';
 import { SqliteStorage } from '../storage/sqlite.ts';
@@ -35,8 +35,6 @@ const OPTIONS = {
   adversary: { type: 'string' },
 } as const;
 
-/** Default data directory, relative to the directory of cluster.json. */
-export const DATA_DIR_NAME = 'data';
 /** Evidence files kept in DATA/evidence; a Byzantine peer must not be able to fill the disk. */
 export const EVIDENCE_FILES_MAX = 10_000;
 const PORT_MAX = 65535;

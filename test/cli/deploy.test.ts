@@ -306,7 +306,7 @@ describe('byzpaxos up', () => {
     const pids = [...stdout.matchAll(/^\[up\] n\d pid (\d+)$/gm)].map((m) => Number(m[1]));
     expect(pids).toHaveLength(4);
     for (const pid of pids) foreignPids.add(pid);
-    expect(stdout).toContain(`byzpaxos put k v --config ${join(dir, 'cluster.json')}`);
+    expect(stdout).toContain(`  npx byzpaxos put k v --config ${join(dir, 'cluster.json')}`);
 
     const put = await byzpaxos(['put', 'k', 'v', '--config', join(dir, 'cluster.json'), '--timeout-ms', '20000']);
     expect(put.stdout, put.stderr).toBe('ok\n');
