@@ -60,12 +60,14 @@ commands:
     --force                overwrite an existing cluster.json and key files, and remove
                            DIR/data (the previous cluster's stores and evidence)
     --json                 print one JSON object (paths, mode, f, n, start commands)
-  start        run one member of a deployment until SIGINT/SIGTERM (JSON log lines on stderr)
+  start        run one member of a deployment until SIGINT/SIGTERM (log lines on stderr)
     --config PATH          the deployment's cluster.json
     --id I                 the member to run
     --data DIR             where its store node-I.db lives (default: data/ next to cluster.json)
     --key FILE             its key (default: node-I.key next to cluster.json)
     --log-level L          error, warn, info (default) or debug
+    --log-format F         text (default on a terminal) or json (default otherwise: one
+                           object a line)
     --metrics-port P       serve Prometheus metrics on HOST:P/metrics, and /healthz (200 while
                            it runs) and /readyz (200 while it follows a ballot with a leader)
     --metrics-host HOST    the interface for --metrics-port (default 127.0.0.1)

@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NODE_ID_MAX } from '../core/limits.ts';
-import { createLogger, LOG_LEVELS, parseLogLevel, type LogLevel } from '../node/log.ts';
+import { createLogger, LOG_FORMATS, LOG_LEVELS, parseLogLevel, type LogFormat, type LogLevel } from '../node/log.ts';
 import { createNodeMetrics, METRICS_HOST } from '../node/metrics.ts';
 import { registerProcessMetrics } from '../node/process-metrics.ts';
 import { NodeRuntime, stopOnSignals } from '../node/runtime.ts';
@@ -30,6 +30,7 @@ const OPTIONS = {
   data: { type: 'string' },
   key: { type: 'string' },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
   'metrics-port': { type: 'string' },
   'metrics-host': { type: 'string' },
   adversary: { type: 'string' },
@@ -39,7 +40,7 @@ const OPTIONS = {
 export const EVIDENCE_FILES_MAX = 10_000;
 const PORT_MAX = 65535;
 /** Options an environment variable may give (BYZPAXOS_CONFIG, BYZPAXOS_ID, …), so a unit file or container sets them once. */
-const ENV_OPTIONS = ['config', 'id', 'data', 'key', 'log-level', 'metrics-port', 'metrics-host'] as const;
+const ENV_OPTIONS = ['config', 'id', 'data', 'key', 'log-level', 'log-format', 'metrics-port', 'metrics-host'] as const;
 
 export interface StartOptions {
   readonly configPath: string;
@@ -47,6 +48,7 @@ export interface StartOptions {
   readonly dataDir: string | null;
   readonly keyPath: string | null;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
   readonly metricsPort: number | null;
   readonly metricsHost: string;
   /** A built-in strategy this member runs instead of the protocol (experiments on a real mesh). */
@@ -70,6 +72,8 @@ export function parseStartArgs(argv: readonly string[]): StartOptions {
       throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}; got '${values['log-level']}'`);
     }
   }
+  const format = values['log-format'];
+  if (format !== undefined && !LOG_FORMATS.includes(format as LogFormat)) throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')}; got '${format}'`);
   const port = values['metrics-port'];
   return {
     configPath: values.config,
@@ -77,6 +81,8 @@ export function parseStartArgs(argv: readonly string[]): StartOptions {
     dataDir: values.data ?? null,
     keyPath: values.key ?? null,
     logLevel,
+    // A terminal reads text; a pipe (up, bench, systemd's journal, a container's log) gets JSON lines.
+    logFormat: (format as LogFormat | undefined) ?? (process.stderr.isTTY ? 'text' : 'json'),
     metricsPort: port === undefined ? null : integerOption('metrics-port', port, 0, 0, PORT_MAX),
     metricsHost: values['metrics-host'] ?? METRICS_HOST,
     adversary: values.adversary === undefined ? null : builtIn(values.adversary),
@@ -101,6 +107,7 @@ async function startNode(o: StartOptions): Promise<number> {
   let holding = true;
   const logger = createLogger({
     level: o.logLevel,
+    format: o.logFormat,
     sink: (line) => (holding ? held.push(line) : process.stderr.write(`${line}\n`)),
   });
   const metrics = createNodeMetrics();

@@ -439,6 +439,7 @@ export class NodeRuntime {
   private step(input: Input, records: PersistRecord[], held: Held[]): boolean {
     const core = this.core!;
     const ballot = core.ballot;
+    const wasLeader = core.isLeader;
     let effects: Effect[];
     try {
       effects = core.step(input);
@@ -448,6 +449,8 @@ export class NodeRuntime {
       return false;
     }
     if (!ballotEquals(core.ballot, ballot)) held.push({ type: 'view-change', ballot: core.ballot, isLeader: core.isLeader });
+    // A candidate's ballot changes before it leads (phase 1 completes later, in the same ballot).
+    if (core.isLeader !== wasLeader) this.log.info(core.isLeader ? 'became leader' : 'no longer leader', { round: core.ballot.round });
     return true;
   }
 

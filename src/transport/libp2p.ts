@@ -434,7 +434,7 @@ class Libp2pTransportImpl implements Libp2pTransport {
     }
     this.#stats.peer(link.name).lastDialError = null;
     if (link.hadStream) this.#stats.peer(link.name).reconnects += 1;
-    this.#log('debug', 'dial:ok', { peer: link.name, reconnect: link.hadStream });
+    this.#log('info', 'peer:up', { peer: link.name, reconnect: link.hadStream });
     this.#adopt(link, stream);
   }
 
@@ -562,7 +562,8 @@ class Libp2pTransportImpl implements Libp2pTransport {
       } else if (stream.direction === 'outbound') {
         this.#backOff(link);
       }
-      this.#log('debug', 'stream:close', { peer: link.name, id: stream.id, livedMs });
+      // Peer up and down at info for the links this side dials (members to members), not for every client's stream.
+      this.#log(stream.direction === 'outbound' ? 'info' : 'debug', 'peer:down', { peer: link.name, id: stream.id, livedMs });
       this.#scheduleFlush(link);
     } catch (err) {
       this.#log('warn', 'stream:error', { peer: link.name, error: String(err) });
