@@ -3,6 +3,7 @@
 // of label names; each metric keeps at most METRIC_SERIES_MAX label combinations, and folds any
 // further ones into one series whose labels all read "other", so a peer cannot grow it.
 import { createServer, type Server } from 'node:http';
+import { createPeerMetrics, type PeerMetrics } from './peer-metrics.ts';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 /** Most label combinations one metric keeps. */
@@ -252,6 +253,7 @@ export interface NodeMetrics {
   readonly requestToDecide: Histogram;
   /** A client request's arrival here to this member's reply with its result, seconds. */
   readonly requestToReply: Histogram;
+  readonly peers: PeerMetrics;
 }
 
 export function createNodeMetrics(registry: MetricsRegistry = new MetricsRegistry()): NodeMetrics {
@@ -275,6 +277,7 @@ export function createNodeMetrics(registry: MetricsRegistry = new MetricsRegistr
     lastDecidedSlot: registry.gauge('byzpaxos_last_decided_slot', 'Highest slot such that it and every slot below it are decided here; -1 if none.'),
     coreDropped: registry.counter('byzpaxos_core_dropped_total', 'Messages the protocol core dropped as unacceptable, by type:reason.', ['reason']),
     requestToDecide: registry.histogram('byzpaxos_request_decide_seconds', "A client request's arrival at this member to its batch decided here.", LATENCY_BUCKETS_SECONDS),
+    peers: createPeerMetrics(registry),
     requestToReply: registry.histogram('byzpaxos_request_reply_seconds', "A client request's arrival at this member to this member's reply with its result.", LATENCY_BUCKETS_SECONDS),
   };
 }

@@ -31,6 +31,7 @@ import { buildDeployment, clientName, makeNode, memberName, parsePeerName, requi
 import { silentLogger, type Logger } from './log.ts';
 import { createNodeMetrics, serveMetrics, type MetricsServer, type NodeMetrics } from './metrics.ts';
 import { RequestLatency } from './request-latency.ts';
+import { collectPeerMetrics } from './peer-metrics.ts';
 import type { SignatureBackend } from '../../crypto/ed25519.ts';
 import { systemEntropy } from '../../crypto/entropy.ts';
 import type { Adversary } from '../adversary/adversary.ts';
@@ -613,6 +614,7 @@ export class NodeRuntime {
     this.metrics.outsideWorkingBallot.set(core.working?.outside === true ? 1 : 0);
     this.metrics.lastDecidedSlot.set(this.decidedUpTo - 1);
     for (const [reason, count] of core.stats.dropped) this.metrics.coreDropped.advanceTo(count, { reason });
+    if (this.transport !== null) collectPeerMetrics(this.metrics.peers, this.transport.stats);
   }
 
   // --- failure and shutdown ------------------------------------------------------------

@@ -39,6 +39,15 @@ describe("a live member's metrics", () => {
     }
   });
 
+  it('show each member connected to the other two, with bytes each way', () => {
+    scrapes.forEach(({ text }, id) => {
+      for (const other of [0, 1, 2].filter((o) => o !== id)) {
+        expect(text).toContain(`byzpaxos_peer_connected{peer="n${other}"} 1\n`);
+        expect(Number(new RegExp(`^byzpaxos_peer_bytes_out_total\\{peer="n${other}"\\} (\\d+)$`, 'm').exec(text)?.[1])).toBeGreaterThan(0);
+      }
+    });
+  });
+
   const title = `pass \`promtool check metrics\`${promtool || REQUIRE_PROMTOOL ? '' : ' (skipped: promtool not installed)'}`;
   it.skipIf(!promtool && !REQUIRE_PROMTOOL)(title, () => {
     expect(promtool, 'BYZPAXOS_REQUIRE_PROMTOOL=1 but promtool is not installed (apt-get install prometheus)').toBe(true);
