@@ -41,7 +41,7 @@ commands:
   experiment detection [--seeds N] [--json]
                per adversary and mode, over N seeds (default 50): runs with a provable act,
                with a verified proof, with a suspicion; false proofs; delays from act to proof
-  evidence verify FILE [--config CLUSTER.json]
+  evidence verify FILE [--config CLUSTER.json] [--json]
                check a proof of misbehaviour (a byzpaxos-evidence/1 file): genuine, it names
                the culprit (exit 0); tampered, malformed or honest, it is rejected (exit 1)
     --config CLUSTER.json  the cluster the evidence must be for, shaped like the file's
