@@ -60,7 +60,10 @@ commands:
     --force                overwrite an existing cluster.json and key files, and remove
                            DIR/data (the previous cluster's stores and evidence)
     --json                 print one JSON object (paths, mode, f, n, start commands)
-  start        run one member of a deployment until SIGINT/SIGTERM (log lines on stderr)
+  start [MEMBER.json]
+               run one member of a deployment until SIGINT/SIGTERM (log lines on stderr);
+               MEMBER.json holds its options, e.g. {"config": "cluster.json", "id": 0} (paths
+               relative to the file); the command line and BYZPAXOS_* override it
     --config PATH          the deployment's cluster.json
     --id I                 the member to run
     --data DIR             where its store node-I.db lives (default: data/ next to cluster.json)

@@ -22,6 +22,7 @@ import type { Adversary } from '../adversary/adversary.ts';
 import { builtIn } from './adversaries.ts';
 import { integerOption, parseOptions, UsageError, withEnvDefaults } from './args.ts';
 import { writableDirProblem } from './dirs.ts';
+import { readMemberFile } from './member-file.ts';
 import { libp2pTransport, loadDeployment, RefusalError, refusing, reportRefusals } from './deployment.ts';
 
 const OPTIONS = {
@@ -41,6 +42,8 @@ export const EVIDENCE_FILES_MAX = 10_000;
 const PORT_MAX = 65535;
 /** Options an environment variable may give (BYZPAXOS_CONFIG, BYZPAXOS_ID, …), so a unit file or container sets them once. */
 const ENV_OPTIONS = ['config', 'id', 'data', 'key', 'log-level', 'log-format', 'metrics-port', 'metrics-host'] as const;
+/** Options a member file (member-file.ts) may give. */
+const FILE_OPTIONS: readonly string[] = [...ENV_OPTIONS, 'adversary'];
 
 export interface StartOptions {
   readonly configPath: string;
@@ -61,7 +64,9 @@ export function storePath(dataDir: string, id: number): string {
 }
 
 export function parseStartArgs(argv: readonly string[]): StartOptions {
-  const values = withEnvDefaults(parseOptions('start', argv, OPTIONS).values, ENV_OPTIONS);
+  const parsed = parseOptions('start', argv, OPTIONS, 1);
+  const file = parsed.positionals[0] === undefined ? {} : readMemberFile(parsed.positionals[0], FILE_OPTIONS);
+  const values = { ...file, ...withEnvDefaults(parsed.values, ENV_OPTIONS) };
   if (values.config === undefined) throw new UsageError('start: missing --config DIR/cluster.json (or BYZPAXOS_CONFIG)');
   if (values.id === undefined) throw new UsageError('start: missing --id I (or BYZPAXOS_ID)');
   let logLevel: LogLevel = 'info';
