@@ -101,6 +101,15 @@ commands:
     --json                 print one JSON object
     (each option's default may come from BYZPAXOS_CONFIG, BYZPAXOS_CLIENT, BYZPAXOS_KEY,
     BYZPAXOS_TIMEOUT_MS)
+  backup OUT   copy a stopped member's store to OUT: consistent, compacted, synced
+  restore FILE install a backup as a member's store, where none is (checked first: its
+               cluster, node and mode); only the latest backup of a member that has not run
+               since, as when moving it to a new disk: an older one would make it forget what
+               it promised and voted
+  compact      rewrite a stopped member's store as its live records
+    --config PATH --id I   the member (default: $BYZPAXOS_CONFIG, $BYZPAXOS_ID)
+    --data DIR             its data directory (default: data/ next to cluster.json)
+    --json                 print one JSON object
   status       each member: reachable, leader, ballot, last decided slot
     --config PATH --client C --key FILE as for put; --timeout-ms T (default 2000); --json
   bench        throughput and latency of a local cluster over libp2p on 127.0.0.1 (members
@@ -149,6 +158,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   cas: async () => (await import('./client-commands.ts')).runCas,
   delete: async () => (await import('./client-commands.ts')).runDelete,
   status: async () => (await import('./client-commands.ts')).runStatus,
+  backup: async () => (await import('./store-commands.ts')).runBackup,
+  restore: async () => (await import('./store-commands.ts')).runRestore,
+  compact: async () => (await import('./store-commands.ts')).runCompact,
 };
 
 /** One command's part of USAGE: its block (lines from "  NAME" to the next command), or null. */
@@ -165,7 +177,7 @@ function commandUsage(name: string): string | null {
 }
 
 /** Commands whose usage blocks share one list of options, so their help shows them together. */
-const USAGE_GROUPS: readonly (readonly string[])[] = [['put', 'get', 'cas', 'delete']];
+const USAGE_GROUPS: readonly (readonly string[])[] = [['put', 'get', 'cas', 'delete'], ['backup', 'restore', 'compact']];
 
 function printHelp(name: string | undefined): number {
   if (name === undefined) {
