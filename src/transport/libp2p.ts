@@ -41,6 +41,7 @@ import { bytesEqual } from '../../crypto/digest.ts';
 import { keyPairFromSeed } from '../../crypto/ed25519.ts';
 import { encodeFrames, FrameDecoder, varintBytes, type FrameError } from './frames.ts';
 import { libp2pPrivateKey, peerIdOf } from './identity.ts';
+import { libp2pLogger } from './libp2p-logger.ts';
 import {
   CLIENT_STREAMS_MAX,
   connectionsMax,
@@ -79,6 +80,7 @@ export async function createLibp2pTransport(options: TransportOptions): Promise<
 
   const node = await createLibp2p({
     privateKey: await libp2pPrivateKey(options.secretKey),
+    logger: libp2pLogger(log, options.libp2pDebug === true),
     addresses: { listen: [...options.listen] },
     transports: [tcp({ backlog: LISTEN_BACKLOG })],
     connectionEncrypters: [noise()],
