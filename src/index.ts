@@ -27,3 +27,7 @@ export { ByzantineNode, type ByzantineNodeOptions } from './modes/byzantine/node
 export { defaultByzantineConfig, type ByzantineConfig } from './modes/byzantine/config.ts';
 export { Authenticator, signCommand } from './modes/byzantine/auth.ts';
 export { clusterIdOf, validateCluster, type ClusterConfig } from './modes/byzantine/cluster.ts';
+export type { Evidence, EvidenceKind, Suspicion } from './evidence/types.ts';
+export { verifyEvidence, type EvidenceVerdict } from './evidence/verify.ts';
+export { decodeEvidenceFile, encodeEvidenceFile, decodeClusterFile, EVIDENCE_FORMAT, type EvidenceFile } from './evidence/file.ts';
+export { frameType } from './messages/codec.ts';

@@ -52,3 +52,18 @@ export function integerOption(name: string, raw: string | undefined, fallback: n
 export function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
 }
+
+/** The environment variable that gives option `name` its default: BYZPAXOS_ and the name in capitals (--timeout-ms: BYZPAXOS_TIMEOUT_MS). */
+export function envName(name: string): string {
+  return `BYZPAXOS_${name.toUpperCase().replaceAll('-', '_')}`;
+}
+
+/** `values` with each of `names` not given on the command line taken from its environment variable, if set and not empty. */
+export function withEnvDefaults<T extends Record<string, unknown>>(values: T, names: readonly (keyof T & string)[], env: NodeJS.ProcessEnv = process.env): T {
+  const filled: Record<string, unknown> = { ...values };
+  for (const name of names) {
+    const fromEnv = env[envName(name)];
+    if (filled[name] === undefined && fromEnv !== undefined && fromEnv !== '') filled[name] = fromEnv;
+  }
+  return filled as T;
+}

@@ -1,7 +1,11 @@
 // The client commands of a deployed cluster, each one ClusterClient over libp2p for one command:
 //   byzpaxos put KEY VALUE --config DIR/cluster.json   prints `ok`
-//   byzpaxos get KEY --config DIR/cluster.json         prints the value, or `(none)`
+//   byzpaxos get KEY --config DIR/cluster.json         prints the value; nothing for a missing key
+//   byzpaxos cas KEY VALUE (--expect OLD | --absent)   prints `ok`; exit 1 if KEY held something else
+//   byzpaxos delete KEY                                prints `ok`
 //   byzpaxos status --config DIR/cluster.json [--json] one row per member
+// Each takes --json (one object on stdout). --config, --client, --key and --timeout-ms default to
+// BYZPAXOS_CONFIG, BYZPAXOS_CLIENT, BYZPAXOS_KEY and BYZPAXOS_TIMEOUT_MS.
 // The client key defaults to client-<C>.key next to cluster.json (C = --client, default 1). An
 // operation that gets no accepted result within --timeout-ms is one line on stderr and exit 1
 // (it may still take effect later, which the line says only if the command left this process);
@@ -12,7 +16,7 @@ import { KV_KEY_BYTES_MAX, KV_VALUE_BYTES_MAX, type KvOp } from '../app/kv.ts';
 import { CLIENT_ID_MAX } from '../core/limits.ts';
 import { ClusterClient, ClusterTimeoutError, SessionEvictedError, OPERATION_TIMEOUT_MS_DEFAULT, STATUS_TIMEOUT_MS_DEFAULT, type StatusRow } from '../node/cluster-client.ts';
 import { createLogger } from '../node/log.ts';
-import { integerOption, parseOptions, UsageError } from './args.ts';
+import { integerOption, parseOptions, UsageError, withEnvDefaults } from './args.ts';
 import { libp2pTransport, loadDeployment, RefusalError, reportRefusals } from './deployment.ts';
 
 const COMMON = {
@@ -20,13 +24,15 @@ const COMMON = {
   client: { type: 'string' },
   key: { type: 'string' },
   'timeout-ms': { type: 'string' },
+  json: { type: 'boolean' },
 } as const;
-const STATUS_OPTIONS = { ...COMMON, json: { type: 'boolean' } } as const;
+const CAS_OPTIONS = { ...COMMON, expect: { type: 'string' }, absent: { type: 'boolean' } } as const;
+/** Options whose default an environment variable may give (args.ts envName). */
+const ENV_OPTIONS = ['config', 'client', 'key', 'timeout-ms'] as const;
 
 const CLIENT_ID_DEFAULT = 1;
 /** Longest --timeout-ms accepted: ten minutes. */
 const TIMEOUT_MS_MAX = 600_000;
-const NONE = '(none)';
 
 interface ClientArgs {
   readonly configPath: string;
@@ -35,8 +41,9 @@ interface ClientArgs {
   readonly timeoutMs: number;
 }
 
-function clientArgs(command: string, values: { config?: string; client?: string; key?: string; 'timeout-ms'?: string }, timeoutDefault: number): ClientArgs {
-  if (values.config === undefined) throw new UsageError(`${command}: missing --config DIR/cluster.json`);
+function clientArgs(command: string, given: { config?: string; client?: string; key?: string; 'timeout-ms'?: string }, timeoutDefault: number): ClientArgs {
+  const values = withEnvDefaults(given, ENV_OPTIONS);
+  if (values.config === undefined) throw new UsageError(`${command}: missing --config DIR/cluster.json (or BYZPAXOS_CONFIG)`);
   return {
     configPath: values.config,
     clientId: integerOption('client', values.client, CLIENT_ID_DEFAULT, 0, CLIENT_ID_MAX),
@@ -84,6 +91,12 @@ async function operate(client: ClusterClient, op: KvOp, timeoutMs: number) {
   }
 }
 
+/** Prints a command's result: `text` for a terminal, or with --json one object. */
+function printResult(json: boolean | undefined, text: string | null, object: Readonly<Record<string, unknown>>): void {
+  if (json === true) process.stdout.write(`${JSON.stringify(object)}\n`);
+  else if (text !== null) process.stdout.write(`${text}\n`);
+}
+
 export function runPut(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseOptions('put', argv, COMMON, 2);
   if (positionals.length !== 2) throw new UsageError('put: expected KEY VALUE');
@@ -94,12 +107,13 @@ export function runPut(argv: readonly string[]): Promise<number> {
     withClient(a, async (client) => {
       const result = await operate(client, { type: 'put', key, value }, a.timeoutMs);
       if (!result.ok) throw new RefusalError(`put ${JSON.stringify(key)}: the cluster rejected the command`);
-      process.stdout.write('ok\n');
+      printResult(values.json, 'ok', { ok: true, key });
       return 0;
     }),
   );
 }
 
+/** Prints the value; a missing key prints nothing (`--json`: found false), so a stored "(none)" is never mistaken for one. */
 export function runGet(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseOptions('get', argv, COMMON, 1);
   if (positionals.length !== 1) throw new UsageError('get: expected KEY');
@@ -109,15 +123,50 @@ export function runGet(argv: readonly string[]): Promise<number> {
     withClient(a, async (client) => {
       const result = await operate(client, { type: 'get', key }, a.timeoutMs);
       if (!result.ok) throw new RefusalError(`get ${JSON.stringify(key)}: the cluster rejected the command`);
-      process.stdout.write(`${result.value ?? NONE}\n`);
+      printResult(values.json, result.value, { key, found: result.value !== null, value: result.value });
       return 0;
+    }),
+  );
+}
+
+export function runDelete(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseOptions('delete', argv, COMMON, 1);
+  if (positionals.length !== 1) throw new UsageError('delete: expected KEY');
+  const key = checkText('KEY', positionals[0]!, KV_KEY_BYTES_MAX);
+  const a = clientArgs('delete', values, OPERATION_TIMEOUT_MS_DEFAULT);
+  return reportRefusals(() =>
+    withClient(a, async (client) => {
+      const result = await operate(client, { type: 'delete', key }, a.timeoutMs);
+      if (!result.ok) throw new RefusalError(`delete ${JSON.stringify(key)}: the cluster rejected the command`);
+      printResult(values.json, 'ok', { ok: true, key });
+      return 0;
+    }),
+  );
+}
+
+/** Sets KEY to VALUE if it holds --expect OLD (or, with --absent, nothing); exit 1, saying what it holds, if not. */
+export function runCas(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseOptions('cas', argv, CAS_OPTIONS, 2);
+  if (positionals.length !== 2) throw new UsageError('cas: expected KEY VALUE');
+  if ((values.expect === undefined) === (values.absent !== true)) throw new UsageError('cas: give exactly one of --expect OLD and --absent');
+  const key = checkText('KEY', positionals[0]!, KV_KEY_BYTES_MAX);
+  const value = checkText('VALUE', positionals[1]!, KV_VALUE_BYTES_MAX);
+  const expected = values.expect === undefined ? null : checkText('--expect', values.expect, KV_VALUE_BYTES_MAX);
+  const a = clientArgs('cas', values, OPERATION_TIMEOUT_MS_DEFAULT);
+  return reportRefusals(() =>
+    withClient(a, async (client) => {
+      const result = await operate(client, { type: 'cas', key, expected, value }, a.timeoutMs);
+      printResult(values.json, result.ok ? 'ok' : null, { ok: result.ok, key, value: result.value });
+      if (result.ok) return 0;
+      const held = result.value === null ? 'nothing' : JSON.stringify(result.value);
+      throw new RefusalError(`cas ${JSON.stringify(key)}: not set, it holds ${held}`);
     }),
   );
 }
 
 /** Exit 0 if some member answered, 1 if none did (the table is printed either way). */
 export function runStatus(argv: readonly string[]): Promise<number> {
-  const { values } = parseOptions('status', argv, STATUS_OPTIONS);
+  const { values } = parseOptions('status', argv, COMMON);
   const a = clientArgs('status', values, STATUS_TIMEOUT_MS_DEFAULT);
   return reportRefusals(() =>
     withClient(a, async (client) => {

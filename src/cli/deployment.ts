@@ -60,7 +60,8 @@ export function libp2pTransport(loaded: LoadedDeployment, logger: Logger): Trans
   const log = transportLog(logger.child({ node: self, component: 'transport' }));
   return async (onMessage) => {
     try {
-      return await createLibp2pTransport({ secretKey: key.secretKey, listen, peers: peersOf(config, self), onMessage, log });
+      const libp2pDebug = logger.enabled('debug');
+      return await createLibp2pTransport({ secretKey: key.secretKey, listen, peers: peersOf(config, self), onMessage, log, libp2pDebug });
     } catch (e) {
       throw new RefusalError(describeListenError(e));
     }

@@ -16,7 +16,7 @@ const ACTIONS = ['verify'];
 const CLUSTER_ID_SHOWN = 16;
 
 export function runEvidence(argv: readonly string[]): number {
-  const { values, positionals } = parseOptions('evidence', argv, { config: { type: 'string' } }, 2);
+  const { values, positionals } = parseOptions('evidence', argv, { config: { type: 'string' }, json: { type: 'boolean' } }, 2);
   const [action, file] = positionals;
   if (action === undefined) throw new UsageError(`missing evidence action (one of ${ACTIONS.join(', ')})`);
   if (!ACTIONS.includes(action)) throw new UsageError(`unknown evidence action '${action}' (one of ${ACTIONS.join(', ')})`);
@@ -24,19 +24,26 @@ export function runEvidence(argv: readonly string[]): number {
   const text = read(file, 'evidence verify');
   const expected = values.config === undefined ? null : readCluster(values.config);
 
-  let line: string;
+  let judgement: Judgement;
   try {
-    line = judge(text, expected);
+    judgement = judge(text, expected);
   } catch (e) {
-    process.stderr.write(`byzpaxos: evidence rejected: ${oneLine((e as Error).message)}\n`);
+    const reason = oneLine((e as Error).message);
+    if (values.json === true) process.stdout.write(`${JSON.stringify({ genuine: false, reason })}\n`);
+    process.stderr.write(`byzpaxos: evidence rejected: ${reason}\n`);
     return 1;
   }
-  process.stdout.write(`${line}\n`);
+  process.stdout.write(values.json === true ? `${JSON.stringify(judgement.fields)}\n` : `${judgement.line}\n`);
   return 0;
 }
 
-/** The line announcing genuine evidence; throws why the file proves nothing. */
-function judge(text: string, expected: ClusterConfig | null): string {
+interface Judgement {
+  readonly line: string;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+/** Genuine evidence, as a line and as JSON fields; throws why the file proves nothing. */
+function judge(text: string, expected: ClusterConfig | null): Judgement {
   const { cluster, evidence } = decodeEvidenceFile(withoutJsonWhitespace(text));
   const clusterId = clusterIdOf(cluster);
   if (expected !== null && !bytesEqual(clusterIdOf(expected), clusterId)) throw new Error('evidence is for another cluster');
@@ -44,7 +51,10 @@ function judge(text: string, expected: ClusterConfig | null): string {
   if (!verdict.ok) throw new Error(verdict.reason);
   const shown = toHex(clusterId).slice(0, CLUSTER_ID_SHOWN);
   const which = expected === null ? `cluster ${shown} as the file names it, not checked: give --config CLUSTER.json to check it is yours` : `cluster ${shown}`;
-  return `genuine: ${evidence.kind} by n${verdict.culprit} — ${verdict.summary} (${which})`;
+  return {
+    line: `genuine: ${evidence.kind} by n${verdict.culprit} — ${verdict.summary} (${which})`,
+    fields: { genuine: true, kind: evidence.kind, culprit: verdict.culprit, summary: verdict.summary, cluster: toHex(clusterId), clusterChecked: expected !== null },
+  };
 }
 
 function read(path: string, what: string): string {

@@ -2,13 +2,14 @@
 // member and client, writes DIR/node-<i>.key and DIR/client-<c>.key (mode 0600) and DIR/cluster.json
 // (member i on /ip4/HOST/tcp/BASE+i), and prints the commands that start the nodes. Refuses to
 // overwrite anything without --force; a bad command line is one line and exit 2.
-import { lstatSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { basename, join } from 'node:path';
 import { generateKeyPair } from '../../crypto/ed25519.ts';
 import type { Mode } from '../core/protocol.ts';
 import {
   CLUSTER_FILE_NAME,
+  DATA_DIR_NAME,
   checkMemberAddr,
   ConfigError,
   F_MAX,
@@ -32,6 +33,7 @@ const OPTIONS = {
   host: { type: 'string' },
   clients: { type: 'string' },
   force: { type: 'boolean' },
+  json: { type: 'boolean' },
 } as const;
 
 const BASE_PORT_DEFAULT = 7000;
@@ -52,6 +54,8 @@ export interface InitOptions {
   readonly host: string;
   readonly clients: number;
   readonly force: boolean;
+  /** Print one JSON object instead of the description. */
+  readonly json: boolean;
 }
 
 export interface InitResult {
@@ -61,12 +65,14 @@ export interface InitResult {
   readonly keyPaths: readonly string[];
   /** Names of key files already in the directory that the new cluster does not use (after --force). */
   readonly staleKeyFiles: readonly string[];
+  /** The previous cluster's data directory, removed by --force (its stores would be refused), or null. */
+  readonly removedData: string | null;
 }
 
 export function runInit(argv: readonly string[]): number {
   const options = parseInitArgs(argv);
   const result = initCluster(options);
-  process.stdout.write(describe(options, result));
+  process.stdout.write(options.json ? `${JSON.stringify(describeJson(result))}\n` : describe(options, result));
   return 0;
 }
 
@@ -87,7 +93,7 @@ export function parseInitArgs(argv: readonly string[]): InitOptions {
   if (reason !== null) throw new UsageError(`--host: ${reason}`);
   const clients = integerOption('clients', values.clients, 1, 0, INIT_CLIENTS_MAX);
   if (values.dir === '') throw new UsageError('--dir must not be empty');
-  return { mode, nodes, dir: values.dir, basePort, host, clients, force: values.force === true };
+  return { mode, nodes, dir: values.dir, basePort, host, clients, force: values.force === true, json: values.json === true };
 }
 
 /** n must be 2f+1 (crash) or 3f+1 (Byzantine modes) for an f the cluster file accepts. */
@@ -148,7 +154,10 @@ export function initCluster(o: InitOptions): InitResult {
   }
   const written = new Set(keyPaths.map((p) => basename(p)));
   const staleKeyFiles = readdirSync(o.dir).filter((name) => KEY_FILE_NAME.test(name) && !written.has(name)).sort();
-  return { config, clusterPath, keyPaths, staleKeyFiles };
+  const dataDir = join(o.dir, DATA_DIR_NAME);
+  const removedData = o.force && existsSync(dataDir) ? dataDir : null;
+  if (removedData !== null) rmSync(removedData, { recursive: true, force: true });
+  return { config, clusterPath, keyPaths, staleKeyFiles, removedData };
 }
 
 function makeDir(dir: string): void {
@@ -167,6 +176,16 @@ function refuseExisting(path: string): void {
   if (exists) throw new UsageError(`init: ${path} already exists; pass --force to overwrite it`);
 }
 
+/** Commands as printed run as printed: `npx byzpaxos` finds the bin in a checkout and in a project that installed it. */
+function startCommands(r: InitResult): string[] {
+  return r.config.members.map((m) => `npx byzpaxos start --config ${r.clusterPath} --id ${m.id}`);
+}
+
+function describeJson(r: InitResult): Record<string, unknown> {
+  const { mode, f, n } = r.config;
+  return { clusterPath: r.clusterPath, mode, f, n, keyFiles: r.keyPaths, staleKeyFiles: r.staleKeyFiles, removedData: r.removedData, start: startCommands(r) };
+}
+
 function describe(o: InitOptions, r: InitResult): string {
   const { config } = r;
   const names = r.keyPaths.map((p) => basename(p));
@@ -175,9 +194,10 @@ function describe(o: InitOptions, r: InitResult): string {
     `wrote ${r.clusterPath}: ${config.mode} mode, f=${config.f}, ${config.n} members on ${o.host} ports ${o.basePort}..${lastPort}, ${config.clients.length} client${config.clients.length === 1 ? '' : 's'}`,
     `wrote ${names.length} key files (mode 0600) in ${o.dir}: ${names.join(', ')}`,
     ...(r.staleKeyFiles.length === 0 ? [] : [`left from before, not in the new cluster: ${r.staleKeyFiles.join(', ')} (delete them)`]),
+    ...(r.removedData === null ? [] : [`removed ${r.removedData}: the previous cluster's stores and evidence`]),
     '',
     'start each node (one terminal or machine each):',
-    ...config.members.map((m) => `  byzpaxos start --config ${r.clusterPath} --id ${m.id}`),
+    ...startCommands(r).map((command) => `  ${command}`),
     '',
     `node I needs ${CLUSTER_FILE_NAME} and node-I.key only; keep client keys with the clients.`,
     `to run on several machines, edit each member's "addrs" in ${CLUSTER_FILE_NAME} (e.g. "/ip4/10.0.0.5/tcp/${o.basePort}"), then copy the same file to every machine.`,

@@ -41,7 +41,7 @@ commands:
   experiment detection [--seeds N] [--json]
                per adversary and mode, over N seeds (default 50): runs with a provable act,
                with a verified proof, with a suspicion; false proofs; delays from act to proof
-  evidence verify FILE [--config CLUSTER.json]
+  evidence verify FILE [--config CLUSTER.json] [--json]
                check a proof of misbehaviour (a byzpaxos-evidence/1 file): genuine, it names
                the culprit (exit 0); tampered, malformed or honest, it is rejected (exit 1)
     --config CLUSTER.json  the cluster the evidence must be for, shaped like the file's
@@ -57,14 +57,25 @@ commands:
     --host H               address in every member's multiaddr (default 127.0.0.1);
                            edit cluster.json to spread the cluster over machines
     --clients C            client keys to generate, ids 1..C (default 1)
-    --force                overwrite an existing cluster.json and key files
-  start        run one member of a deployment until SIGINT/SIGTERM (JSON log lines on stderr)
+    --force                overwrite an existing cluster.json and key files, and remove
+                           DIR/data (the previous cluster's stores and evidence)
+    --json                 print one JSON object (paths, mode, f, n, start commands)
+  start [MEMBER.json]
+               run one member of a deployment until SIGINT/SIGTERM (log lines on stderr);
+               MEMBER.json holds its options, e.g. {"config": "cluster.json", "id": 0} (paths
+               relative to the file); the command line and BYZPAXOS_* override it
     --config PATH          the deployment's cluster.json
     --id I                 the member to run
     --data DIR             where its store node-I.db lives (default: data/ next to cluster.json)
     --key FILE             its key (default: node-I.key next to cluster.json)
     --log-level L          error, warn, info (default) or debug
-    --metrics-port P       serve Prometheus metrics on 127.0.0.1:P/metrics
+    --log-format F         text (default on a terminal) or json (default otherwise: one
+                           object a line)
+    --metrics-port P       serve Prometheus metrics on HOST:P/metrics, and /healthz (200 while
+                           it runs) and /readyz (200 while it follows a ballot with a leader)
+    --metrics-host HOST    the interface for --metrics-port (default 127.0.0.1)
+    (each option's default may come from BYZPAXOS_CONFIG, BYZPAXOS_ID, BYZPAXOS_DATA,
+    BYZPAXOS_KEY, BYZPAXOS_LOG_LEVEL, BYZPAXOS_METRICS_PORT, BYZPAXOS_METRICS_HOST)
     --adversary NAME       run a built-in Byzantine strategy instead of the protocol (experiments)
                            proofs this member gathers go to DATA/evidence/ID.json
   up           init a local cluster and run every member as a child process until Ctrl-C
@@ -73,14 +84,32 @@ commands:
                            existing one is reused only if its cluster.json has the same mode
                            and size
     --base-port P          member I listens on port P+I (default 7000)
-  put KEY VALUE  set KEY (prints ok); get KEY: print its value or (none); each run is its own
-               client session, so concurrent runs with one client key are all executed once
-    --config PATH          the deployment's cluster.json
+  put KEY VALUE  set KEY (prints ok); each run is its own client session, so concurrent runs
+               with one client key are all executed once. KEY at most 256 bytes, VALUE at
+               most 1024 bytes (UTF-8)
+  get KEY      print KEY's value; a missing key prints nothing (--json: "found": false)
+  cas KEY VALUE --expect OLD | --absent
+               set KEY to VALUE only if it holds OLD (or nothing); prints ok, else exit 1
+               naming what it holds
+  delete KEY   remove KEY (prints ok)
+    --config PATH          the deployment's cluster.json (default: $BYZPAXOS_CONFIG)
     --client C             client id (default 1); its key: client-C.key next to cluster.json
     --key FILE             the client key file
     --timeout-ms T         give up T ms after starting (default 10000; exit 1, saying whether
                            the command left, so may still take effect); with every member
                            unreachable it fails as soon as their dials do
+    --json                 print one JSON object
+    (each option's default may come from BYZPAXOS_CONFIG, BYZPAXOS_CLIENT, BYZPAXOS_KEY,
+    BYZPAXOS_TIMEOUT_MS)
+  backup OUT   copy a stopped member's store to OUT: consistent, compacted, synced
+  restore FILE install a backup as a member's store, where none is (checked first: its
+               cluster, node and mode); only the latest backup of a member that has not run
+               since, as when moving it to a new disk: an older one would make it forget what
+               it promised and voted
+  compact      rewrite a stopped member's store as its live records
+    --config PATH --id I   the member (default: $BYZPAXOS_CONFIG, $BYZPAXOS_ID)
+    --data DIR             its data directory (default: data/ next to cluster.json)
+    --json                 print one JSON object
   status       each member: reachable, leader, ballot, last decided slot
     --config PATH --client C --key FILE as for put; --timeout-ms T (default 2000); --json
   bench        throughput and latency of a local cluster over libp2p on 127.0.0.1 (members
@@ -100,7 +129,8 @@ commands:
   live-demo    what 'npm start' runs: a 4-node commit-reveal cluster over libp2p with one
                malicious acceptor (n0, reveal-mismatch), a short workload, the evidence
                against it verified, then a clean shutdown ('demo' is the simulator story)
-  help         show this help
+  help [CMD]   show this help, or only CMD's (also: CMD --help)
+  --version    print the version
 
 exit status: 0 ok, 1 safety violation, evidence against an honest node, failed demo or rejected
 evidence, a node or client refusing to run (bad config, key or store, port in use, timeout),
@@ -125,16 +155,50 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   up: async () => (await import('./up.ts')).runUp,
   put: async () => (await import('./client-commands.ts')).runPut,
   get: async () => (await import('./client-commands.ts')).runGet,
+  cas: async () => (await import('./client-commands.ts')).runCas,
+  delete: async () => (await import('./client-commands.ts')).runDelete,
   status: async () => (await import('./client-commands.ts')).runStatus,
+  backup: async () => (await import('./store-commands.ts')).runBackup,
+  restore: async () => (await import('./store-commands.ts')).runRestore,
+  compact: async () => (await import('./store-commands.ts')).runCompact,
 };
+
+/** One command's part of USAGE: its block (lines from "  NAME" to the next command), or null. */
+function commandUsage(name: string): string | null {
+  const group = USAGE_GROUPS.find((g) => g.includes(name)) ?? [name];
+  const blocks: string[] = [];
+  let inBlock = false;
+  for (const line of USAGE.split('\n')) {
+    if (/^ {2}\S/.test(line)) inBlock = group.includes(line.slice(2).split(/\s/)[0]!);
+    else if (!/^ {3}/.test(line)) inBlock = false;
+    if (inBlock) blocks.push(line);
+  }
+  return blocks.length === 0 ? null : `usage: byzpaxos ${name} [options]\n\n${blocks.join('\n')}\n`;
+}
+
+/** Commands whose usage blocks share one list of options, so their help shows them together. */
+const USAGE_GROUPS: readonly (readonly string[])[] = [['put', 'get', 'cas', 'delete'], ['backup', 'restore', 'compact']];
+
+function printHelp(name: string | undefined): number {
+  if (name === undefined) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const usage = commandUsage(name);
+  if (usage === null) throw new UsageError(`help: unknown command '${name}' (one of ${Object.keys(COMMANDS).join(', ')}, help)`);
+  process.stdout.write(usage);
+  return 0;
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined) throw new UsageError(`missing command (one of ${Object.keys(COMMANDS).join(', ')}, help)`);
-  if (name === 'help' || name === '--help' || name === '-h' || rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(USAGE);
+  if (name === '--version' || name === '-v' || name === 'version') {
+    process.stdout.write(`${(await import('./version.ts')).packageVersion()}\n`);
     return 0;
   }
+  if (name === 'help' || name === '--help' || name === '-h') return printHelp(rest[0]);
+  if (rest.includes('--help') || rest.includes('-h')) return printHelp(name);
   const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (load === undefined) throw new UsageError(`unknown command '${name}' (one of ${Object.keys(COMMANDS).join(', ')}, help)`);
   return (await load())(rest);

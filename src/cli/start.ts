@@ -9,17 +9,20 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NODE_ID_MAX } from '../core/limits.ts';
-import { createLogger, LOG_LEVELS, parseLogLevel, type LogLevel } from '../node/log.ts';
+import { createLogger, LOG_FORMATS, LOG_LEVELS, parseLogLevel, type LogFormat, type LogLevel } from '../node/log.ts';
+import { createNodeMetrics, METRICS_HOST } from '../node/metrics.ts';
+import { registerProcessMetrics } from '../node/process-metrics.ts';
 import { NodeRuntime, stopOnSignals } from '../node/runtime.ts';
 import { encodeEvidenceFile, evidenceId } from '../evidence/file.ts';
-import { toClusterConfig } from '../deploy/cluster-file.ts';
+import { DATA_DIR_NAME, toClusterConfig } from '../deploy/cluster-file.ts';
 import type { Logger } from '../node/log.ts';
 import type { ClusterConfig } from '../modes/byzantine/cluster.ts';
 import { SqliteStorage } from '../storage/sqlite.ts';
 import type { Adversary } from '../adversary/adversary.ts';
 import { builtIn } from './adversaries.ts';
-import { integerOption, parseOptions, UsageError } from './args.ts';
+import { integerOption, parseOptions, UsageError, withEnvDefaults } from './args.ts';
 import { writableDirProblem } from './dirs.ts';
+import { readMemberFile } from './member-file.ts';
 import { libp2pTransport, loadDeployment, RefusalError, refusing, reportRefusals } from './deployment.ts';
 
 const OPTIONS = {
@@ -28,15 +31,19 @@ const OPTIONS = {
   data: { type: 'string' },
   key: { type: 'string' },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
   'metrics-port': { type: 'string' },
+  'metrics-host': { type: 'string' },
   adversary: { type: 'string' },
 } as const;
 
-/** Default data directory, relative to the directory of cluster.json. */
-export const DATA_DIR_NAME = 'data';
 /** Evidence files kept in DATA/evidence; a Byzantine peer must not be able to fill the disk. */
 export const EVIDENCE_FILES_MAX = 10_000;
 const PORT_MAX = 65535;
+/** Options an environment variable may give (BYZPAXOS_CONFIG, BYZPAXOS_ID, …), so a unit file or container sets them once. */
+const ENV_OPTIONS = ['config', 'id', 'data', 'key', 'log-level', 'log-format', 'metrics-port', 'metrics-host'] as const;
+/** Options a member file (member-file.ts) may give. */
+const FILE_OPTIONS: readonly string[] = [...ENV_OPTIONS, 'adversary'];
 
 export interface StartOptions {
   readonly configPath: string;
@@ -44,7 +51,9 @@ export interface StartOptions {
   readonly dataDir: string | null;
   readonly keyPath: string | null;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
   readonly metricsPort: number | null;
+  readonly metricsHost: string;
   /** A built-in strategy this member runs instead of the protocol (experiments on a real mesh). */
   readonly adversary: Adversary | null;
 }
@@ -55,9 +64,11 @@ export function storePath(dataDir: string, id: number): string {
 }
 
 export function parseStartArgs(argv: readonly string[]): StartOptions {
-  const { values } = parseOptions('start', argv, OPTIONS);
-  if (values.config === undefined) throw new UsageError('start: missing --config DIR/cluster.json');
-  if (values.id === undefined) throw new UsageError('start: missing --id I');
+  const parsed = parseOptions('start', argv, OPTIONS, 1);
+  const file = parsed.positionals[0] === undefined ? {} : readMemberFile(parsed.positionals[0], FILE_OPTIONS);
+  const values = { ...file, ...withEnvDefaults(parsed.values, ENV_OPTIONS) };
+  if (values.config === undefined) throw new UsageError('start: missing --config DIR/cluster.json (or BYZPAXOS_CONFIG)');
+  if (values.id === undefined) throw new UsageError('start: missing --id I (or BYZPAXOS_ID)');
   let logLevel: LogLevel = 'info';
   if (values['log-level'] !== undefined) {
     try {
@@ -66,6 +77,8 @@ export function parseStartArgs(argv: readonly string[]): StartOptions {
       throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}; got '${values['log-level']}'`);
     }
   }
+  const format = values['log-format'];
+  if (format !== undefined && !LOG_FORMATS.includes(format as LogFormat)) throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')}; got '${format}'`);
   const port = values['metrics-port'];
   return {
     configPath: values.config,
@@ -73,7 +86,10 @@ export function parseStartArgs(argv: readonly string[]): StartOptions {
     dataDir: values.data ?? null,
     keyPath: values.key ?? null,
     logLevel,
+    // A terminal reads text; a pipe (up, bench, systemd's journal, a container's log) gets JSON lines.
+    logFormat: (format as LogFormat | undefined) ?? (process.stderr.isTTY ? 'text' : 'json'),
     metricsPort: port === undefined ? null : integerOption('metrics-port', port, 0, 0, PORT_MAX),
+    metricsHost: values['metrics-host'] ?? METRICS_HOST,
     adversary: values.adversary === undefined ? null : builtIn(values.adversary),
   };
 }
@@ -96,8 +112,11 @@ async function startNode(o: StartOptions): Promise<number> {
   let holding = true;
   const logger = createLogger({
     level: o.logLevel,
+    format: o.logFormat,
     sink: (line) => (holding ? held.push(line) : process.stderr.write(`${line}\n`)),
   });
+  const metrics = createNodeMetrics();
+  const stopProcessMetrics = registerProcessMetrics(metrics.registry);
   const runtime = new NodeRuntime({
     deployment: loaded.config,
     id: o.id,
@@ -105,7 +124,8 @@ async function startNode(o: StartOptions): Promise<number> {
     storage,
     transport: libp2pTransport(loaded, logger),
     logger,
-    ...(o.metricsPort === null ? {} : { metricsPort: o.metricsPort }),
+    metrics,
+    ...(o.metricsPort === null ? {} : { metricsPort: o.metricsPort, metricsHost: o.metricsHost }),
     ...(o.adversary === null ? {} : { adversary: o.adversary }),
   });
   if (loaded.config.mode !== 'crash') writeEvidence(runtime, join(dataDir, 'evidence'), toClusterConfig(loaded.config, o.configPath), logger);
@@ -115,7 +135,8 @@ async function startNode(o: StartOptions): Promise<number> {
   } catch (e) {
     removeHandlers();
     await runtime.stop();
-    const refusal = asRefusal(e, o.metricsPort);
+    stopProcessMetrics();
+    const refusal = asRefusal(e, o);
     if (refusal !== null) throw refusal;
     flush(held);
     throw e;
@@ -124,6 +145,7 @@ async function startNode(o: StartOptions): Promise<number> {
   }
   flush(held);
   await runtime.stopped;
+  stopProcessMetrics();
   removeHandlers();
   return runtime.failure === null ? 0 : 1;
 }
@@ -157,11 +179,11 @@ function makeDataDir(dir: string): void {
 }
 
 /** A start failure that is the operator's to fix, as one line; null for anything else (a bug). */
-function asRefusal(e: unknown, metricsPort: number | null): RefusalError | null {
+function asRefusal(e: unknown, o: StartOptions): RefusalError | null {
   if (e instanceof RefusalError) return e;
   const code = (e as NodeJS.ErrnoException).code;
-  if (metricsPort !== null && (code === 'EADDRINUSE' || code === 'EACCES')) {
-    return new RefusalError(`--metrics-port ${metricsPort}: cannot listen on 127.0.0.1 (${code})`);
+  if (o.metricsPort !== null && (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')) {
+    return new RefusalError(`--metrics-port ${o.metricsPort}: cannot listen on ${o.metricsHost} (${code})`);
   }
   return null;
 }

@@ -143,9 +143,9 @@ function printBanner(config: DeploymentConfig, clusterPath: string, reused: bool
   for (const m of members) out(`[up] ${m.process.name} pid ${m.process.child.pid}`);
   out('');
   out('try, in another terminal:');
-  out(`  byzpaxos put k v --config ${clusterPath}`);
-  out(`  byzpaxos get k --config ${clusterPath}`);
-  out(`  byzpaxos status --config ${clusterPath}`);
+  out(`  npx byzpaxos put k v --config ${clusterPath}`);
+  out(`  npx byzpaxos get k --config ${clusterPath}`);
+  out(`  npx byzpaxos status --config ${clusterPath}`);
   out(temporary ? 'Ctrl-C stops every node (and removes this temporary directory; --dir DIR keeps one).' : 'Ctrl-C stops every node.');
   for (const m of members) m.release();
 }

@@ -21,6 +21,8 @@ import { validateCluster, type ClientKey, type ClusterConfig } from '../modes/by
 
 export const CLUSTER_FILE_VERSION = 1;
 export const CLUSTER_FILE_NAME = 'cluster.json';
+/** Members' default data directory (stores, evidence), beside cluster.json. */
+export const DATA_DIR_NAME = 'data';
 export const MODES: readonly Mode[] = ['crash', 'byzantine', 'commit-reveal'];
 /** Largest cluster.json read, in bytes: thousands of clients fit. */
 export const CLUSTER_FILE_BYTES_MAX = 1 << 20;

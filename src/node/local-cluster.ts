@@ -31,6 +31,7 @@ import { clientName, memberName, peersOf, type Deployment } from './build.ts';
 import { ClusterClient } from './cluster-client.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { NodeRuntime, type RuntimeStorage } from './runtime.ts';
+import { siblingModuleUrl } from './module-url.ts';
 import { ProcessMember } from './process-member.ts';
 import type { ProcUsage } from './proc-usage.ts';
 import { keyPairFromSeed, nativeBackend, type KeyPair, type SignatureBackend } from '../../crypto/ed25519.ts';
@@ -483,7 +484,7 @@ class WorkerMember implements MemberHandle {
 
   static async start(spec: MemberSpec): Promise<WorkerMember> {
     if (spec.adversaryName !== undefined) builtInAdversary(spec.adversaryName); // fail here, not in the worker
-    const worker = new Worker(new URL('./local-member-worker.ts', import.meta.url), { workerData: spec });
+    const worker = new Worker(siblingModuleUrl('./local-member-worker.ts', import.meta.url), { workerData: spec });
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     const first = await new Promise<FromWorker>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`n${spec.id}: worker did not start within ${WORKER_REPLY_MS_MAX} ms`)), WORKER_REPLY_MS_MAX);

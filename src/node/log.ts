@@ -29,7 +29,12 @@ export interface LoggerOptions {
   readonly bindings?: LogFields;
   /** Default: wall-clock time in ISO 8601. */
   readonly clock?: () => string;
+  /** 'json' (default): one JSON object a line, for machines; 'text': `TIME LEVEL msg key=value …`, for terminals. */
+  readonly format?: LogFormat;
 }
+
+export type LogFormat = 'json' | 'text';
+export const LOG_FORMATS: readonly LogFormat[] = ['json', 'text'];
 
 /** Longest string field written; longer ones are cut (a log line stays a line, not a dump). */
 export const LOG_STRING_CHARS_MAX = 2048;
@@ -50,17 +55,29 @@ export function parseLogLevel(text: string): LogLevel {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const sink = options.sink ?? ((line: string) => process.stderr.write(`${line}\n`));
   const clock = options.clock ?? (() => new Date().toISOString());
-  return new JsonLogger(options.level ?? 'info', sink, clock, options.bindings ?? {});
+  const render = options.format === 'text' ? textLine : JSON.stringify;
+  return new LineLogger(options.level ?? 'info', (line) => sink(render(line)), clock, options.bindings ?? {});
 }
 
-class JsonLogger implements Logger {
+/** `time LEVEL msg key=value …`; a value with spaces, quotes or '=' (or not a string) in JSON. */
+function textLine(line: Readonly<Record<string, unknown>>): string {
+  const { time, level, msg, ...fields } = line;
+  const parts = [String(time), String(level).toUpperCase().padEnd(5), String(msg)];
+  for (const [key, value] of Object.entries(fields)) {
+    const bare = typeof value === 'string' && value !== '' && !/[\s"=]/.test(value);
+    parts.push(`${key}=${bare ? value : JSON.stringify(value)}`);
+  }
+  return parts.join(' ');
+}
+
+class LineLogger implements Logger {
   readonly level: LogLevel;
   private readonly rank: number;
-  private readonly sink: (line: string) => void;
+  private readonly sink: (line: Record<string, unknown>) => void;
   private readonly clock: () => string;
   private readonly bindings: LogFields;
 
-  constructor(level: LogLevel, sink: (line: string) => void, clock: () => string, bindings: LogFields) {
+  constructor(level: LogLevel, sink: (line: Record<string, unknown>) => void, clock: () => string, bindings: LogFields) {
     this.level = level;
     this.rank = LOG_LEVELS.indexOf(level);
     this.sink = sink;
@@ -89,7 +106,7 @@ class JsonLogger implements Logger {
   }
 
   child(bindings: LogFields): Logger {
-    return new JsonLogger(this.level, this.sink, this.clock, { ...this.bindings, ...bindings });
+    return new LineLogger(this.level, this.sink, this.clock, { ...this.bindings, ...bindings });
   }
 
   private write(level: LogLevel, msg: string, fields: LogFields | undefined): void {
@@ -97,7 +114,7 @@ class JsonLogger implements Logger {
     const line: Record<string, unknown> = { time: this.clock(), level, msg: clip(msg) };
     for (const [key, value] of Object.entries(this.bindings)) line[key] = plain(value, 0);
     for (const [key, value] of Object.entries(fields ?? {})) line[key] = plain(value, 0);
-    this.sink(JSON.stringify(line));
+    this.sink(line);
   }
 }
 

@@ -8,8 +8,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { memberName } from './build.ts';
+import { siblingModuleUrl } from './module-url.ts';
 
-const MAIN_PATH = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+const MAIN_PATH = fileURLToPath(siblingModuleUrl('../cli/main.ts', import.meta.url));
 /** What a member's start logs once it runs, and how a refusal to start begins (start.ts, deployment.ts). */
 const STARTED_LOG = '"msg":"node started"';
 const REFUSAL_PREFIX = 'byzpaxos: ';

@@ -1,15 +1,16 @@
 // Metrics in the Prometheus text exposition format 0.0.4, and an optional HTTP endpoint for it
-// bound to the loopback interface only. A registry holds counters and gauges with a fixed set
+// (loopback unless told otherwise), with liveness and readiness probes. A registry holds counters and gauges with a fixed set
 // of label names; each metric keeps at most METRIC_SERIES_MAX label combinations, and folds any
 // further ones into one series whose labels all read "other", so a peer cannot grow it.
 import { createServer, type Server } from 'node:http';
+import { createPeerMetrics, type PeerMetrics } from './peer-metrics.ts';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 /** Most label combinations one metric keeps. */
 export const METRIC_SERIES_MAX = 256;
 /** Most collectors one registry runs per scrape. */
 export const COLLECTORS_MAX = 16;
-/** The only interface the endpoint listens on. */
+/** The interface the endpoint listens on unless told otherwise. */
 export const METRICS_HOST = '127.0.0.1';
 
 export type Labels = Readonly<Record<string, string>>;
@@ -17,8 +18,19 @@ export type Labels = Readonly<Record<string, string>>;
 export interface Counter {
   /** Adds `by` (default 1, must be >= 0). */
   inc(labels?: Labels, by?: number): void;
+  /** Raises the count to `total` (a cumulative count kept elsewhere, read at scrape time); never lowers it. */
+  advanceTo(total: number, labels?: Labels): void;
   get(labels?: Labels): number;
 }
+
+export interface Histogram {
+  /** Counts one observation (in the metric's unit, seconds for latencies). */
+  observe(value: number): void;
+  count(): number;
+}
+
+/** Latency buckets, seconds: 1 ms to 10 s, about three per decade. */
+export const LATENCY_BUCKETS_SECONDS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export interface Gauge {
   set(value: number, labels?: Labels): void;
@@ -31,7 +43,7 @@ const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const OVERFLOW_VALUE = 'other';
 
-class Metric {
+class Metric implements Rendered {
   readonly name: string;
   readonly help: string;
   readonly kind: Kind;
@@ -90,8 +102,47 @@ class Metric {
   }
 }
 
+interface Rendered {
+  render(lines: string[]): void;
+}
+
+/** Cumulative buckets, as Prometheus wants them: each counts the observations at or below its bound. */
+class HistogramMetric implements Histogram, Rendered {
+  private readonly name: string;
+  private readonly help: string;
+  private readonly buckets: readonly number[];
+  private readonly bucketCounts: number[];
+  private sum = 0;
+  private observations = 0;
+
+  constructor(name: string, help: string, buckets: readonly number[]) {
+    this.name = name;
+    this.help = help;
+    this.buckets = buckets;
+    if (!NAME.test(name)) throw new RangeError(`metrics: invalid metric name ${JSON.stringify(name)}`);
+    this.bucketCounts = buckets.map(() => 0);
+  }
+
+  observe(value: number): void {
+    if (!Number.isFinite(value)) return;
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) this.bucketCounts[i]!++;
+    this.sum += value;
+    this.observations++;
+  }
+
+  count(): number {
+    return this.observations;
+  }
+
+  render(lines: string[]): void {
+    lines.push(`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} histogram`);
+    this.buckets.forEach((bound, i) => lines.push(`${this.name}_bucket{le="${formatValue(bound)}"} ${this.bucketCounts[i]}`));
+    lines.push(`${this.name}_bucket{le="+Inf"} ${this.observations}`, `${this.name}_sum ${formatValue(this.sum)}`, `${this.name}_count ${this.observations}`);
+  }
+}
+
 export class MetricsRegistry {
-  private readonly metrics = new Map<string, Metric>();
+  private readonly metrics = new Map<string, Rendered>();
   private readonly collectors: (() => void)[] = [];
 
   counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
@@ -101,8 +152,22 @@ export class MetricsRegistry {
         if (!(by >= 0)) throw new RangeError(`metrics: ${name}: a counter only grows, got ${by}`);
         metric.add(labels, by);
       },
+      advanceTo: (total, labels = {}) => {
+        const by = total - metric.get(labels);
+        if (by > 0) metric.add(labels, by);
+      },
       get: (labels = {}) => metric.get(labels),
     };
+  }
+
+  /** A histogram without labels over the ascending `buckets` (upper bounds; +Inf is implied). */
+  histogram(name: string, help: string, buckets: readonly number[]): Histogram {
+    if (buckets.length === 0 || buckets.some((b, i) => !Number.isFinite(b) || (i > 0 && b <= buckets[i - 1]!))) {
+      throw new RangeError(`metrics: ${name}: buckets must be finite and ascending`);
+    }
+    const histogram = new HistogramMetric(name, help, buckets);
+    this.add(name, histogram);
+    return histogram;
   }
 
   gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
@@ -132,10 +197,14 @@ export class MetricsRegistry {
   }
 
   private register(name: string, help: string, kind: Kind, labelNames: readonly string[]): Metric {
-    if (this.metrics.has(name)) throw new RangeError(`metrics: ${name} registered twice`);
     const metric = new Metric(name, help, kind, labelNames);
-    this.metrics.set(name, metric);
+    this.add(name, metric);
     return metric;
+  }
+
+  private add(name: string, metric: Rendered): void {
+    if (this.metrics.has(name)) throw new RangeError(`metrics: ${name} registered twice`);
+    this.metrics.set(name, metric);
   }
 }
 
@@ -179,7 +248,12 @@ export interface NodeMetrics {
   /** -1 before the first decision. */
   readonly lastDecidedSlot: Gauge;
   /** Messages the core itself dropped as unacceptable, by `type:reason` (read at scrape time). */
-  readonly coreDropped: Gauge;
+  readonly coreDropped: Counter;
+  /** A client request's arrival here to the batch holding it decided here, seconds. */
+  readonly requestToDecide: Histogram;
+  /** A client request's arrival here to this member's reply with its result, seconds. */
+  readonly requestToReply: Histogram;
+  readonly peers: PeerMetrics;
 }
 
 export function createNodeMetrics(registry: MetricsRegistry = new MetricsRegistry()): NodeMetrics {
@@ -201,7 +275,10 @@ export function createNodeMetrics(registry: MetricsRegistry = new MetricsRegistr
     workingBallotRound: registry.gauge('byzpaxos_working_ballot_round', 'Byzantine modes: round of the ballot the latest decision seen here was voted in; 0 if none.'),
     outsideWorkingBallot: registry.gauge('byzpaxos_outside_working_ballot', '1 while this node is outside that ballot (changing, or joined below it), else 0.'),
     lastDecidedSlot: registry.gauge('byzpaxos_last_decided_slot', 'Highest slot such that it and every slot below it are decided here; -1 if none.'),
-    coreDropped: registry.gauge('byzpaxos_core_dropped', 'Messages the protocol core dropped as unacceptable since start, by type:reason.', ['reason']),
+    coreDropped: registry.counter('byzpaxos_core_dropped_total', 'Messages the protocol core dropped as unacceptable, by type:reason.', ['reason']),
+    requestToDecide: registry.histogram('byzpaxos_request_decide_seconds', "A client request's arrival at this member to its batch decided here.", LATENCY_BUCKETS_SECONDS),
+    peers: createPeerMetrics(registry),
+    requestToReply: registry.histogram('byzpaxos_request_reply_seconds', "A client request's arrival at this member to this member's reply with its result.", LATENCY_BUCKETS_SECONDS),
   };
 }
 
@@ -214,11 +291,32 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Serves `GET /metrics` on 127.0.0.1:`port` (0: any free port); nothing else, never another interface. */
-export async function serveMetrics(registry: MetricsRegistry, port: number): Promise<MetricsServer> {
+export interface Health {
+  /** /healthz: the member runs. */
+  live(): boolean;
+  /** /readyz: it can serve clients (it follows a ballot with a leader). */
+  ready(): boolean;
+}
+
+export interface ServeOptions {
+  /** Default METRICS_HOST (loopback); another address exposes the endpoint beyond this machine. */
+  readonly host?: string | undefined;
+  readonly health?: Health;
+}
+
+/** Serves `GET /metrics`, and `/healthz` and `/readyz` (200 ok or 503) when `health` is given, on host:`port` (0: any free port). */
+export async function serveMetrics(registry: MetricsRegistry, port: number, options: ServeOptions = {}): Promise<MetricsServer> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`metrics: port must be an integer in 0..65535, got ${port}`);
+  const host = options.host ?? METRICS_HOST;
+  const probes: Readonly<Record<string, (() => boolean) | undefined>> = { '/healthz': options.health?.live, '/readyz': options.health?.ready };
   const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0];
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    const probe = Object.hasOwn(probes, path) ? probes[path] : undefined;
+    if (req.method === 'GET' && probe !== undefined) {
+      const ok = probe();
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
+      return;
+    }
     if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(req.method === 'GET' ? 404 : 405, { 'content-type': 'text/plain' }).end();
       return;
@@ -237,7 +335,7 @@ export async function serveMetrics(registry: MetricsRegistry, port: number): Pro
   server.maxConnections = 16;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port, host: METRICS_HOST, exclusive: true }, () => {
+    server.listen({ port, host, exclusive: true }, () => {
       server.off('error', reject);
       resolve();
     });

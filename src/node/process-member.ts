@@ -34,7 +34,8 @@ export class ProcessMember implements MemberHandle {
   readonly addrs: readonly string[];
   readonly pid: number;
   private readonly member: MemberProcess;
-  private readonly metricsUrl: string;
+  /** Its /metrics URL; /healthz and /readyz beside it. */
+  readonly metricsUrl: string;
   private stopping: Promise<void> | null = null;
 
   private constructor(member: MemberProcess, addrs: readonly string[], metricsPort: number) {

@@ -30,6 +30,8 @@ import type { PeerName, Transport } from '../transport/transport.ts';
 import { buildDeployment, clientName, makeNode, memberName, parsePeerName, requireKeyMatches, type Deployment, type ModeBuild } from './build.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { createNodeMetrics, serveMetrics, type MetricsServer, type NodeMetrics } from './metrics.ts';
+import { RequestLatency } from './request-latency.ts';
+import { collectPeerMetrics } from './peer-metrics.ts';
 import type { SignatureBackend } from '../../crypto/ed25519.ts';
 import { systemEntropy } from '../../crypto/entropy.ts';
 import type { Adversary } from '../adversary/adversary.ts';
@@ -119,8 +121,10 @@ export interface NodeRuntimeInit {
   readonly logger?: Logger;
   /** Default: a fresh set; pass one to read the counters from outside. */
   readonly metrics?: NodeMetrics;
-  /** Serve the metrics on 127.0.0.1:metricsPort (0: any free port); off when absent. */
+  /** Serve the metrics on metricsHost:metricsPort (0: any free port); off when absent. */
   readonly metricsPort?: number;
+  /** The interface the metrics endpoint listens on; default 127.0.0.1. */
+  readonly metricsHost?: string;
   /**
    * Seeds the core's scheduling randomness (timeouts, catch-up peers); default: random. Secrets
    * (commitment keys) never come from it: a deployed node draws them from the system CSPRNG.
@@ -161,6 +165,7 @@ export class NodeRuntime {
   private stateDigestOf: () => Uint8Array | null = () => null;
   private transport: Transport | null = null;
   private metricsServer: MetricsServer | null = null;
+  private readonly requestLatency = new RequestLatency();
   private startedAtMs = 0;
   private failureValue: Error | null = null;
   private stopping: Promise<void> | null = null;
@@ -249,7 +254,8 @@ export class NodeRuntime {
     }
     const port = this.init.metricsPort;
     if (port !== undefined) {
-      const server = await this.opening(() => serveMetrics(this.metrics.registry, port));
+      const health = { live: () => this.running, ready: () => this.ready };
+      const server = await this.opening(() => serveMetrics(this.metrics.registry, port, { host: this.init.metricsHost, health }));
       if (server === null) return;
       this.metricsServer = server;
     }
@@ -358,6 +364,7 @@ export class NodeRuntime {
     switch (msg.type) {
       case 'request':
         if (msg.command.clientId !== clientId) return this.reject('client-id-mismatch', from, `command of c${msg.command.clientId}`);
+        this.requestLatency.arrived(msg.command, performance.now());
         return this.enqueue({ type: 'request', msg: msg satisfies ClientRequest }, from, size);
       case 'status-request':
         return this.answerStatus(from, msg);
@@ -433,6 +440,7 @@ export class NodeRuntime {
   private step(input: Input, records: PersistRecord[], held: Held[]): boolean {
     const core = this.core!;
     const ballot = core.ballot;
+    const wasLeader = core.isLeader;
     let effects: Effect[];
     try {
       effects = core.step(input);
@@ -442,6 +450,8 @@ export class NodeRuntime {
       return false;
     }
     if (!ballotEquals(core.ballot, ballot)) held.push({ type: 'view-change', ballot: core.ballot, isLeader: core.isLeader });
+    // A candidate's ballot changes before it leads (phase 1 completes later, in the same ballot).
+    if (core.isLeader !== wasLeader) this.log.info(core.isLeader ? 'became leader' : 'no longer leader', { round: core.ballot.round });
     return true;
   }
 
@@ -497,9 +507,12 @@ export class NodeRuntime {
         for (let to = 0; to < this.build.n; to++) if (to !== this.id) this.transmitBytes(memberName(to), effect.msg, bytes);
         return;
       }
-      case 'reply':
+      case 'reply': {
+        const seconds = this.requestLatency.replied(effect.msg, performance.now());
+        if (seconds !== null) this.metrics.requestToReply.observe(seconds);
         this.transmit(clientName(effect.clientId), effect.msg);
         return;
+      }
       case 'setTimer':
         return this.setTimer(effect.timer, effect.delayMs);
       case 'clearTimer':
@@ -507,6 +520,7 @@ export class NodeRuntime {
       case 'decide':
         this.counts.decisions++;
         this.metrics.decisions.inc();
+        this.timeDecision(effect.batch);
         this.log.debug('decided', { slot: effect.slot, commands: effect.batch.commands.length });
         return this.emit({ type: 'decide', slot: effect.slot, batch: effect.batch });
       case 'execute':
@@ -577,6 +591,20 @@ export class NodeRuntime {
     if (this.log.enabled('debug')) this.log.debug('message rejected', { from, reason, detail });
   }
 
+  private timeDecision(batch: Batch): void {
+    const nowMs = performance.now();
+    for (const command of batch.commands) {
+      const seconds = this.requestLatency.decided(command, nowMs);
+      if (seconds !== null) this.metrics.requestToDecide.observe(seconds);
+    }
+  }
+
+  /** Ready to serve: running, following a ballot with a leader, and (Byzantine modes) inside the ballot the others work in. */
+  get ready(): boolean {
+    const core = this.core;
+    return this.running && core !== null && core.ballot.leader >= 0 && core.working?.outside !== true;
+  }
+
   private collectMetrics(): void {
     const core = this.core;
     if (core === null) return;
@@ -585,7 +613,8 @@ export class NodeRuntime {
     this.metrics.workingBallotRound.set(core.working?.round ?? 0);
     this.metrics.outsideWorkingBallot.set(core.working?.outside === true ? 1 : 0);
     this.metrics.lastDecidedSlot.set(this.decidedUpTo - 1);
-    for (const [reason, count] of core.stats.dropped) this.metrics.coreDropped.set(count, { reason });
+    for (const [reason, count] of core.stats.dropped) this.metrics.coreDropped.advanceTo(count, { reason });
+    if (this.transport !== null) collectPeerMetrics(this.metrics.peers, this.transport.stats);
   }
 
   // --- failure and shutdown ------------------------------------------------------------

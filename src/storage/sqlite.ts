@@ -364,6 +364,26 @@ export class SqliteStorage implements Storage {
     this.transaction('compaction', () => this.rewrite());
   }
 
+  /**
+   * Writes a copy of the store as it is now to `target` (VACUUM INTO: consistent, holding only
+   * live pages), synced before it returns; an existing `target` is refused, never overwritten.
+   */
+  backupTo(target: string): void {
+    if (fs.existsSync(target)) throw new StoreError(target, 'already exists; refusing to overwrite it with a backup');
+    const db = this.usableDb();
+    try {
+      db.prepare('VACUUM INTO ?').run(target);
+      const fd = fs.openSync(target, 'r');
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (e) {
+      throw new StoreError(target, `cannot be written (${errorText(e)})`, { cause: e });
+    }
+  }
+
   get stats(): SqliteStorageStats {
     return {
       records: this.lastSeq,

@@ -42,6 +42,7 @@ import { keyPairFromSeed } from '../../crypto/ed25519.ts';
 import './yamux-window.ts';
 import { encodeFrames, FrameDecoder, varintBytes, type FrameError } from './frames.ts';
 import { libp2pPrivateKey, peerIdOf } from './identity.ts';
+import { libp2pLogger } from './libp2p-logger.ts';
 import {
   CLIENT_STREAMS_MAX,
   connectionsMax,
@@ -80,6 +81,7 @@ export async function createLibp2pTransport(options: TransportOptions): Promise<
 
   const node = await createLibp2p({
     privateKey: await libp2pPrivateKey(options.secretKey),
+    logger: libp2pLogger(log, options.libp2pDebug === true),
     addresses: { listen: [...options.listen] },
     transports: [tcp({ backlog: LISTEN_BACKLOG })],
     connectionEncrypters: [noise()],
@@ -435,7 +437,7 @@ class Libp2pTransportImpl implements Libp2pTransport {
     }
     this.#stats.peer(link.name).lastDialError = null;
     if (link.hadStream) this.#stats.peer(link.name).reconnects += 1;
-    this.#log('debug', 'dial:ok', { peer: link.name, reconnect: link.hadStream });
+    this.#log('info', 'peer:up', { peer: link.name, reconnect: link.hadStream });
     this.#adopt(link, stream);
   }
 
@@ -563,7 +565,8 @@ class Libp2pTransportImpl implements Libp2pTransport {
       } else if (stream.direction === 'outbound') {
         this.#backOff(link);
       }
-      this.#log('debug', 'stream:close', { peer: link.name, id: stream.id, livedMs });
+      // Peer up and down at info for the links this side dials (members to members), not for every client's stream.
+      this.#log(stream.direction === 'outbound' ? 'info' : 'debug', 'peer:down', { peer: link.name, id: stream.id, livedMs });
       this.#scheduleFlush(link);
     } catch (err) {
       this.#log('warn', 'stream:error', { peer: link.name, error: String(err) });

@@ -110,6 +110,8 @@ export interface TransportOptions {
   readonly backoffBaseMs?: number;
   readonly backoffMaxMs?: number;
   readonly log?: TransportLog;
+  /** Route libp2p's own debug lines into `log` (libp2p-logger.ts); default false: libp2p logs nothing. */
+  readonly libp2pDebug?: boolean;
 }
 
 // --- Limits --------------------------------------------------------------------------------------

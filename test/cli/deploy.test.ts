@@ -105,7 +105,26 @@ async function crashAndRecover(members: Members, workload: Workload, victim: num
   return `n${victim}: 10 ops done ${servingMs.toFixed(0)} ms after kill -9, caught up to slot ${target} ${(performance.now() - restartedAt).toFixed(0)} ms after restart`;
 }
 
-async function scenario(mode: Mode, nodes: number, victims: number): Promise<void> {
+/** --json, cas, delete, a stored "(none)" and BYZPAXOS_CONFIG in place of --config, against a running cluster. */
+async function everyClientCommand(configPath: string): Promise<void> {
+  const env = { BYZPAXOS_CONFIG: configPath };
+  const put = await byzpaxos(['put', 'word', '(none)', '--json'], 30_000, env);
+  expect(JSON.parse(put.stdout), put.stderr).toEqual({ ok: true, key: 'word' });
+  const get = await byzpaxos(['get', 'word', '--json'], 30_000, env);
+  expect(JSON.parse(get.stdout), get.stderr).toEqual({ key: 'word', found: true, value: '(none)' });
+  const swapped = await byzpaxos(['cas', 'word', 'two', '--expect', '(none)'], 30_000, env);
+  expect(swapped.stdout, swapped.stderr).toBe('ok\n');
+  const refused = await byzpaxos(['cas', 'word', 'three', '--absent', '--json'], 30_000, env);
+  expect(JSON.parse(refused.stdout)).toEqual({ ok: false, key: 'word', value: 'two' });
+  expectOneLine(refused.stderr, /cas "word": not set, it holds "two"/);
+  expect(refused.code).toBe(1);
+  const deleted = await byzpaxos(['delete', 'word'], 30_000, env);
+  expect(deleted.stdout, deleted.stderr).toBe('ok\n');
+  const gone = await byzpaxos(['get', 'word', '--json'], 30_000, env);
+  expect(JSON.parse(gone.stdout), gone.stderr).toEqual({ key: 'word', found: false, value: null });
+}
+
+async function scenario(mode: Mode, nodes: number, victims: number, allCommands = false): Promise<void> {
   const configPath = await initCluster(`${mode}-kill`, mode, nodes);
   const members = new Members(configPath, nodes);
   members.startAll();
@@ -120,7 +139,9 @@ async function scenario(mode: Mode, nodes: number, victims: number): Promise<voi
     const get = await byzpaxos(['get', 'greeting', '--config', configPath]);
     expect(get.stdout, get.stderr).toBe('hello\n');
     const none = await byzpaxos(['get', 'absent', '--config', configPath]);
-    expect(none.stdout).toBe('(none)\n');
+    expect(none.stdout, none.stderr).toBe('');
+    expect(none.code).toBe(0);
+    if (allCommands) await everyClientCommand(configPath);
     console.log(`${mode}: CLI put ${put.ms.toFixed(0)} ms, get ${get.ms.toFixed(0)} ms (process start included)`);
 
     for (const id of WORKERS) workers.push(await connectClient(configPath, id));
@@ -177,7 +198,7 @@ describe('a deployed cluster of processes', () => {
   }, 80_000);
 
   it('crash, 3 processes: kill -9 the leader, restart it; linearizable, caught up', async () => {
-    await scenario('crash', 3, 1);
+    await scenario('crash', 3, 1, true);
   }, 50_000);
 });
 
@@ -285,7 +306,7 @@ describe('byzpaxos up', () => {
     const pids = [...stdout.matchAll(/^\[up\] n\d pid (\d+)$/gm)].map((m) => Number(m[1]));
     expect(pids).toHaveLength(4);
     for (const pid of pids) foreignPids.add(pid);
-    expect(stdout).toContain(`byzpaxos put k v --config ${join(dir, 'cluster.json')}`);
+    expect(stdout).toContain(`  npx byzpaxos put k v --config ${join(dir, 'cluster.json')}`);
 
     const put = await byzpaxos(['put', 'k', 'v', '--config', join(dir, 'cluster.json'), '--timeout-ms', '20000']);
     expect(put.stdout, put.stderr).toBe('ok\n');

@@ -70,6 +70,16 @@ describe('byzpaxos evidence verify', () => {
     expect(r.stdout).toMatch(/^genuine: equivocation by n0 — signed two different accept messages for ballot \(1,n0\) slot 5 \(cluster [0-9a-f]{16}\)\n$/);
   });
 
+  it('--json: one object, genuine or not', () => {
+    const r = byzpaxos('evidence', 'verify', genuinePath, '--config', write('cluster.json', clusterJson), '--json');
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ genuine: true, kind: 'equivocation', culprit: 0, clusterChecked: true });
+    const other = JSON.stringify({ ...JSON.parse(clusterJson), clients: [] });
+    const rejected = byzpaxos('evidence', 'verify', genuinePath, '--config', write('other.json', other), '--json');
+    expect(rejected.status).toBe(1);
+    expect(JSON.parse(rejected.stdout)).toEqual({ genuine: false, reason: 'evidence is for another cluster' });
+  });
+
   it('a deployment cluster.json (as `init` writes it) works as --config too', () => {
     const deployment = formatClusterFile({
       mode: 'byzantine',
@@ -113,7 +123,7 @@ describe('byzpaxos evidence verify', () => {
     [['evidence', 'verify', dir], /evidence verify: cannot read '.*' \(EISDIR\)/],
     [['evidence', 'verify', genuinePath, '--config', join(dir, 'missing.json')], /--config: cannot read/],
     [['evidence', 'verify', genuinePath, '--config', write('bad-config.json', '{"f":1}')], /--config: cluster: missing key "members"/],
-    [['evidence', 'verify', genuinePath, '--bogus'], /unknown option '--bogus' for evidence \(expected --config\)/],
+    [['evidence', 'verify', genuinePath, '--bogus'], /unknown option '--bogus' for evidence \(expected --config, --json\)/],
     [['evidence', 'verify', genuinePath, 'extra'], /unexpected argument 'extra' for evidence/],
   ])('usage error %j: exit 2, one line', (args, message) => {
     const r = byzpaxos(...args);
@@ -126,6 +136,6 @@ describe('byzpaxos evidence verify', () => {
   });
 
   it('help lists the command', () => {
-    expect(byzpaxos('help').stdout).toMatch(/^ {2}evidence verify FILE \[--config CLUSTER\.json\]$/m);
+    expect(byzpaxos('help').stdout).toMatch(/^ {2}evidence verify FILE \[--config CLUSTER\.json\] \[--json\]$/m);
   });
 });

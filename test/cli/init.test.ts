@@ -104,6 +104,17 @@ describe('init writes a loadable cluster', () => {
     expect(second.staleKeyFiles).toEqual(['node-3.key']);
   });
 
+  it('--force removes the previous cluster\'s data directory, which its stores would be refused from; without data/ it removes nothing', () => {
+    const dir = freshDir();
+    initCluster(parseInitArgs(['--nodes', '3', '--mode', 'crash', '--dir', dir]));
+    mkdirSync(join(dir, 'data'));
+    writeFileSync(join(dir, 'data', 'node-0.db'), 'old store');
+    const forced = initCluster(parseInitArgs(['--nodes', '3', '--mode', 'crash', '--dir', dir, '--force']));
+    expect(forced.removedData).toBe(join(dir, 'data'));
+    expect(readdirSync(dir)).not.toContain('data');
+    expect(initCluster(parseInitArgs(['--nodes', '3', '--mode', 'crash', '--dir', dir, '--force'])).removedData).toBeNull();
+  });
+
   it('refuses existing key files even without a cluster.json, before writing anything', () => {
     const dir = freshDir();
     mkdirSync(dir);
@@ -155,7 +166,7 @@ describe('byzpaxos init (child process)', () => {
     const clusterPath = join(dir, 'cluster.json');
     expect(r.stdout).toContain(`wrote ${clusterPath}: byzantine mode, f=1, 4 members on 127.0.0.1 ports 7000..7003, 1 client\n`);
     expect(r.stdout).toContain('node-0.key, node-1.key, node-2.key, node-3.key, client-1.key');
-    for (let id = 0; id < 4; id++) expect(r.stdout).toContain(`  byzpaxos start --config ${clusterPath} --id ${id}\n`);
+    for (let id = 0; id < 4; id++) expect(r.stdout).toContain(`  npx byzpaxos start --config ${clusterPath} --id ${id}\n`);
     expect(r.stdout).toMatch(/edit each member's "addrs"/);
     expect(loadAll(dir).n).toBe(4);
     if (POSIX) expect(statSync(join(dir, 'node-0.key')).mode & 0o777).toBe(0o600);
@@ -174,6 +185,8 @@ describe('byzpaxos init (child process)', () => {
     expect(again.stderr).toBe(`byzpaxos: init: ${join(dir, 'cluster.json')} already exists; pass --force to overwrite it\n${HELP_HINT}\n`);
     const forced = byzpaxos('init', '--nodes', '3', '--mode', 'crash', '--dir', dir, '--force');
     expect(forced.status, forced.stderr).toBe(0);
+    const json = byzpaxos('init', '--nodes', '3', '--mode', 'crash', '--dir', dir, '--force', '--json');
+    expect(JSON.parse(json.stdout)).toMatchObject({ clusterPath: join(dir, 'cluster.json'), mode: 'crash', n: 3, removedData: null });
     expect(existsSync(join(dir, 'cluster.json.tmp'))).toBe(false);
   });
 

@@ -14,6 +14,13 @@ describe('JSON-lines logger', () => {
     expect(lines).toEqual(['{"time":"T","level":"info","msg":"view change","node":"n0","round":3,"leader":"n1"}']);
   });
 
+  it('in text format: time, level, msg, then key=value, quoting values with spaces and non-strings as JSON', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', format: 'text', sink: (line) => lines.push(line), clock: () => 'T' });
+    logger.child({ node: 'n0' }).info('view change', { round: 3, leader: 'n1', why: 'two words' });
+    expect(lines).toEqual(['T INFO  view change node=n0 round=3 leader=n1 why="two words"']);
+  });
+
   it('writes its level and the more severe ones only', () => {
     const { lines, logger } = capture('warn');
     logger.error('e');

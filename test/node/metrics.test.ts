@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { METRICS_CONTENT_TYPE, METRIC_SERIES_MAX, MetricsRegistry, createNodeMetrics, serveMetrics } from '../../src/node/metrics.ts';
+import { registerProcessMetrics } from '../../src/node/process-metrics.ts';
 
 function get(port: number, path: string): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
@@ -78,7 +79,56 @@ describe('text exposition format 0.0.4', () => {
   });
 });
 
+describe('histograms and cumulative counters', () => {
+  it('renders cumulative buckets, +Inf, sum and count', () => {
+    const registry = new MetricsRegistry();
+    const h = registry.histogram('lat_seconds', 'x', [0.01, 0.1]);
+    for (const v of [0.005, 0.05, 0.05, 3]) h.observe(v);
+    const text = registry.render();
+    expect(text).toContain('# TYPE lat_seconds histogram\n');
+    expect(text).toContain('lat_seconds_bucket{le="0.01"} 1\nlat_seconds_bucket{le="0.1"} 3\nlat_seconds_bucket{le="+Inf"} 4\n');
+    expect(text).toContain('lat_seconds_sum 3.105\nlat_seconds_count 4\n');
+    expect(() => registry.histogram('bad_seconds', 'x', [1, 0.5])).toThrow(RangeError);
+  });
+
+  it('advanceTo raises a counter to a cumulative total and never lowers it', () => {
+    const c = new MetricsRegistry().counter('d_total', 'x', ['reason']);
+    c.advanceTo(5, { reason: 'a' });
+    c.advanceTo(3, { reason: 'a' });
+    expect(c.get({ reason: 'a' })).toBe(5);
+    c.advanceTo(9, { reason: 'a' });
+    expect(c.get({ reason: 'a' })).toBe(9);
+  });
+
+  it('the process metrics are read at scrape time', () => {
+    const registry = new MetricsRegistry();
+    const stop = registerProcessMetrics(registry);
+    try {
+      const text = registry.render();
+      expect(Number(/^nodejs_heap_size_used_bytes (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
+      expect(Number(/^process_cpu_seconds_total ([\d.e-]+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
+      expect(text).toMatch(/^nodejs_eventloop_lag_p99_seconds [\d.e-]+$/m);
+    } finally {
+      stop();
+    }
+  });
+});
+
 describe('HTTP endpoint', () => {
+  it('answers /healthz and /readyz from the probes: 200 ok, else 503', async () => {
+    let ready = false;
+    const server = await serveMetrics(new MetricsRegistry(), 0, { health: { live: () => true, ready: () => ready } });
+    try {
+      expect(await get(server.port, '/healthz')).toMatchObject({ status: 200, body: 'ok\n' });
+      expect((await get(server.port, '/readyz')).status).toBe(503);
+      ready = true;
+      expect((await get(server.port, '/readyz')).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+
   it('serves GET /metrics on 127.0.0.1 only, 404 elsewhere, and closes', async () => {
     const metrics = createNodeMetrics();
     metrics.decisions.inc();
