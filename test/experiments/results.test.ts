@@ -51,7 +51,7 @@ describe('results folder', () => {
   });
 
   it('names every experiment the issue asks for', () => {
-    expect(EXPERIMENTS.map((e) => e.name).sort()).toEqual(['attack', 'detection', 'faults', 'overhead', 'scaling']);
+    expect(EXPERIMENTS.map((e) => e.name).sort()).toEqual(['attack', 'detection', 'faults', 'load', 'overhead', 'scaling']);
   });
 });
 
