@@ -55,7 +55,7 @@ export function runFaults(options: FaultsOptions = {}): ExperimentResult<FaultsR
       drop,
       partition,
       seeds: seeds.length,
-      decisionsPerSec: round2(mean(runs.map((r) => decisionsPerSecond(r, FAULT_PHASE_MS)))),
+      decisionsPerSec: round2(mean(runs.map((r) => decisionsPerSecond(r, { untilMs: FAULT_PHASE_MS })))),
       liveAfterHeal: runs.filter((r) => r.livenessFailure === null).length,
       safetyViolations: runs.filter((r) => r.safetyViolations.length > 0).length,
     };

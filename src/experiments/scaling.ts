@@ -54,7 +54,7 @@ export function runScaling(options: ScalingOptions = {}): ExperimentResult<Scali
       bytesPerSlot: perSlot((r) => r.messages.bytes),
       signaturesPerSlot: perSlot((r) => r.signatures.signs),
       verificationsPerSlot: perSlot((r) => r.signatures.verifies),
-      decisionsPerSec: round2(mean(runs.map((r) => decisionsPerSecond(r)))),
+      decisionsPerSec: round2(mean(runs.map((r) => decisionsPerSecond(r, { afterCommands: WARMUP_COMMANDS })))),
       safetyViolations: runs.filter((r) => r.safetyViolations.length > 0).length,
       livenessFailures: runs.filter((r) => r.livenessFailure !== null).length,
     };
