@@ -40,7 +40,7 @@ const MODES: readonly Mode[] = ['crash', 'byzantine', 'commit-reveal'];
 export async function runLoad(options: LoadOptions): Promise<ExperimentResult<LoadRow>> {
   const modes = options.modes ?? MODES;
   const clients = options.clients ?? [1, 4, 16, 64];
-  const sizes = { ops: options.ops ?? 300, warmup: options.warmup ?? 50, maxSeconds: options.maxSeconds ?? 8 };
+  const sizes = { ops: options.ops ?? 1000, warmup: options.warmup ?? 64, maxSeconds: options.maxSeconds ?? 10 };
   const rows: LoadRow[] = [];
   for (const mode of modes) {
     // The bench's own defaults (nodes, payload, batch, storage) through its own parser.
@@ -100,7 +100,7 @@ function curve(rows: readonly LoadRow[], modes: readonly Mode[], point: (r: Load
 
 export const loadExperiment: Experiment = {
   name: 'load',
-  summary: 'Deployed throughput and latency vs closed-loop clients (C = 1, 4, 16, 64), per mode, over real libp2p on 127.0.0.1 (byzpaxos bench: members in one process, SQLite with fsync); one run per point, each capped at 8 s.',
+  summary: 'Deployed throughput and latency vs closed-loop clients (C = 1, 4, 16, 64), per mode, over real libp2p on 127.0.0.1 (byzpaxos bench: members in one process, SQLite with fsync); one run per point: 64 warm-up puts, then 1000 puts or 10 s, whichever ends first.',
   simulated: false,
   seedsDefault: null,
   run: async ({ progress, signal }) => runLoad({ progress, signal }),
