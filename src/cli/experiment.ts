@@ -7,6 +7,8 @@ import { markdownTable } from '../experiments/table.ts';
 import { integerOption, parseOptions, UsageError } from './args.ts';
 
 const SEEDS_MAX = 100_000;
+/** 128 + SIGINT, as the bench exits when interrupted. */
+const INTERRUPTED_EXIT = 130;
 
 export async function runExperiment(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseOptions('experiment', argv, { json: { type: 'boolean' }, seeds: { type: 'string' }, out: { type: 'string' } }, 1);
@@ -20,9 +22,11 @@ export async function runExperiment(argv: readonly string[]): Promise<number> {
   const json = values.json ?? false;
   const now = new Date();
   const dir = values.out ?? defaultResultsDir(name, now);
+  // A deployed experiment stops its clusters on Ctrl-C and keeps the rows it has; a simulated
+  // one runs synchronously, so it keeps the default (Ctrl-C ends it at once).
   const interrupt = new AbortController();
   const stop = () => interrupt.abort();
-  process.once('SIGINT', stop);
+  if (!experiment.simulated) process.once('SIGINT', stop);
   try {
     const result = await experiment.run({ seeds, progress: progressLine(!json && process.stderr.isTTY === true), signal: interrupt.signal });
     const command = ['byzpaxos', 'experiment', ...argv].join(' ');
@@ -31,7 +35,7 @@ export async function runExperiment(argv: readonly string[]): Promise<number> {
   } finally {
     process.off('SIGINT', stop);
   }
-  return 0;
+  return interrupt.signal.aborted ? INTERRUPTED_EXIT : 0;
 }
 
 /** One line on stderr, rewritten in place after each unit of work; nothing off a terminal. */
