@@ -36,11 +36,21 @@ commands:
     --evidence-out DIR     write each distinct proof of misbehaviour to DIR/<id>.json (an
                            evidence file for 'evidence verify'); DIR is created if missing
   demo         tell the story of a small crash-mode cluster: election, crash, failover, catch-up
-  experiment overhead [--json]
-               messages, bytes and delays per decision in failure-free steady state
-  experiment detection [--seeds N] [--json]
-               per adversary and mode, over N seeds (default 50): runs with a provable act,
-               with a verified proof, with a suspicion; false proofs; delays from act to proof
+  experiment NAME [--seeds N] [--out DIR] [--json]
+               run one experiment, print its table (--json: its rows) and write DIR (default
+               results/NAME-TIME): rows.csv, rows.json, SVG plots, summary.md, metadata.json;
+               a progress line on stderr when it is a terminal (none with --json)
+    scaling                cost per slot and simulated throughput vs n, per mode (--seeds, default 2)
+    attack                 throughput under each adversary / fault-free, time to detection and
+                           proof (--seeds, default 2)
+    faults                 simulated throughput vs drop rate and partitions; liveness after
+                           healing (--seeds, default 2)
+    load                   deployed (libp2p on 127.0.0.1) throughput and latency vs clients
+                           C = 1,4,16,64, per mode; wall-clock, about 2-4 minutes
+    overhead               messages, bytes and delays per decision in failure-free steady state
+    detection              per adversary and mode, over N seeds (--seeds, default 50): runs
+                           with a provable act, a verified proof, a suspicion; false proofs;
+                           delays from act to proof
   evidence verify FILE [--config CLUSTER.json] [--json]
                check a proof of misbehaviour (a byzpaxos-evidence/1 file): genuine, it names
                the culprit (exit 0); tampered, malformed or honest, it is rejected (exit 1)

@@ -11,7 +11,7 @@ import { adversaryNamed } from '../../src/adversary/strategies.ts';
 import { parseFaults } from '../../src/sim/faults.ts';
 import { simulate, type SimOptions, type SimResult } from '../../src/sim/simulator.ts';
 import type { Mode } from '../../src/core/protocol.ts';
-import { detectRun } from '../../experiments/detection/detection.ts';
+import { detectRun } from '../../src/experiments/detection.ts';
 
 export const SWEEP_FAULTS = parseFaults('drop=0.1,dup=0.05,reorder,partition');
 /**

@@ -78,6 +78,8 @@ describe('bad command lines exit 2 with one line naming the problem', () => {
     [['frobnicate'], /unknown command 'frobnicate'/],
     [[], /missing command/],
     [['experiment', 'nope'], /unknown experiment 'nope'/],
+    [['experiment', 'overhead', '--seeds', '3'], /--seeds does not apply to the overhead experiment/],
+    [['experiment', 'faults', '--seeds', '0'], /--seeds/],
   ];
   it.each(cases)('byzpaxos %j', expectUsageError);
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectRun, runDetection } from '../../experiments/detection/detection.ts';
+import { detectRun, runDetection } from '../../src/experiments/detection.ts';
 import { strategy } from '../adversary/sweep-helpers.ts';
 
 describe('detection experiment', () => {

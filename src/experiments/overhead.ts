@@ -1,10 +1,12 @@
 // Question: what does each mode cost per decided slot in failure-free steady state?
 // Everything is counted from simulated runs (messages and bytes on the wire, message delays
 // on links that take exactly one time unit), never computed from a formula.
-import type { Mode } from '../../src/core/protocol.ts';
-import { simulate, type SimResult } from '../../src/sim/simulator.ts';
+import type { Mode } from '../core/protocol.ts';
+import { simulate, type SimResult } from '../sim/simulator.ts';
+import type { Column, Experiment, ExperimentResult, Progress, Row } from './experiment.ts';
+import type { BarChart } from './plot.ts';
 
-export interface OverheadRow {
+export interface OverheadRow extends Row {
   readonly mode: string;
   readonly n: number;
   readonly f: number;
@@ -30,6 +32,7 @@ export interface OverheadOptions {
   /** Commands per run, after warm-up. */
   readonly commands?: number;
   readonly seed?: number;
+  readonly progress?: Progress;
 }
 
 const WARMUP_COMMANDS = 20;
@@ -37,11 +40,26 @@ const LINK_DELAY_MS = 1;
 
 const MODES: readonly Mode[] = ['crash', 'byzantine', 'commit-reveal'];
 
-export function runOverhead(options: OverheadOptions = {}): { rows: OverheadRow[] } {
+export function runOverhead(options: OverheadOptions = {}): ExperimentResult<OverheadRow> {
   const fs = options.fs ?? [1, 2, 3];
   const commands = options.commands ?? 300;
-  const rows = MODES.flatMap((mode) => fs.map((f) => row(mode, f, commands, options.seed ?? 1)));
-  return { rows };
+  const seed = options.seed ?? 1;
+  const cases = MODES.flatMap((mode) => fs.map((f) => ({ mode, f })));
+  const rows = cases.map(({ mode, f }, i) => {
+    const r = row(mode, f, commands, seed);
+    options.progress?.(i + 1, cases.length, `${mode} f=${f}`);
+    return r;
+  });
+  return {
+    rows,
+    columns: COLUMNS,
+    plots: [
+      { file: 'messages-per-slot.svg', chart: costChart(rows, (r) => r.messagesPerDecision, 'Messages per decided slot', 'messages / slot') },
+      { file: 'bytes-per-slot.svg', chart: costChart(rows, (r) => r.bytesPerDecision, 'Wire bytes per decided slot', 'bytes / slot') },
+    ],
+    seeds: [seed],
+    options: { fs, commands, warmupCommands: WARMUP_COMMANDS, linkDelayMs: LINK_DELAY_MS, clients: 1 },
+  };
 }
 
 function row(mode: Mode, f: number, commands: number, seed: number): OverheadRow {
@@ -89,21 +107,36 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-export function formatOverheadTable(rows: readonly OverheadRow[]): string {
-  const header = ['mode', 'n', 'f', 'msgs/slot', 'bytes/slot', 'delays→decide', 'delays→reply', 'sigs/slot', 'verifs/slot', 'commits/slot'];
-  const lines = rows.map((r) => [
-    r.mode,
-    String(r.n),
-    String(r.f),
-    r.messagesPerDecision.toFixed(2),
-    r.bytesPerDecision.toFixed(0),
-    r.delaysToDecide.toFixed(2),
-    r.delaysToReply.toFixed(2),
-    r.signaturesPerDecision.toFixed(2),
-    r.verificationsPerDecision.toFixed(2),
-    r.commitmentsPerDecision.toFixed(2),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [fmt(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(fmt)].join('\n');
+const COLUMNS: readonly Column[] = [
+  { key: 'mode', header: 'mode' },
+  { key: 'n', header: 'n' },
+  { key: 'f', header: 'f' },
+  { key: 'messagesPerDecision', header: 'msgs/slot', digits: 2 },
+  { key: 'bytesPerDecision', header: 'bytes/slot', digits: 0 },
+  { key: 'delaysToDecide', header: 'delays→decide', digits: 2 },
+  { key: 'delaysToReply', header: 'delays→reply', digits: 2 },
+  { key: 'signaturesPerDecision', header: 'sigs/slot', digits: 2 },
+  { key: 'verificationsPerDecision', header: 'verifs/slot', digits: 2 },
+  { key: 'commitmentsPerDecision', header: 'commits/slot', digits: 2 },
+];
+
+/** Bars per f (one group) and mode (one bar): the cost of each mode side by side. */
+function costChart(rows: readonly OverheadRow[], pick: (r: OverheadRow) => number, title: string, yLabel: string): BarChart {
+  const fs = [...new Set(rows.map((r) => r.f))];
+  return {
+    kind: 'bar',
+    title,
+    xLabel: 'faults tolerated f (n = 2f+1 crash, 3f+1 otherwise)',
+    yLabel,
+    categories: fs.map((f) => `f=${f}`),
+    series: MODES.map((mode) => ({ name: mode, values: fs.map((f) => { const r = rows.find((x) => x.mode === mode && x.f === f); return r === undefined ? null : pick(r); }) })),
+  };
 }
+
+export const overheadExperiment: Experiment = {
+  name: 'overhead',
+  summary: 'Messages, bytes, signatures and message delays per decided slot in failure-free steady state (one closed-loop client, every link one time unit), per mode and f.',
+  simulated: true,
+  seedsDefault: null,
+  run: async ({ progress }) => runOverhead({ progress }),
+};

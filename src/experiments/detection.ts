@@ -3,22 +3,24 @@
 // provable acts (recordAct in src/adversary/adversary.ts); an act counts only if the verifier
 // accepts its messages as a proof and each of them reached some honest node (the network did not
 // lose it on every path). Proofs count only if they verify and name a Byzantine node.
-import { actsOf, type Adversary, type AdversaryAct } from '../../src/adversary/adversary.ts';
-import { BUILT_IN_ADVERSARIES } from '../../src/adversary/strategies.ts';
-import type { Mode } from '../../src/core/protocol.ts';
-import type { NodeId } from '../../src/core/types.ts';
-import { verifyEvidence } from '../../src/evidence/verify.ts';
-import type { ClusterConfig } from '../../src/modes/byzantine/cluster.ts';
-import { parseFaults } from '../../src/sim/faults.ts';
-import { simulate, type SimResult } from '../../src/sim/simulator.ts';
-import { decodeMessage, frameType } from '../../src/messages/codec.ts';
-import type { SignedEnvelope } from '../../src/messages/types.ts';
-import { evidenceEnvelopes } from '../../src/evidence/types.ts';
+import { actsOf, type Adversary, type AdversaryAct } from '../adversary/adversary.ts';
+import { BUILT_IN_ADVERSARIES } from '../adversary/strategies.ts';
+import type { Mode } from '../core/protocol.ts';
+import type { NodeId } from '../core/types.ts';
+import { verifyEvidence } from '../evidence/verify.ts';
+import type { ClusterConfig } from '../modes/byzantine/cluster.ts';
+import { formatFaults, parseFaults } from '../sim/faults.ts';
+import { simulate, type SimOptions, type SimResult } from '../sim/simulator.ts';
+import { seedRange, type Column, type Experiment, type ExperimentResult, type Progress, type Row } from './experiment.ts';
+import type { BarChart } from './plot.ts';
+import { decodeMessage, frameType } from '../messages/codec.ts';
+import type { SignedEnvelope } from '../messages/types.ts';
+import { evidenceEnvelopes } from '../evidence/types.ts';
 import { toHex } from '../../crypto/digest.ts';
 import { nativeBackend, type SignatureBackend } from '../../crypto/ed25519.ts';
 import { cachedVerifier } from '../../crypto/envelope.ts';
 
-export interface DetectionRow {
+export interface DetectionRow extends Row {
   readonly mode: string;
   readonly adversary: string;
   readonly runs: number;
@@ -48,6 +50,7 @@ export interface DetectionOptions {
   readonly seeds?: number;
   /** Built-in adversaries to run, by name; default all. */
   readonly adversaries?: readonly string[];
+  readonly progress?: Progress;
 }
 
 const F = 1;
@@ -62,15 +65,32 @@ export const MEAN_LINK_DELAY_MS = ((DELAY.minMs + DELAY.maxMs) / 2) * 1.25;
 const COMMIT_REVEAL_ONLY = new Set(['reveal-mismatch', 'withhold-reveal', 'withhold-commitment', 'commit-equivocation', 'late-reveal']);
 const MODES: readonly Mode[] = ['byzantine', 'commit-reveal'];
 
-export function runDetection(options: DetectionOptions = {}): { rows: DetectionRow[] } {
+export function runDetection(options: DetectionOptions = {}): ExperimentResult<DetectionRow> {
   const seeds = options.seeds ?? 50;
   const wanted = options.adversaries ?? BUILT_IN_ADVERSARIES.map((a) => a.name);
   const adversaries = BUILT_IN_ADVERSARIES.filter((a) => wanted.includes(a.name));
-  const rows = MODES.flatMap((mode) =>
-    adversaries.filter((a) => mode === 'commit-reveal' || !COMMIT_REVEAL_ONLY.has(a.name)).map((a) => row(mode, a, seeds)),
-  );
-  return { rows };
+  const cases = MODES.flatMap((mode) => adversaryCases(mode, adversaries).map((adversary) => ({ mode, adversary })));
+  const rows = cases.map(({ mode, adversary }, i) => {
+    const r = row(mode, adversary, seeds);
+    options.progress?.(i + 1, cases.length, `${mode} ${adversary.name}`);
+    return r;
+  });
+  return {
+    rows,
+    columns: COLUMNS,
+    plots: [{ file: 'proven-runs.svg', chart: provenChart(rows) }],
+    seeds: seedRange(seeds),
+    options: { f: F, commands: COMMANDS, faults: formatFaults(FAULTS), delay: DELAY, adversaries: adversaries.map((a) => a.name) },
+  };
 }
+
+/** The strategies that act in `mode`: the commit-reveal-only ones are honest nodes in Byzantine mode. */
+export function adversaryCases(mode: Mode, adversaries: readonly Adversary[] = BUILT_IN_ADVERSARIES): Adversary[] {
+  return adversaries.filter((a) => mode === 'commit-reveal' || !COMMIT_REVEAL_ONLY.has(a.name));
+}
+
+/** What another experiment may change about a detection run (the attack experiment: no faults, closed-loop clients). */
+export type DetectionWorkload = Pick<SimOptions, 'faults' | 'clients' | 'thinkMs'>;
 
 export interface RunOutcome {
   readonly result: SimResult;
@@ -108,7 +128,7 @@ function row(mode: Mode, adversary: Adversary, seeds: number): DetectionRow {
  * One seeded run with `adversary` on one node (f=1, the experiment's faults), or with several
  * colluding strategies on as many nodes, at any f, judged for detection.
  */
-export function detectRun(mode: Mode, adversary: Adversary | readonly Adversary[], seed: number, commands = COMMANDS, f = F): RunOutcome {
+export function detectRun(mode: Mode, adversary: Adversary | readonly Adversary[], seed: number, commands = COMMANDS, f = F, workload: DetectionWorkload = {}): RunOutcome {
   const strategies = Array.isArray(adversary) ? adversary : [adversary as Adversary];
   // The simulator keeps the collusion map to itself: a wrapper catches it when a node is built.
   const run: { collusion?: Map<string, unknown> } = {};
@@ -131,6 +151,7 @@ export function detectRun(mode: Mode, adversary: Adversary | readonly Adversary[
     commands,
     faults: FAULTS,
     delay: DELAY,
+    ...workload,
     byzantine: { strategies: watched },
     // The wrappers are not the built-ins, so the simulator cannot name them in its replay command.
     replayArgs: `--adversary ${strategies.map((a) => a.name).join(',')}`,
@@ -211,23 +232,37 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-export function formatDetectionTable(rows: readonly DetectionRow[]): string {
-  const header = ['mode', 'adversary', 'runs', 'acted', 'proven', 'proven w/o act', 'suspected', 'honest suspected', 'false evidence', 'delays→proof', 'safety viol.', 'liveness fail.'];
-  const lines = rows.map((r) => [
-    r.mode,
-    r.adversary,
-    String(r.runs),
-    String(r.acted),
-    String(r.proven),
-    String(r.provenUnacted),
-    String(r.suspected),
-    String(r.honestSuspected),
-    String(r.falseEvidence),
-    r.delaysToProof === null ? '-' : r.delaysToProof.toFixed(2),
-    String(r.safetyViolations),
-    String(r.livenessFailures),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [fmt(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(fmt)].join('\n');
+const COLUMNS: readonly Column[] = [
+  { key: 'mode', header: 'mode' },
+  { key: 'adversary', header: 'adversary' },
+  { key: 'runs', header: 'runs' },
+  { key: 'acted', header: 'acted' },
+  { key: 'proven', header: 'proven' },
+  { key: 'provenUnacted', header: 'proven w/o act' },
+  { key: 'suspected', header: 'suspected' },
+  { key: 'honestSuspected', header: 'honest suspected' },
+  { key: 'falseEvidence', header: 'false evidence' },
+  { key: 'delaysToProof', header: 'delays→proof', digits: 2 },
+  { key: 'safetyViolations', header: 'safety viol.' },
+  { key: 'livenessFailures', header: 'liveness fail.' },
+];
+
+function provenChart(rows: readonly DetectionRow[]): BarChart {
+  const names = [...new Set(rows.map((r) => r.adversary))];
+  return {
+    kind: 'bar',
+    title: 'Runs with a verified proof against the Byzantine node',
+    xLabel: 'adversary (f = 1, faults drop=0.1,dup=0.05,reorder,partition)',
+    yLabel: 'proven runs / runs',
+    categories: names,
+    series: MODES.map((mode) => ({ name: mode, values: names.map((name) => { const r = rows.find((x) => x.mode === mode && x.adversary === name); return r === undefined ? null : round(r.proven / r.runs); }) })),
+  };
 }
+
+export const detectionExperiment: Experiment = {
+  name: 'detection',
+  summary: 'Per adversary and mode (f = 1, lossy network): runs with a provable act, with a verified proof, with a suspicion; false proofs (must be 0); mean link delays from the act to the first proof.',
+  simulated: true,
+  seedsDefault: 50,
+  run: async ({ seeds, progress }) => runDetection({ seeds, progress }),
+};
