@@ -5,6 +5,8 @@ import type { Effect, Input } from './effects.ts';
 import type { NodeId } from './types.ts';
 
 export type Mode = 'crash' | 'byzantine' | 'commit-reveal';
+/** Every mode, in the order tables and plots list them. */
+export const MODES: readonly Mode[] = ['crash', 'byzantine', 'commit-reveal'];
 
 export interface ProtocolNode {
   readonly id: NodeId;

@@ -2,7 +2,7 @@
 // point is `byzpaxos bench` (src/cli/bench.ts: members in this process over real libp2p on
 // 127.0.0.1, SQLite with fsync, closed-loop clients with one put in flight each) on a fresh
 // cluster; wall-clock figures, so they vary with what else loads the machine.
-import type { Mode } from '../core/protocol.ts';
+import { MODES, type Mode } from '../core/protocol.ts';
 import { benchRows, parseBenchArgs, type BenchRow } from '../cli/bench.ts';
 import type { Column, Experiment, ExperimentResult, Progress, Row } from './experiment.ts';
 import type { LineChart } from './plot.ts';
@@ -35,7 +35,6 @@ export interface LoadOptions {
   readonly signal: AbortSignal;
 }
 
-const MODES: readonly Mode[] = ['crash', 'byzantine', 'commit-reveal'];
 
 export async function runLoad(options: LoadOptions): Promise<ExperimentResult<LoadRow>> {
   const modes = options.modes ?? MODES;

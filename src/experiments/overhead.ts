@@ -1,7 +1,7 @@
 // Question: what does each mode cost per decided slot in failure-free steady state?
 // Everything is counted from simulated runs (messages and bytes on the wire, message delays
 // on links that take exactly one time unit), never computed from a formula.
-import type { Mode } from '../core/protocol.ts';
+import { MODES, type Mode } from '../core/protocol.ts';
 import { simulate, type SimResult } from '../sim/simulator.ts';
 import type { Column, Experiment, ExperimentResult, Progress, Row } from './experiment.ts';
 import type { BarChart } from './plot.ts';
@@ -38,7 +38,6 @@ export interface OverheadOptions {
 const WARMUP_COMMANDS = 20;
 const LINK_DELAY_MS = 1;
 
-const MODES: readonly Mode[] = ['crash', 'byzantine', 'commit-reveal'];
 
 export function runOverhead(options: OverheadOptions = {}): ExperimentResult<OverheadRow> {
   const fs = options.fs ?? [1, 2, 3];

@@ -1,8 +1,8 @@
 // Which replicas answer a client unasked. A client needs f+1 matching replies, so f+1 replicas
 // suffice while all is well: the followers picked by the client's id (the leader does the most
-// work already, and the pick spreads the replies evenly over the others). A replica the client
+// work already, and the pick spreads the replies evenly over the others). A follower the client
 // itself asked answers too: the client asks everyone once it has waited in vain, and then every
-// honest replica answers, which is at least f+1 of them whoever is faulty.
+// honest follower answers, at least 2f ≥ f+1 of them whoever is faulty.
 import type { ClientId, NodeId } from '../../core/types.ts';
 
 /** Whether replica `id` answers `clientId`'s executed commands without having been asked. */
