@@ -121,7 +121,8 @@ async function startNode(o: StartOptions): Promise<number> {
     id: o.id,
     secretKey: loaded.key.secretKey,
     storage,
-    transport: libp2pTransport(loaded, logger),
+    // libp2p's metrics too when there is an endpoint to serve them: `start` runs one member per process.
+    transport: libp2pTransport(loaded, logger, o.metricsPort === null ? undefined : metrics.registry.prom),
     logger,
     metrics,
     ...(o.metricsPort === null ? {} : { metricsPort: o.metricsPort, metricsHost: o.metricsHost }),

@@ -40,7 +40,6 @@ export interface Gauge {
 }
 
 const OVERFLOW_VALUE = 'other';
-const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 /**
  * The label sets one metric has seen, capped, with their values: prom-client reads values only
@@ -143,9 +142,6 @@ export class MetricsRegistry {
    */
   collectProcessMetrics(): void {
     collectDefaultMetrics({ register: this.prom });
-    // Gauges named like counters, which `promtool check metrics` refuses; the by-type
-    // nodejs_active_{handles,requests,resources} gauges beside them carry the same counts.
-    for (const name of LINT_FAILING_DEFAULTS) this.prom.removeSingleMetric(name);
   }
 
   /** `collect` runs before every render, for values read at scrape time; returns the function that removes it. */
@@ -161,7 +157,20 @@ export class MetricsRegistry {
   /** The text exposition format 0.0.4, metrics in registration order. */
   async render(): Promise<string> {
     for (const collect of this.collectors) collect();
+    this.dropCounterNamedGauges();
     return this.prom.metrics();
+  }
+
+  /**
+   * Gauges named `*_total` (prom-client's nodejs_active_handles_total, libp2p's
+   * libp2p_protocol_streams_total, …) read as counters to anyone applying rate(), and `promtool
+   * check metrics` refuses them; each goes, once registered (libp2p registers some late).
+   */
+  private dropCounterNamedGauges(): void {
+    for (const metric of this.prom.getMetricsAsArray()) {
+      // prom-client's typings give `type` as an enum; at run time it is the exposition name.
+      if (metric.name.endsWith('_total') && String(metric.type) !== 'counter') this.prom.removeSingleMetric(metric.name);
+    }
   }
 }
 

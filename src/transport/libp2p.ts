@@ -32,6 +32,8 @@
 //   aborts (resets) that stream and counts the reason; frames before the fault are delivered.
 //   No handler throws; onMessage exceptions are caught and counted ('handler-error').
 import { createLibp2p, type Libp2p } from 'libp2p';
+import { prometheusMetrics } from '@libp2p/prometheus-metrics';
+import type { Registry } from 'prom-client';
 import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
@@ -70,7 +72,16 @@ export interface Libp2pTransport extends Transport {
   readonly addrs: readonly string[];
 }
 
-export async function createLibp2pTransport(options: TransportOptions): Promise<Libp2pTransport> {
+export interface Libp2pTransportOptions extends TransportOptions {
+  /**
+   * Registers libp2p's own metrics (connections, dials, streams, noise, bytes by protocol) in this
+   * registry. Only for a process that runs one libp2p node: @libp2p/prometheus-metrics keeps its
+   * metrics in a module-wide map, which each new node clears, so two nodes in one process would mix.
+   */
+  readonly metricsRegistry?: Registry;
+}
+
+export async function createLibp2pTransport(options: Libp2pTransportOptions): Promise<Libp2pTransport> {
   const limits = transportLimits(options);
   const self = keyPairFromSeed(options.secretKey);
   const links = buildLinks(options.peers, self.publicKey);
@@ -88,6 +99,8 @@ export async function createLibp2pTransport(options: TransportOptions): Promise<
     streamMuxers: [yamux()],
     connectionGater: gater(byPeerId, stats, log),
     connectionMonitor: { enabled: false },
+    // Our registry gathers the process metrics itself (MetricsRegistry.collectProcessMetrics).
+    ...(options.metricsRegistry === undefined ? {} : { metrics: prometheusMetrics({ registry: options.metricsRegistry, collectDefaultMetrics: false }) }),
     connectionManager: {
       maxConnections: connectionsMax(links.size),
       // Every peer of the cluster may connect at once, and all from one host (its clients on one

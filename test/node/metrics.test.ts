@@ -108,6 +108,8 @@ describe('histograms and cumulative counters', () => {
     expect(Number(/^process_cpu_seconds_total ([\d.e-]+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
     expect(text).toMatch(/^nodejs_eventloop_lag_p99_seconds [\d.e-]+$/m);
     expect(text).toContain('# TYPE nodejs_gc_duration_seconds histogram\n');
+    expect(text).toMatch(/^nodejs_active_handles\{type="\w+"\} \d+$/m);
+    expect(text, 'a gauge named like a counter is dropped').not.toContain('nodejs_active_handles_total');
     expect(await new MetricsRegistry().render()).not.toContain('nodejs_');
   });
 });
