@@ -61,7 +61,8 @@ commands:
   init         create a deployment: a key per node and client, and DIR/cluster.json
     --nodes N              members: 2f+1 in crash mode (3, 5, …), 3f+1 otherwise (4, 7, …)
     --mode MODE            crash, byzantine or commit-reveal
-    --dir DIR              where to write cluster.json, node-I.key and client-C.key
+    --dir DIR              where to write cluster.json, node-I.key, client-C.key and
+                           node-I.json (member I's file: 'start DIR/node-I.json' runs it)
                            (key files mode 0600); created if missing
     --base-port P          member I listens on port P+I (default 7000)
     --host H               address in every member's multiaddr (default 127.0.0.1);
