@@ -95,6 +95,8 @@ commands:
                            existing one is reused only if its cluster.json has the same mode
                            and size
     --base-port P          member I listens on port P+I (default 7000)
+    --json                 once every member runs, print one JSON line (cluster.json path,
+                           mode, f, n, each member's id, pid and addrs); logs stay on stderr
   put KEY VALUE  set KEY (prints ok); each run is its own client session, so concurrent runs
                with one client key are all executed once. KEY at most 256 bytes, VALUE at
                most 1024 bytes (UTF-8)
