@@ -36,6 +36,7 @@ commands:
     --evidence-out DIR     write each distinct proof of misbehaviour to DIR/<id>.json (an
                            evidence file for 'evidence verify'); DIR is created if missing
   demo         tell the story of a small crash-mode cluster: election, crash, failover, catch-up
+    --json                 print one JSON object instead: ok, failure (null if none), story (its lines)
   experiment NAME [--seeds N] [--out DIR] [--json]
                run one experiment, print its table (--json: its rows) and write DIR (default
                results/NAME-TIME): rows.csv, rows.json, SVG plots, summary.md, metadata.json;
@@ -142,6 +143,7 @@ commands:
   live-demo    what 'npm start' runs: a 4-node commit-reveal cluster over libp2p with one
                malicious acceptor (n0, reveal-mismatch), a short workload, the evidence
                against it verified, then a clean shutdown ('demo' is the simulator story)
+    --json                 print one JSON object instead: ok, failure (null if none), story (its lines)
   help [CMD]   show this help, or only CMD's (also: CMD --help)
   --version    print the version
 
