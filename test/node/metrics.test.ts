@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { register } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { METRICS_CONTENT_TYPE, METRIC_SERIES_MAX, MetricsRegistry, createNodeMetrics, serveMetrics } from '../../src/node/metrics.ts';
 
@@ -68,6 +69,17 @@ describe('text exposition format 0.0.4', () => {
     expect(c.get({ reason: 'other' })).toBe(11);
     c.inc({ reason: 'r0' });
     expect(c.get({ reason: 'r0' })).toBe(2);
+  });
+
+  it('each registry is its own: two members in one process share no series, and none goes to the global one', async () => {
+    const a = createNodeMetrics();
+    const b = createNodeMetrics();
+    a.decisions.inc();
+    a.peers.connected.set(1, { peer: 'n1' });
+    expect(await a.registry.render()).toContain('byzpaxos_decisions_total 1\n');
+    expect(await b.registry.render()).toContain('byzpaxos_decisions_total 0\n');
+    expect(await b.registry.render()).not.toContain('byzpaxos_peer_connected{');
+    expect(await register.metrics()).not.toContain('byzpaxos_');
   });
 
   it('collectors run before each render', async () => {
