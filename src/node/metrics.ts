@@ -42,8 +42,9 @@ export interface Gauge {
 const OVERFLOW_VALUE = 'other';
 
 /**
- * The label sets one metric has seen, capped, with their values: prom-client reads values only
- * asynchronously, and `get`/`advanceTo` need them at once.
+ * The label sets one metric has seen, capped, with their values. Counting happens here, and
+ * prom-client copies the values in when it collects (a scrape): its own per-call label hashing
+ * cost about 0.7 us per count on the per-message path, and `get`/`advanceTo` need values at once.
  */
 class Series {
   private readonly values = new Map<string, number>();
@@ -55,19 +56,32 @@ class Series {
     this.labelNames = labelNames;
   }
 
-  /** The labels `labels` count under: their own, or the overflow set once the metric is full. */
-  slot(labels: Labels): Labels {
-    const key = this.key(labels);
-    if (this.values.has(key) || this.values.size < METRIC_SERIES_MAX - 1) return labels;
-    return Object.fromEntries(this.labelNames.map((l) => [l, OVERFLOW_VALUE]));
+  add(labels: Labels, by: number): void {
+    const key = this.slot(labels);
+    this.values.set(key, (this.values.get(key) ?? 0) + by);
+  }
+
+  set(labels: Labels, value: number): void {
+    this.values.set(this.slot(labels), value);
   }
 
   get(labels: Labels): number {
     return this.values.get(this.key(labels)) ?? 0;
   }
 
-  put(labels: Labels, value: number): void {
-    this.values.set(this.key(labels), value);
+  /** Every series as labels and value, for prom-client's collect. */
+  *entries(): Generator<[Labels, number]> {
+    for (const [key, value] of this.values) {
+      const parts = this.labelNames.length === 0 ? [] : key.split('\u0000');
+      yield [Object.fromEntries(this.labelNames.map((l, i) => [l, parts[i]!])), value];
+    }
+  }
+
+  /** The series `labels` count in: their own, or the overflow series once the metric is full. */
+  private slot(labels: Labels): string {
+    const key = this.key(labels);
+    if (this.values.has(key) || this.values.size < METRIC_SERIES_MAX - 1) return key;
+    return this.labelNames.map(() => OVERFLOW_VALUE).join('\u0000');
   }
 
   private key(labels: Labels): string {
@@ -85,21 +99,26 @@ export class MetricsRegistry {
   private readonly collectors: (() => void)[] = [];
 
   counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
-    const metric = new PromCounter({ name, help, labelNames, registers: [this.prom] });
     const series = new Series(name, labelNames);
-    const add = (labels: Labels, by: number): void => {
-      const slot = series.slot(labels);
-      metric.inc(slot, by);
-      series.put(slot, series.get(slot) + by);
-    };
+    new PromCounter({
+      name,
+      help,
+      labelNames,
+      registers: [this.prom],
+      collect() {
+        this.reset();
+        for (const [labels, value] of series.entries()) this.inc(labels, value);
+      },
+    });
     return {
       inc: (labels = {}, by = 1) => {
         if (!(by >= 0)) throw new RangeError(`metrics: ${name}: a counter only grows, got ${by}`);
-        add(labels, by);
+        series.add(labels, by);
       },
+      // Against the labels' own series: once folded into "other", a total is added as it grows.
       advanceTo: (total, labels = {}) => {
-        const by = total - series.get(series.slot(labels));
-        if (by > 0) add(labels, by);
+        const by = total - series.get(labels);
+        if (by > 0) series.add(labels, by);
       },
       get: (labels = {}) => series.get(labels),
     };
@@ -123,14 +142,18 @@ export class MetricsRegistry {
   }
 
   gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
-    const metric = new PromGauge({ name, help, labelNames, registers: [this.prom] });
     const series = new Series(name, labelNames);
-    return {
-      set: (value, labels = {}) => {
-        const slot = series.slot(labels);
-        metric.set(slot, value);
-        series.put(slot, value);
+    new PromGauge({
+      name,
+      help,
+      labelNames,
+      registers: [this.prom],
+      collect() {
+        for (const [labels, value] of series.entries()) this.set(labels, value);
       },
+    });
+    return {
+      set: (value, labels = {}) => series.set(labels, value),
       get: (labels = {}) => series.get(labels),
     };
   }
