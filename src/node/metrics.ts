@@ -100,6 +100,7 @@ export class MetricsRegistry {
 
   counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
     const series = new Series(name, labelNames);
+    // Registering is all it needs: prom-client calls collect on each scrape.
     new PromCounter({
       name,
       help,
@@ -143,6 +144,7 @@ export class MetricsRegistry {
 
   gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
     const series = new Series(name, labelNames);
+    // As for counters: filled from `series` on each scrape.
     new PromGauge({
       name,
       help,
