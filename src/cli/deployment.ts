@@ -53,8 +53,11 @@ function checkId(config: DeploymentConfig, role: KeyRole, id: number, configPath
   }
 }
 
-/** The libp2p transport of a member (listening on its addresses) or a client (dialling out only). */
-/** `metricsRegistry`: where libp2p's own metrics go (one member per process only, see Libp2pTransportOptions). */
+/**
+ * The libp2p transport of a member (listening on its addresses) or a client (dialling out only);
+ * libp2p's own metrics go to `metricsRegistry` if given (one member per process only, see
+ * Libp2pTransportOptions).
+ */
 export function libp2pTransport(loaded: LoadedDeployment, logger: Logger, metricsRegistry?: Registry): TransportFactory {
   const { config, key } = loaded;
   const self = key.role === 'member' ? memberName(key.id) : clientName(key.id);
