@@ -76,7 +76,8 @@ export interface Libp2pTransportOptions extends TransportOptions {
   /**
    * Registers libp2p's own metrics (connections, dials, streams, noise, bytes by protocol) in this
    * registry. Only for a process that runs one libp2p node: @libp2p/prometheus-metrics keeps its
-   * metrics in a module-wide map, which each new node clears, so two nodes in one process would mix.
+   * metrics in a module-wide map, which each new node clears, so two nodes in one process would mix
+   * (it also clears prom-client's global registry, which byzpaxos never uses).
    */
   readonly metricsRegistry?: Registry;
 }
