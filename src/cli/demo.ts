@@ -32,8 +32,9 @@ const OPS: readonly KvOp[] = [
 const IN_FLIGHT = storyKey({ clientId: 1, seq: 4 });
 
 export function runDemo(argv: readonly string[]): number {
-  parseOptions('demo', argv, {});
-  const story = new Story((line) => process.stdout.write(`${line}\n`));
+  const json = parseOptions('demo', argv, { json: { type: 'boolean' } }).values.json === true;
+  const lines: string[] = [];
+  const story = new Story(json ? (line) => void lines.push(line) : (line) => void process.stdout.write(`${line}\n`));
   const result = simulate({
     seed: SEED,
     f: F,
@@ -46,6 +47,7 @@ export function runDemo(argv: readonly string[]): number {
     hooks: story,
   });
   const failure = story.conclude(result);
+  if (json) process.stdout.write(`${JSON.stringify({ ok: failure === null, failure, story: lines })}\n`);
   if (failure === null) return 0;
   process.stderr.write(`byzpaxos: demo failed: ${failure}\n`);
   return 1;

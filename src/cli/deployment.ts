@@ -3,6 +3,7 @@
 // transport for it, and turning every refusal into ONE line on stderr. One place, so `start` and
 // the client commands cannot disagree about default paths or about what a bad file means.
 import { dirname, join } from 'node:path';
+import type { Registry } from 'prom-client';
 import { ConfigError, loadClusterFile, toClusterConfig, type DeploymentConfig } from '../deploy/cluster-file.ts';
 import { keyFileName, loadKeyFile, type KeyFile, type KeyRole } from '../deploy/key-file.ts';
 import { clusterIdOf } from '../modes/byzantine/cluster.ts';
@@ -52,8 +53,12 @@ function checkId(config: DeploymentConfig, role: KeyRole, id: number, configPath
   }
 }
 
-/** The libp2p transport of a member (listening on its addresses) or a client (dialling out only). */
-export function libp2pTransport(loaded: LoadedDeployment, logger: Logger): TransportFactory {
+/**
+ * The libp2p transport of a member (listening on its addresses) or a client (dialling out only);
+ * libp2p's own metrics go to `metricsRegistry` if given (one member per process only, see
+ * Libp2pTransportOptions).
+ */
+export function libp2pTransport(loaded: LoadedDeployment, logger: Logger, metricsRegistry?: Registry): TransportFactory {
   const { config, key } = loaded;
   const self = key.role === 'member' ? memberName(key.id) : clientName(key.id);
   const listen = key.role === 'member' ? config.members[key.id]!.addrs : [];
@@ -61,7 +66,15 @@ export function libp2pTransport(loaded: LoadedDeployment, logger: Logger): Trans
   return async (onMessage) => {
     try {
       const libp2pDebug = logger.enabled('debug');
-      return await createLibp2pTransport({ secretKey: key.secretKey, listen, peers: peersOf(config, self), onMessage, log, libp2pDebug });
+      return await createLibp2pTransport({
+        secretKey: key.secretKey,
+        listen,
+        peers: peersOf(config, self),
+        onMessage,
+        log,
+        libp2pDebug,
+        ...(metricsRegistry === undefined ? {} : { metricsRegistry }),
+      });
     } catch (e) {
       throw new RefusalError(describeListenError(e));
     }

@@ -63,6 +63,8 @@ export interface InitResult {
   readonly clusterPath: string;
   /** Member key files in id order, then client key files. */
   readonly keyPaths: readonly string[];
+  /** Member files in id order, DIR/node-I.json: `start FILE` runs that member (see member-file.ts). */
+  readonly memberPaths: readonly string[];
   /** Names of key files already in the directory that the new cluster does not use (after --force). */
   readonly staleKeyFiles: readonly string[];
   /** The previous cluster's data directory, removed by --force (its stores would be refused), or null. */
@@ -138,10 +140,13 @@ export function initCluster(o: InitOptions): InitResult {
 
   const keys = [...members, ...clients];
   const keyPaths = keys.map((k) => join(o.dir, keyFileName(k.role, k.id)));
+  const memberPaths = members.map((m) => join(o.dir, memberFileName(m.id)));
   makeDir(o.dir);
-  if (!o.force) for (const path of [clusterPath, ...keyPaths]) refuseExisting(path);
+  if (!o.force) for (const path of [clusterPath, ...keyPaths, ...memberPaths]) refuseExisting(path);
   try {
     keys.forEach((k, i) => writeKeyFile(keyPaths[i], k, { replace: o.force }));
+    // Relative to the file, so the directory can move (or be mounted elsewhere) as a whole.
+    members.forEach((m, i) => writeFileSync(memberPaths[i]!, `${JSON.stringify({ config: CLUSTER_FILE_NAME, id: m.id })}\n`, { mode: 0o644 }));
     // Keys first, cluster.json last and atomically: a cluster.json on disk has all its keys.
     const temporary = `${clusterPath}.tmp`;
     writeFileSync(temporary, text, { mode: 0o644 });
@@ -157,7 +162,7 @@ export function initCluster(o: InitOptions): InitResult {
   const dataDir = join(o.dir, DATA_DIR_NAME);
   const removedData = o.force && existsSync(dataDir) ? dataDir : null;
   if (removedData !== null) rmSync(removedData, { recursive: true, force: true });
-  return { config, clusterPath, keyPaths, staleKeyFiles, removedData };
+  return { config, clusterPath, keyPaths, memberPaths, staleKeyFiles, removedData };
 }
 
 function makeDir(dir: string): void {
@@ -178,12 +183,16 @@ function refuseExisting(path: string): void {
 
 /** Commands as printed run as printed: `npx byzpaxos` finds the bin in a checkout and in a project that installed it. */
 function startCommands(r: InitResult): string[] {
-  return r.config.members.map((m) => `npx byzpaxos start --config ${r.clusterPath} --id ${m.id}`);
+  return r.memberPaths.map((path) => `npx byzpaxos start ${path}`);
+}
+
+function memberFileName(id: number): string {
+  return `node-${id}.json`;
 }
 
 function describeJson(r: InitResult): Record<string, unknown> {
   const { mode, f, n } = r.config;
-  return { clusterPath: r.clusterPath, mode, f, n, keyFiles: r.keyPaths, staleKeyFiles: r.staleKeyFiles, removedData: r.removedData, start: startCommands(r) };
+  return { clusterPath: r.clusterPath, mode, f, n, keyFiles: r.keyPaths, memberFiles: r.memberPaths, staleKeyFiles: r.staleKeyFiles, removedData: r.removedData, start: startCommands(r) };
 }
 
 function describe(o: InitOptions, r: InitResult): string {
@@ -193,13 +202,14 @@ function describe(o: InitOptions, r: InitResult): string {
   const lines = [
     `wrote ${r.clusterPath}: ${config.mode} mode, f=${config.f}, ${config.n} members on ${o.host} ports ${o.basePort}..${lastPort}, ${config.clients.length} client${config.clients.length === 1 ? '' : 's'}`,
     `wrote ${names.length} key files (mode 0600) in ${o.dir}: ${names.join(', ')}`,
+    `wrote ${r.memberPaths.length} member files (each member's start options) in ${o.dir}: ${r.memberPaths.map((p) => basename(p)).join(', ')}`,
     ...(r.staleKeyFiles.length === 0 ? [] : [`left from before, not in the new cluster: ${r.staleKeyFiles.join(', ')} (delete them)`]),
     ...(r.removedData === null ? [] : [`removed ${r.removedData}: the previous cluster's stores and evidence`]),
     '',
     'start each node (one terminal or machine each):',
     ...startCommands(r).map((command) => `  ${command}`),
     '',
-    `node I needs ${CLUSTER_FILE_NAME} and node-I.key only; keep client keys with the clients.`,
+    `node I needs ${CLUSTER_FILE_NAME}, node-I.key and node-I.json only; keep client keys with the clients.`,
     `to run on several machines, edit each member's "addrs" in ${CLUSTER_FILE_NAME} (e.g. "/ip4/10.0.0.5/tcp/${o.basePort}"), then copy the same file to every machine.`,
   ];
   return `${lines.join('\n')}\n`;

@@ -43,9 +43,11 @@ const POLL_MS = 20;
 const DIGEST_CHARS_SHOWN = 16;
 
 export async function runLiveDemo(argv: readonly string[]): Promise<number> {
-  parseOptions('live-demo', argv, {});
-  const say = (line: string): void => void process.stdout.write(`${line}\n`);
+  const json = parseOptions('live-demo', argv, { json: { type: 'boolean' } }).values.json === true;
+  const lines: string[] = [];
+  const say = json ? (line: string): void => void lines.push(line) : (line: string): void => void process.stdout.write(`${line}\n`);
   const failure = await liveDemo(say);
+  if (json) process.stdout.write(`${JSON.stringify({ ok: failure === null, failure, story: lines })}\n`);
   if (failure === null) return 0;
   process.stderr.write(`byzpaxos: live demo failed: ${failure}\n`);
   return 1;

@@ -36,6 +36,7 @@ commands:
     --evidence-out DIR     write each distinct proof of misbehaviour to DIR/<id>.json (an
                            evidence file for 'evidence verify'); DIR is created if missing
   demo         tell the story of a small crash-mode cluster: election, crash, failover, catch-up
+    --json                 print one JSON object instead: ok, failure (null if none), story (its lines)
   experiment NAME [--seeds N] [--out DIR] [--json]
                run one experiment, print its table (--json: its rows) and write DIR (default
                results/NAME-TIME): rows.csv, rows.json, SVG plots, summary.md, metadata.json;
@@ -61,7 +62,8 @@ commands:
   init         create a deployment: a key per node and client, and DIR/cluster.json
     --nodes N              members: 2f+1 in crash mode (3, 5, …), 3f+1 otherwise (4, 7, …)
     --mode MODE            crash, byzantine or commit-reveal
-    --dir DIR              where to write cluster.json, node-I.key and client-C.key
+    --dir DIR              where to write cluster.json, node-I.key, client-C.key and
+                           node-I.json (member I's file: 'start DIR/node-I.json' runs it)
                            (key files mode 0600); created if missing
     --base-port P          member I listens on port P+I (default 7000)
     --host H               address in every member's multiaddr (default 127.0.0.1);
@@ -94,6 +96,8 @@ commands:
                            existing one is reused only if its cluster.json has the same mode
                            and size
     --base-port P          member I listens on port P+I (default 7000)
+    --json                 once every member runs, print one JSON line (cluster.json path,
+                           mode, f, n, each member's id, pid and addrs); logs stay on stderr
   put KEY VALUE  set KEY (prints ok); each run is its own client session, so concurrent runs
                with one client key are all executed once. KEY at most 256 bytes, VALUE at
                most 1024 bytes (UTF-8)
@@ -139,6 +143,7 @@ commands:
   live-demo    what 'npm start' runs: a 4-node commit-reveal cluster over libp2p with one
                malicious acceptor (n0, reveal-mismatch), a short workload, the evidence
                against it verified, then a clean shutdown ('demo' is the simulator story)
+    --json                 print one JSON object instead: ok, failure (null if none), story (its lines)
   help [CMD]   show this help, or only CMD's (also: CMD --help)
   --version    print the version
 

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { NODE_ID_MAX } from '../core/limits.ts';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, parseLogLevel, type LogFormat, type LogLevel } from '../node/log.ts';
 import { createNodeMetrics, METRICS_HOST } from '../node/metrics.ts';
-import { registerProcessMetrics } from '../node/process-metrics.ts';
 import { NodeRuntime, stopOnSignals } from '../node/runtime.ts';
 import { encodeEvidenceFile, evidenceId } from '../evidence/file.ts';
 import { DATA_DIR_NAME, toClusterConfig } from '../deploy/cluster-file.ts';
@@ -116,13 +115,14 @@ async function startNode(o: StartOptions): Promise<number> {
     sink: (line) => (holding ? held.push(line) : process.stderr.write(`${line}\n`)),
   });
   const metrics = createNodeMetrics();
-  const stopProcessMetrics = registerProcessMetrics(metrics.registry);
+  metrics.registry.collectProcessMetrics();
   const runtime = new NodeRuntime({
     deployment: loaded.config,
     id: o.id,
     secretKey: loaded.key.secretKey,
     storage,
-    transport: libp2pTransport(loaded, logger),
+    // libp2p's metrics too when there is an endpoint to serve them: `start` runs one member per process.
+    transport: libp2pTransport(loaded, logger, o.metricsPort === null ? undefined : metrics.registry.prom),
     logger,
     metrics,
     ...(o.metricsPort === null ? {} : { metricsPort: o.metricsPort, metricsHost: o.metricsHost }),
@@ -135,7 +135,6 @@ async function startNode(o: StartOptions): Promise<number> {
   } catch (e) {
     removeHandlers();
     await runtime.stop();
-    stopProcessMetrics();
     const refusal = asRefusal(e, o);
     if (refusal !== null) throw refusal;
     flush(held);
@@ -145,7 +144,6 @@ async function startNode(o: StartOptions): Promise<number> {
   }
   flush(held);
   await runtime.stopped;
-  stopProcessMetrics();
   removeHandlers();
   return runtime.failure === null ? 0 : 1;
 }

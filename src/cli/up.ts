@@ -22,6 +22,7 @@ const OPTIONS = {
   mode: { type: 'string' },
   dir: { type: 'string' },
   'base-port': { type: 'string' },
+  json: { type: 'boolean' },
 } as const;
 
 /** How long the children have to stop after SIGTERM before they are killed. */
@@ -49,9 +50,11 @@ export function runUp(argv: readonly string[]): Promise<number> {
     let running = false;
     try {
       const { config, clusterPath, reused } = prepare({ ...init, dir: workspace.dir });
-      const members = await startMembers(config, clusterPath);
+      const json = values.json === true;
+      const members = await startMembers(config, clusterPath, json);
       running = true;
-      printBanner(config, clusterPath, reused, members, workspace.temporary);
+      if (json) printJson(config, clusterPath, reused, members, workspace.temporary);
+      else printBanner(config, clusterPath, reused, members, workspace.temporary);
       return await supervise(members);
     } finally {
       // What up created goes if it never ran; a temporary directory (it holds keys) goes always.
@@ -119,8 +122,8 @@ function listDir(dir: string): string[] {
  * port in use, say) or none of this happens within STARTUP_TIMEOUT_MS, every member is stopped and
  * the refusal says which and why; output is held until then, so a failed up prints one line.
  */
-async function startMembers(config: DeploymentConfig, clusterPath: string): Promise<Member[]> {
-  const members = config.members.map((m) => spawnMember(clusterPath, m.id));
+async function startMembers(config: DeploymentConfig, clusterPath: string, json: boolean): Promise<Member[]> {
+  const members = config.members.map((m) => spawnMember(clusterPath, m.id, json));
   const failure = await new Promise<string | null>((resolve) => {
     let waiting = members.length;
     const timer = setTimeout(() => resolve(`the members did not all start within ${STARTUP_TIMEOUT_MS} ms`), STARTUP_TIMEOUT_MS);
@@ -147,6 +150,13 @@ function printBanner(config: DeploymentConfig, clusterPath: string, reused: bool
   out(`  npx byzpaxos get k --config ${clusterPath}`);
   out(`  npx byzpaxos status --config ${clusterPath}`);
   out(temporary ? 'Ctrl-C stops every node (and removes this temporary directory; --dir DIR keeps one).' : 'Ctrl-C stops every node.');
+  for (const m of members) m.release();
+}
+
+/** The banner's facts as one JSON line: the cluster, and each member's pid and address. */
+function printJson(config: DeploymentConfig, clusterPath: string, reused: boolean, members: readonly Member[], temporary: boolean): void {
+  const listed = members.map((m, id) => ({ id, name: m.process.name, pid: m.process.child.pid, addrs: config.members[id]!.addrs }));
+  process.stdout.write(`${JSON.stringify({ clusterPath, reused, temporary, mode: config.mode, f: config.f, n: config.n, members: listed })}\n`);
   for (const m of members) m.release();
 }
 
@@ -200,12 +210,15 @@ function killAll(members: readonly Member[], signal: NodeJS.Signals): void {
   signalMembers(members.map((m) => m.process), signal);
 }
 
-/** `byzpaxos start` for member `id` (member-process.ts), its output held until release(), then prefixed `[nI] `. */
-function spawnMember(clusterPath: string, id: number): Member {
+/**
+ * `byzpaxos start` for member `id` (member-process.ts), its output held until release(), then
+ * prefixed `[nI] `; with `json` all of it goes to stderr, so that stdout is up's one JSON line.
+ */
+function spawnMember(clusterPath: string, id: number, json: boolean): Member {
   let held: [NodeJS.WritableStream, string][] | null = [];
   const child = spawnMemberProcess(clusterPath, id, {
     onLine: (stream, text) => {
-      const to = stream === 'stdout' ? process.stdout : process.stderr;
+      const to = stream === 'stdout' && !json ? process.stdout : process.stderr;
       if (held === null) to.write(`[${memberName(id)}] ${text}\n`);
       else held.push([to, text]);
     },

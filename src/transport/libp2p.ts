@@ -32,11 +32,13 @@
 //   aborts (resets) that stream and counts the reason; frames before the fault are delivered.
 //   No handler throws; onMessage exceptions are caught and counted ('handler-error').
 import { createLibp2p, type Libp2p } from 'libp2p';
+import type { PrometheusMetricsComponents } from '@libp2p/prometheus-metrics';
+import type { Registry } from 'prom-client';
 import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
-import type { Connection, ConnectionGater, PeerId, Stream } from '@libp2p/interface';
+import type { Connection, ConnectionGater, Metrics, PeerId, Stream } from '@libp2p/interface';
 import { bytesEqual } from '../../crypto/digest.ts';
 import { keyPairFromSeed } from '../../crypto/ed25519.ts';
 import './yamux-window.ts';
@@ -70,7 +72,17 @@ export interface Libp2pTransport extends Transport {
   readonly addrs: readonly string[];
 }
 
-export async function createLibp2pTransport(options: TransportOptions): Promise<Libp2pTransport> {
+export interface Libp2pTransportOptions extends TransportOptions {
+  /**
+   * Registers libp2p's own metrics (connections, dials, streams, noise, bytes by protocol) in this
+   * registry. Only for a process that runs one libp2p node: @libp2p/prometheus-metrics keeps its
+   * metrics in a module-wide map, which each new node clears, so two nodes in one process would mix
+   * (it also clears prom-client's global registry, which byzpaxos never uses).
+   */
+  readonly metricsRegistry?: Registry;
+}
+
+export async function createLibp2pTransport(options: Libp2pTransportOptions): Promise<Libp2pTransport> {
   const limits = transportLimits(options);
   const self = keyPairFromSeed(options.secretKey);
   const links = buildLinks(options.peers, self.publicKey);
@@ -88,6 +100,7 @@ export async function createLibp2pTransport(options: TransportOptions): Promise<
     streamMuxers: [yamux()],
     connectionGater: gater(byPeerId, stats, log),
     connectionMonitor: { enabled: false },
+    ...(options.metricsRegistry === undefined ? {} : { metrics: await libp2pMetrics(options.metricsRegistry) }),
     connectionManager: {
       maxConnections: connectionsMax(links.size),
       // Every peer of the cluster may connect at once, and all from one host (its clients on one
@@ -108,6 +121,16 @@ export async function createLibp2pTransport(options: TransportOptions): Promise<
     throw err;
   }
   return transport;
+}
+
+/**
+ * libp2p's metrics into `registry`. Imported only here, so that the client commands, which never
+ * serve metrics, do not load it (about 90 ms). Our registry gathers the process metrics itself
+ * (MetricsRegistry.collectProcessMetrics).
+ */
+async function libp2pMetrics(registry: Registry): Promise<(components: PrometheusMetricsComponents) => Metrics> {
+  const { prometheusMetrics } = await import('@libp2p/prometheus-metrics');
+  return prometheusMetrics({ registry, collectDefaultMetrics: false });
 }
 
 interface Link {

@@ -172,6 +172,16 @@ describe('byzpaxos help and demo', () => {
     expect(r.stdout).toMatch(/identical state digest/);
     expect(r.stdout).toMatch(/no violations/);
   });
+
+  it('demo --json: one JSON object holding the verdict and the same story', () => {
+    const text = byzpaxos('demo');
+    const r = byzpaxos('demo', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(1);
+    const printed = JSON.parse(r.stdout) as { ok: boolean; failure: string | null; story: string[] };
+    expect(printed).toMatchObject({ ok: true, failure: null });
+    expect(printed.story).toEqual(text.stdout.trimEnd().split('\n'));
+  });
 });
 
 const BYZ = ['--mode', 'byzantine', '--f', '1', '--commands', '10'];

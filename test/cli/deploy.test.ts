@@ -315,4 +315,23 @@ describe('byzpaxos up', () => {
     expect(await exit).toBe(0);
     for (const pid of pids) expect(pidAlive(pid), `pid ${pid}`).toBe(false);
   }, 40_000);
+
+  it('--json: one JSON line on stdout once every member runs, naming each pid', async () => {
+    const dir = join(tmp, 'up-json');
+    const base = await freeBasePort(3);
+    const up = spawnByzpaxos(['up', '--nodes', '3', '--mode', 'crash', '--dir', dir, '--base-port', String(base), '--json']);
+    let stdout = '';
+    up.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    up.stderr!.resume();
+    const exit = new Promise<number | null>((resolve) => up.on('exit', (code) => resolve(code)));
+    await waitFor('up to print its JSON line', () => stdout.endsWith('\n'), 15_000, () => stdout);
+    const printed = JSON.parse(stdout) as { clusterPath: string; mode: string; n: number; members: { id: number; pid: number; addrs: string[] }[] };
+    for (const m of printed.members) foreignPids.add(m.pid);
+    expect(printed).toMatchObject({ clusterPath: join(dir, 'cluster.json'), mode: 'crash', n: 3, reused: false, temporary: false });
+    expect(printed.members.map((m) => m.addrs)).toEqual([0, 1, 2].map((i) => [`/ip4/127.0.0.1/tcp/${base + i}`]));
+    for (const m of printed.members) expect(pidAlive(m.pid), `pid ${m.pid}`).toBe(true);
+    process.kill(up.pid!, 'SIGINT');
+    expect(await exit).toBe(0);
+    expect(stdout.split('\n')).toHaveLength(2);
+  }, 40_000);
 });

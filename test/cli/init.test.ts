@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/args.ts';
 import { initCluster, parseInitArgs } from '../../src/cli/init.ts';
+import { parseStartArgs } from '../../src/cli/start.ts';
 import type { Mode } from '../../src/core/protocol.ts';
 import { loadClusterFile, toClusterConfig } from '../../src/deploy/cluster-file.ts';
 import { loadKeyFile } from '../../src/deploy/key-file.ts';
@@ -70,11 +71,22 @@ describe('init writes a loadable cluster', () => {
       expect(config.clients.map((c) => c.id)).toEqual([1, 2]);
       const names = readdirSync(dir).sort();
       expect(names).toEqual(
-        ['cluster.json', 'client-1.key', 'client-2.key', ...Array.from({ length: nodes }, (_, i) => `node-${i}.key`)].sort(),
+        ['cluster.json', 'client-1.key', 'client-2.key', ...Array.from({ length: nodes }, (_, i) => [`node-${i}.key`, `node-${i}.json`]).flat()].sort(),
       );
       if (POSIX) for (const path of result.keyPaths) expect(statSync(path).mode & 0o777, path).toBe(0o600);
     });
   }
+
+  it('writes a member file per member that start reads as that member of this cluster', () => {
+    const dir = freshDir();
+    const result = initCluster(parseInitArgs(['--nodes', '3', '--mode', 'crash', '--dir', dir]));
+    expect(result.memberPaths).toEqual([0, 1, 2].map((id) => join(dir, `node-${id}.json`)));
+    result.memberPaths.forEach((path, id) => {
+      expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ config: 'cluster.json', id });
+      expect(parseStartArgs([path])).toMatchObject({ configPath: result.clusterPath, id });
+    });
+    expect(() => initCluster(parseInitArgs(['--nodes', '3', '--mode', 'crash', '--dir', dir]))).toThrow(/already exists; pass --force/);
+  });
 
   it('every key is fresh', () => {
     const a = initCluster(parseInitArgs(['--nodes', '4', '--mode', 'byzantine', '--dir', freshDir()]));
@@ -166,7 +178,7 @@ describe('byzpaxos init (child process)', () => {
     const clusterPath = join(dir, 'cluster.json');
     expect(r.stdout).toContain(`wrote ${clusterPath}: byzantine mode, f=1, 4 members on 127.0.0.1 ports 7000..7003, 1 client\n`);
     expect(r.stdout).toContain('node-0.key, node-1.key, node-2.key, node-3.key, client-1.key');
-    for (let id = 0; id < 4; id++) expect(r.stdout).toContain(`  npx byzpaxos start --config ${clusterPath} --id ${id}\n`);
+    for (let id = 0; id < 4; id++) expect(r.stdout).toContain(`  npx byzpaxos start ${join(dir, `node-${id}.json`)}\n`);
     expect(r.stdout).toMatch(/edit each member's "addrs"/);
     expect(loadAll(dir).n).toBe(4);
     if (POSIX) expect(statSync(join(dir, 'node-0.key')).mode & 0o777).toBe(0o600);

@@ -25,4 +25,15 @@ describe('byzpaxos live-demo (npm start)', () => {
     expect(out).toMatch(/honest nodes agree: n1, n2, n3 decided slots 0\.\.\d+, state digest [0-9a-f]{16}/);
     expect(out.trimEnd().split('\n').at(-1)).toMatch(/^shut down cleanly in \d+ ms/);
   }, DEMO_BOUND_MS + 5_000);
+
+  it('--json: one JSON object, the verdict and the story lines', () => {
+    const r = spawnSync(process.execPath, ['src/cli/main.ts', 'live-demo', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: DEMO_BOUND_MS });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(1);
+    const printed = JSON.parse(r.stdout) as { ok: boolean; failure: string | null; story: string[] };
+    expect(printed).toMatchObject({ ok: true, failure: null });
+    expect(printed.story.at(-1)).toMatch(/^shut down cleanly in \d+ ms/);
+    expect(printed.story.some((line) => /honest nodes agree: n1, n2, n3/.test(line))).toBe(true);
+  }, DEMO_BOUND_MS + 5_000);
 });

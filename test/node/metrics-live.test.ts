@@ -1,6 +1,6 @@
 // A live member's metrics endpoint, as Prometheus scrapes it: three `byzpaxos start` processes
 // (crash mode, SQLite) serve a few puts; every member's /metrics must pass `promtool check
-// metrics` and carry the latency histograms, and /healthz and /readyz answer. promtool comes
+// metrics` and carry the latency histograms and libp2p's own metrics, and /healthz and /readyz answer. promtool comes
 // from Debian's prometheus package; without it that check is skipped, saying so, unless
 // BYZPAXOS_REQUIRE_PROMTOOL=1 (CI), where its absence fails the test.
 import { spawnSync } from 'node:child_process';
@@ -36,6 +36,15 @@ describe("a live member's metrics", () => {
       expect(text).toContain('# TYPE byzpaxos_request_decide_seconds histogram\n');
       expect(text).toContain('# TYPE byzpaxos_core_dropped_total counter\n');
       expect(text).toMatch(/^nodejs_heap_size_used_bytes \d+$/m);
+    }
+  });
+
+  it("carry libp2p's own metrics: its connections to the other members, and bytes by protocol", () => {
+    for (const { text } of scrapes) {
+      const connections = (direction: string): number =>
+        Number(new RegExp(`^libp2p_connection_manager_connections\\{libp2p_connection_manager_connections="${direction}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+      expect(connections('inbound') + connections('outbound')).toBeGreaterThanOrEqual(2);
+      expect(text).toMatch(/^libp2p_data_transfer_bytes_total\{protocol="\/byzpaxos\/1\.0\.0 sent"\} [1-9]\d*$/m);
     }
   });
 

@@ -115,7 +115,7 @@ describe('bad input', () => {
     expect(rejected.get({ reason: 'client-id-mismatch' })).toBe(1);
     expect(rejected.get({ reason: 'unknown-peer' })).toBe(1);
     expect(c.log.find('message rejected').length).toBeGreaterThanOrEqual(5);
-    const text = node.metrics.registry.render();
+    const text = await node.metrics.registry.render();
     expect(text).toContain('byzpaxos_rejected_total{reason="decode"} 2');
     expect(node.running).toBe(true);
     const client = await c.client(1);
