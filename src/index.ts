@@ -1,8 +1,10 @@
+export type { Mode } from './base/mode.ts';
+export type { Ballot } from './base/types.ts';
 // Public surface of the byzpaxos library.
-export { BOTTOM, compareBallots, formatBallot, type Ballot } from './core/ballot.ts';
+export { BOTTOM, compareBallots, formatBallot } from './base/ballot.ts';
 export { crashQuorums, flexibleQuorums, type QuorumSpec } from './core/quorum.ts';
 export { defaultConfig, type CoreConfig } from './core/config.ts';
-export type { Mode, ProtocolNode } from './core/protocol.ts';
+export type { ProtocolNode } from './core/protocol.ts';
 export type { Effect, Input, PersistRecord, TimerName } from './core/effects.ts';
 export { PaxosNode, type NodeOptions } from './core/node.ts';
 export { Acceptor } from './core/acceptor.ts';
@@ -11,12 +13,12 @@ export { Learner } from './core/learner.ts';
 export { Replica } from './core/replica.ts';
 export { Client, type ClientEffect } from './core/client.ts';
 export { SeededRng, type Rng } from './core/rng.ts';
-export { NOOP, type Batch, type Command, type PValue } from './core/types.ts';
+export { NOOP, type Batch, type Command, type PValue } from './base/types.ts';
 export type { Message, PeerMessage } from './messages/types.ts';
 export { CodecError, decodeMessage, encodeMessage, batchDigest } from './messages/codec.ts';
-export type { StateMachine } from './app/state-machine.ts';
+export type { StateMachine } from './core/state-machine.ts';
 export { KvStore, encodeKvOp, decodeKvResult, type KvOp, type KvResult } from './app/kv.ts';
-export type { Storage, PersistentState } from './storage/storage.ts';
+export type { Storage, PersistentState } from './core/storage.ts';
 export { MemoryStorage } from './storage/memory.ts';
 export { simulate, type SimOptions, type SimResult } from './sim/simulator.ts';
 export { parseFaults, type FaultSpec } from './sim/faults.ts';
@@ -27,7 +29,7 @@ export { ByzantineNode, type ByzantineNodeOptions } from './modes/byzantine/node
 export { defaultByzantineConfig, type ByzantineConfig } from './modes/byzantine/config.ts';
 export { Authenticator, signCommand } from './modes/byzantine/auth.ts';
 export { clusterIdOf, validateCluster, type ClusterConfig } from './modes/byzantine/cluster.ts';
-export type { Evidence, EvidenceKind, Suspicion } from './evidence/types.ts';
+export type { Evidence, EvidenceKind, Suspicion } from './messages/evidence.ts';
 export { verifyEvidence, type EvidenceVerdict } from './evidence/verify.ts';
 export { decodeEvidenceFile, encodeEvidenceFile, decodeClusterFile, EVIDENCE_FORMAT, type EvidenceFile } from './evidence/file.ts';
 export { frameType } from './messages/codec.ts';

@@ -2,11 +2,12 @@
 // member and client, writes DIR/node-<i>.key and DIR/client-<c>.key (mode 0600) and DIR/cluster.json
 // (member i on /ip4/HOST/tcp/BASE+i), and prints the commands that start the nodes. Refuses to
 // overwrite anything without --force; a bad command line is one line and exit 2.
+import type { Mode } from '../base/mode.ts';
 import { existsSync, lstatSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { basename, join } from 'node:path';
 import { generateKeyPair } from '../../crypto/ed25519.ts';
-import type { Mode } from '../core/protocol.ts';
+import { MODES } from '../base/mode.ts';
 import {
   CLUSTER_FILE_NAME,
   DATA_DIR_NAME,
@@ -16,7 +17,6 @@ import {
   F_MIN,
   formatClusterFile,
   membersFor,
-  MODES,
   parseClusterFile,
   toClusterConfig,
   type DeploymentConfig,

@@ -1,13 +1,13 @@
 // `byzpaxos sim`: run a range of seeds through the deterministic simulator and report.
 // The --json shape is a contract other tools parse; extend it, never rename fields.
+import { MODES, type Mode } from '../base/mode.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createHasher } from '../../crypto/digest.ts';
-import type { Mode } from '../core/protocol.ts';
 import { byzantineQuorums, crashQuorums } from '../core/quorum.ts';
-import { PREPARED_CERTIFICATES_MAX } from '../core/limits.ts';
-import type { NodeId } from '../core/types.ts';
+import { PREPARED_CERTIFICATES_MAX } from '../base/limits.ts';
+import type { NodeId } from '../base/types.ts';
 import { encodeEvidenceFile, evidenceId } from '../evidence/file.ts';
 import { formatFaults, parseFaults, type FaultSpec } from '../sim/faults.ts';
 import { simulate, type SimResult } from '../sim/simulator.ts';
@@ -32,7 +32,6 @@ const OPTIONS = {
   'evidence-out': { type: 'string' },
 } as const;
 
-const MODES: readonly Mode[] = ['crash', 'byzantine', 'commit-reveal'];
 // Every seed a run reports must be accepted back by --seed-start in its replay command.
 const SEED_MAX = 2 ** 31;
 const LIVENESS_SEEDS_LISTED = 20;

@@ -6,10 +6,10 @@
 // snapshot, the acceptor forgets its pvalues there (docs/PROTOCOL.md, "Snapshots and log
 // truncation"). A Prepare from below logFrom is then answered `truncated`, as when the pvalues
 // exceed a Promise: the candidate lags, catches up (by snapshot) and only then may lead.
-import { ballotGreater, compareBallots, type Ballot } from './ballot.ts';
+import type { Ballot, PValue, Slot } from '../base/types.ts';
+import { ballotGreater, compareBallots } from '../base/ballot.ts';
 import type { PersistRecord } from './effects.ts';
-import { FRAME_BYTES_MAX, PROMISE_PVALUES_MAX } from './limits.ts';
-import type { PValue, Slot } from './types.ts';
+import { FRAME_BYTES_MAX, PROMISE_PVALUES_MAX } from '../base/limits.ts';
 import type { Accept, Nack, Prepare, Promise1b } from '../messages/types.ts';
 import { encodedSize, pvalueSize } from '../messages/codec.ts';
 

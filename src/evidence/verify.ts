@@ -1,9 +1,9 @@
 // Checking Evidence: anyone holding the cluster configuration reaches the same verdict, so a
 // culprit can be named to people who saw none of the traffic. Evidence is untrusted input: the
 // verdict is "genuine" only when every rule holds, and nothing a prover sends makes it throw.
-import { ballotEquals, formatBallot } from '../core/ballot.ts';
+import { ballotEquals, formatBallot } from '../base/ballot.ts';
 import { byzantineQuorums } from '../core/quorum.ts';
-import type { NodeId } from '../core/types.ts';
+import type { NodeId } from '../base/types.ts';
 import type { SignedEnvelope } from '../messages/types.ts';
 import { Authenticator, type SignedPayload } from '../modes/byzantine/auth.ts';
 import { checkNewBallot, type CertificateContext } from '../modes/byzantine/certificates.ts';
@@ -11,8 +11,8 @@ import { leaderOf, validateCluster, type ClusterConfig } from '../modes/byzantin
 import { opens } from '../../crypto/commitment.ts';
 import { bytesEqual } from '../../crypto/digest.ts';
 import { nobleBackend, type SignatureBackend } from '../../crypto/ed25519.ts';
-import { at, claimOf } from './claim.ts';
-import type { Evidence } from './types.ts';
+import { at, claimOf } from '../modes/byzantine/claim.ts';
+import type { Evidence } from '../messages/evidence.ts';
 
 export type EvidenceVerdict =
   | { readonly ok: true; readonly culprit: NodeId; readonly summary: string }

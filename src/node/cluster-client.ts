@@ -8,12 +8,11 @@
 // concurrent CLI commands, never make each other's commands stale. If the replicas evicted the
 // session (too many newer sessions of this client id), the operation fails with
 // SessionEvictedError and the client continues in a new session.
+import type { Ballot, ClientId, NodeId, SessionId } from '../base/types.ts';
 import { decodeKvResult, encodeKvOp, type KvOp, type KvResult } from '../app/kv.ts';
-import type { Ballot } from '../core/ballot.ts';
 import { sessionFromWords, type Client, type ClientEffect } from '../core/client.ts';
-import { CLIENT_SESSIONS_PER_CLIENT_MAX } from '../core/limits.ts';
+import { CLIENT_SESSIONS_PER_CLIENT_MAX } from '../base/limits.ts';
 import { SeededRng } from '../core/rng.ts';
-import type { ClientId, NodeId, SessionId } from '../core/types.ts';
 import { CodecError, decodeWireMessage, encodeMessage } from '../messages/codec.ts';
 import type { ClientReply, ClientRequest, StatusCounts, StatusReply, WireMessage } from '../messages/types.ts';
 import type { PeerName, Transport } from '../transport/transport.ts';

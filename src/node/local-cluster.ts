@@ -10,6 +10,7 @@
 //
 // Keys derive from `seed`; ports are free loopback ports picked at start (a port taken in the gap
 // between picking and listening fails the start).
+import type { Mode } from '../base/mode.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,8 +20,7 @@ import { Worker } from 'node:worker_threads';
 import type { Adversary } from '../adversary/adversary.ts';
 import { adversaryNamed } from '../adversary/strategies.ts';
 import type { CoreConfig } from '../core/config.ts';
-import type { Mode } from '../core/protocol.ts';
-import type { NodeId } from '../core/types.ts';
+import type { NodeId } from '../base/types.ts';
 import { CLUSTER_FILE_NAME, formatClusterFile, membersFor } from '../deploy/cluster-file.ts';
 import type { ByzantineConfig } from '../modes/byzantine/config.ts';
 import { keyFileName, writeKeyFile } from '../deploy/key-file.ts';
@@ -32,6 +32,7 @@ import { ClusterClient } from './cluster-client.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { NodeRuntime, type RuntimeStorage } from './runtime.ts';
 import { siblingModuleUrl } from './module-url.ts';
+import type { MemberHandle, MemberStats } from './member-handle.ts';
 import { ProcessMember } from './process-member.ts';
 import type { ProcUsage } from './proc-usage.ts';
 import { keyPairFromSeed, nativeBackend, type KeyPair, type SignatureBackend } from '../../crypto/ed25519.ts';
@@ -74,26 +75,6 @@ export interface LocalClusterOptions {
   readonly clientTimeoutMs?: number;
 }
 
-/** Counters of one member, or totals; times in ms. Signatures are real ones, past the verdict cache. */
-export interface MemberStats {
-  signs: number;
-  signMs: number;
-  verifies: number;
-  verifyMs: number;
-  cacheHits: number;
-  /** Messages and payload bytes the member's transport sent, and the stream writes carrying them. */
-  messagesOut: number;
-  bytesOut: number;
-  writes: number;
-  /** Synced storage transactions (each an fsync; 0 with memory storage) and the time storage.apply took. */
-  storageCommits: number;
-  storageMs: number;
-  /** Inputs (messages, requests, timer fires) the member's runtime stepped through its core. */
-  steps: number;
-  decisions: number;
-  viewChanges: number;
-}
-
 export interface LocalClusterStats extends MemberStats {
   /** decisions and viewChanges: at the member that saw most, not summed. */
   readonly members: number;
@@ -110,16 +91,6 @@ export interface MemberSpec {
   readonly seed: number;
   /** A built-in adversary's name (worker threads cannot be handed code). */
   readonly adversaryName?: string;
-}
-
-/** A running member, wherever it runs. */
-export interface MemberHandle {
-  readonly id: NodeId;
-  readonly peerId: string;
-  /** Listen multiaddrs, each ending in /p2p/<peerId>. */
-  readonly addrs: readonly string[];
-  stats(): Promise<MemberStats>;
-  stop(): Promise<void>;
 }
 
 export class LocalCluster {

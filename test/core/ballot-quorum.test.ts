@@ -1,15 +1,8 @@
 // Ballots and quorums, rule by rule, as the seeds state them (raft_paper_test.go style).
+import type { Ballot } from '../../src/base/types.ts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  BOTTOM,
-  ballotEquals,
-  ballotGreater,
-  compareBallots,
-  isBottom,
-  maxBallot,
-  type Ballot,
-} from '../../src/core/ballot.ts';
+import { BOTTOM, ballotEquals, ballotGreater, compareBallots, isBottom, maxBallot } from '../../src/base/ballot.ts';
 import {
   crashQuorums,
   flexibleQuorums,

@@ -2,16 +2,16 @@
 // tests): the test decides which message goes where and when; a cut link is a black hole.
 // The harness plays the driver: it applies every `persist` to the node's MemoryStorage at the
 // point it appears in the effect list, and checks that each dependent send comes after it.
+import type { Ballot, Command, NodeId } from '../../src/base/types.ts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KvStore, decodeKvResult, encodeKvOp, type KvOp, type KvResult } from '../../src/app/kv.ts';
-import { BOTTOM, compareBallots, type Ballot } from '../../src/core/ballot.ts';
+import { BOTTOM, compareBallots } from '../../src/base/ballot.ts';
 import { defaultConfig, type CoreConfig } from '../../src/core/config.ts';
 import type { Effect, Input, TimerName } from '../../src/core/effects.ts';
-import { CATCHUP_ENTRIES_MAX, LEARNER_WINDOW_SLOTS } from '../../src/core/limits.ts';
+import { CATCHUP_ENTRIES_MAX, LEARNER_WINDOW_SLOTS } from '../../src/base/limits.ts';
 import { PaxosNode } from '../../src/core/node.ts';
 import { SeededRng } from '../../src/core/rng.ts';
-import type { Command, NodeId } from '../../src/core/types.ts';
 import { batchDigest } from '../../src/messages/codec.ts';
 import type { ClientReply, PeerMessage } from '../../src/messages/types.ts';
 import { MemoryStorage } from '../../src/storage/memory.ts';

@@ -1,7 +1,7 @@
 // Deterministic deployment fixtures: keys from fixed seeds, and cluster.json texts to break.
+import type { Mode } from '../../src/base/mode.ts';
 import { toHex } from '../../crypto/digest.ts';
 import { keyPairFromSeed, type KeyPair } from '../../crypto/ed25519.ts';
-import type { Mode } from '../../src/core/protocol.ts';
 import { membersFor } from '../../src/deploy/cluster-file.ts';
 
 /** Member i's key: seed filled with i+1; client c's: seed filled with 100+c. */

@@ -4,7 +4,7 @@ import { Acceptor } from '../../src/core/acceptor.ts';
 import type { CoreConfig } from '../../src/core/config.ts';
 import { PaxosNode, type NodeOptions } from '../../src/core/node.ts';
 import { Proposer } from '../../src/core/proposer.ts';
-import { NOOP, type Batch, type NodeId, type PValue } from '../../src/core/types.ts';
+import { NOOP, type Batch, type NodeId, type PValue } from '../../src/base/types.ts';
 import { encodeKvOp } from '../../src/app/kv.ts';
 
 /** Violates P2c: accepts proposals from ballots lower than the one it promised. */

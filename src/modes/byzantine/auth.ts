@@ -2,7 +2,7 @@
 // envelope, open (verify + strictly decode) an envelope, check a client's command signature.
 // Every signature is domain-separated by the cluster id and the inner message type.
 import { clusterIdOf, type ClusterConfig } from './cluster.ts';
-import type { ClientId, Command, NodeId } from '../../core/types.ts';
+import type { ClientId, Command, NodeId } from '../../base/types.ts';
 import { CodecError, decodeMessage, encodeMessage } from '../../messages/codec.ts';
 import type { PeerMessage, SignedEnvelope } from '../../messages/types.ts';
 import type { SignatureBackend } from '../../../crypto/ed25519.ts';

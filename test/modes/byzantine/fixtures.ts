@@ -2,12 +2,11 @@
 // Authenticator per member (so a test can sign anything any member could), signed client
 // commands, hand-made votes and certificates, and a tiny hand-driven network of ByzantineNodes
 // where the test decides which envelope goes where.
+import type { Ballot, Batch, ClientId, Command, NodeId, Slot } from '../../../src/base/types.ts';
 import { KvStore, encodeKvOp, type KvOp } from '../../../src/app/kv.ts';
-import type { Ballot } from '../../../src/core/ballot.ts';
 import type { Effect, Input, PersistRecord, TimerName } from '../../../src/core/effects.ts';
 import { SeededRng } from '../../../src/core/rng.ts';
 import { nodeEntropy } from '../../../src/sim/modes.ts';
-import type { Batch, ClientId, Command, NodeId, Slot } from '../../../src/core/types.ts';
 import { batchDigest } from '../../../src/messages/codec.ts';
 import type {
   CertifiedPromise,
