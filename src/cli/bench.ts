@@ -7,12 +7,12 @@
 // closed-loop clients (src/experiments/closed-loop.ts) each put a `payload`-byte value, one at a time; first
 // `warmup` puts (not measured), then `ops` measured ones, or until the time cap passes. Each C of
 // --clients LIST gets a fresh cluster per run; with --runs R every figure is the median of R runs.
+import { membersFor, fOf } from '../core/quorum.ts';
 import { KV_VALUE_BYTES_MAX } from '../app/kv.ts';
 import { defaultConfig } from '../core/config.ts';
 import { BATCH_COMMANDS_MAX } from '../base/limits.ts';
-import { membersFor } from '../deploy/cluster-file.ts';
 import { MODES } from '../base/mode.ts';
-import { fOf, LOCAL_CLIENTS_MAX, LOCAL_NODES_MAX, type LocalStorageKind } from '../node/local-cluster.ts';
+import { LOCAL_CLIENTS_MAX, LOCAL_NODES_MAX, type LocalStorageKind } from '../node/local-cluster.ts';
 import { integerOption, oneLine, parseOptions, UsageError } from './args.ts';
 import { BENCH_DEFAULTS, benchRows, type BenchOptions, type BenchRow, type Placement } from '../experiments/bench.ts';
 import { round } from '../experiments/closed-loop.ts';

@@ -11,6 +11,7 @@
 // has an ed25519 key in every mode: crash mode does not sign messages, but the key is also the
 // node's libp2p identity.
 import { MODES, type Mode } from '../base/mode.ts';
+import { membersFor } from '../core/quorum.ts';
 import { readFileSync } from 'node:fs';
 import { multiaddr } from '@multiformats/multiaddr';
 import { checkPublicKey, PUBLIC_KEY_BYTES } from '../../crypto/ed25519.ts';
@@ -65,10 +66,6 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** n for f in `mode`: 2f+1 in crash mode, 3f+1 in the Byzantine modes. */
-export function membersFor(mode: Mode, f: number): number {
-  return mode === 'crash' ? 2 * f + 1 : 3 * f + 1;
-}
 
 /** Reads and checks a cluster file; errors name `path` as given. */
 export function loadClusterFile(path: string): DeploymentConfig {

@@ -1,10 +1,10 @@
 // The bench harness: a local cluster over real libp2p (src/node/local-cluster.ts), C closed-loop
 // clients (closed-loop.ts), a warm-up, then the measured puts; per run the figures `byzpaxos bench`
 // prints and the load experiment plots. Parsing and printing stay in src/cli/bench.ts.
+import { fOf, membersFor } from '../core/quorum.ts';
 import type { Mode } from '../base/mode.ts';
-import { fOf, LocalCluster, type LocalClusterOptions, type LocalClusterStats, type LocalStorageKind } from '../node/local-cluster.ts';
+import { LocalCluster, type LocalClusterOptions, type LocalClusterStats, type LocalStorageKind } from '../node/local-cluster.ts';
 import type { ProcUsage } from '../node/proc-usage.ts';
-import { membersFor } from '../deploy/cluster-file.ts';
 import { median, percentile, round, runPhase, type Put } from './closed-loop.ts';
 
 /** Starts of a run's cluster, when a picked port was taken meanwhile. */

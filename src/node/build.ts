@@ -1,6 +1,7 @@
 // How a cluster of each mode is put together: its core configuration, its honest nodes and its
 // client sessions. One place for the simulator (src/sim/modes.ts, keys derived from a seed) and the
 // deployed runtime and cluster client (keys from a deployment file), so they cannot drift apart.
+import { membersFor } from '../core/quorum.ts';
 import { KvStore } from '../app/kv.ts';
 import { Client, type ClientOptions } from '../core/client.ts';
 import { defaultConfig, type CoreConfig } from '../core/config.ts';
@@ -12,7 +13,7 @@ import { Authenticator, signCommand } from '../modes/byzantine/auth.ts';
 import { clusterIdOf, validateCluster, type ClusterConfig } from '../modes/byzantine/cluster.ts';
 import { defaultByzantineConfig, type ByzantineConfig } from '../modes/byzantine/config.ts';
 import { ByzantineNode, type ByzantineNodeOptions } from '../modes/byzantine/node.ts';
-import { membersFor, toClusterConfig, type DeploymentConfig } from '../deploy/cluster-file.ts';
+import { toClusterConfig, type DeploymentConfig } from '../deploy/cluster-file.ts';
 import type { PersistentState } from '../core/storage.ts';
 import type { Adversary } from '../adversary/adversary.ts';
 import type { PeerName, PeerSpec } from '../transport/transport.ts';

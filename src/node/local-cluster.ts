@@ -10,6 +10,7 @@
 //
 // Keys derive from `seed`; ports are free loopback ports picked at start (a port taken in the gap
 // between picking and listening fails the start).
+import { fOf, membersFor } from '../core/quorum.ts';
 import type { Mode } from '../base/mode.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -21,7 +22,7 @@ import type { Adversary } from '../adversary/adversary.ts';
 import { adversaryNamed } from '../adversary/strategies.ts';
 import type { CoreConfig } from '../core/config.ts';
 import type { NodeId } from '../base/types.ts';
-import { CLUSTER_FILE_NAME, formatClusterFile, membersFor } from '../deploy/cluster-file.ts';
+import { CLUSTER_FILE_NAME, formatClusterFile } from '../deploy/cluster-file.ts';
 import type { ByzantineConfig } from '../modes/byzantine/config.ts';
 import { keyFileName, writeKeyFile } from '../deploy/key-file.ts';
 import { SqliteStorage } from '../storage/sqlite.ts';
@@ -515,15 +516,6 @@ function builtInAdversary(name: string | undefined): Adversary | undefined {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
-
-/** f of a cluster of `nodes` members; throws RangeError if `nodes` fits no f of the mode. */
-export function fOf(mode: Mode, nodes: number): number {
-  const f = mode === 'crash' ? (nodes - 1) / 2 : (nodes - 1) / 3;
-  if (!Number.isInteger(f) || f < (mode === 'crash' ? 0 : 1) || membersFor(mode, f) !== nodes) {
-    throw new RangeError(`${mode} mode needs ${mode === 'crash' ? '2f+1 members (3, 5, 7, …)' : '3f+1 members (4, 7, 10, …)'}, got ${nodes}`);
-  }
-  return f;
-}
 
 function checkOptions(o: LocalClusterOptions): void {
   if (!Number.isSafeInteger(o.nodes) || o.nodes < 1 || o.nodes > LOCAL_NODES_MAX) {
