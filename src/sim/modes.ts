@@ -1,7 +1,8 @@
 // How the simulator builds the nodes and clients of each mode, from the pieces the deployed
-// runtime uses too (src/node/build.ts). Byzantine mode derives every key from the run's seed, and
+// runtime uses too (src/modes/build.ts). Byzantine mode derives every key from the run's seed, and
 // every secret a node draws (commitment keys) from the seed, node and incarnation, so a run stays
 // a pure function of its seed. A deployment draws its secrets from the system CSPRNG instead.
+import { buildByzantine, buildCrash, byzantineNodeOptions, commandSigner, crashNodeOptions, makeClient } from '../modes/build.ts';
 import type { Mode } from '../base/mode.ts';
 import type { Client } from '../core/client.ts';
 import type { CoreConfig } from '../core/config.ts';
@@ -14,7 +15,6 @@ import { Authenticator } from '../modes/byzantine/auth.ts';
 import type { ClusterConfig } from '../modes/byzantine/cluster.ts';
 import type { ByzantineConfig } from '../modes/byzantine/config.ts';
 import { ByzantineNode } from '../modes/byzantine/node.ts';
-import { buildByzantine, buildCrash, byzantineNodeOptions, commandSigner, crashNodeOptions, makeClient } from '../node/build.ts';
 import type { PersistentState } from '../core/storage.ts';
 import type { Adversary } from '../adversary/adversary.ts';
 import { keyPairFromSeed, nativeBackend, type KeyPair } from '../../crypto/ed25519.ts';
