@@ -23,6 +23,7 @@ export { MemoryStorage } from './storage/memory.ts';
 export { simulate, type SimOptions, type SimResult } from './sim/simulator.ts';
 export { parseFaults, type FaultSpec } from './sim/faults.ts';
 export { checkLinearizable, type HistoryOp } from './sim/linearizability.ts';
+export { ManualNetwork, type InFlight, type NodeFactory } from './sim/manual-network.ts';
 export { Tamper, type Adversary, type AdversaryContext } from './adversary/adversary.ts';
 export { BUILT_IN_ADVERSARIES, adversaryNamed } from './adversary/strategies.ts';
 export { ByzantineNode, type ByzantineNodeOptions } from './modes/byzantine/node.ts';
