@@ -11,7 +11,7 @@ import type { ProtocolNode } from '../core/protocol.ts';
 import { byzantineQuorums } from '../core/quorum.ts';
 import { SeededRng } from '../core/rng.ts';
 import type { ClientId, Command, NodeId, SessionId } from '../base/types.ts';
-import { Authenticator } from '../modes/byzantine/auth.ts';
+import { Verifier, type Authenticator } from '../modes/byzantine/auth.ts';
 import type { ClusterConfig } from '../modes/byzantine/cluster.ts';
 import type { ByzantineConfig } from '../modes/byzantine/config.ts';
 import { ByzantineNode } from '../modes/byzantine/node.ts';
@@ -81,7 +81,7 @@ export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
   const build = buildByzantine({ mode: options.mode, cluster, config: options.config, backend });
   const auths: Authenticator[] = [];
   // Verifies only: the checker signs nothing, so it holds no member's key.
-  const checker = new Authenticator(cluster, -1, new Uint8Array(0), backend);
+  const checker = new Verifier(cluster, backend);
   const collusion = new Map<string, unknown>();
   let clientSigns = 0;
   return {
