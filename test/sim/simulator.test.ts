@@ -169,6 +169,16 @@ describe('the checker catches broken protocol rules (mutation tests)', () => {
     });
   }
 
+  it('reports a violation when phase-1 and phase-2 quorums need not intersect (q1 + q2 <= n, which flexibleQuorums refuses)', () => {
+    const faults = parseFaults(ALL_FAULTS);
+    const quorums = Object.freeze({ n: 5, f: 1, phase1: 2, phase2: 3 });
+    const kinds = new Set<string>();
+    for (let seed = 1; seed <= 150 && kinds.size === 0; seed++) {
+      for (const v of simulate({ seed, f: 1, commands: 50, faults, config: { quorums } }).safetyViolations) kinds.add(v.kind);
+    }
+    expect([...kinds]).toContain('agreement');
+  });
+
   it('exactly-once: a command executed twice by one replica incarnation is reported', () => {
     const checker = new SafetyChecker(7);
     const command = { clientId: 1, session: 1, seq: 1, op: new Uint8Array([1]), signature: new Uint8Array(0) };
