@@ -10,7 +10,7 @@
 //   npx node experiments/large-state/large-state.ts            # ≥ 50 MB of state (the default)
 //   npx node experiments/large-state/large-state.ts 4000       # a smaller run
 import type { ProtocolNode } from '../../src/core/protocol.ts';
-import type { NodeId } from '../../src/core/types.ts';
+import type { NodeId } from '../../src/base/types.ts';
 import { frameType } from '../../src/messages/codec.ts';
 import { ByzantineNode } from '../../src/modes/byzantine/node.ts';
 import { simulate, type SimResult } from '../../src/sim/simulator.ts';

@@ -14,9 +14,9 @@
 // separate work.)
 import { Tamper, type Adversary } from '../../src/adversary/adversary.ts';
 import type { Effect } from '../../src/core/effects.ts';
-import { FRAME_BYTES_MAX, OP_BYTES_MAX, ROUNDS_AHEAD_PER_MEMBER, SIGNATURE_BYTES, witnessSignerBytesMax } from '../../src/core/limits.ts';
+import { FRAME_BYTES_MAX, OP_BYTES_MAX, ROUNDS_AHEAD_PER_MEMBER, SIGNATURE_BYTES, witnessSignerBytesMax } from '../../src/base/limits.ts';
 import type { ProtocolNode } from '../../src/core/protocol.ts';
-import type { Batch, NodeId } from '../../src/core/types.ts';
+import type { Batch, NodeId } from '../../src/base/types.ts';
 import { leaderOf } from '../../src/modes/byzantine/cluster.ts';
 import { defaultByzantineConfig } from '../../src/modes/byzantine/config.ts';
 import { ByzantineNode } from '../../src/modes/byzantine/node.ts';

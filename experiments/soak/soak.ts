@@ -10,10 +10,10 @@
 // All members run in this one process, so RSS is the whole cluster's (n members + clients). With
 // --expose-gc each sample first forces a full collection, so `heap` is what is live, not garbage
 // V8 has not collected yet (without it, heapUsed swings by hundreds of MiB between collections).
+import type { Mode } from '../../src/base/mode.ts';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Mode } from '../../src/core/protocol.ts';
 import { LocalCluster } from '../../src/node/local-cluster.ts';
 
 const SAMPLE_MS = 10_000;

@@ -5,6 +5,7 @@
 // system. Writes results.csv, results.json and results.md into --out DIR. See README.md.
 //
 //   npx node experiments/versus-etcd/versus-etcd.ts [--quick] [--out DIR] [--runs R] [--ops N] [--clients 1,16,64]
+import type { Mode } from '../../src/base/mode.ts';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -13,9 +14,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Etcd3 } from 'etcd3';
-import { benchRows, medianOf, type BenchOptions, type BenchRow } from '../../src/cli/bench.ts';
-import { percentile, round, runPhase, type Put } from '../../src/cli/closed-loop.ts';
-import type { Mode } from '../../src/core/protocol.ts';
+import { benchRows, medianOf, type BenchOptions, type BenchRow } from '../../src/experiments/bench.ts';
+import { percentile, round, runPhase, type Put } from '../../src/experiments/closed-loop.ts';
 import { freeLoopbackPorts } from '../../src/node/local-cluster.ts';
 import { procUsage, type ProcUsage } from '../../src/node/proc-usage.ts';
 

@@ -13,12 +13,11 @@
 //   } satisfies Adversary;
 //
 // and runs with `byzpaxos sim --mode byzantine --adversary-module ./my-attack.ts`.
-import type { Ballot } from '../core/ballot.ts';
+import type { Ballot, NodeId } from '../base/types.ts';
 import type { Effect, Input } from '../core/effects.ts';
 import type { ProtocolNode } from '../core/protocol.ts';
 import type { Rng } from '../core/rng.ts';
-import type { NodeId } from '../core/types.ts';
-import type { Evidence } from '../evidence/types.ts';
+import type { Evidence } from '../messages/evidence.ts';
 import type { PeerMessage, SignedEnvelope } from '../messages/types.ts';
 import type { Authenticator, SignedPayload } from '../modes/byzantine/auth.ts';
 import { ByzantineNode, type ByzantineNodeOptions } from '../modes/byzantine/node.ts';

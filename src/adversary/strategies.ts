@@ -1,14 +1,14 @@
 // Built-in Byzantine strategies. Each is small on purpose: one misbehaviour, named so.
 import type { Effect, Input, ProtocolTimer, TimerName } from '../core/effects.ts';
 import type { ProtocolNode } from '../core/protocol.ts';
-import { NOOP, type NodeId, type Slot } from '../core/types.ts';
+import { NOOP, type NodeId, type Slot } from '../base/types.ts';
 import { batchDigest, frameType } from '../messages/codec.ts';
 import type { Accept, Bundle, CertifiedPromise, PeerMessage, SignedEnvelope } from '../messages/types.ts';
 import type { SignedPayload } from '../modes/byzantine/auth.ts';
 import { chooseFromPromises } from '../modes/byzantine/certificates.ts';
 import { ByzantineNode } from '../modes/byzantine/node.ts';
 import { isPeerTraffic, recipientsOf, recordAct, Tamper, type Adversary, type AdversaryContext } from './adversary.ts';
-import { claimOf } from '../evidence/claim.ts';
+import { claimOf } from '../modes/byzantine/claim.ts';
 import { commit } from '../../crypto/commitment.ts';
 import { bytesEqual, sha256 } from '../../crypto/digest.ts';
 

@@ -2,8 +2,8 @@
 // the single-key sequential model that both the store and the linearizability checker use,
 // so the implementation and the spec it is checked against cannot drift apart.
 import { sha256 } from '@noble/hashes/sha2.js';
-import { OP_BYTES_MAX, RESULT_BYTES_MAX, STATE_BYTES_MAX, STATE_PART_BYTES_MAX } from '../core/limits.ts';
-import type { StateMachine } from './state-machine.ts';
+import { OP_BYTES_MAX, RESULT_BYTES_MAX, STATE_BYTES_MAX, STATE_PART_BYTES_MAX } from '../base/limits.ts';
+import type { StateMachine } from '../core/state-machine.ts';
 
 /** Longest key, in UTF-8 bytes. */
 export const KV_KEY_BYTES_MAX = 256;

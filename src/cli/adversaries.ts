@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Adversary } from '../adversary/adversary.ts';
 import { adversaryNamed, BUILT_IN_ADVERSARIES } from '../adversary/strategies.ts';
-import type { NodeId } from '../core/types.ts';
+import type { NodeId } from '../base/types.ts';
 import { UsageError } from './args.ts';
 
 export interface ByzantineArgs {

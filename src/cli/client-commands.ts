@@ -13,7 +13,7 @@
 // put and get's --timeout-ms bounds the whole command, from the process's start (status's is each
 // member's time to answer). Bad files are one line and exit 1; bad usage exit 2.
 import { KV_KEY_BYTES_MAX, KV_VALUE_BYTES_MAX, type KvOp } from '../app/kv.ts';
-import { CLIENT_ID_MAX } from '../core/limits.ts';
+import { CLIENT_ID_MAX } from '../base/limits.ts';
 import { ClusterClient, ClusterTimeoutError, SessionEvictedError, OPERATION_TIMEOUT_MS_DEFAULT, STATUS_TIMEOUT_MS_DEFAULT, type StatusRow } from '../node/cluster-client.ts';
 import { createLogger } from '../node/log.ts';
 import { integerOption, parseOptions, UsageError, withEnvDefaults } from './args.ts';

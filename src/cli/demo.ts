@@ -2,12 +2,12 @@
 // Fixed link delays, no random faults and one client with a fixed list of ops keep the story
 // readable; hooks crash the leader the moment a follower accepts the in-flight command and
 // restart it once a new leader has finished that command. Every line reports what the run did.
+import type { Ballot, Batch, NodeId, PValue, Slot } from '../base/types.ts';
 import { encodeKvOp, KvStore, type KvOp, type KvResult } from '../app/kv.ts';
-import { ballotEquals, formatBallot, type Ballot } from '../core/ballot.ts';
+import { ballotEquals, formatBallot } from '../base/ballot.ts';
 import { defaultConfig } from '../core/config.ts';
 import type { Effect } from '../core/effects.ts';
 import { PaxosNode, type NodeOptions } from '../core/node.ts';
-import type { Batch, NodeId, PValue, Slot } from '../core/types.ts';
 import { batchDigest } from '../messages/codec.ts';
 import { formatBatch } from '../messages/format.ts';
 import type { Accept, ClientRequest, PeerMessage } from '../messages/types.ts';

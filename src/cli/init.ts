@@ -2,25 +2,14 @@
 // member and client, writes DIR/node-<i>.key and DIR/client-<c>.key (mode 0600) and DIR/cluster.json
 // (member i on /ip4/HOST/tcp/BASE+i), and prints the commands that start the nodes. Refuses to
 // overwrite anything without --force; a bad command line is one line and exit 2.
+import { membersFor, faultsFor } from '../core/quorum.ts';
+import type { Mode } from '../base/mode.ts';
 import { existsSync, lstatSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { basename, join } from 'node:path';
 import { generateKeyPair } from '../../crypto/ed25519.ts';
-import type { Mode } from '../core/protocol.ts';
-import {
-  CLUSTER_FILE_NAME,
-  DATA_DIR_NAME,
-  checkMemberAddr,
-  ConfigError,
-  F_MAX,
-  F_MIN,
-  formatClusterFile,
-  membersFor,
-  MODES,
-  parseClusterFile,
-  toClusterConfig,
-  type DeploymentConfig,
-} from '../deploy/cluster-file.ts';
+import { MODES } from '../base/mode.ts';
+import { CLUSTER_FILE_NAME, DATA_DIR_NAME, checkMemberAddr, ConfigError, F_MAX, F_MIN, formatClusterFile, parseClusterFile, toClusterConfig, type DeploymentConfig } from '../deploy/cluster-file.ts';
 import { keyFileName, writeKeyFile, type KeyFile } from '../deploy/key-file.ts';
 import { integerOption, parseOptions, UsageError } from './args.ts';
 import { writableDirProblem } from './dirs.ts';
@@ -105,8 +94,8 @@ function parseNodes(mode: Mode, raw: string): number {
   const nodes = /^\d+$/.test(raw) ? Number(raw) : NaN;
   const formula = mode === 'crash' ? '2f+1' : '3f+1';
   const allowed = [0, 1, 2].map((i) => membersFor(mode, fMin + i)).join(', ');
-  const f = (nodes - 1) / (mode === 'crash' ? 2 : 3);
-  if (!Number.isInteger(f) || f < fMin || f > fMax) {
+  const f = faultsFor(mode, nodes);
+  if (f === null || f < fMin || f > fMax) {
     throw new UsageError(`--nodes must be ${formula} in ${mode} mode (${allowed}, …, ${membersFor(mode, fMax)}); got '${raw}'`);
   }
   return nodes;

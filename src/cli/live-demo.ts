@@ -10,12 +10,12 @@
 import { performance } from 'node:perf_hooks';
 import { formatKvOp } from '../sim/simulator.ts';
 import { encodeKvOp, type KvOp, type KvResult } from '../app/kv.ts';
-import { formatBallot } from '../core/ballot.ts';
-import type { NodeId, Slot } from '../core/types.ts';
+import { formatBallot } from '../base/ballot.ts';
+import type { NodeId, Slot } from '../base/types.ts';
 import { adversaryNamed } from '../adversary/strategies.ts';
 import { toClusterConfig } from '../deploy/cluster-file.ts';
 import { evidenceId } from '../evidence/file.ts';
-import type { Evidence, Suspicion } from '../evidence/types.ts';
+import type { Evidence, Suspicion } from '../messages/evidence.ts';
 import { verifyEvidence } from '../evidence/verify.ts';
 import { memberName } from '../node/build.ts';
 import { LocalCluster } from '../node/local-cluster.ts';

@@ -13,6 +13,8 @@ commands:
                            acceptors bit-committing to their votes before revealing them)
     --f N                  faults tolerated (default 1): crash n = 2f+1, f in 0..7;
                            byzantine and commit-reveal n = 3f+1, f in 1..3
+    --nodes N --q1 A --q2 B  crash mode, flexible quorums: N members, phase-1 quorums of A
+                           and phase-2 quorums of B (each default a majority), A + B > N
     --seeds N              number of seeds to run (1..100000, default 100)
     --seed-start S         first seed (0..2^31, default 1)
     --commands N           client commands per run (1..10000, default 50)

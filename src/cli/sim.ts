@@ -1,13 +1,13 @@
 // `byzpaxos sim`: run a range of seeds through the deterministic simulator and report.
 // The --json shape is a contract other tools parse; extend it, never rename fields.
+import { MODES, type Mode } from '../base/mode.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createHasher } from '../../crypto/digest.ts';
-import type { Mode } from '../core/protocol.ts';
-import { byzantineQuorums, crashQuorums } from '../core/quorum.ts';
-import { PREPARED_CERTIFICATES_MAX } from '../core/limits.ts';
-import type { NodeId } from '../core/types.ts';
+import { byzantineQuorums, crashQuorums, flexibleQuorums, type QuorumSpec } from '../core/quorum.ts';
+import { PREPARED_CERTIFICATES_MAX } from '../base/limits.ts';
+import type { NodeId } from '../base/types.ts';
 import { encodeEvidenceFile, evidenceId } from '../evidence/file.ts';
 import { formatFaults, parseFaults, type FaultSpec } from '../sim/faults.ts';
 import { simulate, type SimResult } from '../sim/simulator.ts';
@@ -18,6 +18,9 @@ import { writableDirProblem } from './dirs.ts';
 const OPTIONS = {
   mode: { type: 'string' },
   f: { type: 'string' },
+  nodes: { type: 'string' },
+  q1: { type: 'string' },
+  q2: { type: 'string' },
   seeds: { type: 'string' },
   'seed-start': { type: 'string' },
   commands: { type: 'string' },
@@ -32,9 +35,11 @@ const OPTIONS = {
   'evidence-out': { type: 'string' },
 } as const;
 
-const MODES: readonly Mode[] = ['crash', 'byzantine', 'commit-reveal'];
 // Every seed a run reports must be accepted back by --seed-start in its replay command.
 const SEED_MAX = 2 ** 31;
+/** Crash mode's most f is 7: 15 members, with flexible quorums too. */
+const CRASH_F_MAX = 7;
+const NODES_MAX = 2 * CRASH_F_MAX + 1;
 const LIVENESS_SEEDS_LISTED = 20;
 const utf8 = new TextEncoder();
 
@@ -42,6 +47,8 @@ interface SimArgs {
   readonly mode: Mode;
   readonly n: number;
   readonly f: number;
+  /** Crash mode with --nodes/--q1/--q2 (flexible quorums); null: majorities of 2f+1. */
+  readonly quorums: QuorumSpec | null;
   readonly seeds: number;
   readonly seedStart: number;
   readonly commands: number;
@@ -59,6 +66,8 @@ interface SimArgs {
 interface SimSummary {
   readonly mode: Mode;
   readonly n: number;
+  /** Promises a leader gathers, and Accepted a learner needs. */
+  readonly quorums: { readonly phase1: number; readonly phase2: number };
   readonly f: number;
   readonly seeds: number;
   readonly seedStart: number;
@@ -113,8 +122,10 @@ async function parseSimArgs(argv: readonly string[]): Promise<SimArgs> {
   const { values } = parseOptions('sim', argv, OPTIONS);
   const mode = parseMode(values.mode ?? 'crash');
   // n = 3f+1 grows fast, and Byzantine runs sign and verify every message.
-  const f = mode === 'crash' ? integerOption('f', values.f, 1, 0, 7) : integerOption('f', values.f, 1, 1, 3);
-  const n = mode === 'crash' ? crashQuorums(f).n : byzantineQuorums(f).n;
+  const f = mode === 'crash' ? integerOption('f', values.f, 1, 0, CRASH_F_MAX) : integerOption('f', values.f, 1, 1, 3);
+  const quorums = mode === 'crash' ? parseFlexibleQuorums(values, f) : null;
+  if (mode !== 'crash') for (const flag of ['nodes', 'q1', 'q2'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} is for crash mode (flexible quorums); ${mode} mode has n = 3f+1 and quorums of 2f+1`);
+  const n = quorums?.n ?? (mode === 'crash' ? crashQuorums(f).n : byzantineQuorums(f).n);
   const seeds = integerOption('seeds', values.seeds, 100, 1, 100_000);
   const seedStart = integerOption('seed-start', values['seed-start'], 1, 0, SEED_MAX);
   const commands = integerOption('commands', values.commands, 50, 1, 10_000);
@@ -138,7 +149,24 @@ async function parseSimArgs(argv: readonly string[]): Promise<SimArgs> {
   const problem = evidenceOut === null ? null : writableDirProblem(evidenceOut, 0o777);
   if (problem !== null) throw new UsageError(`--evidence-out: '${evidenceOut}' ${problem}`);
   const eagerSlots = values['eager-slots'] === undefined ? null : integerOption('eager-slots', values['eager-slots'], 1, 1, PREPARED_CERTIFICATES_MAX);
-  return { mode, n, f, seeds, seedStart, commands, faults, eagerSlots, json, trace, byzantine, evidenceOut };
+  return { mode, n, f, quorums, seeds, seedStart, commands, faults, eagerSlots, json, trace, byzantine, evidenceOut };
+}
+
+/**
+ * Flexible Paxos (Howard et al.): --nodes N with phase-1 and phase-2 quorums --q1/--q2 (each
+ * default a majority of N), any sizes with q1 + q2 > N that leave a quorum after f crashes.
+ */
+function parseFlexibleQuorums(values: { nodes?: string; q1?: string; q2?: string }, f: number): QuorumSpec | null {
+  if (values.nodes === undefined && values.q1 === undefined && values.q2 === undefined) return null;
+  const n = integerOption('nodes', values.nodes, crashQuorums(f).n, 1, NODES_MAX);
+  const majority = Math.floor(n / 2) + 1;
+  const q1 = integerOption('q1', values.q1, majority, 1, n);
+  const q2 = integerOption('q2', values.q2, majority, 1, n);
+  try {
+    return flexibleQuorums(n, f, q1, q2);
+  } catch (e) {
+    throw new UsageError(`--nodes ${n} --q1 ${q1} --q2 ${q2}: ${(e as Error).message.replace(/^quorum: /, '')}`);
+  }
 }
 
 function parseMode(mode: string): Mode {
@@ -212,6 +240,7 @@ function sweep(args: SimArgs): { summary: SimSummary; failed: FailedSeed[]; trac
   const summary: SimSummary = {
     mode: args.mode,
     n: args.n,
+    quorums: quorumsOf(args),
     f: args.f,
     seeds: args.seeds,
     seedStart: args.seedStart,
@@ -249,7 +278,7 @@ function perSlot(count: number, slots: number): number {
 }
 
 function runSeed(args: SimArgs, seed: number): SimResult {
-  const { mode, f, commands, faults, trace, byzantine, eagerSlots } = args;
+  const { mode, f, commands, faults, trace, byzantine, eagerSlots, quorums } = args;
   try {
     return simulate({
       mode,
@@ -259,6 +288,7 @@ function runSeed(args: SimArgs, seed: number): SimResult {
       faults,
       trace,
       ...(eagerSlots === null ? {} : { eagerSlots }),
+      ...(quorums === null ? {} : { config: { quorums }, replayArgs: `--nodes ${quorums.n} --q1 ${quorums.phase1} --q2 ${quorums.phase2}` }),
       ...(byzantine === null ? {} : { byzantine, replayArgs: byzantine.replayArgs }),
     });
   } catch (e) {
@@ -291,13 +321,24 @@ function startProgress(total: number): (done: number) => void {
   };
 }
 
+function quorumsOf(args: SimArgs): SimSummary['quorums'] {
+  const q = args.quorums ?? (args.mode === 'crash' ? crashQuorums(args.f) : byzantineQuorums(args.f));
+  return { phase1: q.phase1, phase2: q.phase2 };
+}
+
+/** ` q1=A q2=B` where the quorums are not the mode's own. */
+function flexible(s: SimSummary): string {
+  const own = s.mode === 'crash' ? crashQuorums(s.f) : byzantineQuorums(s.f);
+  return s.n === own.n && s.quorums.phase1 === own.phase1 && s.quorums.phase2 === own.phase2 ? '' : ` q1=${s.quorums.phase1} q2=${s.quorums.phase2}`;
+}
+
 function formatSummary(s: SimSummary, failed: readonly FailedSeed[], byzantine: ByzantineArgs | null, evidenceOut: string | null): string {
   const lastSeed = s.seedStart + s.seeds - 1;
   const seeds = s.seeds === 1 ? `seed ${s.seedStart}` : `seeds ${s.seedStart}..${lastSeed}`;
   const violatingSeeds = new Set(s.safetyViolations.map((v) => v.seed)).size;
   const overBound = byzantine !== null && byzantineCount(byzantine) > s.f;
   const lines = [
-    `sim: mode=${s.mode} n=${s.n} f=${s.f} ${seeds}, ${s.commands} commands each, faults=${s.faults}`,
+    `sim: mode=${s.mode} n=${s.n} f=${s.f}${flexible(s)} ${seeds}, ${s.commands} commands each, faults=${s.faults}`,
     ...(byzantine === null ? [] : describeByzantine(byzantine, s)),
     `decided ${s.decided}, completed ${s.completed} of ${s.seeds * s.commands} commands in ${s.wallMs} ms (${s.decisionsPerSecond} decisions/s)`,
     ...(s.mode === 'crash' ? [] : describeCosts(s, evidenceOut)),

@@ -8,7 +8,7 @@
 // line on stderr and exit 1; the log lines of a start that failed are not printed.
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NODE_ID_MAX } from '../core/limits.ts';
+import { NODE_ID_MAX } from '../base/limits.ts';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, parseLogLevel, type LogFormat, type LogLevel } from '../node/log.ts';
 import { createNodeMetrics, METRICS_HOST } from '../node/metrics.ts';
 import { NodeRuntime, stopOnSignals } from '../node/runtime.ts';

@@ -8,7 +8,7 @@
 // is checked the same way before it takes the store's place.
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { NODE_ID_MAX } from '../core/limits.ts';
+import { NODE_ID_MAX } from '../base/limits.ts';
 import { DATA_DIR_NAME, loadClusterFile, toClusterConfig } from '../deploy/cluster-file.ts';
 import { clusterIdOf } from '../modes/byzantine/cluster.ts';
 import { SqliteStorage, type SqliteStorageOptions } from '../storage/sqlite.ts';

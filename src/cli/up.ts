@@ -10,7 +10,8 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLUSTER_FILE_NAME, ConfigError, loadClusterFile, MODES, type DeploymentConfig } from '../deploy/cluster-file.ts';
+import { MODES } from '../base/mode.ts';
+import { CLUSTER_FILE_NAME, ConfigError, loadClusterFile, type DeploymentConfig } from '../deploy/cluster-file.ts';
 import { memberName } from '../node/build.ts';
 import { signalMembers, spawnMember as spawnMemberProcess, stopMembers, type MemberProcess } from '../node/member-process.ts';
 import { parseOptions, UsageError } from './args.ts';

@@ -6,10 +6,11 @@
 // snapshot, the acceptor forgets its pvalues there (docs/PROTOCOL.md, "Snapshots and log
 // truncation"). A Prepare from below logFrom is then answered `truncated`, as when the pvalues
 // exceed a Promise: the candidate lags, catches up (by snapshot) and only then may lead.
-import { ballotGreater, compareBallots, type Ballot } from './ballot.ts';
+import type { Ballot, PValue, Slot } from '../base/types.ts';
+import { ballotGreater, compareBallots } from '../base/ballot.ts';
+import { assert } from '../base/assert.ts';
 import type { PersistRecord } from './effects.ts';
-import { FRAME_BYTES_MAX, PROMISE_PVALUES_MAX } from './limits.ts';
-import type { PValue, Slot } from './types.ts';
+import { FRAME_BYTES_MAX, PROMISE_PVALUES_MAX } from '../base/limits.ts';
 import type { Accept, Nack, Prepare, Promise1b } from '../messages/types.ts';
 import { encodedSize, pvalueSize } from '../messages/codec.ts';
 
@@ -52,6 +53,7 @@ export class Acceptor {
   /** P1a. `decidedUpTo` is this node's first undecided slot, reported so the leader sees if it lags. */
   onPrepare(msg: Prepare, decidedUpTo: Slot): AcceptorOutcome<Promise1b> {
     if (!this.mayPromise(msg.ballot)) return this.nack(msg.ballot);
+    assert(ballotGreater(msg.ballot, this.promised), 'P1a: a promise only ever rises');
     this.promised = msg.ballot;
     const { pvalues, truncated } = this.acceptedFrom(msg, decidedUpTo);
     return {
@@ -73,9 +75,11 @@ export class Acceptor {
     const previous = this.accepted.get(msg.slot);
     // A retransmitted Accept of the same ballot changes nothing and needs no write.
     if (previous === undefined || compareBallots(previous.ballot, msg.ballot) !== 0) {
+      assert(previous === undefined || compareBallots(previous.ballot, msg.ballot) < 0, 'an acceptor replaces a pvalue only with one of a higher ballot');
       this.accepted.set(msg.slot, pvalue);
       persist.push({ type: 'accepted', pvalue });
     }
+    assert(compareBallots(this.promised, msg.ballot) >= 0, 'the promised ballot is at least every accepted ballot');
     return { ok: true, persist, reply: pvalue };
   }
 

@@ -10,9 +10,9 @@
 // before (up to CLIENT_RETRY_DOUBLINGS_MAX doublings), so a cluster slowed by load is not flooded
 // with resends of what it already holds. The leader hint that f+1 replies agree on becomes the
 // next command's target: at least one of them is honest.
-import { CLIENT_RETRY_DOUBLINGS_MAX } from './limits.ts';
+import { CLIENT_RETRY_DOUBLINGS_MAX } from '../base/limits.ts';
 import type { Rng } from './rng.ts';
-import type { ClientId, Command, NodeId, SessionId } from './types.ts';
+import type { ClientId, Command, NodeId, SessionId } from '../base/types.ts';
 import type { ClientReply, ClientRequest } from '../messages/types.ts';
 import { bytesEqual } from '../../crypto/digest.ts';
 

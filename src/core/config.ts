@@ -1,7 +1,7 @@
 // Tunables of one node's core. Times are in milliseconds of whatever clock the driver uses
 // (virtual in the simulator, wall-clock in the runtime).
 import { crashQuorums, type QuorumSpec } from './quorum.ts';
-import { BATCH_COMMANDS_MAX, EAGER_SLOTS_DEFAULT, LEARNER_WINDOW_SLOTS } from './limits.ts';
+import { BATCH_COMMANDS_MAX, EAGER_SLOTS_DEFAULT, LEARNER_WINDOW_SLOTS } from '../base/limits.ts';
 import { requireCount, requirePositive } from './validate.ts';
 
 export interface CoreConfig {

@@ -1,8 +1,7 @@
 // What the core asks its driver to do, in order (etcd raft's Ready). The driver must make
 // every `persist` durable before performing any later `send`/`broadcast`/`reply` of the same step.
-import type { Ballot } from './ballot.ts';
-import type { Evidence, Suspicion } from '../evidence/types.ts';
-import type { Batch, ClientId, Command, NodeId, PValue, Slot } from './types.ts';
+import type { Ballot, Batch, ClientId, Command, NodeId, PValue, Slot } from '../base/types.ts';
+import type { Evidence, Suspicion } from '../messages/evidence.ts';
 import type {
   CertifiedEntry,
   CheckpointCertificate,

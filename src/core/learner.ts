@@ -3,10 +3,11 @@
 // different ballots never add up: only a quorum within one ballot chooses a value.
 // Slots below `logFrom` were decided, executed into a snapshot and forgotten: they count as
 // decided, but their batches are gone.
-import { compareBallots, type Ballot } from './ballot.ts';
-import { LEARNER_WINDOW_SLOTS } from './limits.ts';
+import { assert } from '../base/assert.ts';
+import type { Ballot, Batch, NodeId, Slot } from '../base/types.ts';
+import { compareBallots } from '../base/ballot.ts';
+import { LEARNER_WINDOW_SLOTS } from '../base/limits.ts';
 import { isPhase2Quorum, type QuorumSpec } from './quorum.ts';
-import type { Batch, NodeId, Slot } from './types.ts';
 import { toHex } from '../../crypto/digest.ts';
 
 interface Vote {
@@ -134,6 +135,8 @@ export class Learner {
   }
 
   private decide(slot: Slot, batch: Batch): void {
+    assert(!this.decided.has(slot), 'a slot is decided once');
+    assert(this.inWindow(slot), 'a decision lies in the learner window');
     this.decided.set(slot, batch);
     this.votes.delete(slot);
     this.batches.delete(slot);

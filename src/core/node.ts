@@ -5,8 +5,9 @@
 // Every SNAPSHOT_INTERVAL_SLOTS executed slots the node snapshots its executed state and forgets
 // the log and its pvalues more than LOG_RETAIN_SLOTS below it; a peer that needs a forgotten slot
 // is sent the snapshot, in parts (docs/PROTOCOL.md, "Snapshots and log truncation").
+import type { Ballot } from '../base/types.ts';
 import { Acceptor } from './acceptor.ts';
-import { ballotGreater, compareBallots, type Ballot } from './ballot.ts';
+import { ballotGreater, compareBallots } from '../base/ballot.ts';
 import type { CoreConfig } from './config.ts';
 import type { Effect, TimerName } from './effects.ts';
 import { StepLoop } from './step-loop.ts';
@@ -19,15 +20,15 @@ import {
   LOG_RETAIN_SLOTS,
   ROUND_MAX,
   SNAPSHOT_INTERVAL_SLOTS,
-} from './limits.ts';
+} from '../base/limits.ts';
 import { Outbox } from './outbox.ts';
 import type { ProtocolNode } from './protocol.ts';
 import { Proposer } from './proposer.ts';
 import { Replica, snapshotOf, type StateSnapshot } from './replica.ts';
 import type { Rng } from './rng.ts';
 import { changedPartRecords, partsFor, StateTransfer } from './state-transfer.ts';
-import { sessionKey, type Batch, type NodeId, type Slot } from './types.ts';
-import type { StateMachine } from '../app/state-machine.ts';
+import { sessionKey, type Batch, type NodeId, type Slot } from '../base/types.ts';
+import type { StateMachine } from './state-machine.ts';
 import type {
   Accept,
   Accepted,
@@ -46,7 +47,7 @@ import type {
 } from '../messages/types.ts';
 import { batchDigest, stateDigestOf } from '../messages/codec.ts';
 import { bytesEqual } from '../../crypto/digest.ts';
-import type { PersistentState } from '../storage/storage.ts';
+import type { PersistentState } from './storage.ts';
 
 const EMPTY = new Uint8Array(0);
 

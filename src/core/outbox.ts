@@ -1,7 +1,7 @@
 // Collects one step's effects. Messages a node addresses to itself never touch the network:
 // they are queued here and handled within the same step, after the persists that precede them.
 import type { Effect, PersistRecord, TimerName } from './effects.ts';
-import type { Command, NodeId } from './types.ts';
+import type { Command, NodeId } from '../base/types.ts';
 import type { ClientReply, PeerMessage, ReplyStatus } from '../messages/types.ts';
 
 export class Outbox {

@@ -2,12 +2,13 @@
 // its first undecided one, re-proposes the highest-ballot value reported for each slot, fills
 // gaps with no-ops, then stays in phase 2 for new slots, at most `windowSlots` beyond the
 // first undecided slot, batching queued client commands.
-import { ballotEquals, compareBallots, type Ballot } from './ballot.ts';
+import type { Ballot } from '../base/types.ts';
+import { ballotEquals, compareBallots } from '../base/ballot.ts';
 import type { CoreConfig } from './config.ts';
-import { CLIENT_QUEUE_MAX } from './limits.ts';
+import { CLIENT_QUEUE_MAX } from '../base/limits.ts';
 import { mayOpenSlot } from './pipeline.ts';
 import { isPhase1Quorum } from './quorum.ts';
-import { commandKey, NOOP, type Batch, type Command, type NodeId, type PValue, type Slot } from './types.ts';
+import { commandKey, NOOP, type Batch, type Command, type NodeId, type PValue, type Slot } from '../base/types.ts';
 import type { Accept, Prepare, Promise1b } from '../messages/types.ts';
 
 export type Role = 'follower' | 'candidate' | 'leader';

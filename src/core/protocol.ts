@@ -1,12 +1,7 @@
 // What every mode's node offers its driver (simulator or runtime): the pure step/effects
 // interface, plus what observers need to describe it.
-import type { Ballot } from './ballot.ts';
+import type { Ballot, NodeId } from '../base/types.ts';
 import type { Effect, Input } from './effects.ts';
-import type { NodeId } from './types.ts';
-
-export type Mode = 'crash' | 'byzantine' | 'commit-reveal';
-/** Every mode, in the order tables and plots list them. */
-export const MODES: readonly Mode[] = ['crash', 'byzantine', 'commit-reveal'];
 
 export interface ProtocolNode {
   readonly id: NodeId;

@@ -1,6 +1,7 @@
 // Quorum math, in one place. Crash mode uses majorities of n = 2f+1; any pair of
 // sizes with phase1 + phase2 > n also works (flexible quorums), since every phase-1
-// quorum must intersect every phase-2 quorum.
+// quorum must intersect every phase-2 quorum. Which n goes with which f in each mode is here too.
+import type { Mode } from '../base/mode.ts';
 
 export interface QuorumSpec {
   readonly n: number;
@@ -26,6 +27,24 @@ export function byzantineQuorums(f: number): QuorumSpec & { readonly weak: numbe
   const n = 3 * f + 1;
   if (n - 1 > 255) throw new RangeError(`quorum: f=${f} needs more than 256 nodes`);
   return Object.freeze({ n, f, phase1: 2 * f + 1, phase2: 2 * f + 1, weak: f + 1 });
+}
+
+/** n for f in `mode`: 2f+1 in crash mode, 3f+1 in the Byzantine modes. */
+export function membersFor(mode: Mode, f: number): number {
+  return mode === 'crash' ? 2 * f + 1 : 3 * f + 1;
+}
+
+/** The f that `nodes` members tolerate in `mode`, or null when `nodes` is no 2f+1 (crash) or 3f+1 with f ≥ 1 (Byzantine modes). */
+export function faultsFor(mode: Mode, nodes: number): number | null {
+  const f = mode === 'crash' ? (nodes - 1) / 2 : (nodes - 1) / 3;
+  return Number.isInteger(f) && f >= (mode === 'crash' ? 0 : 1) ? f : null;
+}
+
+/** f of a cluster of `nodes` members; throws RangeError if `nodes` fits no f of the mode. */
+export function fOf(mode: Mode, nodes: number): number {
+  const f = faultsFor(mode, nodes);
+  if (f === null) throw new RangeError(`${mode} mode needs ${mode === 'crash' ? '2f+1 members (3, 5, 7, …)' : '3f+1 members (4, 7, 10, …)'}, got ${nodes}`);
+  return f;
 }
 
 export function flexibleQuorums(n: number, f: number, phase1: number, phase2: number): QuorumSpec {

@@ -14,9 +14,9 @@
 // The state is kept in parts (the session table's SESSION_PARTS by client id, then the
 // application's), so a checkpoint re-encodes and rehashes only what changed and state transfer
 // ships it part by part.
-import { CLIENT_SESSIONS_MAX, CLIENT_SESSIONS_PER_CLIENT_MAX, SESSION_PARTS, STATE_PART_BYTES_MAX, STATE_PARTS_MAX } from './limits.ts';
-import type { Batch, ClientId, Command, SessionId, Slot } from './types.ts';
-import type { StateMachine } from '../app/state-machine.ts';
+import { CLIENT_SESSIONS_MAX, CLIENT_SESSIONS_PER_CLIENT_MAX, SESSION_PARTS, STATE_PART_BYTES_MAX, STATE_PARTS_MAX } from '../base/limits.ts';
+import type { Batch, ClientId, Command, SessionId, Slot } from '../base/types.ts';
+import type { StateMachine } from './state-machine.ts';
 import { decodeSessionPart, encodeSessionPart, SESSION_BYTES_MAX, stateDigestOf, statePartDigest, type ClientSessions } from '../messages/codec.ts';
 
 interface Session {

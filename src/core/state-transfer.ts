@@ -6,9 +6,9 @@
 // never fetched, so a laggard fetches only what changed. A peer that sends a part that does not
 // match is asked nothing more in this transfer; the member asks the next one.
 import type { PersistRecord } from './effects.ts';
-import { STATE_REQUEST_PARTS_MAX } from './limits.ts';
+import { STATE_REQUEST_PARTS_MAX } from '../base/limits.ts';
 import type { StateSnapshot } from './replica.ts';
-import type { NodeId, Slot } from './types.ts';
+import type { NodeId, Slot } from '../base/types.ts';
 import { encodedSize, statePartDigest } from '../messages/codec.ts';
 import type { CheckpointCertificate, StatePart, StateParts, StateRequest } from '../messages/types.ts';
 import { bytesEqual, toHex } from '../../crypto/digest.ts';

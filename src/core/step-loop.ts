@@ -2,7 +2,7 @@
 // work that input caused (its own messages to itself, execution, new proposals), effects out.
 import type { Effect, Input, TimerName } from './effects.ts';
 import { Outbox } from './outbox.ts';
-import type { NodeId } from './types.ts';
+import type { NodeId } from '../base/types.ts';
 import type { ClientRequest, PeerMessage } from '../messages/types.ts';
 
 export abstract class StepLoop {

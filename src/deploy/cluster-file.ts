@@ -10,20 +10,20 @@
 // Members are listed in id order 0..n-1, n = 2f+1 in crash mode and 3f+1 otherwise. Every member
 // has an ed25519 key in every mode: crash mode does not sign messages, but the key is also the
 // node's libp2p identity.
+import { MODES, type Mode } from '../base/mode.ts';
+import { membersFor } from '../core/quorum.ts';
 import { readFileSync } from 'node:fs';
 import { multiaddr } from '@multiformats/multiaddr';
 import { checkPublicKey, PUBLIC_KEY_BYTES } from '../../crypto/ed25519.ts';
 import { fromHex, toHex } from '../../crypto/digest.ts';
-import { CLIENT_ID_MAX, NODE_ID_MAX } from '../core/limits.ts';
-import type { Mode } from '../core/protocol.ts';
-import type { ClientId, NodeId } from '../core/types.ts';
+import { CLIENT_ID_MAX, NODE_ID_MAX } from '../base/limits.ts';
+import type { ClientId, NodeId } from '../base/types.ts';
 import { validateCluster, type ClientKey, type ClusterConfig } from '../modes/byzantine/cluster.ts';
 
 export const CLUSTER_FILE_VERSION = 1;
 export const CLUSTER_FILE_NAME = 'cluster.json';
 /** Members' default data directory (stores, evidence), beside cluster.json. */
 export const DATA_DIR_NAME = 'data';
-export const MODES: readonly Mode[] = ['crash', 'byzantine', 'commit-reveal'];
 /** Largest cluster.json read, in bytes: thousands of clients fit. */
 export const CLUSTER_FILE_BYTES_MAX = 1 << 20;
 /** Most addresses one member may list. */
@@ -66,10 +66,6 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** n for f in `mode`: 2f+1 in crash mode, 3f+1 in the Byzantine modes. */
-export function membersFor(mode: Mode, f: number): number {
-  return mode === 'crash' ? 2 * f + 1 : 3 * f + 1;
-}
 
 /** Reads and checks a cluster file; errors name `path` as given. */
 export function loadClusterFile(path: string): DeploymentConfig {

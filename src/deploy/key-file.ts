@@ -7,7 +7,7 @@
 import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { bytesEqual, fromHex, toHex } from '../../crypto/digest.ts';
 import { keyPairFromSeed, PUBLIC_KEY_BYTES, SECRET_KEY_BYTES } from '../../crypto/ed25519.ts';
-import { CLIENT_ID_MAX, NODE_ID_MAX } from '../core/limits.ts';
+import { CLIENT_ID_MAX, NODE_ID_MAX } from '../base/limits.ts';
 import { ConfigError, FieldReader, show, type DeploymentConfig } from './cluster-file.ts';
 
 export type KeyRole = 'member' | 'client';

@@ -7,12 +7,12 @@
 //    "evidence":{"kind":"equivocation","first":{"signer":2,"payload":"<hex>","signature":"<hex>"},"second":{…}}}
 //
 // on one line, then a newline. Clients are sorted by id, as the cluster id sorts them.
-import { CLIENT_ID_MAX, FRAME_BYTES_MAX, NODE_ID_MAX } from '../core/limits.ts';
+import { CLIENT_ID_MAX, FRAME_BYTES_MAX, NODE_ID_MAX } from '../base/limits.ts';
 import type { SignedEnvelope } from '../messages/types.ts';
 import type { ClusterConfig } from '../modes/byzantine/cluster.ts';
 import { domainDigest, fromHex, toHex } from '../../crypto/digest.ts';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../../crypto/ed25519.ts';
-import type { Evidence, EvidenceKind } from './types.ts';
+import type { Evidence, EvidenceKind } from '../messages/evidence.ts';
 
 export const EVIDENCE_FORMAT = 'byzpaxos-evidence/1';
 const EVIDENCE_ID_DOMAIN = 'byzpaxos/evidence-id/v1';

@@ -1,18 +1,18 @@
 // Checking Evidence: anyone holding the cluster configuration reaches the same verdict, so a
 // culprit can be named to people who saw none of the traffic. Evidence is untrusted input: the
 // verdict is "genuine" only when every rule holds, and nothing a prover sends makes it throw.
-import { ballotEquals, formatBallot } from '../core/ballot.ts';
+import { ballotEquals, formatBallot } from '../base/ballot.ts';
 import { byzantineQuorums } from '../core/quorum.ts';
-import type { NodeId } from '../core/types.ts';
+import type { NodeId } from '../base/types.ts';
 import type { SignedEnvelope } from '../messages/types.ts';
-import { Authenticator, type SignedPayload } from '../modes/byzantine/auth.ts';
+import { Verifier, type SignedPayload } from '../modes/byzantine/auth.ts';
 import { checkNewBallot, type CertificateContext } from '../modes/byzantine/certificates.ts';
 import { leaderOf, validateCluster, type ClusterConfig } from '../modes/byzantine/cluster.ts';
 import { opens } from '../../crypto/commitment.ts';
 import { bytesEqual } from '../../crypto/digest.ts';
 import { nobleBackend, type SignatureBackend } from '../../crypto/ed25519.ts';
-import { at, claimOf } from './claim.ts';
-import type { Evidence } from './types.ts';
+import { at, claimOf } from '../modes/byzantine/claim.ts';
+import type { Evidence } from '../messages/evidence.ts';
 
 export type EvidenceVerdict =
   | { readonly ok: true; readonly culprit: NodeId; readonly summary: string }
@@ -40,7 +40,7 @@ export function verifyEvidence(cluster: ClusterConfig, evidence: Evidence, backe
 function judge(cluster: ClusterConfig, evidence: Evidence, backend: SignatureBackend): Finding {
   validateCluster(cluster);
   // Verification only: no secret key (seal would throw) and no member id (open never skips a check).
-  const auth = new Authenticator(cluster, -1, new Uint8Array(0), backend);
+  const auth = new Verifier(cluster, backend);
   const open = (envelope: SignedEnvelope, name: string): SignedPayload => {
     if (envelope.signer >= cluster.members.length) throw new Error(`${name}: signer n${envelope.signer} is not a member of the cluster`);
     const msg = auth.open(envelope);
@@ -93,7 +93,7 @@ function commitmentMismatch(
   return { culprit: signer, summary: `revealed a digest and key for ${position} that do not open its commitment` };
 }
 
-function unjustifiedNewBallot(msg: SignedPayload, signer: NodeId, cluster: ClusterConfig, auth: Authenticator): Finding {
+function unjustifiedNewBallot(msg: SignedPayload, signer: NodeId, cluster: ClusterConfig, auth: Verifier): Finding {
   if (msg.type !== 'new-ballot') throw new Error(`newBallot: a ${msg.type} message, not a new-ballot`);
   const { n, phase1 } = byzantineQuorums(cluster.f);
   // checkNewBallot fails these too, but then the message is nobody's claim to lead: no evidence.

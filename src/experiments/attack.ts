@@ -2,8 +2,8 @@
 // measure, NSDI'09: throughput under attack / fault-free throughput), and how soon do the honest
 // nodes notice it and prove it? f = 1, one Byzantine node, 4 closed-loop clients, no network
 // faults, the same seeds with and without the adversary.
+import type { Mode } from '../base/mode.ts';
 import type { Adversary } from '../adversary/adversary.ts';
-import type { Mode } from '../core/protocol.ts';
 import { NO_FAULTS } from '../sim/faults.ts';
 import { simulate } from '../sim/simulator.ts';
 import { adversaryCases, detectRun, type DetectionWorkload, type RunOutcome } from './detection.ts';

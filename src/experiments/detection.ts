@@ -3,10 +3,10 @@
 // provable acts (recordAct in src/adversary/adversary.ts); an act counts only if the verifier
 // accepts its messages as a proof and each of them reached some honest node (the network did not
 // lose it on every path). Proofs count only if they verify and name a Byzantine node.
+import type { Mode } from '../base/mode.ts';
 import { actsOf, type Adversary, type AdversaryAct } from '../adversary/adversary.ts';
 import { BUILT_IN_ADVERSARIES } from '../adversary/strategies.ts';
-import type { Mode } from '../core/protocol.ts';
-import type { NodeId } from '../core/types.ts';
+import type { NodeId } from '../base/types.ts';
 import { verifyEvidence } from '../evidence/verify.ts';
 import type { ClusterConfig } from '../modes/byzantine/cluster.ts';
 import { formatFaults, parseFaults } from '../sim/faults.ts';
@@ -15,7 +15,7 @@ import { seedRange, type Column, type Experiment, type ExperimentResult, type Pr
 import type { BarChart } from './plot.ts';
 import { decodeMessage, frameType } from '../messages/codec.ts';
 import type { SignedEnvelope } from '../messages/types.ts';
-import { evidenceEnvelopes } from '../evidence/types.ts';
+import { evidenceEnvelopes } from '../messages/evidence.ts';
 import { toHex } from '../../crypto/digest.ts';
 import { nativeBackend, type SignatureBackend } from '../../crypto/ed25519.ts';
 import { cachedVerifier } from '../../crypto/envelope.ts';

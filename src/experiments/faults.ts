@@ -3,7 +3,7 @@
 // during the first FAULT_PHASE_MS, then the simulator heals everything and checks liveness. The
 // simulator draws partitions itself (one every 0.1-0.6 s, healing 0.1-0.8 s later), so the
 // partition axis is on/off rather than a frequency.
-import { MODES, type Mode } from '../core/protocol.ts';
+import { MODES, type Mode } from '../base/mode.ts';
 import { NO_FAULTS } from '../sim/faults.ts';
 import { simulate } from '../sim/simulator.ts';
 import { mean, round2, seedRange, type Column, type Experiment, type ExperimentResult, type Progress, type Row } from './experiment.ts';

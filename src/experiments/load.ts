@@ -1,9 +1,9 @@
 // Question: how do deployed throughput and latency grow with the offered load, per mode? Each
-// point is `byzpaxos bench` (src/cli/bench.ts: members in this process over real libp2p on
+// point is `byzpaxos bench` (src/experiments/bench.ts: members in this process over real libp2p on
 // 127.0.0.1, SQLite with fsync, closed-loop clients with one put in flight each) on a fresh
 // cluster; wall-clock figures, so they vary with what else loads the machine.
-import { MODES, type Mode } from '../core/protocol.ts';
-import { benchRows, parseBenchArgs, type BenchRow } from '../cli/bench.ts';
+import { MODES, type Mode } from '../base/mode.ts';
+import { benchOptions, benchRows, type BenchRow } from './bench.ts';
 import type { Column, Experiment, ExperimentResult, Progress, Row } from './experiment.ts';
 import type { LineChart } from './plot.ts';
 
@@ -42,8 +42,8 @@ export async function runLoad(options: LoadOptions): Promise<ExperimentResult<Lo
   const sizes = { ops: options.ops ?? 1000, warmup: options.warmup ?? 64, maxSeconds: options.maxSeconds ?? 10 };
   const rows: LoadRow[] = [];
   for (const mode of modes) {
-    // The bench's own defaults (nodes, payload, batch, storage) through its own parser.
-    const bench = parseBenchArgs(['--mode', mode, '--clients', clients.join(','), '--ops', String(sizes.ops), '--warmup', String(sizes.warmup), '--max-seconds', String(sizes.maxSeconds)]);
+    // The bench's own defaults (nodes, payload, batch, storage).
+    const bench = benchOptions(mode, { clientCounts: clients, ops: sizes.ops, warmup: sizes.warmup, maxSeconds: sizes.maxSeconds });
     await benchRows(bench, options.signal, (r) => {
       rows.push(loadRow(mode, r));
       options.progress?.(rows.length, modes.length * clients.length, `${mode} C=${r.clients}: ${r.opsPerSec.toFixed(0)} ops/s`);

@@ -1,7 +1,7 @@
 // Question: what does each mode cost per decided slot in failure-free steady state?
 // Everything is counted from simulated runs (messages and bytes on the wire, message delays
 // on links that take exactly one time unit), never computed from a formula.
-import { MODES, type Mode } from '../core/protocol.ts';
+import { MODES, type Mode } from '../base/mode.ts';
 import { simulate, type SimResult } from '../sim/simulator.ts';
 import type { Column, Experiment, ExperimentResult, Progress, Row } from './experiment.ts';
 import type { BarChart } from './plot.ts';

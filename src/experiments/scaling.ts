@@ -1,7 +1,7 @@
 // Question: how do the cost per decided slot and the throughput grow with the cluster size?
 // Crash n = 3..15, the Byzantine modes n = 4..16, closed-loop clients on the simulator's
 // default links (1-10 ms, jitter); means over the seeds.
-import { MODES, type Mode } from '../core/protocol.ts';
+import { MODES, type Mode } from '../base/mode.ts';
 import { simulate } from '../sim/simulator.ts';
 import { mean, round2, seedRange, type Column, type Experiment, type ExperimentResult, type Progress, type Row } from './experiment.ts';
 import type { LineChart } from './plot.ts';

@@ -9,8 +9,8 @@
 // Each message's layout is declared once, in SCHEMAS; the field types in schema.ts derive the
 // validating size pass (also `encodedSize`), which rejects oversize frames before allocating
 // anything, the unchecked write, and the strict read from it.
+import type { Ballot, Batch, Command, PValue } from '../base/types.ts';
 import { domainDigest } from '../../crypto/index.ts';
-import type { Ballot } from '../core/ballot.ts';
 import {
   BATCH_COMMANDS_MAX,
   CATCHUP_ENTRIES_MAX,
@@ -32,8 +32,7 @@ import {
   ROUND_MAX,
   SESSION_ID_MAX,
   SLOT_MAX,
-} from '../core/limits.ts';
-import type { Batch, Command, PValue } from '../core/types.ts';
+} from '../base/limits.ts';
 import {
   CodecError,
   Reader,

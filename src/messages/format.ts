@@ -1,6 +1,6 @@
 // One-line, human-readable renderings of messages, for traces and the demo.
-import { formatBallot } from '../core/ballot.ts';
-import { isNoop, type Batch } from '../core/types.ts';
+import { formatBallot } from '../base/ballot.ts';
+import { isNoop, type Batch } from '../base/types.ts';
 import { decodeMessage } from './codec.ts';
 import type { Message } from './types.ts';
 import { toHex } from '../../crypto/digest.ts';

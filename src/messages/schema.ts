@@ -6,7 +6,7 @@
 // A Field is bound to its place in a message once, at load time: the binding fixes the path its
 // errors name (`accept.batch.commands.op`), so no string is built unless encoding or decoding fails.
 import { DIGEST_BYTES } from '../../crypto/index.ts';
-import { NODE_ID_MAX } from '../core/limits.ts';
+import { NODE_ID_MAX } from '../base/limits.ts';
 
 export class CodecError extends Error {
   override readonly name = 'CodecError';

@@ -1,8 +1,7 @@
 // Message types of crash-mode Multi-Paxos. Names follow the seeds:
 // Prepare = P1a, Promise = P1b, Accept = P2a, Accepted = P2b.
-import type { Ballot } from '../core/ballot.ts';
-import type { Mode } from '../core/protocol.ts';
-import type { Batch, ClientId, Command, NodeId, PValue, SessionId, Slot } from '../core/types.ts';
+import type { Mode } from '../base/mode.ts';
+import type { Ballot, Batch, ClientId, Command, NodeId, PValue, SessionId, Slot } from '../base/types.ts';
 
 /** P1a: the leader of `ballot` asks for promises covering every slot >= fromSlot. */
 export interface Prepare {

@@ -8,27 +8,16 @@
 // concurrent CLI commands, never make each other's commands stale. If the replicas evicted the
 // session (too many newer sessions of this client id), the operation fails with
 // SessionEvictedError and the client continues in a new session.
+import { commandSigner, makeClient, type CommandSigner, type ModeBuild } from '../modes/build.ts';
+import type { Ballot, ClientId, NodeId, SessionId } from '../base/types.ts';
 import { decodeKvResult, encodeKvOp, type KvOp, type KvResult } from '../app/kv.ts';
-import type { Ballot } from '../core/ballot.ts';
 import { sessionFromWords, type Client, type ClientEffect } from '../core/client.ts';
-import { CLIENT_SESSIONS_PER_CLIENT_MAX } from '../core/limits.ts';
+import { CLIENT_SESSIONS_PER_CLIENT_MAX } from '../base/limits.ts';
 import { SeededRng } from '../core/rng.ts';
-import type { ClientId, NodeId, SessionId } from '../core/types.ts';
 import { CodecError, decodeWireMessage, encodeMessage } from '../messages/codec.ts';
 import type { ClientReply, ClientRequest, StatusCounts, StatusReply, WireMessage } from '../messages/types.ts';
 import type { PeerName, Transport } from '../transport/transport.ts';
-import {
-  buildDeployment,
-  clientName,
-  commandSigner,
-  makeClient,
-  memberName,
-  parsePeerName,
-  requireKeyMatches,
-  type CommandSigner,
-  type Deployment,
-  type ModeBuild,
-} from './build.ts';
+import { buildDeployment, clientName, memberName, parsePeerName, requireKeyMatches, type Deployment } from './build.ts';
 import { silentLogger, type Logger } from './log.ts';
 import type { TransportFactory } from './runtime.ts';
 import { nativeBackend, type SignatureBackend } from '../../crypto/ed25519.ts';

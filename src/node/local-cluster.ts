@@ -10,6 +10,8 @@
 //
 // Keys derive from `seed`; ports are free loopback ports picked at start (a port taken in the gap
 // between picking and listening fails the start).
+import { fOf, membersFor } from '../core/quorum.ts';
+import type { Mode } from '../base/mode.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,9 +21,8 @@ import { Worker } from 'node:worker_threads';
 import type { Adversary } from '../adversary/adversary.ts';
 import { adversaryNamed } from '../adversary/strategies.ts';
 import type { CoreConfig } from '../core/config.ts';
-import type { Mode } from '../core/protocol.ts';
-import type { NodeId } from '../core/types.ts';
-import { CLUSTER_FILE_NAME, formatClusterFile, membersFor } from '../deploy/cluster-file.ts';
+import type { NodeId } from '../base/types.ts';
+import { CLUSTER_FILE_NAME, formatClusterFile } from '../deploy/cluster-file.ts';
 import type { ByzantineConfig } from '../modes/byzantine/config.ts';
 import { keyFileName, writeKeyFile } from '../deploy/key-file.ts';
 import { SqliteStorage } from '../storage/sqlite.ts';
@@ -32,6 +33,7 @@ import { ClusterClient } from './cluster-client.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { NodeRuntime, type RuntimeStorage } from './runtime.ts';
 import { siblingModuleUrl } from './module-url.ts';
+import type { MemberHandle, MemberStats } from './member-handle.ts';
 import { ProcessMember } from './process-member.ts';
 import type { ProcUsage } from './proc-usage.ts';
 import { keyPairFromSeed, nativeBackend, type KeyPair, type SignatureBackend } from '../../crypto/ed25519.ts';
@@ -74,26 +76,6 @@ export interface LocalClusterOptions {
   readonly clientTimeoutMs?: number;
 }
 
-/** Counters of one member, or totals; times in ms. Signatures are real ones, past the verdict cache. */
-export interface MemberStats {
-  signs: number;
-  signMs: number;
-  verifies: number;
-  verifyMs: number;
-  cacheHits: number;
-  /** Messages and payload bytes the member's transport sent, and the stream writes carrying them. */
-  messagesOut: number;
-  bytesOut: number;
-  writes: number;
-  /** Synced storage transactions (each an fsync; 0 with memory storage) and the time storage.apply took. */
-  storageCommits: number;
-  storageMs: number;
-  /** Inputs (messages, requests, timer fires) the member's runtime stepped through its core. */
-  steps: number;
-  decisions: number;
-  viewChanges: number;
-}
-
 export interface LocalClusterStats extends MemberStats {
   /** decisions and viewChanges: at the member that saw most, not summed. */
   readonly members: number;
@@ -110,16 +92,6 @@ export interface MemberSpec {
   readonly seed: number;
   /** A built-in adversary's name (worker threads cannot be handed code). */
   readonly adversaryName?: string;
-}
-
-/** A running member, wherever it runs. */
-export interface MemberHandle {
-  readonly id: NodeId;
-  readonly peerId: string;
-  /** Listen multiaddrs, each ending in /p2p/<peerId>. */
-  readonly addrs: readonly string[];
-  stats(): Promise<MemberStats>;
-  stop(): Promise<void>;
 }
 
 export class LocalCluster {
@@ -544,15 +516,6 @@ function builtInAdversary(name: string | undefined): Adversary | undefined {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
-
-/** f of a cluster of `nodes` members; throws RangeError if `nodes` fits no f of the mode. */
-export function fOf(mode: Mode, nodes: number): number {
-  const f = mode === 'crash' ? (nodes - 1) / 2 : (nodes - 1) / 3;
-  if (!Number.isInteger(f) || f < (mode === 'crash' ? 0 : 1) || membersFor(mode, f) !== nodes) {
-    throw new RangeError(`${mode} mode needs ${mode === 'crash' ? '2f+1 members (3, 5, 7, …)' : '3f+1 members (4, 7, 10, …)'}, got ${nodes}`);
-  }
-  return f;
-}
 
 function checkOptions(o: LocalClusterOptions): void {
   if (!Number.isSafeInteger(o.nodes) || o.nodes < 1 || o.nodes > LOCAL_NODES_MAX) {

@@ -3,8 +3,8 @@
 // heap, and SQLite storage. What it counts comes from outside: its metrics endpoint (decisions,
 // view changes, messages and bytes sent) and /proc (CPU time, RSS). Counters only visible inside
 // the process (signatures, fsyncs) are not reported.
-import type { NodeId } from '../core/types.ts';
-import type { MemberHandle, MemberStats } from './local-cluster.ts';
+import type { NodeId } from '../base/types.ts';
+import type { MemberHandle, MemberStats } from './member-handle.ts';
 import { signalMembers, spawnMember, stopMembers, type MemberProcess } from './member-process.ts';
 import { procUsage, type ProcUsage } from './proc-usage.ts';
 

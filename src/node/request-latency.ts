@@ -2,7 +2,7 @@
 // timed (the latency histograms). Keyed by (client, session, seq): a resend keeps the first
 // arrival. Bounded: past REQUESTS_TIMED_MAX the oldest is forgotten (its reply goes untimed), so
 // clients that never wait for their replies cannot grow it.
-import type { Command } from '../core/types.ts';
+import type { Command } from '../base/types.ts';
 import type { ClientReply } from '../messages/types.ts';
 
 /** Most requests timed at once. */

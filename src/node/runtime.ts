@@ -16,18 +16,20 @@
 // Bad input never throws out of the runtime: it is counted in rejected{reason} and logged at
 // debug. An exception inside the core or the storage is a bug or a broken disk: the runtime logs
 // it at error level with the input that caused it and stops the node (fail loudly).
+import { makeNode, type ModeBuild } from '../modes/build.ts';
+import type { Mode } from '../base/mode.ts';
+import type { Ballot, Batch, ClientId, Command, NodeId, Slot } from '../base/types.ts';
 import { performance } from 'node:perf_hooks';
-import { ballotEquals, type Ballot } from '../core/ballot.ts';
+import { ballotEquals } from '../base/ballot.ts';
 import { mustSync, type Effect, type Input, type PersistRecord, type TimerName } from '../core/effects.ts';
-import type { Mode, ProtocolNode } from '../core/protocol.ts';
+import type { ProtocolNode } from '../core/protocol.ts';
 import { SeededRng } from '../core/rng.ts';
-import type { Batch, ClientId, Command, NodeId, Slot } from '../core/types.ts';
-import type { Evidence, Suspicion } from '../evidence/types.ts';
+import type { Evidence, Suspicion } from '../messages/evidence.ts';
 import { CodecError, decodeWireMessage, encodeMessage, frameType } from '../messages/codec.ts';
 import type { ClientRequest, PeerMessage, StatusCounts, StatusReply, StatusRequest, WireMessage } from '../messages/types.ts';
-import type { Storage } from '../storage/storage.ts';
+import type { Storage } from '../core/storage.ts';
 import type { PeerName, Transport } from '../transport/transport.ts';
-import { buildDeployment, clientName, makeNode, memberName, parsePeerName, requireKeyMatches, type Deployment, type ModeBuild } from './build.ts';
+import { buildDeployment, clientName, memberName, parsePeerName, requireKeyMatches, type Deployment } from './build.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { createNodeMetrics, serveMetrics, type MetricsServer, type NodeMetrics } from './metrics.ts';
 import { RequestLatency } from './request-latency.ts';

@@ -1,7 +1,7 @@
 // Safety checks over one simulated run: agreement, validity, exactly-once execution and
 // linearizability of what clients observed. Each returns violations; none throws.
 import { checkLinearizable, type HistoryOp } from './linearizability.ts';
-import { commandKey, type Batch, type Command, type NodeId, type Slot } from '../core/types.ts';
+import { commandKey, type Batch, type Command, type NodeId, type Slot } from '../base/types.ts';
 import { batchDigest } from '../messages/codec.ts';
 import { bytesEqual, toHex } from '../../crypto/digest.ts';
 

@@ -1,20 +1,21 @@
 // How the simulator builds the nodes and clients of each mode, from the pieces the deployed
-// runtime uses too (src/node/build.ts). Byzantine mode derives every key from the run's seed, and
+// runtime uses too (src/modes/build.ts). Byzantine mode derives every key from the run's seed, and
 // every secret a node draws (commitment keys) from the seed, node and incarnation, so a run stays
 // a pure function of its seed. A deployment draws its secrets from the system CSPRNG instead.
+import { buildByzantine, buildCrash, byzantineNodeOptions, commandSigner, crashNodeOptions, makeClient } from '../modes/build.ts';
+import type { Mode } from '../base/mode.ts';
 import type { Client } from '../core/client.ts';
 import type { CoreConfig } from '../core/config.ts';
 import { PaxosNode, type NodeOptions } from '../core/node.ts';
-import type { Mode, ProtocolNode } from '../core/protocol.ts';
+import type { ProtocolNode } from '../core/protocol.ts';
 import { byzantineQuorums } from '../core/quorum.ts';
 import { SeededRng } from '../core/rng.ts';
-import type { ClientId, Command, NodeId, SessionId } from '../core/types.ts';
-import { Authenticator } from '../modes/byzantine/auth.ts';
+import type { ClientId, Command, NodeId, SessionId } from '../base/types.ts';
+import { Verifier, type Authenticator } from '../modes/byzantine/auth.ts';
 import type { ClusterConfig } from '../modes/byzantine/cluster.ts';
 import type { ByzantineConfig } from '../modes/byzantine/config.ts';
 import { ByzantineNode } from '../modes/byzantine/node.ts';
-import { buildByzantine, buildCrash, byzantineNodeOptions, commandSigner, crashNodeOptions, makeClient } from '../node/build.ts';
-import type { PersistentState } from '../storage/storage.ts';
+import type { PersistentState } from '../core/storage.ts';
 import type { Adversary } from '../adversary/adversary.ts';
 import { keyPairFromSeed, nativeBackend, type KeyPair } from '../../crypto/ed25519.ts';
 import { cachedVerifier, type CachedVerifier } from '../../crypto/envelope.ts';
@@ -80,7 +81,7 @@ export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
   const build = buildByzantine({ mode: options.mode, cluster, config: options.config, backend });
   const auths: Authenticator[] = [];
   // Verifies only: the checker signs nothing, so it holds no member's key.
-  const checker = new Authenticator(cluster, -1, new Uint8Array(0), backend);
+  const checker = new Verifier(cluster, backend);
   const collusion = new Map<string, unknown>();
   let clientSigns = 0;
   return {

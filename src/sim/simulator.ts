@@ -3,23 +3,24 @@
 // same PaxosNode core as a deployment, with a network that delays, drops, duplicates,
 // reorders and partitions, and nodes that crash and restart from what they persisted.
 // A safety phase with faults is followed by a liveness phase after everything heals.
+import type { Mode } from '../base/mode.ts';
 import { decodeKvOp, decodeKvResult, encodeKvOp, type KvOp } from '../app/kv.ts';
 import { Client, sessionFromWords, type ClientEffect } from '../core/client.ts';
 import type { CoreConfig } from '../core/config.ts';
 import type { Effect, Input, TimerName } from '../core/effects.ts';
 import type { PaxosNode, NodeOptions } from '../core/node.ts';
-import type { Mode, ProtocolNode } from '../core/protocol.ts';
+import type { ProtocolNode } from '../core/protocol.ts';
 import type { ClusterConfig } from '../modes/byzantine/cluster.ts';
 import type { ByzantineConfig } from '../modes/byzantine/config.ts';
 import { byzantineSetup, crashSetup, nodeEntropy, type ModeSetup } from './modes.ts';
 import type { Adversary } from '../adversary/adversary.ts';
-import { evidenceEnvelopes, type Evidence } from '../evidence/types.ts';
-import { toHex } from '../../crypto/digest.ts';
+import { evidenceEnvelopes, type Evidence } from '../messages/evidence.ts';
+import { toHex, createHasher, type Hasher } from '../../crypto/digest.ts';
 import { adversaryNamed } from '../adversary/strategies.ts';
 import { SeededRng } from '../core/rng.ts';
-import { PREPARED_CERTIFICATES_MAX } from '../core/limits.ts';
-import { commandKey, type ClientId, type NodeId } from '../core/types.ts';
-import { formatBallot } from '../core/ballot.ts';
+import { PREPARED_CERTIFICATES_MAX } from '../base/limits.ts';
+import { commandKey, type ClientId, type NodeId } from '../base/types.ts';
+import { formatBallot } from '../base/ballot.ts';
 import { CodecError, decodeMessage, encodeMessage, frameType } from '../messages/codec.ts';
 import { formatMessage } from '../messages/format.ts';
 import type { ClientReply, ClientRequest, Message, PeerMessage } from '../messages/types.ts';
@@ -29,7 +30,6 @@ import { EventQueue } from './event-queue.ts';
 import { formatFaults, NO_FAULTS, type FaultSpec } from './faults.ts';
 import type { HistoryOp } from './linearizability.ts';
 import { encodeRandomKvOp } from './workload.ts';
-import { createHasher, type Hasher } from '../../crypto/digest.ts';
 
 /** Without `eagerSlots`: a leader opens every slot its window allows as commands arrive. */
 const SIM_EAGER_SLOTS = PREPARED_CERTIFICATES_MAX;

@@ -1,6 +1,6 @@
 // In-memory Storage: survives a simulated crash (the simulator keeps the object), not a process exit.
 import type { PersistRecord } from '../core/effects.ts';
-import { StateAccumulator, type PersistentState, type Storage } from './storage.ts';
+import { StateAccumulator, type PersistentState, type Storage } from '../core/storage.ts';
 
 export class MemoryStorage implements Storage {
   private readonly state = new StateAccumulator();

@@ -4,12 +4,13 @@
 // codec's layouts (LAYOUTS), so a record has exactly one encoding, and decode rejects anything
 // encode could not have produced with a CodecError naming the field
 // (`accepted.pvalue.batch.commands.op: truncated`).
-import { BOTTOM, compareBallots, type Ballot } from '../core/ballot.ts';
+import type { Ballot } from '../base/types.ts';
+import { BOTTOM, compareBallots } from '../base/ballot.ts';
 import type { PersistRecord } from '../core/effects.ts';
-import { FRAME_BYTES_MAX } from '../core/limits.ts';
+import { FRAME_BYTES_MAX } from '../base/limits.ts';
 import { LAYOUTS } from '../messages/codec.ts';
 import { CodecError, Reader, Writer, constant, digest, nullable, struct, type FieldCodec, type Fields } from '../messages/schema.ts';
-import type { StateAccumulator } from './storage.ts';
+import type { StateAccumulator } from '../core/storage.ts';
 
 export { CodecError };
 

@@ -15,16 +15,16 @@
 // - Compaction rewrites the log as stateRecords(state) once garbage outweighs live records. Crash
 //   mode's snapshot records and Byzantine checkpoints drop the log below them from the state, so
 //   compaction deletes those rows; SQLite reuses the freed pages, so the file stops growing.
+import { MODES, type Mode } from '../base/mode.ts';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { CLUSTER_ID_BYTES, bytesEqual, toHex } from '../../crypto/index.ts';
 import type { PersistRecord } from '../core/effects.ts';
-import { NODE_ID_MAX } from '../core/limits.ts';
-import type { Mode } from '../core/protocol.ts';
+import { NODE_ID_MAX } from '../base/limits.ts';
 import { decodeRecord, encodeRecord, stateRecordCount, stateRecords } from './records.ts';
-import { StateAccumulator, type PersistentState, type Storage } from './storage.ts';
+import { StateAccumulator, type PersistentState, type Storage } from '../core/storage.ts';
 
 /**
  * Version of the table layout and meta keys below (the record bytes carry RECORD_VERSION). 2: its
@@ -40,7 +40,6 @@ const CHECKSUM_BYTES = 8;
 const CHECKSUM_DOMAIN = new TextEncoder().encode('byzpaxos/store-record/v1\0');
 const SQLITE_MAGIC = 'SQLite format 3\0';
 const SQLITE_HEADER_BYTES = 100;
-const MODES: readonly Mode[] = ['crash', 'byzantine', 'commit-reveal'];
 
 /** A store that cannot be opened or written; the message is one line naming the file. */
 export class StoreError extends Error {

@@ -6,7 +6,7 @@
 // while one stream lives. It authenticates the sender (libp2p: the noise handshake proves the
 // sender's key); everything above that (signatures, ballots, …) is the runtime's business.
 
-import { FRAME_BYTES_MAX } from '../core/limits.ts';
+import { FRAME_BYTES_MAX } from '../base/limits.ts';
 
 export type PeerName = string; // e.g. 'n0'..'n3' for members, 'c1' for clients; chosen by the caller
 

@@ -3,11 +3,11 @@
 // commitments for one vote) becomes evidence that verifies and names the Byzantine node; what is
 // not (withheld or late messages) never does. Few seeds: sweep-3/4 run every adversary in this
 // mode over 300 seeds.
+import type { Mode } from '../../src/base/mode.ts';
 import { describe, expect, it } from 'vitest';
 import { BUILT_IN_ADVERSARIES } from '../../src/adversary/strategies.ts';
-import type { EvidenceKind } from '../../src/evidence/types.ts';
+import type { EvidenceKind } from '../../src/messages/evidence.ts';
 import { verifyEvidence } from '../../src/evidence/verify.ts';
-import type { Mode } from '../../src/core/protocol.ts';
 import type { SimOptions, SimResult } from '../../src/sim/simulator.ts';
 import { expectCleanSweep, strategy, SWEEP_FAULTS } from './sweep-helpers.ts';
 

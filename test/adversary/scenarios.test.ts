@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Adversary } from '../../src/adversary/adversary.ts';
 import type { Effect } from '../../src/core/effects.ts';
 import type { ProtocolNode } from '../../src/core/protocol.ts';
-import type { NodeId } from '../../src/core/types.ts';
+import type { NodeId } from '../../src/base/types.ts';
 import { parseFaults } from '../../src/sim/faults.ts';
 import { simulate, type SimOptions, type SimResult } from '../../src/sim/simulator.ts';
 

@@ -5,12 +5,12 @@
 // another and prove every provable act. Sweeps 1-5 run each adversary alone at f=1, sweeps 6-13
 // colluding pairs at f=2; many small files, so the two test workers share the load to the end. Each failure lists
 // every unclean seed with the command that replays it.
+import type { Mode } from '../../src/base/mode.ts';
 import { describe, expect, it } from 'vitest';
 import type { Adversary } from '../../src/adversary/adversary.ts';
 import { adversaryNamed } from '../../src/adversary/strategies.ts';
 import { parseFaults } from '../../src/sim/faults.ts';
 import { simulate, type SimOptions, type SimResult } from '../../src/sim/simulator.ts';
-import type { Mode } from '../../src/core/protocol.ts';
 import { detectRun } from '../../src/experiments/detection.ts';
 
 export const SWEEP_FAULTS = parseFaults('drop=0.1,dup=0.05,reorder,partition');

@@ -4,8 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/args.ts';
-import { medianOf, parseBenchArgs } from '../../src/cli/bench.ts';
-import { percentile } from '../../src/cli/closed-loop.ts';
+import { parseBenchArgs } from '../../src/cli/bench.ts';
+import { medianOf } from '../../src/experiments/bench.ts';
+import { percentile } from '../../src/experiments/closed-loop.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RUN_TIMEOUT_MS = 90_000;

@@ -44,6 +44,14 @@ describe('byzpaxos sim', () => {
     expect(out).toMatchObject({ byzantine: null, signaturesPerDecision: 0, verificationsPerDecision: 0 });
   });
 
+  it('flexible quorums (crash mode): --nodes N --q1 A --q2 B with A + B > N stay safe under faults', () => {
+    const out = simJson('--nodes', '5', '--q1', '4', '--q2', '2', '--seeds', '3', '--commands', '20', '--faults', 'drop=0.1,reorder,partition,crash');
+    expect(out).toMatchObject({ mode: 'crash', n: 5, f: 1, quorums: { phase1: 4, phase2: 2 }, safetyViolations: [], livenessFailures: 0, completed: 60 });
+    expect(simJson(...SMALL).quorums).toEqual({ phase1: 2, phase2: 2 });
+    const text = byzpaxos('sim', '--nodes', '5', '--q1', '4', '--q2', '2', '--seeds', '1', '--commands', '5');
+    expect(text.stdout).toMatch(/^sim: mode=crash n=5 f=1 q1=4 q2=2 seed 1,/);
+  });
+
   it('the trace hash is a function of the arguments', () => {
     const a = simJson(...SMALL, '--seed-start', '1');
     const b = simJson(...SMALL, '--seed-start', '1');
@@ -75,6 +83,10 @@ describe('bad command lines exit 2 with one line naming the problem', () => {
     [['sim', '--evidence-out', 'ev'], /--evidence-out needs --mode byzantine or commit-reveal \(got --mode crash\)/],
     [['sim', '--mode', 'commit-reveal', '--evidence-out', 'package.json/ev'], /--evidence-out: 'package\.json\/ev' cannot be created \(ENOTDIR\)$/],
     [['sim', '--trace', '--seeds', '5'], /--trace requires --seeds 1/],
+    [['sim', '--nodes', '5', '--q1', '2', '--q2', '3'], /--nodes 5 --q1 2 --q2 3: phase1 \(2\) \+ phase2 \(3\) must exceed n \(5\)/],
+    [['sim', '--nodes', '5', '--q1', '5'], /with f=1 crashed, 4 nodes remain, fewer than a quorum/],
+    [['sim', '--nodes', '16'], /--nodes .*1\.\.15/],
+    [['sim', '--mode', 'byzantine', '--nodes', '5'], /--nodes is for crash mode \(flexible quorums\)/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [[], /missing command/],
     [['experiment', 'nope'], /unknown experiment 'nope'/],

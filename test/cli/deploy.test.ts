@@ -3,12 +3,12 @@
 // killed with SIGKILL under a running client workload and restarted from their stores; the
 // recorded history must stay linearizable and the restarted member must catch up. Every child
 // process is killed by PID in afterAll, whatever happened.
+import type { Mode } from '../../src/base/mode.ts';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Mode } from '../../src/core/protocol.ts';
 import type { ClusterClient, StatusRow } from '../../src/node/cluster-client.ts';
 import { checkLinearizable } from '../../src/sim/linearizability.ts';
 import {

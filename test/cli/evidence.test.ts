@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatClusterFile } from '../../src/deploy/cluster-file.ts';
 import { encodeEvidenceFile } from '../../src/evidence/file.ts';
-import type { Evidence } from '../../src/evidence/types.ts';
+import type { Evidence } from '../../src/messages/evidence.ts';
 import { GENUINE, fx } from '../evidence/fixtures.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

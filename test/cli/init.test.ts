@@ -1,5 +1,6 @@
 // `byzpaxos init`: in process for what it writes, in a child process (as an operator runs it)
 // for the command line: exit codes, the one-line errors, what it prints.
+import type { Mode } from '../../src/base/mode.ts';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/args.ts';
 import { initCluster, parseInitArgs } from '../../src/cli/init.ts';
 import { parseStartArgs } from '../../src/cli/start.ts';
-import type { Mode } from '../../src/core/protocol.ts';
 import { loadClusterFile, toClusterConfig } from '../../src/deploy/cluster-file.ts';
 import { loadKeyFile } from '../../src/deploy/key-file.ts';
 

@@ -1,15 +1,15 @@
 // The acceptor's rules from seed 002 (P1a, P2c), one test per rule, plus crash recovery
 // through the persisted records (seed 004: "persistent storage").
+import type { Ballot, Batch, PValue, Slot } from '../../src/base/types.ts';
 import { describe, expect, it } from 'vitest';
 import { Acceptor } from '../../src/core/acceptor.ts';
-import { BOTTOM, type Ballot } from '../../src/core/ballot.ts';
+import { BOTTOM } from '../../src/base/ballot.ts';
 import type { PersistRecord } from '../../src/core/effects.ts';
-import { BATCH_COMMANDS_MAX, FRAME_BYTES_MAX, OP_BYTES_MAX, PROMISE_PVALUES_MAX } from '../../src/core/limits.ts';
+import { BATCH_COMMANDS_MAX, FRAME_BYTES_MAX, OP_BYTES_MAX, PROMISE_PVALUES_MAX } from '../../src/base/limits.ts';
 import { encodeMessage } from '../../src/messages/codec.ts';
-import type { Batch, PValue, Slot } from '../../src/core/types.ts';
 import type { Accept, Prepare } from '../../src/messages/types.ts';
 import { MemoryStorage } from '../../src/storage/memory.ts';
-import { StateAccumulator, emptyState } from '../../src/storage/storage.ts';
+import { StateAccumulator, emptyState } from '../../src/core/storage.ts';
 
 const b = (round: number, leader: number): Ballot => ({ round, leader });
 const batch = (tag: string): Batch => ({

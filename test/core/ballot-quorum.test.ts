@@ -1,20 +1,16 @@
 // Ballots and quorums, rule by rule, as the seeds state them (raft_paper_test.go style).
+import type { Ballot } from '../../src/base/types.ts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  BOTTOM,
-  ballotEquals,
-  ballotGreater,
-  compareBallots,
-  isBottom,
-  maxBallot,
-  type Ballot,
-} from '../../src/core/ballot.ts';
+import { BOTTOM, ballotEquals, ballotGreater, compareBallots, isBottom, maxBallot } from '../../src/base/ballot.ts';
 import {
   crashQuorums,
   flexibleQuorums,
   isPhase1Quorum,
   isPhase2Quorum,
+  faultsFor,
+  fOf,
+  membersFor,
 } from '../../src/core/quorum.ts';
 
 const b = (round: number, leader: number): Ballot => ({ round, leader });
@@ -206,3 +202,30 @@ function popcount(x: number): number {
   for (; x !== 0; x &= x - 1) c++;
   return c;
 }
+
+describe('members and faults per mode: n = 2f+1 in crash mode, 3f+1 in the Byzantine modes', () => {
+  it.each([
+    ['crash', 0, 1],
+    ['crash', 1, 3],
+    ['crash', 3, 7],
+    ['byzantine', 1, 4],
+    ['commit-reveal', 2, 7],
+    ['byzantine', 5, 16],
+  ] as const)('%s: f = %i goes with n = %i, both ways', (mode, f, n) => {
+    expect(membersFor(mode, f)).toBe(n);
+    expect(faultsFor(mode, n)).toBe(f);
+    expect(fOf(mode, n)).toBe(f);
+  });
+
+  it.each([
+    ['crash', 2],
+    ['crash', 0],
+    ['byzantine', 1],
+    ['byzantine', 5],
+    ['commit-reveal', 3],
+    ['crash', Number.NaN],
+  ] as const)('%s: n = %d fits no f', (mode, n) => {
+    expect(faultsFor(mode, n)).toBeNull();
+    expect(() => fOf(mode, n)).toThrow(RangeError);
+  });
+});

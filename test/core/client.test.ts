@@ -4,7 +4,7 @@
 // they can be trusted.
 import { describe, expect, it } from 'vitest';
 import { Client, type ClientEffect } from '../../src/core/client.ts';
-import { CLIENT_RETRY_DOUBLINGS_MAX } from '../../src/core/limits.ts';
+import { CLIENT_RETRY_DOUBLINGS_MAX } from '../../src/base/limits.ts';
 import { SeededRng } from '../../src/core/rng.ts';
 
 const RETRY_MS = 300;

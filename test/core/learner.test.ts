@@ -1,11 +1,11 @@
 // The learner's rule (seeds 002/003): a value is chosen when a quorum of acceptors accepted it
 // in the same ballot; this learner decides once it also holds the batch the digest names.
+import type { Ballot } from '../../src/base/types.ts';
 import { describe, expect, it } from 'vitest';
-import type { Ballot } from '../../src/core/ballot.ts';
 import { Learner } from '../../src/core/learner.ts';
-import { LEARNER_WINDOW_SLOTS } from '../../src/core/limits.ts';
+import { LEARNER_WINDOW_SLOTS } from '../../src/base/limits.ts';
 import { crashQuorums } from '../../src/core/quorum.ts';
-import { NOOP, type Batch, type Slot } from '../../src/core/types.ts';
+import { NOOP, type Batch, type Slot } from '../../src/base/types.ts';
 import { batchDigest } from '../../src/messages/codec.ts';
 
 const b = (round: number, leader: number): Ballot => ({ round, leader });

@@ -2,121 +2,53 @@
 // tests): the test decides which message goes where and when; a cut link is a black hole.
 // The harness plays the driver: it applies every `persist` to the node's MemoryStorage at the
 // point it appears in the effect list, and checks that each dependent send comes after it.
+import type { Ballot, Command, NodeId } from '../../src/base/types.ts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KvStore, decodeKvResult, encodeKvOp, type KvOp, type KvResult } from '../../src/app/kv.ts';
-import { BOTTOM, compareBallots, type Ballot } from '../../src/core/ballot.ts';
+import { BOTTOM, compareBallots } from '../../src/base/ballot.ts';
 import { defaultConfig, type CoreConfig } from '../../src/core/config.ts';
 import type { Effect, Input, TimerName } from '../../src/core/effects.ts';
-import { CATCHUP_ENTRIES_MAX, LEARNER_WINDOW_SLOTS } from '../../src/core/limits.ts';
+import { CATCHUP_ENTRIES_MAX, LEARNER_WINDOW_SLOTS } from '../../src/base/limits.ts';
 import { PaxosNode } from '../../src/core/node.ts';
 import { SeededRng } from '../../src/core/rng.ts';
-import type { Command, NodeId } from '../../src/core/types.ts';
 import { batchDigest } from '../../src/messages/codec.ts';
 import type { ClientReply, PeerMessage } from '../../src/messages/types.ts';
 import { MemoryStorage } from '../../src/storage/memory.ts';
+import { ManualNetwork } from '../../src/sim/manual-network.ts';
+import type { PersistentState } from '../../src/core/storage.ts';
 import { toHex } from '../../crypto/index.ts';
 
 const b = (round: number, leader: number): Ballot => ({ round, leader });
-
-interface Envelope {
-  readonly from: NodeId;
-  readonly to: NodeId;
-  readonly msg: PeerMessage;
-}
 
 interface ReplyRecord {
   readonly node: NodeId;
   readonly msg: ClientReply;
 }
 
-/** A driver for n PaxosNodes with a FIFO network the test controls. */
-class Cluster {
-  readonly n: number;
+/**
+ * n PaxosNodes on the hand-driven network (src/sim/manual-network.ts), which also checks that the
+ * state each message or decision vouches for is in the sender's storage before it leaves.
+ */
+class Cluster extends ManualNetwork<PaxosNode> {
   readonly config: CoreConfig;
-  readonly nodes: PaxosNode[] = [];
-  readonly storages: MemoryStorage[] = [];
-  readonly apps: KvStore[] = [];
-  /** Messages sent and not yet delivered, in send order. */
-  inFlight: Envelope[] = [];
-  readonly replies: ReplyRecord[] = [];
-  /** Every effect list any node produced, with its node, in order. */
-  readonly log: { node: NodeId; effects: Effect[] }[] = [];
+  readonly apps: KvStore[];
   /** Persist-before-send violations seen by the driver. */
-  readonly violations: string[] = [];
+  readonly violations: string[];
   /** How many dependent sends the driver checked, by message type. */
-  readonly checked = new Map<string, number>();
-  /** Armed timers per node (the test fires them by hand). */
-  readonly timers: Map<TimerName, number>[] = [];
-  private readonly cut = new Set<string>();
+  readonly checked: Map<string, number>;
 
   constructor(f: number, overrides: Partial<CoreConfig> = {}) {
-    this.config = defaultConfig(f, overrides);
-    this.n = this.config.quorums.n;
-    for (let id = 0; id < this.n; id++) {
-      this.storages.push(new MemoryStorage());
-      this.timers.push(new Map());
-      this.boot(id);
-    }
-  }
-
-  /** (Re)creates node `id` from what its storage holds, with a fresh application. */
-  boot(id: NodeId): Effect[] {
-    const app = new KvStore();
-    const node = new PaxosNode({
-      id,
-      config: this.config,
-      state: this.storages[id]!.load(),
-      rng: new SeededRng(1234, id),
-      app,
-    });
-    this.nodes[id] = node;
-    this.apps[id] = app;
-    this.timers[id]!.clear();
-    return this.drive(id, node.start());
-  }
-
-  step(id: NodeId, input: Input): Effect[] {
-    return this.drive(id, this.nodes[id]!.step(input));
-  }
-
-  fire(id: NodeId, timer: TimerName): Effect[] {
-    return this.step(id, { type: 'timeout', timer });
-  }
-
-  request(id: NodeId, command: Command): Effect[] {
-    return this.step(id, { type: 'request', msg: { type: 'request', command } });
-  }
-
-  /** Cut every link to and from `id` (both directions are black holes). */
-  isolate(id: NodeId): void {
-    for (let p = 0; p < this.n; p++) {
-      if (p === id) continue;
-      this.cut.add(`${id}->${p}`);
-      this.cut.add(`${p}->${id}`);
-    }
-  }
-
-  heal(): void {
-    this.cut.clear();
-  }
-
-  /** Deliver in-flight messages (FIFO) until none is left, or `max` deliveries. */
-  deliverAll(max = 100_000): number {
-    let delivered = 0;
-    while (this.inFlight.length > 0) {
-      if (delivered++ >= max) throw new Error('deliverAll: network did not quiesce');
-      const env = this.inFlight.shift()!;
-      this.step(env.to, { type: 'message', from: env.from, msg: env.msg });
-    }
-    return delivered;
-  }
-
-  /** Deliver only the in-flight messages matching `pick`; the rest stay queued in order. */
-  deliverWhere(pick: (env: Envelope) => boolean): void {
-    const chosen = this.inFlight.filter(pick);
-    this.inFlight = this.inFlight.filter((e) => !pick(e));
-    for (const env of chosen) this.step(env.to, { type: 'message', from: env.from, msg: env.msg });
+    const config = defaultConfig(f, overrides);
+    const apps: KvStore[] = [];
+    const make = (id: NodeId, state: PersistentState): PaxosNode => new PaxosNode({ id, config, state, rng: new SeededRng(1234, id), app: (apps[id] = new KvStore()) });
+    // The nodes boot (and are checked) while the network is built, before `this` exists.
+    const checks: Checks = { violations: [], checked: new Map() };
+    super(config.quorums.n, make, (id, e, storage) => inspect(checks, id, e, storage));
+    this.config = config;
+    this.apps = apps;
+    this.violations = checks.violations;
+    this.checked = checks.checked;
   }
 
   /** Node 0 times out, runs phase 1, and every message is delivered. */
@@ -129,80 +61,49 @@ class Cluster {
     return toHex(this.nodes[id]!.replica.stateDigest());
   }
 
-  effectsOf(id: NodeId): Effect[] {
-    return this.log.filter((l) => l.node === id).flatMap((l) => l.effects);
-  }
-
-  /** Plays the driver for one effect list: persist in order, check dependents, route the rest. */
-  private drive(id: NodeId, effects: Effect[]): Effect[] {
-    this.log.push({ node: id, effects });
-    const storage = this.storages[id]!;
-    for (const e of effects) {
-      switch (e.type) {
-        case 'persist':
-          storage.apply([e.record]);
-          break;
-        case 'send':
-          this.checkPersisted(id, e.msg);
-          this.transmit(id, e.to, e.msg);
-          break;
-        case 'broadcast':
-          this.checkPersisted(id, e.msg);
-          for (let to = 0; to < this.n; to++) if (to !== id) this.transmit(id, to, e.msg);
-          break;
-        case 'reply':
-          this.replies.push({ node: id, msg: e.msg });
-          break;
-        case 'decide':
-          if (!storage.load().decided.has(e.slot)) this.violations.push(`n${id} decide ${e.slot} before persisting it`);
-          break;
-        case 'setTimer':
-          this.timers[id]!.set(e.timer, e.delayMs);
-          break;
-        case 'clearTimer':
-          this.timers[id]!.delete(e.timer);
-          break;
-        case 'execute':
-          break;
-      }
-    }
-    return effects;
-  }
-
-  private transmit(from: NodeId, to: NodeId, msg: PeerMessage): void {
-    if (this.cut.has(`${from}->${to}`)) return;
-    this.inFlight.push({ from, to, msg });
-  }
-
-  /** The state a message vouches for must already be in the sender's storage. */
   checkPersisted(id: NodeId, msg: PeerMessage, storage = this.storages[id]!): void {
-    const state = storage.load();
-    const bump = (): void => void this.checked.set(msg.type, (this.checked.get(msg.type) ?? 0) + 1);
-    switch (msg.type) {
-      case 'prepare':
-      case 'accept':
-        bump();
-        if (state.round < msg.ballot.round) this.violations.push(`n${id} ${msg.type} in round ${msg.ballot.round} before persisting it`);
-        return;
-      case 'promise':
-        bump();
-        if (compareBallots(state.promised, msg.ballot) < 0) this.violations.push(`n${id} promise before persisting it`);
-        return;
-      case 'nack':
-        bump();
-        if (compareBallots(state.promised, msg.promised) < 0) this.violations.push(`n${id} nack cites an unpersisted promise`);
-        return;
-      case 'accepted': {
-        bump();
-        const pv = state.accepted.get(msg.slot);
-        if (pv === undefined || compareBallots(pv.ballot, msg.ballot) !== 0 || toHex(batchDigest(pv.batch)) !== toHex(msg.digest)) {
-          this.violations.push(`n${id} accepted slot ${msg.slot} before persisting the pvalue`);
-        }
-        return;
+    checkMessage(this, id, msg, storage);
+  }
+}
+
+interface Checks {
+  readonly violations: string[];
+  readonly checked: Map<string, number>;
+}
+
+function inspect(into: Checks, id: NodeId, e: Effect, storage: MemoryStorage): void {
+  if (e.type === 'send' || e.type === 'broadcast') checkMessage(into, id, e.msg, storage);
+  if (e.type === 'decide' && !storage.load().decided.has(e.slot)) into.violations.push(`n${id} decide ${e.slot} before persisting it`);
+}
+
+/** The state a message vouches for must already be in the sender's storage. */
+function checkMessage(into: Checks, id: NodeId, msg: PeerMessage, storage: MemoryStorage): void {
+  const state = storage.load();
+  const bump = (): void => void into.checked.set(msg.type, (into.checked.get(msg.type) ?? 0) + 1);
+  switch (msg.type) {
+    case 'prepare':
+    case 'accept':
+      bump();
+      if (state.round < msg.ballot.round) into.violations.push(`n${id} ${msg.type} in round ${msg.ballot.round} before persisting it`);
+      return;
+    case 'promise':
+      bump();
+      if (compareBallots(state.promised, msg.ballot) < 0) into.violations.push(`n${id} promise before persisting it`);
+      return;
+    case 'nack':
+      bump();
+      if (compareBallots(state.promised, msg.promised) < 0) into.violations.push(`n${id} nack cites an unpersisted promise`);
+      return;
+    case 'accepted': {
+      bump();
+      const pv = state.accepted.get(msg.slot);
+      if (pv === undefined || compareBallots(pv.ballot, msg.ballot) !== 0 || toHex(batchDigest(pv.batch)) !== toHex(msg.digest)) {
+        into.violations.push(`n${id} accepted slot ${msg.slot} before persisting the pvalue`);
       }
-      default:
-        return;
+      return;
     }
+    default:
+      return;
   }
 }
 

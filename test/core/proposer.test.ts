@@ -1,10 +1,10 @@
 // The proposer / leader, rule by rule (seeds 002, 003, 004). The learner side is a stub
 // DecisionView, so each test states exactly which slots the new leader knows are decided.
+import type { Ballot } from '../../src/base/types.ts';
 import { describe, expect, it } from 'vitest';
-import type { Ballot } from '../../src/core/ballot.ts';
 import { defaultConfig } from '../../src/core/config.ts';
 import { Proposer, type DecisionView } from '../../src/core/proposer.ts';
-import { NOOP, type Batch, type Command, type PValue, type Slot } from '../../src/core/types.ts';
+import { NOOP, type Batch, type Command, type PValue, type Slot } from '../../src/base/types.ts';
 import type { Accept, Promise1b } from '../../src/messages/types.ts';
 
 const b = (round: number, leader: number): Ballot => ({ round, leader });

@@ -1,11 +1,11 @@
 // Seed 001 "Clients": a command (κ, cid, op) takes effect exactly once, whatever the log holds.
 import { describe, expect, it } from 'vitest';
 import { KvStore, decodeKvResult, encodeKvOp, type KvOp } from '../../src/app/kv.ts';
-import type { StateMachine } from '../../src/app/state-machine.ts';
-import { CLIENT_SESSIONS_PER_CLIENT_MAX, SESSION_PARTS } from '../../src/core/limits.ts';
+import type { StateMachine } from '../../src/core/state-machine.ts';
+import { CLIENT_SESSIONS_PER_CLIENT_MAX, SESSION_PARTS } from '../../src/base/limits.ts';
 import { Replica, snapshotOf } from '../../src/core/replica.ts';
 import { decodeSessionPart, encodeSessionPart } from '../../src/messages/codec.ts';
-import { NOOP, type Batch, type Command, type Slot } from '../../src/core/types.ts';
+import { NOOP, type Batch, type Command, type Slot } from '../../src/base/types.ts';
 
 /** A state machine that records every op it applies and answers with a running counter. */
 class CountingApp implements StateMachine {

@@ -1,8 +1,8 @@
 // Deterministic deployment fixtures: keys from fixed seeds, and cluster.json texts to break.
+import { membersFor } from '../../src/core/quorum.ts';
+import type { Mode } from '../../src/base/mode.ts';
 import { toHex } from '../../crypto/digest.ts';
 import { keyPairFromSeed, type KeyPair } from '../../crypto/ed25519.ts';
-import type { Mode } from '../../src/core/protocol.ts';
-import { membersFor } from '../../src/deploy/cluster-file.ts';
 
 /** Member i's key: seed filled with i+1; client c's: seed filled with 100+c. */
 export function memberKey(id: number): KeyPair {

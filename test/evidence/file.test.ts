@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/core/rng.ts';
 import { decodeClusterFile, decodeEvidenceFile, encodeEvidenceFile, evidenceId } from '../../src/evidence/file.ts';
-import type { EvidenceKind } from '../../src/evidence/types.ts';
+import type { EvidenceKind } from '../../src/messages/evidence.ts';
 import { verifyEvidence } from '../../src/evidence/verify.ts';
 import { GENUINE, fx } from './fixtures.ts';
 

@@ -1,8 +1,7 @@
 // Shared by the evidence tests: the 4-node Byzantine test cluster (deterministic keys, one
 // Authenticator per member) and one genuine piece of evidence of each kind.
-import type { Ballot } from '../../src/core/ballot.ts';
-import type { Batch, Slot } from '../../src/core/types.ts';
-import type { Evidence, EvidenceKind } from '../../src/evidence/types.ts';
+import type { Ballot, Batch, Slot } from '../../src/base/types.ts';
+import type { Evidence, EvidenceKind } from '../../src/messages/evidence.ts';
 import { batchDigest } from '../../src/messages/codec.ts';
 import type { SignedEnvelope } from '../../src/messages/types.ts';
 import { commit } from '../../crypto/commitment.ts';

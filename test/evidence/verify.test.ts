@@ -1,9 +1,8 @@
 // verifyEvidence: each kind of evidence is accepted when genuine, naming the signer, and rejected
 // when honest nodes could have produced it, when it is forged, or when it is for another cluster.
+import type { Ballot, Slot } from '../../src/base/types.ts';
 import { describe, expect, it } from 'vitest';
-import type { Ballot } from '../../src/core/ballot.ts';
-import type { Slot } from '../../src/core/types.ts';
-import type { Evidence } from '../../src/evidence/types.ts';
+import type { Evidence } from '../../src/messages/evidence.ts';
 import { verifyEvidence } from '../../src/evidence/verify.ts';
 import { batchDigest } from '../../src/messages/codec.ts';
 import type { SignedEnvelope } from '../../src/messages/types.ts';

@@ -1,7 +1,7 @@
 // fast-check arbitraries shared by the wire-codec and the storage-record tests.
 import fc from 'fast-check';
-import { CLIENT_ID_MAX, NODE_ID_MAX } from '../../src/core/limits.ts';
-import type { Command } from '../../src/core/types.ts';
+import { CLIENT_ID_MAX, NODE_ID_MAX } from '../../src/base/limits.ts';
+import type { Command } from '../../src/base/types.ts';
 import type { SignedEnvelope } from '../../src/messages/types.ts';
 
 /** fast-check builds null-prototype records by default; messages are plain objects. */

@@ -1,8 +1,8 @@
+import type { Ballot } from '../../src/base/types.ts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { commandArb, digestArb, envelopeArb, natIn, rec } from './arbitraries.ts';
 import { bytesEqual, fromHex, toHex } from '../../crypto/index.ts';
-import type { Ballot } from '../../src/core/ballot.ts';
 import {
   BATCH_COMMANDS_MAX,
   CATCHUP_ENTRIES_MAX,
@@ -15,8 +15,8 @@ import {
   ROUND_MAX,
   SLOT_MAX,
   STATE_PARTS_MAX,
-} from '../../src/core/limits.ts';
-import { NOOP, type Batch, type Command, type PValue } from '../../src/core/types.ts';
+} from '../../src/base/limits.ts';
+import { NOOP, type Batch, type Command, type PValue } from '../../src/base/types.ts';
 import {
   CodecError,
   WIRE_VERSION,

@@ -2,7 +2,7 @@
 // reading the requests the client sends and answering them, so each rule is checked in isolation.
 import { describe, expect, it } from 'vitest';
 import { encodeKvResult } from '../../src/app/kv.ts';
-import { CLIENT_SESSIONS_PER_CLIENT_MAX } from '../../src/core/limits.ts';
+import { CLIENT_SESSIONS_PER_CLIENT_MAX } from '../../src/base/limits.ts';
 import { decodeWireMessage, encodeMessage } from '../../src/messages/codec.ts';
 import type { ClientReply, ClientRequest } from '../../src/messages/types.ts';
 import { ClusterClient, SessionEvictedError } from '../../src/node/cluster-client.ts';

@@ -1,6 +1,6 @@
 // A whole deployed cluster in one process: NodeRuntimes over a MemoryNetwork with MemoryStorage,
 // real timers. Keys are derived from fixed seeds so failures reproduce.
-import type { Mode } from '../../src/core/protocol.ts';
+import type { Mode } from '../../src/base/mode.ts';
 import { memberName, type Deployment } from '../../src/node/build.ts';
 import { ClusterClient, type ClusterClientInit } from '../../src/node/cluster-client.ts';
 import { createLogger, type Logger } from '../../src/node/log.ts';

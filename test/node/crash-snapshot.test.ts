@@ -2,7 +2,7 @@
 // truncated their logs, comes back by the snapshot they send it in parts, and then holds the
 // same state as they do.
 import { afterEach, describe, expect, it } from 'vitest';
-import { LOG_RETAIN_SLOTS, SNAPSHOT_INTERVAL_SLOTS } from '../../src/core/limits.ts';
+import { LOG_RETAIN_SLOTS, SNAPSHOT_INTERVAL_SLOTS } from '../../src/base/limits.ts';
 import type { PaxosNode } from '../../src/core/node.ts';
 import { MemoryStorage } from '../../src/storage/memory.ts';
 import { eventually, TestCluster } from './cluster.ts';

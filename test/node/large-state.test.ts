@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { FRAME_BYTES_MAX } from '../../src/core/limits.ts';
+import { FRAME_BYTES_MAX } from '../../src/base/limits.ts';
 import type { ClusterClient } from '../../src/node/cluster-client.ts';
 import { SqliteStorage } from '../../src/storage/sqlite.ts';
 import { CLUSTER_ID_BYTES, toHex } from '../../crypto/index.ts';

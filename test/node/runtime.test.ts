@@ -1,6 +1,6 @@
+import type { Mode } from '../../src/base/mode.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PersistRecord } from '../../src/core/effects.ts';
-import type { Mode } from '../../src/core/protocol.ts';
 import { decodeMessage, encodeMessage } from '../../src/messages/codec.ts';
 import type { Message } from '../../src/messages/types.ts';
 import { ClusterTimeoutError } from '../../src/node/cluster-client.ts';

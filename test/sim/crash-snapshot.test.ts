@@ -3,9 +3,9 @@
 // than the truncation horizon comes back through a snapshot sent in parts, and then holds the
 // same state as the others.
 import { describe, expect, it } from 'vitest';
-import { LOG_RETAIN_SLOTS, SNAPSHOT_INTERVAL_SLOTS } from '../../src/core/limits.ts';
+import { LOG_RETAIN_SLOTS, SNAPSHOT_INTERVAL_SLOTS } from '../../src/base/limits.ts';
 import type { PaxosNode } from '../../src/core/node.ts';
-import type { NodeId } from '../../src/core/types.ts';
+import type { NodeId } from '../../src/base/types.ts';
 import { NO_FAULTS } from '../../src/sim/faults.ts';
 import { simulate } from '../../src/sim/simulator.ts';
 import { toHex } from '../../crypto/digest.ts';

@@ -2,7 +2,7 @@
 // that lost everything fetches the state by chunked transfer. The scenario is the large-state
 // experiment's (experiments/large-state/), at ≈ 5 MB of state rather than its ≥ 50 MB, to keep CI short.
 import { describe, expect, it } from 'vitest';
-import { FRAME_BYTES_MAX } from '../../src/core/limits.ts';
+import { FRAME_BYTES_MAX } from '../../src/base/limits.ts';
 import { runLargeState } from '../../experiments/large-state/large-state.ts';
 
 describe('a state far larger than a frame', () => {

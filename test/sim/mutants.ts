@@ -1,10 +1,11 @@
-// Deliberately broken protocol rules. The safety checker must catch each one; if it ever
-// stops doing so, the checker (or the simulator's fault injection) has gone blind.
+// Deliberately broken protocol rules. Each must be caught: by the safety checker, or (the acceptor's
+// P2c, which the acceptor also asserts) by the node's own invariant assertions first. If the
+// checker ever stops catching the proposer mutants, it (or the fault injection) has gone blind.
 import { Acceptor } from '../../src/core/acceptor.ts';
 import type { CoreConfig } from '../../src/core/config.ts';
 import { PaxosNode, type NodeOptions } from '../../src/core/node.ts';
 import { Proposer } from '../../src/core/proposer.ts';
-import { NOOP, type Batch, type NodeId, type PValue } from '../../src/core/types.ts';
+import { NOOP, type Batch, type NodeId, type PValue } from '../../src/base/types.ts';
 import { encodeKvOp } from '../../src/app/kv.ts';
 
 /** Violates P2c: accepts proposals from ballots lower than the one it promised. */

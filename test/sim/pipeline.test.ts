@@ -1,9 +1,9 @@
 // The deployed leader's batching policy (eagerSlots = 1, core/pipeline.ts) under the simulator's
 // faults, in every mode: as safe and live as the fully pipelined one the other sweeps run, and it
 // does batch (fewer slots than commands when clients are many).
+import type { Mode } from '../../src/base/mode.ts';
 import { describe, expect, it } from 'vitest';
-import { EAGER_SLOTS_DEFAULT } from '../../src/core/limits.ts';
-import type { Mode } from '../../src/core/protocol.ts';
+import { EAGER_SLOTS_DEFAULT } from '../../src/base/limits.ts';
 import { simulate } from '../../src/sim/simulator.ts';
 import { expectCleanSweep, SWEEP_FAULTS, SWEEP_TIMEOUT_MS } from '../adversary/sweep-helpers.ts';
 

@@ -5,7 +5,7 @@
 // agree on the slots it learns.
 import { describe, expect, it } from 'vitest';
 import type { ProtocolNode } from '../../src/core/protocol.ts';
-import type { NodeId } from '../../src/core/types.ts';
+import type { NodeId } from '../../src/base/types.ts';
 import { simulate, type SimControl } from '../../src/sim/simulator.ts';
 
 /** A restarted member hears no member, and no member hears it, for this long. */

@@ -1,10 +1,11 @@
 // What survives a crash (seed 004 "persistent storage"; PROTOCOL.md "What a node persists"):
 // the records a node emits, folded by StateAccumulator, loaded by MemoryStorage.
+import type { Ballot } from '../../src/base/types.ts';
 import { describe, expect, it } from 'vitest';
-import { BOTTOM, type Ballot } from '../../src/core/ballot.ts';
-import { NOOP, type Batch } from '../../src/core/types.ts';
+import { BOTTOM } from '../../src/base/ballot.ts';
+import { NOOP, type Batch } from '../../src/base/types.ts';
 import { MemoryStorage } from '../../src/storage/memory.ts';
-import { StateAccumulator, emptyState } from '../../src/storage/storage.ts';
+import { StateAccumulator, emptyState } from '../../src/core/storage.ts';
 
 const b = (round: number, leader: number): Ballot => ({ round, leader });
 const batch = (op: number): Batch => ({ commands: [{ clientId: 1, session: 1, seq: op, op: Uint8Array.of(op), signature: new Uint8Array(0) }] });

@@ -1,12 +1,11 @@
 // The on-disk encoding of PersistRecords (src/storage/records.ts): canonical, strict, and the
 // compaction's record set (stateRecords) folds back into the same state.
+import type { Ballot, Batch, PValue } from '../../src/base/types.ts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { commandArb, digestArb, envelopeArb, natIn, rec } from '../messages/arbitraries.ts';
-import type { Ballot } from '../../src/core/ballot.ts';
 import type { PersistRecord } from '../../src/core/effects.ts';
-import { NODE_ID_MAX, ROUND_MAX, SLOT_MAX } from '../../src/core/limits.ts';
-import type { Batch, PValue } from '../../src/core/types.ts';
+import { NODE_ID_MAX, ROUND_MAX, SLOT_MAX } from '../../src/base/limits.ts';
 import {
   CodecError,
   RECORD_BYTES_MAX,
@@ -16,7 +15,7 @@ import {
   stateRecordCount,
   stateRecords,
 } from '../../src/storage/records.ts';
-import { StateAccumulator } from '../../src/storage/storage.ts';
+import { StateAccumulator } from '../../src/core/storage.ts';
 
 // --- arbitraries (objects built in key order) -------------------------------------------------
 

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { encodeKvOp, KvStore } from '../../src/app/kv.ts';
 import { defaultConfig } from '../../src/core/config.ts';
 import type { Effect, Input } from '../../src/core/effects.ts';
-import { LOG_RETAIN_SLOTS, SNAPSHOT_INTERVAL_SLOTS } from '../../src/core/limits.ts';
+import { LOG_RETAIN_SLOTS, SNAPSHOT_INTERVAL_SLOTS } from '../../src/base/limits.ts';
 import { PaxosNode } from '../../src/core/node.ts';
 import { SeededRng } from '../../src/core/rng.ts';
 import { SqliteStorage } from '../../src/storage/sqlite.ts';

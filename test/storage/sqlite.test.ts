@@ -17,7 +17,7 @@ import {
   withoutSqliteWarning,
   type SqliteStorageOptions,
 } from '../../src/storage/sqlite.ts';
-import { emptyState } from '../../src/storage/storage.ts';
+import { emptyState } from '../../src/core/storage.ts';
 import { TEST_CLUSTER_ID, TEST_NODE_ID, durabilityBatch, mixedRecords } from './store-child.ts';
 
 const CHILD = fileURLToPath(new URL('./store-child.ts', import.meta.url));

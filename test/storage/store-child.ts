@@ -3,10 +3,9 @@
 // opens the store at PATH and applies batches 1..BATCHES (durabilityBatch), printing each batch
 // number on its own line once apply() has returned, i.e. once the batch is acknowledged. With
 // 'unsynced', apply skips its fsync: a killed process must lose nothing all the same.
-import type { Ballot } from '../../src/core/ballot.ts';
+import type { Ballot, Batch } from '../../src/base/types.ts';
 import type { PersistRecord } from '../../src/core/effects.ts';
 import { SeededRng } from '../../src/core/rng.ts';
-import type { Batch } from '../../src/core/types.ts';
 import type { SignedEnvelope } from '../../src/messages/types.ts';
 import { SqliteStorage } from '../../src/storage/sqlite.ts';
 

@@ -2,7 +2,7 @@
 // envelope, open (verify + strictly decode) an envelope, check a client's command signature.
 // Every signature is domain-separated by the cluster id and the inner message type.
 import { clusterIdOf, type ClusterConfig } from './cluster.ts';
-import type { ClientId, Command, NodeId } from '../../core/types.ts';
+import type { ClientId, Command, NodeId } from '../../base/types.ts';
 import { CodecError, decodeMessage, encodeMessage } from '../../messages/codec.ts';
 import type { PeerMessage, SignedEnvelope } from '../../messages/types.ts';
 import type { SignatureBackend } from '../../../crypto/ed25519.ts';
@@ -35,14 +35,48 @@ export function signCommand(
   return signMessage(backend, secretKey, clusterId, COMMAND_TYPE, commandSignBytes(command), publicKey);
 }
 
-export class Authenticator {
-  readonly id: NodeId;
+/**
+ * Checks what members and clients signed; holds no secret and signs nothing (evidence
+ * verification, the simulator's checker). Authenticator adds a member's key.
+ */
+export class Verifier {
   readonly clusterId: Uint8Array;
   readonly stats: AuthStats = { signs: 0, verifies: 0 };
-  private readonly backend: SignatureBackend;
-  private readonly secretKey: Uint8Array;
-  private readonly memberKeys: readonly Uint8Array[];
+  protected readonly backend: SignatureBackend;
+  protected readonly memberKeys: readonly Uint8Array[];
   private readonly clientKeys: ReadonlyMap<ClientId, Uint8Array>;
+
+  constructor(cluster: ClusterConfig, backend: SignatureBackend) {
+    this.clusterId = clusterIdOf(cluster);
+    this.backend = backend;
+    this.memberKeys = cluster.members.map((m) => m.publicKey);
+    this.clientKeys = new Map(cluster.clients.map((c) => [c.id, c.publicKey]));
+  }
+
+  /**
+   * The inner message if the envelope is well-formed and its signer really signed it, else null.
+   * The one rule for every envelope, whoever it claims to be from and however it arrived.
+   */
+  open(envelope: SignedEnvelope): SignedPayload | null {
+    const inner = decodeInner(envelope.payload);
+    const key = this.memberKeys[envelope.signer];
+    if (inner === null || key === undefined) return null;
+    this.stats.verifies++;
+    return verifyMessage(this.backend, key, this.clusterId, inner.type, envelope.payload, envelope.signature) ? inner : null;
+  }
+
+  verifyCommand(command: Command): boolean {
+    const key = this.clientKeys.get(command.clientId);
+    if (key === undefined) return false;
+    this.stats.verifies++;
+    return verifyMessage(this.backend, key, this.clusterId, COMMAND_TYPE, commandSignBytes(command), command.signature);
+  }
+}
+
+/** A member's signing and checking: seals with its own key, opens anyone's envelope. */
+export class Authenticator extends Verifier {
+  readonly id: NodeId;
+  private readonly secretKey: Uint8Array;
   /**
    * Envelopes this process sealed: signature object -> payload object. Only these exact objects
    * are trusted unchecked; anything else claiming to be ours (relayed back inside a NewBallot,
@@ -51,12 +85,9 @@ export class Authenticator {
   private readonly sealed = new WeakMap<Uint8Array, Uint8Array>();
 
   constructor(cluster: ClusterConfig, id: NodeId, secretKey: Uint8Array, backend: SignatureBackend) {
+    super(cluster, backend);
     this.id = id;
-    this.clusterId = clusterIdOf(cluster);
-    this.backend = backend;
     this.secretKey = secretKey;
-    this.memberKeys = cluster.members.map((m) => m.publicKey);
-    this.clientKeys = new Map(cluster.clients.map((c) => [c.id, c.publicKey]));
   }
 
   seal(msg: SignedPayload): SignedEnvelope {
@@ -67,30 +98,15 @@ export class Authenticator {
     return { type: 'signed', signer: this.id, payload, signature };
   }
 
-  /**
-   * The inner message if the envelope is well-formed and its signer really signed it, else null.
-   * The one rule for every envelope, whoever it claims to be from and however it arrived: its
-   * signature must verify, unless it is the very envelope this process sealed.
-   */
-  open(envelope: SignedEnvelope): SignedPayload | null {
-    const inner = decodeInner(envelope.payload);
-    const key = this.memberKeys[envelope.signer];
-    if (inner === null || key === undefined) return null;
-    if (envelope.signer === this.id && this.sealed.get(envelope.signature) === envelope.payload) return inner;
-    this.stats.verifies++;
-    return verifyMessage(this.backend, key, this.clusterId, inner.type, envelope.payload, envelope.signature) ? inner : null;
+  /** Verifier's rule, except for the very envelope this process sealed: that needs no check. */
+  override open(envelope: SignedEnvelope): SignedPayload | null {
+    if (envelope.signer === this.id && this.sealed.get(envelope.signature) === envelope.payload) return decodeInner(envelope.payload);
+    return super.open(envelope);
   }
 
   /** `open`, for an envelope that must be this node's own (what an adversary wrapper emits). */
   openOwn(envelope: SignedEnvelope): SignedPayload | null {
     return envelope.signer === this.id ? this.open(envelope) : null;
-  }
-
-  verifyCommand(command: Command): boolean {
-    const key = this.clientKeys.get(command.clientId);
-    if (key === undefined) return false;
-    this.stats.verifies++;
-    return verifyMessage(this.backend, key, this.clusterId, COMMAND_TYPE, commandSignBytes(command), command.signature);
   }
 }
 

@@ -1,8 +1,9 @@
 // Certificates and the NewBallot rule, as pure functions: the acceptor that checks a NewBallot,
 // the leader that builds one, catch-up and state transfer all use these same checks.
-import { ballotEquals, compareBallots, type Ballot } from '../../core/ballot.ts';
-import { PREPARED_CERTIFICATES_MAX } from '../../core/limits.ts';
-import { NOOP, type Batch, type NodeId, type Slot } from '../../core/types.ts';
+import type { Ballot } from '../../base/types.ts';
+import { ballotEquals, compareBallots } from '../../base/ballot.ts';
+import { PREPARED_CERTIFICATES_MAX } from '../../base/limits.ts';
+import { NOOP, type Batch, type NodeId, type Slot } from '../../base/types.ts';
 import { batchDigest } from '../../messages/codec.ts';
 import type {
   CertifiedEntry,

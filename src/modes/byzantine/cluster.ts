@@ -2,7 +2,7 @@
 // which keys they sign with. Its digest, the cluster id, is bound into every signature, so no
 // signature can be replayed in another cluster.
 import { byzantineQuorums } from '../../core/quorum.ts';
-import type { ClientId, NodeId } from '../../core/types.ts';
+import type { ClientId, NodeId } from '../../base/types.ts';
 import { checkPublicKey } from '../../../crypto/ed25519.ts';
 import { toHex } from '../../../crypto/digest.ts';
 import { clusterIdOf as digestConfig } from '../../../crypto/envelope.ts';

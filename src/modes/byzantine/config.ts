@@ -1,5 +1,5 @@
 // Tunables of a Byzantine-mode node. Times are milliseconds of the driver's clock.
-import { BATCH_BYTES_PREFERRED, BATCH_COMMANDS_MAX, EAGER_SLOTS_DEFAULT, WATERMARK_SLOTS_MIN, PREPARED_CERTIFICATES_MAX, SIGNED_PAYLOAD_BYTES_MAX } from '../../core/limits.ts';
+import { BATCH_BYTES_PREFERRED, BATCH_COMMANDS_MAX, EAGER_SLOTS_DEFAULT, WATERMARK_SLOTS_MIN, PREPARED_CERTIFICATES_MAX, SIGNED_PAYLOAD_BYTES_MAX } from '../../base/limits.ts';
 import { byzantineQuorums, type QuorumSpec } from '../../core/quorum.ts';
 import { requireCount, requirePositive } from '../../core/validate.ts';
 import { batchBytesBudget, MAXIMAL_COMMAND_BATCH_BYTES, sealedBytesMax, type FrameShape } from './frame-budget.ts';

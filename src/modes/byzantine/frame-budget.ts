@@ -7,6 +7,7 @@
 // SLOT_MAX, NODE_ID_MAX), an empty batch, then each batch's bytes added on; batches are embedded
 // without a length prefix, so adding them on is exact. Certificates gathered from others may hold
 // up to n signatures (the checks accept that many); prepared certificates a member builds hold 2f+1.
+import type { Ballot, Batch } from '../../base/types.ts';
 import {
   CERTIFICATE_SIGNATURES_MAX,
   CLIENT_ID_MAX,
@@ -17,9 +18,7 @@ import {
   SIGNATURE_BYTES,
   SIGNED_PAYLOAD_BYTES_MAX,
   SLOT_MAX,
-} from '../../core/limits.ts';
-import type { Ballot } from '../../core/ballot.ts';
-import type { Batch } from '../../core/types.ts';
+} from '../../base/limits.ts';
 import { batchSize, encodedSize, envelopeSize } from '../../messages/codec.ts';
 import type { CheckpointCertificate, PreparedCertificate, SignedEnvelope } from '../../messages/types.ts';
 import type { SignedPayload } from './auth.ts';

@@ -10,8 +10,8 @@
 // broadcasting a signed CertifiedPromise with its prepared certificates; the ballot's leader
 // gathers 2f+1 and sends them in a NewBallot; every acceptor recomputes the leader's choice and
 // joins only if it matches. Checkpoints every K slots bound the log and let laggards fetch state.
-import type { Ballot } from '../../core/ballot.ts';
-import type { Effect, TimerName } from '../../core/effects.ts';
+import type { Ballot } from '../../base/types.ts';
+import type { Effect, TimerName, PersistRecord } from '../../core/effects.ts';
 import { StepLoop } from '../../core/step-loop.ts';
 import {
   CATCHUP_ENTRIES_MAX,
@@ -23,14 +23,14 @@ import {
   PROGRESS_UNPROPOSED_STALLS_MAX,
   UNHEARD_LEADER_STALLS_MAX,
   witnessSignerBytesMax,
-} from '../../core/limits.ts';
+} from '../../base/limits.ts';
 import { Outbox } from '../../core/outbox.ts';
 import { mayOpenSlot } from '../../core/pipeline.ts';
 import type { ProtocolNode, WorkingBallot } from '../../core/protocol.ts';
 import { Replica, snapshotOf, type StateSnapshot } from '../../core/replica.ts';
 import type { Rng } from '../../core/rng.ts';
-import { commandKey, sessionKey, type Batch, type Command, type NodeId, type Slot } from '../../core/types.ts';
-import type { StateMachine } from '../../app/state-machine.ts';
+import { commandKey, sessionKey, type Batch, type Command, type NodeId, type Slot } from '../../base/types.ts';
+import type { StateMachine } from '../../core/state-machine.ts';
 import { batchDigest, batchSize, certifiedEntrySize, commandSize, encodedSize, frameType, stateDigestOf } from '../../messages/codec.ts';
 import type {
   Accept,
@@ -59,8 +59,7 @@ import type {
   Suspect,
   Verify,
 } from '../../messages/types.ts';
-import type { PersistRecord } from '../../core/effects.ts';
-import { verifiedKey, type ByzantineState, type PersistentState } from '../../storage/storage.ts';
+import { verifiedKey, type ByzantineState, type PersistentState } from '../../core/storage.ts';
 import type { Authenticator, SignedPayload } from './auth.ts';
 import {
   checkNewBallot,
@@ -73,8 +72,8 @@ import {
 import { leaderOf } from './cluster.ts';
 import { designatedReplier } from './repliers.ts';
 import { RevealLedger } from '../commit-reveal/ledger.ts';
-import { evidenceEnvelopes, type Evidence } from '../../evidence/types.ts';
-import { Witness } from '../../evidence/witness.ts';
+import { evidenceEnvelopes, type Evidence } from '../../messages/evidence.ts';
+import { Witness } from './witness.ts';
 import { Repeats } from './repeats.ts';
 import { commit, COMMITMENT_KEY_BYTES } from '../../../crypto/commitment.ts';
 import type { ByzantineConfig } from './config.ts';

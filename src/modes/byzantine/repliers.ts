@@ -3,7 +3,7 @@
 // work already, and the pick spreads the replies evenly over the others). A follower the client
 // itself asked answers too: the client asks everyone once it has waited in vain, and then every
 // honest follower answers, at least 2f ≥ f+1 of them whoever is faulty.
-import type { ClientId, NodeId } from '../../core/types.ts';
+import type { ClientId, NodeId } from '../../base/types.ts';
 
 /** Whether replica `id` answers `clientId`'s executed commands without having been asked. */
 export function designatedReplier(id: NodeId, clientId: ClientId, leader: NodeId, n: number, f: number): boolean {

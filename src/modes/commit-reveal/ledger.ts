@@ -2,10 +2,9 @@
 // leader's Bundle or straight from acceptors) and the signed reveals ("keys", always straight
 // from acceptors). A slot is decided by 2f+1 acceptors whose key opens their box, in one ballot,
 // to the digest of a batch the learner holds. Conflicts found on the way are evidence.
-import type { Ballot } from '../../core/ballot.ts';
-import type { Batch, NodeId, Slot } from '../../core/types.ts';
+import type { Ballot, Batch, NodeId, Slot } from '../../base/types.ts';
 import type { CertifiedEntry, Commitment, Reveal, SignedEnvelope } from '../../messages/types.ts';
-import type { Evidence } from '../../evidence/types.ts';
+import type { Evidence } from '../../messages/evidence.ts';
 import { opens } from '../../../crypto/commitment.ts';
 import { bytesEqual, toHex } from '../../../crypto/digest.ts';
 

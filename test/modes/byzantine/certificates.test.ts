@@ -1,9 +1,9 @@
 // Certificates as pure functions (src/modes/byzantine/certificates.ts): each accepts the genuine
 // article and rejects every way a Byzantine node could pad, splice or re-label one.
+import type { Ballot } from '../../../src/base/types.ts';
 import { describe, expect, it } from 'vitest';
-import type { Ballot } from '../../../src/core/ballot.ts';
-import { PREPARED_CERTIFICATES_MAX } from '../../../src/core/limits.ts';
-import { NOOP, type Batch } from '../../../src/core/types.ts';
+import { PREPARED_CERTIFICATES_MAX } from '../../../src/base/limits.ts';
+import { NOOP, type Batch } from '../../../src/base/types.ts';
 import { batchDigest, stateDigestOf as digestOfState, statePartDigest } from '../../../src/messages/codec.ts';
 import type { CertifiedEntry, CheckpointCertificate, PreparedCertificate, SignedEnvelope } from '../../../src/messages/types.ts';
 import {

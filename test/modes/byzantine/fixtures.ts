@@ -2,17 +2,15 @@
 // Authenticator per member (so a test can sign anything any member could), signed client
 // commands, hand-made votes and certificates, and a tiny hand-driven network of ByzantineNodes
 // where the test decides which envelope goes where.
+import type { Ballot, Batch, ClientId, Command, NodeId, Slot } from '../../../src/base/types.ts';
 import { KvStore, encodeKvOp, type KvOp } from '../../../src/app/kv.ts';
-import type { Ballot } from '../../../src/core/ballot.ts';
-import type { Effect, Input, PersistRecord, TimerName } from '../../../src/core/effects.ts';
+import type { Effect, PersistRecord } from '../../../src/core/effects.ts';
 import { SeededRng } from '../../../src/core/rng.ts';
 import { nodeEntropy } from '../../../src/sim/modes.ts';
-import type { Batch, ClientId, Command, NodeId, Slot } from '../../../src/core/types.ts';
 import { batchDigest } from '../../../src/messages/codec.ts';
 import type {
   CertifiedPromise,
   CheckpointCertificate,
-  ClientReply,
   PeerMessage,
   PreparedCertificate,
   SignedEnvelope,
@@ -22,7 +20,7 @@ import type { CertificateContext } from '../../../src/modes/byzantine/certificat
 import { clusterIdOf, leaderOf, validateCluster, type ClusterConfig } from '../../../src/modes/byzantine/cluster.ts';
 import { defaultByzantineConfig, type ByzantineConfig } from '../../../src/modes/byzantine/config.ts';
 import { ByzantineNode } from '../../../src/modes/byzantine/node.ts';
-import { MemoryStorage } from '../../../src/storage/memory.ts';
+import { ManualNetwork } from '../../../src/sim/manual-network.ts';
 import { domainDigest } from '../../../crypto/digest.ts';
 import { keyPairFromSeed, nativeBackend, type KeyPair, type SignatureBackend } from '../../../crypto/ed25519.ts';
 
@@ -131,12 +129,6 @@ export function flipSignature(envelope: SignedEnvelope, index = 0): SignedEnvelo
 
 // --- a hand-driven network ---------------------------------------------------------------
 
-export interface InFlight {
-  readonly from: NodeId;
-  readonly to: NodeId;
-  readonly msg: PeerMessage;
-}
-
 /** The signed inner message of an envelope (trusted: the test only looks). */
 export function innerOf(fx: Fixture, msg: PeerMessage): SignedPayload | null {
   return msg.type === 'signed' ? fx.auths[msg.signer]!.openOwn(msg) : null;
@@ -161,107 +153,20 @@ export function persisted(effects: readonly Effect[]): PersistRecord[] {
   return effects.flatMap((e) => (e.type === 'persist' ? [e.record] : []));
 }
 
-/**
- * The driver: applies `persist` effects to each node's MemoryStorage in order, queues sends and
- * broadcasts (FIFO), and records replies, decisions, executions and armed timers.
- */
-export class Net {
+/** The hand-driven network (src/sim/manual-network.ts) of this fixture's ByzantineNodes. */
+export class Net extends ManualNetwork<ByzantineNode> {
   readonly fx: Fixture;
-  readonly nodes: ByzantineNode[] = [];
-  readonly storages: MemoryStorage[] = [];
-  readonly apps: KvStore[] = [];
-  inFlight: InFlight[] = [];
-  readonly replies: { node: NodeId; msg: ClientReply }[] = [];
-  readonly decisions: { node: NodeId; slot: Slot; batch: Batch }[] = [];
-  readonly executions: { node: NodeId; slot: Slot; command: Command }[] = [];
-  readonly timers: Map<TimerName, number>[] = [];
-  /** Every (node, effects) the nodes produced, in order. */
-  readonly log: { node: NodeId; effects: Effect[] }[] = [];
-  /** Boots per node: each incarnation draws fresh secrets. */
-  private readonly incarnations: number[] = [];
+  readonly apps: KvStore[];
 
   constructor(fx: Fixture) {
-    this.fx = fx;
-    for (let id = 0; id < fx.n; id++) {
-      this.storages.push(new MemoryStorage());
-      this.timers.push(new Map());
-      this.boot(id);
-    }
-  }
-
-  /** (Re)creates node `id` from what its storage holds: a restart. */
-  boot(id: NodeId): Effect[] {
-    const app = new KvStore();
-    const node = new ByzantineNode({
-      id,
-      config: this.fx.config,
-      auth: this.fx.auths[id]!,
-      state: this.storages[id]!.load(),
-      rng: new SeededRng(4321, id),
-      entropy: nodeEntropy(4321, id, (this.incarnations[id] = (this.incarnations[id] ?? 0) + 1)),
-      app,
+    const apps: KvStore[] = [];
+    super(fx.n, (id, state, boot) => {
+      const app = (apps[id] = new KvStore());
+      // Each incarnation draws fresh secrets.
+      return new ByzantineNode({ id, config: fx.config, auth: fx.auths[id]!, state, rng: new SeededRng(4321, id), entropy: nodeEntropy(4321, id, boot), app });
     });
-    this.nodes[id] = node;
-    this.apps[id] = app;
-    this.timers[id]!.clear();
-    return this.drive(id, node.start());
-  }
-
-  step(id: NodeId, input: Input): Effect[] {
-    return this.drive(id, this.nodes[id]!.step(input));
-  }
-
-  /** Hand `msg` to node `to` as if it arrived from `from` on an authenticated channel. */
-  deliver(to: NodeId, from: NodeId, msg: PeerMessage): Effect[] {
-    return this.step(to, { type: 'message', from, msg });
-  }
-
-  request(id: NodeId, cmd: Command): Effect[] {
-    return this.step(id, { type: 'request', msg: { type: 'request', command: cmd } });
-  }
-
-  /** Deliver queued messages FIFO until none is left. */
-  deliverAll(max = 10_000): number {
-    let delivered = 0;
-    while (this.inFlight.length > 0) {
-      if (delivered++ >= max) throw new Error('deliverAll: network did not quiesce');
-      const m = this.inFlight.shift()!;
-      this.deliver(m.to, m.from, m.msg);
-    }
-    return delivered;
-  }
-
-  private drive(id: NodeId, effects: Effect[]): Effect[] {
-    this.log.push({ node: id, effects });
-    for (const e of effects) {
-      switch (e.type) {
-        case 'persist':
-          this.storages[id]!.apply([e.record]);
-          break;
-        case 'send':
-          this.inFlight.push({ from: id, to: e.to, msg: e.msg });
-          break;
-        case 'broadcast':
-          for (let to = 0; to < this.fx.n; to++) if (to !== id) this.inFlight.push({ from: id, to, msg: e.msg });
-          break;
-        case 'reply':
-          this.replies.push({ node: id, msg: e.msg });
-          break;
-        case 'decide':
-          this.decisions.push({ node: id, slot: e.slot, batch: e.batch });
-          break;
-        case 'execute':
-          this.executions.push({ node: id, slot: e.slot, command: e.command });
-          break;
-        case 'setTimer':
-          this.timers[id]!.set(e.timer, e.delayMs);
-          break;
-        case 'clearTimer':
-          this.timers[id]!.delete(e.timer);
-          break;
-      }
-    }
-    return effects;
+    this.fx = fx;
+    this.apps = apps;
   }
 }
 

@@ -5,9 +5,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Effect } from '../../../src/core/effects.ts';
-import { BATCH_BYTES_PREFERRED, FRAME_BYTES_MAX, OP_BYTES_MAX, SIGNED_PAYLOAD_BYTES_MAX } from '../../../src/core/limits.ts';
+import { BATCH_BYTES_PREFERRED, FRAME_BYTES_MAX, OP_BYTES_MAX, SIGNED_PAYLOAD_BYTES_MAX } from '../../../src/base/limits.ts';
 import { byzantineQuorums } from '../../../src/core/quorum.ts';
-import type { Batch, Command, Slot } from '../../../src/core/types.ts';
+import type { Batch, Command, Slot } from '../../../src/base/types.ts';
 import { batchSize, encodedSize, encodeMessage } from '../../../src/messages/codec.ts';
 import type { CertifiedEntry, PeerMessage, PreparedCertificate, SignedEnvelope } from '../../../src/messages/types.ts';
 import { signCommand, type SignedPayload } from '../../../src/modes/byzantine/auth.ts';

@@ -1,10 +1,9 @@
 // A Byzantine peer may send anything it can sign. Whatever it sends, an honest node must not
 // throw, and must not retain more than its bounds allow (watermarks, one vote per signer per
 // slot, one promise per peer), while still serving honest traffic.
+import type { Ballot, Batch } from '../../../src/base/types.ts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Ballot } from '../../../src/core/ballot.ts';
-import type { Batch } from '../../../src/core/types.ts';
 import type { PeerMessage } from '../../../src/messages/types.ts';
 import type { SignedPayload } from '../../../src/modes/byzantine/auth.ts';
 import { ballot, batchOf, command, makeFixture, Net, prepared, seal } from './fixtures.ts';

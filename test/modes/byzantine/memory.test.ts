@@ -2,8 +2,8 @@
 // An honest node keeps of them at most its witness budget for that signer, and the flood
 // pushes out none of what an honest member signed.
 import { describe, expect, it } from 'vitest';
-import { FRAME_BYTES_MAX, OP_BYTES_MAX, SIGNATURE_BYTES, witnessSignerBytesMax } from '../../../src/core/limits.ts';
-import type { Batch } from '../../../src/core/types.ts';
+import { FRAME_BYTES_MAX, OP_BYTES_MAX, SIGNATURE_BYTES, witnessSignerBytesMax } from '../../../src/base/limits.ts';
+import type { Batch } from '../../../src/base/types.ts';
 import { ballot, batchOf, command, makeFixture, Net, promise, seal, verifyVote } from './fixtures.ts';
 
 const fx = makeFixture(1);

@@ -2,7 +2,7 @@
 // the one the others work in (a member promising round r may never again take part below r, so
 // once alone up there it can only wait for the others). On the hand-driven 4-node cluster (f = 1).
 import { describe, expect, it } from 'vitest';
-import { UNHEARD_LEADER_STALLS_MAX } from '../../../src/core/limits.ts';
+import { UNHEARD_LEADER_STALLS_MAX } from '../../../src/base/limits.ts';
 import { encodeMessage } from '../../../src/messages/codec.ts';
 import type { SignedEnvelope } from '../../../src/messages/types.ts';
 import type { Effect } from '../../../src/core/effects.ts';

@@ -5,7 +5,7 @@
 // once believed without a check. Each forgery is dropped and counted, and changes nothing.
 import { describe, expect, it } from 'vitest';
 import type { Effect } from '../../../src/core/effects.ts';
-import type { NodeId } from '../../../src/core/types.ts';
+import type { NodeId } from '../../../src/base/types.ts';
 import { verifyEvidence } from '../../../src/evidence/verify.ts';
 import { batchDigest } from '../../../src/messages/codec.ts';
 import type { SignedEnvelope } from '../../../src/messages/types.ts';

@@ -2,7 +2,7 @@
 // hand-driven 4-node cluster: member 3 is cut off while the others pass checkpoints, then fetches
 // the certified state: the manifest first, then the parts it lacks, each checked on arrival.
 import { describe, expect, it } from 'vitest';
-import type { NodeId } from '../../../src/core/types.ts';
+import type { NodeId } from '../../../src/base/types.ts';
 import type { PeerMessage, StateManifest, StateParts, StateRequest } from '../../../src/messages/types.ts';
 import { toHex } from '../../../crypto/digest.ts';
 import { nativeBackend } from '../../../crypto/ed25519.ts';

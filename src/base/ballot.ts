@@ -1,14 +1,9 @@
 // Ballots are (round, leader id), totally ordered lexicographically (seed 001 §2.1.5).
-// BOTTOM is below every real ballot: real rounds start at 1.
-import type { NodeId } from './types.ts';
-
-export interface Ballot {
-  readonly round: number;
-  readonly leader: NodeId;
-}
+// BOTTOM is below every real ballot: real rounds start at 1. The type itself is in types.ts, with
+// the rest of the vocabulary, so that nothing there imports back.
+import type { Ballot } from './types.ts';
 
 export const BOTTOM: Ballot = Object.freeze({ round: 0, leader: -1 });
-
 export function compareBallots(a: Ballot, b: Ballot): number {
   if (a.round !== b.round) return a.round < b.round ? -1 : 1;
   if (a.leader !== b.leader) return a.leader < b.leader ? -1 : 1;

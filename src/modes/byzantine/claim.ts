@@ -1,9 +1,9 @@
 // Where an honest node signs at most one message of a type, and what that message says there:
 // the one definition the verifier, the nodes' witnesses and the adversaries' act records share.
-import { formatBallot, type Ballot } from '../core/ballot.ts';
-import type { Slot } from '../core/types.ts';
-import { batchDigest } from '../messages/codec.ts';
-import type { SignedPayload } from '../modes/byzantine/auth.ts';
+import type { Ballot, Slot } from '../../base/types.ts';
+import { formatBallot } from '../../base/ballot.ts';
+import { batchDigest } from '../../messages/codec.ts';
+import type { SignedPayload } from './auth.ts';
 
 export interface Claim {
   /** Same type and position from one signer: the two messages must say the same. */

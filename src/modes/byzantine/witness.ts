@@ -5,14 +5,13 @@
 // a signer: a member flooding signed messages pushes out only its own, never an honest member's.
 // The node decides which positions are worth keeping (its watermarks and rounds); the witness
 // forgets slots below the low watermark once a checkpoint is stable.
-import { bytesEqual } from '../../crypto/digest.ts';
-import { WITNESS_ENTRY_OVERHEAD_BYTES } from '../core/limits.ts';
-import type { NodeId, Slot } from '../core/types.ts';
-import type { SignedEnvelope } from '../messages/types.ts';
-import type { SignedPayload } from '../modes/byzantine/auth.ts';
+import type { Ballot, NodeId, Slot } from '../../base/types.ts';
+import { bytesEqual } from '../../../crypto/digest.ts';
+import { WITNESS_ENTRY_OVERHEAD_BYTES } from '../../base/limits.ts';
+import type { SignedEnvelope } from '../../messages/types.ts';
+import type { SignedPayload } from './auth.ts';
 import { at, claimOf } from './claim.ts';
-import type { Ballot } from '../core/ballot.ts';
-import type { Evidence } from './types.ts';
+import type { Evidence } from '../../messages/evidence.ts';
 
 interface Seen {
   readonly envelope: SignedEnvelope;

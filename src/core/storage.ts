@@ -1,8 +1,8 @@
 // What a node keeps across a crash. The core emits PersistRecords; a Storage applies them
 // (durably, before the dependent messages leave) and loads the state on restart.
-import { BOTTOM, compareBallots, type Ballot } from '../core/ballot.ts';
-import type { PersistRecord } from '../core/effects.ts';
-import type { Batch, PValue, Slot } from '../core/types.ts';
+import type { Ballot, Batch, PValue, Slot } from '../base/types.ts';
+import { BOTTOM, compareBallots } from '../base/ballot.ts';
+import type { PersistRecord } from './effects.ts';
 import type { CertifiedEntry, CheckpointCertificate, PreparedCertificate, SignedEnvelope } from '../messages/types.ts';
 
 export interface PersistentState {

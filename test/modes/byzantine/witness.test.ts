@@ -2,13 +2,13 @@
 // node signs once. It must prove exactly what the verifier accepts, in either arrival order, and
 // stay within its byte budget per signer, so one signer's flood never pushes out another's entries.
 import { describe, expect, it } from 'vitest';
-import { verifyEvidence } from '../../src/evidence/verify.ts';
-import { Witness } from '../../src/evidence/witness.ts';
-import { WITNESS_ENTRY_OVERHEAD_BYTES } from '../../src/core/limits.ts';
-import type { SignedEnvelope } from '../../src/messages/types.ts';
-import type { SignedPayload } from '../../src/modes/byzantine/auth.ts';
-import { ballot, prepared, promise, seal, verifyVote } from '../modes/byzantine/fixtures.ts';
-import { A, B, B1, B2, KEY_1, KEY_2, commitment, fx, reveal } from './fixtures.ts';
+import { verifyEvidence } from '../../../src/evidence/verify.ts';
+import { Witness } from '../../../src/modes/byzantine/witness.ts';
+import { WITNESS_ENTRY_OVERHEAD_BYTES } from '../../../src/base/limits.ts';
+import type { SignedEnvelope } from '../../../src/messages/types.ts';
+import type { SignedPayload } from '../../../src/modes/byzantine/auth.ts';
+import { ballot, prepared, promise, seal, verifyVote } from './fixtures.ts';
+import { A, B, B1, B2, KEY_1, KEY_2, commitment, fx, reveal } from '../../evidence/fixtures.ts';
 
 const open = (e: SignedEnvelope): SignedPayload => fx.auths[0]!.open(e)!;
 const acceptOf = (batch: typeof A, decidedUpTo = 0) => seal(fx, 0, { type: 'accept', ballot: B1, slot: 5, batch, decidedUpTo });

@@ -1,8 +1,13 @@
 // Vocabulary shared by every role (names from the seeds: slot, command, batch, pvalue).
-import type { Ballot } from './ballot.ts';
 
 /** Index of a cluster member, 0..n-1. */
 export type NodeId = number;
+
+/** (round, leader id), ordered lexicographically; compared through ./ballot.ts. */
+export interface Ballot {
+  readonly round: number;
+  readonly leader: NodeId;
+}
 /** Position in the replicated log, 0-based. */
 export type Slot = number;
 /** Client identifier (uint32). */

@@ -1,7 +1,7 @@
 // Transferable proofs of misbehaviour (CometBFT's DuplicateVoteEvidence, generalized): each is
 // self-contained and checkable by anyone holding the cluster configuration. Behaviour that
 // cannot be proven (withholding, slowness) is a Suspicion, never Evidence.
-import type { NodeId } from '../core/types.ts';
+import type { NodeId } from '../base/types.ts';
 import type { SignedEnvelope } from '../messages/types.ts';
 
 export type Evidence =
