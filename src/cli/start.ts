@@ -6,11 +6,12 @@
 // stops it gracefully (exit 0). Anything that
 // keeps it from starting (bad config or key, a corrupt or foreign store, a port in use) is one
 // line on stderr and exit 1; the log lines of a start that failed are not printed.
+import { createNodeMetrics } from '../node/node-metrics.ts';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NODE_ID_MAX } from '../base/limits.ts';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, parseLogLevel, type LogFormat, type LogLevel } from '../node/log.ts';
-import { createNodeMetrics, METRICS_HOST } from '../node/metrics.ts';
+import { METRICS_HOST } from '../node/metrics.ts';
 import { NodeRuntime, stopOnSignals } from '../node/runtime.ts';
 import { encodeEvidenceFile, evidenceId } from '../evidence/file.ts';
 import { DATA_DIR_NAME, toClusterConfig } from '../deploy/cluster-file.ts';

@@ -1,3 +1,4 @@
+export { createNodeMetrics, type NodeMetrics } from './node-metrics.ts';
 // Public surface of the byzpaxos runtime (`byzpaxos/node`): what a program needs to embed a
 // member or a client. Kept apart from the root entry so that importing the pure core never loads
 // libp2p or node:sqlite.
@@ -22,7 +23,7 @@ export {
 export { LocalCluster, type LocalClusterOptions } from './local-cluster.ts';
 export { clientName, memberName, type Deployment } from './build.ts';
 export { createLogger, silentLogger, type Logger, type LoggerOptions, type LogLevel } from './log.ts';
-export { createNodeMetrics, MetricsRegistry, serveMetrics, type NodeMetrics } from './metrics.ts';
+export { MetricsRegistry, serveMetrics } from './metrics.ts';
 export { MemoryNetwork } from '../transport/memory.ts';
 export { createLibp2pTransport, type Libp2pTransport } from '../transport/libp2p.ts';
 export type { PeerName, PeerSpec, Transport, TransportOptions, TransportStats } from '../transport/transport.ts';

@@ -16,6 +16,7 @@
 // Bad input never throws out of the runtime: it is counted in rejected{reason} and logged at
 // debug. An exception inside the core or the storage is a bug or a broken disk: the runtime logs
 // it at error level with the input that caused it and stops the node (fail loudly).
+import { createNodeMetrics, type NodeMetrics } from './node-metrics.ts';
 import { makeNode, type ModeBuild } from '../modes/build.ts';
 import type { Mode } from '../base/mode.ts';
 import type { Ballot, Batch, ClientId, Command, NodeId, Slot } from '../base/types.ts';
@@ -31,7 +32,7 @@ import type { Storage } from '../core/storage.ts';
 import type { PeerName, Transport } from '../transport/transport.ts';
 import { buildDeployment, clientName, memberName, parsePeerName, requireKeyMatches, type Deployment } from './build.ts';
 import { silentLogger, type Logger } from './log.ts';
-import { createNodeMetrics, serveMetrics, type MetricsServer, type NodeMetrics } from './metrics.ts';
+import { serveMetrics, type MetricsServer } from './metrics.ts';
 import { RequestLatency } from './request-latency.ts';
 import { collectPeerMetrics } from './peer-metrics.ts';
 import type { SignatureBackend } from '../../crypto/ed25519.ts';

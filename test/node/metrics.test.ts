@@ -1,7 +1,8 @@
+import { createNodeMetrics } from '../../src/node/node-metrics.ts';
 import { request } from 'node:http';
 import { register } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { METRICS_CONTENT_TYPE, METRIC_SERIES_MAX, MetricsRegistry, createNodeMetrics, serveMetrics } from '../../src/node/metrics.ts';
+import { METRICS_CONTENT_TYPE, METRIC_SERIES_MAX, MetricsRegistry, serveMetrics } from '../../src/node/metrics.ts';
 
 function get(port: number, path: string): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
