@@ -1,5 +1,5 @@
 // byzpaxos next to etcd 3.4 on this machine (issue 11): the same closed-loop client loop
-// (src/cli/closed-loop.ts) drives a 3-member etcd cluster through the `etcd3` npm client and
+// (src/experiments/closed-loop.ts) drives a 3-member etcd cluster through the `etcd3` npm client and
 // byzpaxos clusters whose members are separate `byzpaxos start` processes (`bench --processes`),
 // for C = 1, 16, 64 clients. Server CPU is read from /proc for the member processes of either
 // system. Writes results.csv, results.json and results.md into --out DIR. See README.md.

@@ -121,7 +121,7 @@ export const UNHEARD_LEADER_STALLS_MAX = 4;
  */
 export const PROGRESS_UNPROPOSED_STALLS_MAX = 1;
 
-// --- Witness (src/evidence/witness.ts): a byte budget per signer --------------------------------
+// --- Witness (src/modes/byzantine/witness.ts): a byte budget per signer --------------------------------
 
 /** Largest encoded client command: its op and signature, plus the ids and lengths before them. */
 export const COMMAND_BYTES_MAX = OP_BYTES_MAX + SIGNATURE_BYTES + 32;

@@ -1,4 +1,4 @@
-// The witness (src/evidence/witness.ts): a node's memory of what others signed where an honest
+// The witness (src/modes/byzantine/witness.ts): a node's memory of what others signed where an honest
 // node signs once. It must prove exactly what the verifier accepts, in either arrival order, and
 // stay within its byte budget per signer, so one signer's flood never pushes out another's entries.
 import { describe, expect, it } from 'vitest';
