@@ -2,7 +2,7 @@
 // member and client, writes DIR/node-<i>.key and DIR/client-<c>.key (mode 0600) and DIR/cluster.json
 // (member i on /ip4/HOST/tcp/BASE+i), and prints the commands that start the nodes. Refuses to
 // overwrite anything without --force; a bad command line is one line and exit 2.
-import { membersFor, faultsFor } from '../core/quorum.ts';
+import { faultsFor, fOf, membersFor } from '../core/quorum.ts';
 import type { Mode } from '../base/mode.ts';
 import { existsSync, lstatSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
@@ -33,6 +33,7 @@ const INIT_CLIENTS_MAX = 100;
 /** The first client id: ids 1..clients. */
 const CLIENT_ID_FIRST = 1;
 const KEY_FILE_NAME = /^(node|client)-\d+\.key$/;
+const MEMBER_FILE_NAME = /^node-\d+\.json$/;
 const DNS_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 
 export interface InitOptions {
@@ -111,7 +112,7 @@ function hostPrefix(host: string): string {
 
 /** Generates the keys and writes the files (keys first, cluster.json last); refuses existing files unless `force`. */
 export function initCluster(o: InitOptions): InitResult {
-  const f = (o.nodes - 1) / (o.mode === 'crash' ? 2 : 3);
+  const f = fOf(o.mode, o.nodes);
   const members: KeyFile[] = Array.from({ length: o.nodes }, (_, id) => ({ role: 'member', id, ...generateKeyPair() }));
   const clients: KeyFile[] = Array.from({ length: o.clients }, (_, i) => ({ role: 'client', id: CLIENT_ID_FIRST + i, ...generateKeyPair() }));
   const prefix = hostPrefix(o.host);
@@ -148,6 +149,9 @@ export function initCluster(o: InitOptions): InitResult {
   }
   const written = new Set(keyPaths.map((p) => basename(p)));
   const staleKeyFiles = readdirSync(o.dir).filter((name) => KEY_FILE_NAME.test(name) && !written.has(name)).sort();
+  // A member file of the old cluster names a member the new one lacks: nothing to keep (no secret).
+  const kept = new Set(memberPaths.map((p) => basename(p)));
+  if (o.force) for (const name of readdirSync(o.dir)) if (MEMBER_FILE_NAME.test(name) && !kept.has(name)) rmSync(join(o.dir, name), { force: true });
   const dataDir = join(o.dir, DATA_DIR_NAME);
   const removedData = o.force && existsSync(dataDir) ? dataDir : null;
   if (removedData !== null) rmSync(removedData, { recursive: true, force: true });

@@ -114,6 +114,9 @@ describe('init writes a loadable cluster', () => {
     const second = initCluster(parseInitArgs(['--nodes', '3', '--mode', 'crash', '--dir', dir, '--force']));
     expect(loadAll(dir)).toEqual(second.config);
     expect(second.staleKeyFiles).toEqual(['node-3.key']);
+    // node-3.json would start a member the new cluster lacks: --force removes it (keys stay, named).
+    expect(existsSync(join(dir, 'node-3.json'))).toBe(false);
+    expect(existsSync(join(dir, 'node-2.json'))).toBe(true);
   });
 
   it('--force removes the previous cluster\'s data directory, which its stores would be refused from; without data/ it removes nothing', () => {
