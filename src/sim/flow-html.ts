@@ -72,7 +72,7 @@ svg { display: block; }
 .partition { fill: #f4c542; opacity: .18; }
 .down { fill: #999; opacity: .25; }
 .evidence { cursor: pointer; fill: #d00; stroke: #000; }
-#detail { position: fixed; right: 10px; bottom: 10px; max-width: 60%; background: #fff; border: 2px solid #d00; padding: 8px 12px; box-shadow: 0 2px 8px #0004; }
+#detail { position: fixed; right: 10px; bottom: 10px; max-width: 60%; max-height: 50vh; overflow: auto; background: #fff; border: 2px solid #d00; padding: 8px 12px; box-shadow: 0 2px 8px #0004; }
 #detail pre { white-space: pre-wrap; margin: 4px 0; padding: 4px; background: #f4f4f4; }
 `;
 
@@ -209,13 +209,23 @@ function drawMessages(layer) {
   return { visible: visible.length, drawn: drawn.length };
 }
 
+// Proofs one node gathered at one instant share a marker (a leader that equivocates in every
+// slot is proven many times at once); its detail lists each proof's conflicting messages.
 function drawEvidence(layer) {
+  const groups = new Map();
   for (const e of trace.evidence) {
     if (!inView(e.atMs, e.atMs) || !slotPasses(e.slot)) continue;
-    const star = el('text', { 'data-kind': 'evidence', 'data-evidence': e.id, class: 'evidence', x: x(e.atMs) - 7, y: laneY(e.reporter) - 8, 'font-size': 20 }, layer, '✱');
-    el('title', {}, star, e.kind + ' by n' + e.culprit + ', proven by n' + e.reporter + ' at ' + e.atMs + ' ms');
-    star.addEventListener('click', () => showDetail('<b>' + esc(e.kind) + '</b> by n' + e.culprit + ' (slot ' + (e.slot === null ? '-' : e.slot) +
-      '), proven by n' + e.reporter + ' at ' + e.atMs + ' ms' + e.messages.map(t => '<pre class="evidence-message">' + esc(t) + '</pre>').join('') +
+    const key = e.reporter + '@' + e.atMs;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(e);
+  }
+  for (const proofs of groups.values()) {
+    const e = proofs[0];
+    const star = el('text', { 'data-kind': 'evidence', 'data-evidence': proofs.map(p => p.id).join(' '), class: 'evidence', x: x(e.atMs) - 7, y: laneY(e.reporter) - 8, 'font-size': 20 }, layer,
+      '✱' + (proofs.length > 1 ? proofs.length : ''));
+    el('title', {}, star, proofs.length + ' proof(s) proven by n' + e.reporter + ' at ' + e.atMs + ' ms');
+    star.addEventListener('click', () => showDetail(proofs.map(p => '<div class="proof"><b>' + esc(p.kind) + '</b> by n' + p.culprit + ' (slot ' + (p.slot === null ? '-' : p.slot) +
+      '), proven by n' + p.reporter + ' at ' + p.atMs + ' ms' + p.messages.map(t => '<pre class="evidence-message">' + esc(t) + '</pre>').join('') + '</div>').join('') +
       '<button type="button" onclick="this.parentNode.hidden=true">close</button>'));
   }
 }
