@@ -1,7 +1,8 @@
 // The message-flow diagram of one run (`sim --html`): a self-contained page, the run's flow trace
 // (trace-json.ts) embedded as JSON and drawn by inline script into SVG: one lane per node, time to
 // the right. Only messages that pass the filters and fall in the visible time window are drawn,
-// at most ARROWS_DRAWN_MAX, so a run of thousands of messages stays usable.
+// at most ARROWS_DRAWN_MAX, so a run of thousands of messages stays usable; a slot range zooms
+// to the time its messages span.
 import type { FlowTrace } from './trace-json.ts';
 
 /** More arrows than this and the page asks for a narrower window or filter instead of drawing them. */
@@ -261,7 +262,22 @@ buildLegend();
 $('zoom-in').addEventListener('click', () => zoom(0.5));
 $('zoom-out').addEventListener('click', () => zoom(2));
 $('fit').addEventListener('click', () => { view.t0 = 0; view.t1 = Math.max(trace.endMs, 1); draw(); });
-for (const id of ['slot-min', 'slot-max']) $(id).addEventListener('input', draw);
+// A slot range also zooms to when its messages travelled: in a long run they are a sliver.
+function fitToSlots() {
+  const picked = trace.messages.filter(m => m.slot !== null && slotPasses(m.slot));
+  if (num($('slot-min')) === null && num($('slot-max')) === null) {
+    view.t0 = 0;
+    view.t1 = Math.max(trace.endMs, 1);
+  } else if (picked.length > 0) {
+    const t0 = Math.min(...picked.map(m => m.sentMs));
+    const t1 = Math.max(...picked.map(m => m.deliveredMs === null ? m.sentMs : m.deliveredMs));
+    const margin = Math.max(0.5, (t1 - t0) * 0.03);
+    view.t0 = Math.max(0, t0 - margin);
+    view.t1 = t1 + margin;
+  }
+  draw();
+}
+for (const id of ['slot-min', 'slot-max']) $(id).addEventListener('input', fitToSlots);
 for (const id of ['t-min', 't-max']) $(id).addEventListener('change', () => {
   const a = num($('t-min')), b = num($('t-max'));
   if (a !== null && b !== null && b > a) { view.t0 = a; view.t1 = b; }

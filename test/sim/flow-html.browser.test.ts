@@ -65,6 +65,8 @@ describe.runIf(executablePath !== null)('flow diagram in headless Chromium', () 
     const slots = await count('[data-kind="arrow"]');
     expect(slots).toBeGreaterThan(0);
     expect(slots).toBeLessThan(all / 4);
+    // …and zooms to when slots 2..3 travelled.
+    expect(Number(await page.inputValue('#t-min'))).toBeGreaterThan(0);
     await page.fill('#slot-min', '');
     await page.fill('#slot-max', '');
     expect(await count('[data-kind="arrow"]')).toBe(all);
