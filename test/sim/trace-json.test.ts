@@ -49,6 +49,14 @@ describe('flow trace', () => {
     }
   });
 
+  it('names each message by the type it carries inside its signed envelope (commit-reveal)', () => {
+    const flow = flowOf({ mode: 'commit-reveal', seed: 1, f: 1, commands: 5 });
+    const types = new Set(flow.messages.map((m) => m.type));
+    for (const type of ['request', 'accept', 'verify', 'commitment', 'reveal', 'bundle', 'reply']) expect(types, type).toContain(type);
+    expect(types).not.toContain('signed');
+    expect(flow.messages.some((m) => m.type === 'commitment' && m.signed && m.slot !== null)).toBe(true);
+  });
+
   it('its file parses back to the same trace, and encodes to the same bytes', () => {
     for (const options of [FAULTY, EQUIVOCATING]) {
       const flow = flowOf(options);
