@@ -37,6 +37,13 @@ commands:
     --beyond-bound         allow more than f Byzantine nodes, to see what breaks
     --evidence-out DIR     write each distinct proof of misbehaviour to DIR/<id>.json (an
                            evidence file for 'evidence verify'); DIR is created if missing
+    (one run only, --seeds 1)
+    --html FILE            write the run's message-flow diagram: a self-contained page, one
+                           lane per node, arrows by message type, faults, view changes and
+                           evidence marked (click one for its messages), filter by slot/type
+    --trace-json FILE      write the run's message flow as JSON, for other tools and 'flow'
+  flow TRACE.json --html FILE
+               draw the message-flow diagram of a trace file written by 'sim --trace-json'
   demo         tell the story of a small crash-mode cluster: election, crash, failover, catch-up
     --json                 print one JSON object instead: ok, failure (null if none), story (its lines)
   experiment NAME [--seeds N] [--out DIR] [--json]
@@ -163,6 +170,7 @@ type Command = (argv: readonly string[]) => number | Promise<number>;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   sim: async () => (await import('./sim.ts')).runSim,
   demo: async () => (await import('./demo.ts')).runDemo,
+  flow: async () => (await import('./flow.ts')).runFlow,
   experiment: async () => (await import('./experiment.ts')).runExperiment,
   evidence: async () => (await import('./evidence.ts')).runEvidence,
   init: async () => (await import('./init.ts')).runInit,

@@ -10,10 +10,13 @@ import { PREPARED_CERTIFICATES_MAX } from '../base/limits.ts';
 import type { NodeId } from '../base/types.ts';
 import { encodeEvidenceFile, evidenceId } from '../evidence/file.ts';
 import { formatFaults, parseFaults, type FaultSpec } from '../sim/faults.ts';
+import { renderFlowHtml } from '../sim/flow-html.ts';
 import { simulate, type SimResult } from '../sim/simulator.ts';
+import { encodeFlowTrace, type FlowTrace } from '../sim/trace-json.ts';
 import { parseByzantineOptions, rejectByzantineOptions, type ByzantineArgs } from './adversaries.ts';
 import { integerOption, oneLine, parseOptions, UsageError } from './args.ts';
 import { writableDirProblem } from './dirs.ts';
+import { writeOutput } from './flow.ts';
 
 const OPTIONS = {
   mode: { type: 'string' },
@@ -33,6 +36,8 @@ const OPTIONS = {
   byzantine: { type: 'string' },
   'beyond-bound': { type: 'boolean' },
   'evidence-out': { type: 'string' },
+  html: { type: 'string' },
+  'trace-json': { type: 'string' },
 } as const;
 
 // Every seed a run reports must be accepted back by --seed-start in its replay command.
@@ -61,6 +66,10 @@ interface SimArgs {
   readonly byzantine: ByzantineArgs | null;
   /** Where each distinct proof of misbehaviour is written, one file each; null: nowhere. */
   readonly evidenceOut: string | null;
+  /** Where the run's message-flow diagram (flow-html.ts) is written; null: nowhere. */
+  readonly html: string | null;
+  /** Where the run's message flow (trace-json.ts) is written as JSON; null: nowhere. */
+  readonly traceJson: string | null;
 }
 
 interface SimSummary {
@@ -108,7 +117,8 @@ interface FailedSeed {
 
 export async function runSim(argv: readonly string[]): Promise<number> {
   const args = await parseSimArgs(argv);
-  const { summary, failed, trace } = sweep(args);
+  const { summary, failed, trace, flow } = sweep(args);
+  if (flow !== null) writeFlow(args, flow);
   if (args.json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } else {
@@ -149,7 +159,9 @@ async function parseSimArgs(argv: readonly string[]): Promise<SimArgs> {
   const problem = evidenceOut === null ? null : writableDirProblem(evidenceOut, 0o777);
   if (problem !== null) throw new UsageError(`--evidence-out: '${evidenceOut}' ${problem}`);
   const eagerSlots = values['eager-slots'] === undefined ? null : integerOption('eager-slots', values['eager-slots'], 1, 1, PREPARED_CERTIFICATES_MAX);
-  return { mode, n, f, quorums, seeds, seedStart, commands, faults, eagerSlots, json, trace, byzantine, evidenceOut };
+  const html = outputFile('html', values.html, seeds);
+  const traceJson = outputFile('trace-json', values['trace-json'], seeds);
+  return { mode, n, f, quorums, seeds, seedStart, commands, faults, eagerSlots, json, trace, byzantine, evidenceOut, html, traceJson };
 }
 
 /**
@@ -167,6 +179,19 @@ function parseFlexibleQuorums(values: { nodes?: string; q1?: string; q2?: string
   } catch (e) {
     throw new UsageError(`--nodes ${n} --q1 ${q1} --q2 ${q2}: ${(e as Error).message.replace(/^quorum: /, '')}`);
   }
+}
+
+/** --html and --trace-json: one run's file, so they need --seeds 1 and a path. */
+function outputFile(name: string, path: string | undefined, seeds: number): string | null {
+  if (path === undefined) return null;
+  if (path === '') throw new UsageError(`--${name} needs a file name`);
+  if (seeds !== 1) throw new UsageError(`--${name} draws one run and requires --seeds 1, got --seeds ${seeds}`);
+  return path;
+}
+
+function writeFlow(args: SimArgs, flow: FlowTrace): void {
+  if (args.html !== null) writeOutput('html', args.html, renderFlowHtml(flow));
+  if (args.traceJson !== null) writeOutput('trace-json', args.traceJson, encodeFlowTrace(flow));
 }
 
 function parseMode(mode: string): Mode {
@@ -192,7 +217,7 @@ function writeEvidence(dir: string, result: SimResult): void {
   }
 }
 
-function sweep(args: SimArgs): { summary: SimSummary; failed: FailedSeed[]; trace: readonly string[] } {
+function sweep(args: SimArgs): { summary: SimSummary; failed: FailedSeed[]; trace: readonly string[]; flow: FlowTrace | null } {
   const hasher = createHasher();
   const safetyViolations: SimSummary['safetyViolations'] = [];
   const livenessFailedSeeds: number[] = [];
@@ -210,6 +235,7 @@ function sweep(args: SimArgs): { summary: SimSummary; failed: FailedSeed[]; trac
   let commitments = 0;
   const nodesBySeed: NodeId[][] = [];
   let trace: readonly string[] = [];
+  let flow: FlowTrace | null = null;
   const started = performance.now();
   for (let i = 0; i < args.seeds; i++) {
     const result = runSeed(args, args.seedStart + i);
@@ -226,6 +252,7 @@ function sweep(args: SimArgs): { summary: SimSummary; failed: FailedSeed[]; trac
     commitments += result.messages.byType.get('commitment')?.count ?? 0;
     if (args.evidenceOut !== null) writeEvidence(args.evidenceOut, result);
     trace = result.trace;
+    flow = result.flow;
     for (const { seed, kind, detail } of result.safetyViolations) safetyViolations.push({ seed, kind, detail });
     if (result.livenessFailure !== null) {
       livenessFailures++;
@@ -269,7 +296,7 @@ function sweep(args: SimArgs): { summary: SimSummary; failed: FailedSeed[]; trac
     suspicions,
     commitmentsPerDecision: perSlot(commitments, slotsDecided),
   };
-  return { summary, failed, trace };
+  return { summary, failed, trace, flow };
 }
 
 /** Two decimals, as in the overhead experiment. */
@@ -279,6 +306,7 @@ function perSlot(count: number, slots: number): number {
 
 function runSeed(args: SimArgs, seed: number): SimResult {
   const { mode, f, commands, faults, trace, byzantine, eagerSlots, quorums } = args;
+  const flow = args.html !== null || args.traceJson !== null;
   try {
     return simulate({
       mode,
@@ -287,6 +315,7 @@ function runSeed(args: SimArgs, seed: number): SimResult {
       commands,
       faults,
       trace,
+      flow,
       ...(eagerSlots === null ? {} : { eagerSlots }),
       ...(quorums === null ? {} : { config: { quorums }, replayArgs: `--nodes ${quorums.n} --q1 ${quorums.phase1} --q2 ${quorums.phase2}` }),
       ...(byzantine === null ? {} : { byzantine, replayArgs: byzantine.replayArgs }),

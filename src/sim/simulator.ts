@@ -30,6 +30,7 @@ import { EventQueue } from './event-queue.ts';
 import { formatFaults, NO_FAULTS, type FaultSpec } from './faults.ts';
 import type { HistoryOp } from './linearizability.ts';
 import { encodeRandomKvOp } from './workload.ts';
+import { CLIENTS, FlowRecorder, type FlowTrace } from './trace-json.ts';
 
 /** Without `eagerSlots`: a leader opens every slot its window allows as commands arrive. */
 const SIM_EAGER_SLOTS = PREPARED_CERTIFICATES_MAX;
@@ -62,6 +63,8 @@ export interface SimOptions {
   readonly warmupCommands?: number;
   /** Collect a readable trace (costly; for replaying one seed). */
   readonly trace?: boolean;
+  /** Record the message flow (trace-json.ts) for `sim --trace-json` and `--html`; observes only. */
+  readonly flow?: boolean;
   /** Builds the crash-mode nodes: mutation tests substitute mutants, scripts keep them to inspect. */
   readonly makeNode?: (options: NodeOptions) => PaxosNode;
   /** The ops each client submits, in order, instead of random ones over `keys` keys. */
@@ -131,6 +134,8 @@ export interface SimResult {
   readonly livenessFailure: string | null;
   readonly traceHash: string;
   readonly trace: readonly string[];
+  /** The recorded message flow; null unless `flow` was asked for. */
+  readonly flow: FlowTrace | null;
   readonly endTimeMs: number;
   readonly events: number;
   /** Network traffic since warm-up ended (the whole run when warmupCommands is 0). */
@@ -180,8 +185,8 @@ export interface MessageCounts {
 }
 
 type SimEvent =
-  | { kind: 'deliver'; to: NodeId; from: NodeId; bytes: Uint8Array }
-  | { kind: 'deliver-client'; clientId: number; from: NodeId; bytes: Uint8Array }
+  | { kind: 'deliver'; to: NodeId; from: NodeId; bytes: Uint8Array; flowId: number }
+  | { kind: 'deliver-client'; clientId: number; from: NodeId; bytes: Uint8Array; flowId: number }
   | { kind: 'node-timer'; node: NodeId; timer: TimerName; generation: number }
   | { kind: 'client-timer'; clientId: number; generation: number }
   | { kind: 'client-submit'; clientId: number }
@@ -226,6 +231,7 @@ class Simulation {
   private readonly checker: SafetyChecker;
   private readonly hasher: Hasher = createHasher();
   private readonly traceLines: string[] = [];
+  private readonly flow: FlowRecorder | null;
   private readonly linkDelayMs: number[][] = [];
   private readonly history: HistoryOp[] = [];
   private readonly timings = new Map<string, CommandTiming>();
@@ -260,6 +266,7 @@ class Simulation {
       if (node.core !== null) this.halt(id);
       node.storage = new MemoryStorage();
       this.note(`n${id} WIPED`);
+      this.flow?.event({ kind: 'wipe', atMs: this.now, node: id });
     },
   };
 
@@ -276,12 +283,14 @@ class Simulation {
       delay: { minMs: 1, maxMs: 10, jitter: true },
       thinkMs: (2 * faultPhaseMs * clients) / Math.max(1, commands),
       trace: false,
+      flow: false,
       warmupCommands: 0,
       mode: 'crash',
       replayArgs: '',
       ...options,
     };
     this.adversaries = this.chooseAdversaries();
+    this.flow = this.o.flow ? new FlowRecorder(formatKvOp) : null;
     this.setup =
       this.o.mode === 'crash'
         ? crashSetup(options.f, { eagerSlots: options.eagerSlots ?? SIM_EAGER_SLOTS, ...options.config }, options.makeNode)
@@ -388,9 +397,9 @@ class Simulation {
   private dispatch(event: SimEvent): void {
     switch (event.kind) {
       case 'deliver':
-        return this.deliver(event.to, event.from, event.bytes);
+        return this.deliver(event.to, event.from, event.bytes, event.flowId);
       case 'deliver-client':
-        return this.deliverToClient(event.clientId, event.from, event.bytes);
+        return this.deliverToClient(event.clientId, event.from, event.bytes, event.flowId);
       case 'node-timer': {
         const node = this.nodes[event.node]!;
         if (node.core === null || node.timers.get(event.timer) !== event.generation) return;
@@ -413,16 +422,21 @@ class Simulation {
         if (this.healed) return;
         this.partitionSide = new Set(event.groupA);
         this.note(`partition {${event.groupA.map((id) => `n${id}`).join(',')}} | rest`);
+        this.flow?.event({ kind: 'partition', atMs: this.now, side: event.groupA });
         this.queue.push(event.healAt, { kind: 'partition-heal' });
         return;
       case 'partition-heal':
-        if (this.partitionSide !== null) this.note('partition healed');
+        if (this.partitionSide !== null) {
+          this.note('partition healed');
+          this.flow?.event({ kind: 'partition-heal', atMs: this.now });
+        }
         this.partitionSide = null;
         return;
       case 'heal-all':
         this.healed = true;
         this.partitionSide = null;
         this.note('faults end: network healed, crashed nodes restart');
+        this.flow?.event({ kind: 'heal-all', atMs: this.now });
         for (let id = 0; id < this.n; id++) if (this.nodes[id]!.core === null) this.restart(id);
         this.clients.forEach((sc, index) => {
           if (sc.current !== null) this.scheduleLivenessCheck(index, sc.current.seq);
@@ -454,6 +468,7 @@ class Simulation {
     node.timers.clear();
     this.crashedCount++;
     this.note(`n${id} CRASH`);
+    this.flow?.event({ kind: 'crash', atMs: this.now, node: id });
   }
 
   private member(id: NodeId): SimNode {
@@ -467,6 +482,7 @@ class Simulation {
     this.crashedCount--;
     this.coverage.restarts++;
     this.note(`n${id} RESTART from storage`);
+    this.flow?.event({ kind: 'restart', atMs: this.now, node: id });
     this.boot(id);
   }
 
@@ -487,6 +503,7 @@ class Simulation {
     if (!wasLeader && core.isLeader) {
       this.coverage.elections++;
       this.note(`n${id} becomes leader of ${formatBallot(core.ballot)}`);
+      this.flow?.event({ kind: 'leader', atMs: this.now, node: id, ballot: formatBallot(core.ballot) });
     }
   }
 
@@ -510,6 +527,7 @@ class Simulation {
         case 'decide':
           if (this.adversaries.has(id)) break;
           this.checker.recordDecision(id, effect.slot, effect.batch);
+          this.flow?.decided(this.now, id, effect.slot, effect.batch.commands.length);
           if (!this.decidedSlots.has(effect.slot)) {
             this.decidedSlots.add(effect.slot);
             this.slotsDecidedSinceWarmup++;
@@ -560,6 +578,7 @@ class Simulation {
     this.evidenceIds.add(id);
     this.evidence.push({ reporter, culprit: envelopes[0]!.signer, atMs: this.now, evidence });
     this.note(`n${reporter} proves ${evidence.kind} by n${envelopes[0]!.signer}`);
+    this.flow?.proved(this.now, reporter, envelopes[0]!.signer, evidence);
   }
 
   // --- network -------------------------------------------------------------------------
@@ -567,31 +586,35 @@ class Simulation {
   private transmit(from: NodeId, to: NodeId, msg: PeerMessage): void {
     const bytes = this.encode(msg);
     if (this.partitionSide !== null && this.partitionSide.has(from) !== this.partitionSide.has(to)) {
+      this.flow?.sent(this.now, from, to, msg, 'partitioned');
       return this.noteMessage('✗ partitioned', from, `n${to}`, msg, bytes);
     }
-    this.sendWithFaults(from, to, msg, bytes, (delay) => this.queue.push(this.now + delay, { kind: 'deliver', to, from, bytes }));
+    this.sendWithFaults(from, to, msg, bytes, (delay, flowId) => this.queue.push(this.now + delay, { kind: 'deliver', to, from, bytes, flowId }));
   }
 
   private transmitToClient(from: NodeId, clientId: number, msg: ClientReply): void {
     const bytes = this.encode(msg);
     const index = clientId - 1;
-    this.sendWithFaults(from, this.n, msg, bytes, (delay) =>
-      this.queue.push(this.now + delay, { kind: 'deliver-client', clientId: index, from, bytes }),
+    this.sendWithFaults(from, this.n, msg, bytes, (delay, flowId) =>
+      this.queue.push(this.now + delay, { kind: 'deliver-client', clientId: index, from, bytes, flowId }),
     );
   }
 
   /** `to === n` addresses the clients' side of the network. */
-  private sendWithFaults(from: NodeId, to: number, msg: Message, bytes: Uint8Array, schedule: (delay: number) => void): void {
+  /** `flowId` names the send in the flow recording (-1 when not recording). */
+  private sendWithFaults(from: NodeId, to: number, msg: Message, bytes: Uint8Array, schedule: (delay: number, flowId: number) => void): void {
     const faulty = !this.healed;
     const target = to === this.n ? 'client' : `n${to}`;
+    const endpoint = (id: number) => (id === this.n ? CLIENTS : id);
     if (faulty && this.o.faults.drop > 0 && this.rng.next() < this.o.faults.drop) {
+      this.flow?.sent(this.now, endpoint(from), endpoint(to), msg, 'dropped');
       return this.noteMessage('✗ dropped', from, target, msg, bytes);
     }
     const copies = faulty && this.o.faults.dup > 0 && this.rng.next() < this.o.faults.dup ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       const delay = this.delay(from, to === this.n ? (from + 1) % this.n : to);
       this.noteMessage(i === 0 ? '→' : '→ dup', from, target, msg, bytes, delay);
-      schedule(delay);
+      schedule(delay, this.flow?.sent(this.now, endpoint(from), endpoint(to), msg, 'in-flight', i > 0) ?? -1);
     }
   }
 
@@ -616,13 +639,14 @@ class Simulation {
     return bytes;
   }
 
-  private deliver(to: NodeId, from: NodeId, bytes: Uint8Array): void {
-    if (this.nodes[to]!.core === null) return;
-    const msg = this.decode(bytes);
-    if (msg === null) return;
-    if (msg.type !== 'reply' && this.o.hooks?.onDeliver?.(from, to, msg, this.control) === false) {
+  private deliver(to: NodeId, from: NodeId, bytes: Uint8Array, flowId: number): void {
+    const msg = this.nodes[to]!.core === null ? null : this.decode(bytes);
+    if (msg !== null && msg.type !== 'reply' && this.o.hooks?.onDeliver?.(from, to, msg, this.control) === false) {
+      this.flow?.arrived(flowId, this.now, 'lost');
       return this.note(`${sourceOf(from, msg)} ✗ n${to} ${msg.type} lost by a hook`);
     }
+    this.flow?.arrived(flowId, this.now, msg === null ? 'lost' : 'delivered');
+    if (msg === null) return;
     if (this.o.trace) this.traceLines.push(`${this.stamp()}  ${sourceOf(from, msg)} ⇒ n${to}  ${formatMessage(msg, formatKvOp)}`);
     if (msg.type === 'request') this.stepNode(to, { type: 'request', msg });
     else if (msg.type !== 'reply') this.stepNode(to, { type: 'message', from, msg });
@@ -660,8 +684,9 @@ class Simulation {
     this.queue.push(this.now + this.o.livenessBoundMs, { kind: 'liveness-check', clientId: index, seq });
   }
 
-  private deliverToClient(index: number, from: NodeId, bytes: Uint8Array): void {
+  private deliverToClient(index: number, from: NodeId, bytes: Uint8Array, flowId: number): void {
     const msg = this.decode(bytes);
+    this.flow?.arrived(flowId, this.now, msg === null || msg.type !== 'reply' ? 'lost' : 'delivered');
     if (msg === null || msg.type !== 'reply') return;
     if (this.o.trace) this.traceLines.push(`${this.stamp()}  ⇒ client c${index + 1}  ${formatMessage(msg)}`);
     this.runClient(index, this.clients[index]!.client.onReply(from, msg));
@@ -690,7 +715,7 @@ class Simulation {
 
   private sendRequest(index: number, to: NodeId, msg: ClientRequest): void {
     const bytes = this.encode(msg);
-    this.sendWithFaults(this.n, to, msg, bytes, (delay) => this.queue.push(this.now + delay, { kind: 'deliver', to, from: -1, bytes }));
+    this.sendWithFaults(this.n, to, msg, bytes, (delay, flowId) => this.queue.push(this.now + delay, { kind: 'deliver', to, from: -1, bytes, flowId }));
   }
 
   private complete(index: number, resultBytes: Uint8Array): void {
@@ -763,6 +788,7 @@ class Simulation {
       livenessFailure,
       traceHash: this.hasher.digestHex(),
       trace: this.traceLines,
+      flow: this.flow?.finish({ mode: this.o.mode, seed: this.o.seed, n: this.n, f: this.o.f, endMs: this.now, byzantine: this.adversaries }) ?? null,
       endTimeMs: this.now,
       events: this.events,
       messages: this.messages,
