@@ -2,7 +2,7 @@
 // `sim --trace-json` wrote or another tool wrote in the same shape (trace-json.ts).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { renderFlowHtml } from '../sim/flow-html.ts';
-import { FlowTraceError, parseFlowTrace } from '../sim/trace-json.ts';
+import { FlowTraceError, parseFlowTrace } from '../trace/flow-trace.ts';
 import { oneLine, parseOptions, UsageError } from './args.ts';
 
 const OPTIONS = { html: { type: 'string' } } as const;

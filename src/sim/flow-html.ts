@@ -3,7 +3,7 @@
 // the right. Only messages that pass the filters and fall in the visible time window are drawn,
 // at most ARROWS_DRAWN_MAX, so a run of thousands of messages stays usable; a slot range zooms
 // to the time its messages span.
-import type { FlowTrace } from './trace-json.ts';
+import type { FlowTrace } from '../trace/flow-trace.ts';
 
 /** More arrows than this and the page asks for a narrower window or filter instead of drawing them. */
 export const ARROWS_DRAWN_MAX = 4000;

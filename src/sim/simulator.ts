@@ -30,7 +30,8 @@ import { EventQueue } from './event-queue.ts';
 import { formatFaults, NO_FAULTS, type FaultSpec } from './faults.ts';
 import type { HistoryOp } from './linearizability.ts';
 import { encodeRandomKvOp } from './workload.ts';
-import { CLIENTS, FlowRecorder, type FlowTrace } from './trace-json.ts';
+import { FlowRecorder } from './trace-json.ts';
+import { CLIENTS, type FlowTrace } from '../trace/flow-trace.ts';
 
 /** Without `eagerSlots`: a leader opens every slot its window allows as commands arrive. */
 const SIM_EAGER_SLOTS = PREPARED_CERTIFICATES_MAX;
