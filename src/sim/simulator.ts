@@ -4,7 +4,7 @@
 // reorders and partitions, and nodes that crash and restart from what they persisted.
 // A safety phase with faults is followed by a liveness phase after everything heals.
 import type { Mode } from '../base/mode.ts';
-import { decodeKvOp, decodeKvResult, encodeKvOp, type KvOp } from '../app/kv.ts';
+import { decodeKvOp, decodeKvResult, encodeKvOp, formatKvOp, type KvOp } from '../app/kv.ts';
 import { Client, sessionFromWords, type ClientEffect } from '../core/client.ts';
 import type { CoreConfig } from '../core/config.ts';
 import type { Effect, Input, TimerName } from '../core/effects.ts';
@@ -834,20 +834,3 @@ function utf8(text: string): Uint8Array {
   return encoder.encode(text);
 }
 
-export function formatKvOp(op: Uint8Array): string {
-  try {
-    const kv = decodeKvOp(op);
-    switch (kv.type) {
-      case 'put':
-        return `put ${kv.key}=${kv.value}`;
-      case 'get':
-        return `get ${kv.key}`;
-      case 'delete':
-        return `delete ${kv.key}`;
-      case 'cas':
-        return `cas ${kv.key} ${kv.expected ?? '∅'}→${kv.value}`;
-    }
-  } catch {
-    return `<${op.length} bytes>`;
-  }
-}
