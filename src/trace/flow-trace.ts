@@ -153,14 +153,15 @@ export function flowEvidence(id: number, atMs: number, reporter: NodeId, culprit
 /** One line per message, so a diff of two runs' files reads message by message. */
 export function encodeFlowTrace(trace: FlowTrace): string {
   const { messages, events, decisions, evidence, ...head } = trace;
-  return encodeWithLists(head, { messages, events, decisions, evidence });
+  const lines = (items: readonly unknown[]) => items.map((item) => JSON.stringify(item));
+  return encodeWithLines(head, { messages: lines(messages), events: lines(events), decisions: lines(decisions), evidence: lines(evidence) });
 }
 
-/** `head`'s fields one a line, then each list one item a line: the layout of every trace file. */
-export function encodeWithLists(head: object, lists: Readonly<Record<string, readonly unknown[]>>): string {
-  const list = (items: readonly unknown[]) => (items.length === 0 ? '[]' : `[\n${items.map((i) => `  ${JSON.stringify(i)}`).join(',\n')}\n]`);
+/** The layout of every trace file: `head`'s fields one a line, then each list one item (already JSON) a line. */
+export function encodeWithLines(head: object, lists: Readonly<Record<string, readonly string[]>>): string {
+  const list = (lines: readonly string[]) => (lines.length === 0 ? '[]' : `[\n${lines.map((line) => `  ${line}`).join(',\n')}\n]`);
   const body = Object.entries(head).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`);
-  for (const [name, items] of Object.entries(lists)) body.push(`${JSON.stringify(name)}: ${list(items)}`);
+  for (const [name, lines] of Object.entries(lists)) body.push(`${JSON.stringify(name)}: ${list(lines)}`);
   return `{\n${body.join(',\n')}\n}\n`;
 }
 
@@ -228,7 +229,10 @@ export function checkEvidence(e: unknown, where: string, id: number, isNode: (v:
  * the diagram relies on, so a bad file fails here in one line rather than as a blank page.
  */
 export function parseFlowTrace(text: string): FlowTrace {
-  const t = parseObject(text);
+  return checkFlowTrace(parseObject(text));
+}
+
+export function checkFlowTrace(t: Record<string, unknown>): FlowTrace {
   check(t.version === FLOW_TRACE_VERSION, `"version" must be ${FLOW_TRACE_VERSION}, got ${JSON.stringify(t.version)}`);
   check(FLOW_SOURCES.includes(t.source as FlowSource), `"source" must be one of ${FLOW_SOURCES.join(', ')}`);
   const deployed = t.source === 'deployed';
