@@ -10,7 +10,7 @@
 import { formatBallot } from '../base/ballot.ts';
 import { TRACE_RECORDS_MAX, TRACE_TEXT_CHARS_MAX } from '../base/limits.ts';
 import type { Ballot, NodeId } from '../base/types.ts';
-import type { Evidence } from '../messages/evidence.ts';
+import { evidenceEnvelopes, type Evidence } from '../messages/evidence.ts';
 import { formatWireMessage, type OpFormatter } from '../messages/format.ts';
 import type { WireMessage } from '../messages/types.ts';
 import { sha256, toHex } from '../../crypto/digest.ts';
@@ -161,8 +161,9 @@ export class MemberTraceRecorder {
   }
 
   /** A proof this member gathered; its culprit is the signer of its messages. */
-  proved(atMs: number, evidence: Evidence, culprit: NodeId): void {
+  proved(atMs: number, evidence: Evidence): void {
     if (!this.room()) return;
+    const culprit = evidenceEnvelopes(evidence)[0]!.signer;
     this.add(this.evidence, flowEvidence(this.evidence.length, atMs, this.run.member, culprit, evidence, this.formatOp));
   }
 
