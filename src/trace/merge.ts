@@ -153,7 +153,21 @@ export function mergeMemberTraces(inputs: readonly NamedMemberTrace[]): FlowTrac
 
   // In order of sending (a stable sort: one member's records keep their order within a millisecond).
   drafts.sort((a, b) => a.sentMs - b.sentMs);
-  const messages: FlowMessage[] = drafts.map(({ atMs: _, ...d }, id) => ({ id, ...d, duplicate: false }));
+  const messages: FlowMessage[] = drafts.map((d, id) => ({
+    id,
+    from: d.from,
+    to: d.to,
+    type: d.type,
+    signed: d.signed,
+    slot: d.slot,
+    ballot: d.ballot,
+    sentMs: d.sentMs,
+    deliveredMs: d.deliveredMs,
+    fate: d.fate,
+    duplicate: false,
+    recordedBy: d.recordedBy,
+    text: d.text,
+  }));
   const byTime = <T extends { atMs: number }>(items: T[]) => items.sort((a, b) => a.atMs - b.atMs);
   const trace: FlowTrace = {
     version: FLOW_TRACE_VERSION,
