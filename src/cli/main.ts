@@ -109,9 +109,10 @@ commands:
     --trace-json FILE      record every message it sends and receives (peers' and clients'),
                            its decisions, the ballots it comes to lead and its proofs, for
                            'flow'; at most 200,000 records, then the file says truncated. FILE
-                           is written at start, every 5 s while it changes and when it stops
+                           is written at start, every 5 s while it changes (a large one less
+                           often: writing it takes at most 2% of the time) and when it stops
                            (SIGINT/SIGTERM); a member killed with -9 loses what came after the
-                           last write (up to 5 s)
+                           last write
   up           init a local cluster and run every member as a child process until Ctrl-C
     --nodes N --mode MODE  as for init
     --dir DIR              default: a new temporary directory, removed when up stops; an

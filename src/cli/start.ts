@@ -52,10 +52,15 @@ const ENV_OPTIONS = ['config', 'id', 'data', 'key', 'log-level', 'log-format', '
 const FILE_OPTIONS: readonly string[] = [...ENV_OPTIONS, 'adversary', 'trace-json'];
 /**
  * How often a tracing member rewrites its trace file (if anything happened since): a member
- * killed with -9 loses at most this much of its trace. Rewriting a full trace (TRACE_RECORDS_MAX
- * records) joins its lines once, tens of ms.
+ * killed with -9 loses at most this much of its trace, or of a large one a little more (below).
  */
 export const TRACE_WRITE_MS = 5_000;
+/**
+ * A rewrite blocks the member's loop while it encodes and writes the whole file (a full trace,
+ * TRACE_RECORDS_MAX records, is ~40 MB: a few hundred ms on a slow machine), so the next waits
+ * at least this many times as long as the last took: rewriting takes at most 2% of its time.
+ */
+const TRACE_WRITE_SPACING = 50;
 
 export interface StartOptions {
   readonly configPath: string;
@@ -202,12 +207,14 @@ function openTrace(path: string, o: StartOptions, loaded: LoadedDeployment): Mem
 }
 
 /**
- * Rewrites the trace file every TRACE_WRITE_MS while anything was recorded, and once more when
- * the node stops (marked stopped). Each write replaces the file whole (a temporary file renamed
- * over it), so a member killed mid-write leaves the previous one intact.
+ * Rewrites the trace file every TRACE_WRITE_MS (spaced out for a large one) while anything was
+ * recorded, and once more when the node stops (marked stopped). Each write replaces the file
+ * whole (a temporary file renamed over it), so a member killed mid-write leaves the previous one.
  */
 function writeTrace(runtime: NodeRuntime, trace: MemberTraceRecorder, path: string, logger: Logger): void {
-  const write = (stopped: boolean): void => {
+  /** Writes the file; returns how long that took, in ms. */
+  const write = (stopped: boolean): number => {
+    const startMs = performance.now();
     const temporary = `${path}.tmp`;
     try {
       writeFileSync(temporary, trace.encode(traceClockMs(), stopped));
@@ -215,14 +222,17 @@ function writeTrace(runtime: NodeRuntime, trace: MemberTraceRecorder, path: stri
     } catch (e) {
       logger.warn('trace not written', { path, error: (e as Error).message });
     }
+    return performance.now() - startMs;
   };
-  const timer = setInterval(() => {
-    if (trace.dirty) write(false);
-  }, TRACE_WRITE_MS);
-  timer.unref();
+  let timer: ReturnType<typeof setTimeout>;
+  const schedule = (lastWriteMs: number): void => {
+    timer = setTimeout(() => schedule(trace.dirty ? write(false) : 0), Math.max(TRACE_WRITE_MS, TRACE_WRITE_SPACING * lastWriteMs));
+    timer.unref();
+  };
+  schedule(0);
   runtime.onEvent((event) => {
     if (event.type !== 'stopped') return;
-    clearInterval(timer);
+    clearTimeout(timer);
     write(true);
     logger.info('trace written', { path, records: trace.records, truncated: trace.truncated });
   });
