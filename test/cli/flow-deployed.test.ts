@@ -1,14 +1,16 @@
 // The message flow of a deployed run, end to end: four `byzpaxos start --trace-json` processes on
 // loopback serve a few puts and are stopped with SIGTERM; each has written its own trace, and
-// `byzpaxos flow` pairs their sends with the receipts the others recorded into one diagram. Every
-// child is killed by PID in afterAll, whatever happened.
+// `byzpaxos flow` pairs their sends with the receipts the others recorded into one diagram; and
+// the same through `byzpaxos up --trace-json` in crash mode. Every child is killed by PID in
+// afterAll, whatever happened.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLIENTS, type FlowTrace } from '../../src/trace/flow-trace.ts';
 import { parseMemberTrace } from '../../src/trace/member-trace.ts';
-import { byzpaxos, connectClient, initDeployment, killEverything, Members, waitFor } from './deploy-helpers.ts';
+import { memberTracePath } from '../../src/cli/up.ts';
+import { byzpaxos, connectClient, foreignPids, freeBasePort, initDeployment, killEverything, Members, spawnByzpaxos, waitFor } from './deploy-helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'byzpaxos-flow-deployed-'));
 afterAll(() => {
@@ -18,11 +20,19 @@ afterAll(() => {
 
 const N = 4;
 
-/** The trace a page embeds (flow-html.ts). */
-function embedded(html: string): FlowTrace {
-  const match = /<script type="application\/json" id="flow-data">([^<]*)<\/script>/.exec(html);
+/** `byzpaxos flow FILES --html OUT`, and the trace the page embeds (flow-html.ts). */
+async function drawn(files: readonly string[], html: string, members: number): Promise<FlowTrace> {
+  const r = await byzpaxos(['flow', ...files, '--html', html]);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stdout).toMatch(new RegExp(`: \\d+ messages, 0 evidence, ${members} nodes \\(${members} member traces, \\d+ messages recorded by both ends\\)\n$`));
+  const match = /<script type="application\/json" id="flow-data">([^<]*)<\/script>/.exec(readFileSync(html, 'utf8'));
   expect(match).not.toBeNull();
   return JSON.parse(match![1]!) as FlowTrace;
+}
+
+/** Messages of `type` drawn as one arrow from the sender's record to the receiver's, between two members. */
+function paired(flow: FlowTrace, type: string): FlowTrace['messages'] {
+  return flow.messages.filter((m) => m.type === type && m.recordedBy === 'both' && m.from >= 0 && m.to >= 0 && m.from !== m.to);
 }
 
 describe('the flow of a deployed run', () => {
@@ -46,18 +56,13 @@ describe('the flow of a deployed run', () => {
       expect(trace).toMatchObject({ member: id, mode: 'byzantine', n: N, stopped: true, truncated: false });
     }
     const html = join(tmp, 'flow.html');
-    const r = await byzpaxos(['flow', ...traces, '--html', html]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/: \d+ messages, 0 evidence, 4 nodes \(4 member traces, \d+ messages recorded by both ends\)\n$/);
+    const flow = await drawn(traces, html, N);
     expect(existsSync(html)).toBe(true);
-    const flow = embedded(readFileSync(html, 'utf8'));
     expect(flow).toMatchObject({ source: 'deployed', mode: 'byzantine', n: N, unrecorded: 0 });
 
     // Between members, each vote is one arrow from its sender's record to its receiver's.
-    const paired = flow.messages.filter((m) => m.recordedBy === 'both');
-    for (const type of ['accept', 'verify', 'accepted']) expect(paired.filter((m) => m.type === type).length, type).toBeGreaterThanOrEqual(3);
-    for (const m of paired) {
-      expect(m.from !== m.to && m.from >= 0 && m.to >= 0, `message ${m.id}`).toBe(true);
+    for (const type of ['accept', 'verify', 'accepted']) expect(paired(flow, type).length, type).toBeGreaterThanOrEqual(3);
+    for (const m of flow.messages.filter((x) => x.recordedBy === 'both')) {
       // One machine's clock: a receipt is not before its send (a millisecond of slack for the
       // processes' clock origins, each read once as it started).
       expect(m.deliveredMs!, `message ${m.id}: ${m.text}`).toBeGreaterThanOrEqual(m.sentMs - 1);
@@ -68,6 +73,37 @@ describe('the flow of a deployed run', () => {
     // Each put is decided at every member.
     for (let id = 0; id < N; id++) expect(flow.decisions.filter((d) => d.node === id).length, `n${id}`).toBeGreaterThanOrEqual(1);
   }, 30_000);
+
+  it('up --trace-json, crash mode: each member writes its own file, and flow pairs the election and the votes', async () => {
+    const dir = join(tmp, 'up');
+    const base = await freeBasePort(3);
+    const trace = join(tmp, 'up-run.json');
+    const up = spawnByzpaxos(['up', '--nodes', '3', '--mode', 'crash', '--dir', dir, '--base-port', String(base), '--json', '--trace-json', trace]);
+    let stdout = '';
+    up.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    up.stderr!.resume();
+    const exit = new Promise<number | null>((resolve) => up.on('exit', (code) => resolve(code)));
+    await waitFor('up to print its JSON line', () => stdout.endsWith('\n'), 15_000, () => stdout);
+    const printed = JSON.parse(stdout) as { members: { pid: number; traceJson: string }[] };
+    for (const m of printed.members) foreignPids.add(m.pid);
+    const files = [0, 1, 2].map((id) => memberTracePath(trace, id));
+    expect(printed.members.map((m) => m.traceJson)).toEqual(files);
+    const put = await byzpaxos(['put', 'k', 'v', '--config', join(dir, 'cluster.json'), '--timeout-ms', '10000']);
+    expect(put.stdout, put.stderr).toBe('ok\n');
+    process.kill(up.pid!, 'SIGINT');
+    expect(await exit).toBe(0);
+
+    const flow = await drawn(files, join(tmp, 'up-run.html'), 3);
+    expect(flow).toMatchObject({ mode: 'crash', n: 3 });
+    for (const type of ['prepare', 'promise', 'accept', 'accepted']) expect(paired(flow, type).length, type).toBeGreaterThanOrEqual(1);
+    expect(flow.events.filter((e) => e.kind === 'leader')).not.toEqual([]);
+  }, 30_000);
+
+  it('up names member I\'s trace file by inserting -nI before the extension', () => {
+    expect(memberTracePath('/tmp/run.json', 0)).toBe('/tmp/run-n0.json');
+    expect(memberTracePath('x.trace.json', 12)).toBe('x.trace-n12.json');
+    expect(memberTracePath('/a.b/run', 2)).toBe('/a.b/run-n2');
+  });
 
   it('start refuses a trace file it cannot write, in one line, before it starts', async () => {
     const configPath = join(tmp, 'cluster', 'cluster.json');
