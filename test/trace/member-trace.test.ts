@@ -44,6 +44,14 @@ describe('a member trace', () => {
     expect(trace.decisions).toEqual([{ atMs: 1_015, node: 1, slot: 0, commands: 3 }]);
   });
 
+  it('records a signed envelope whose payload does not decode (a Byzantine peer\'s) as "signed", without failing', () => {
+    const recorder = new MemberTraceRecorder(RUN, formatKvOp);
+    const garbage: WireMessage = { type: 'signed', signer: 2, payload: new Uint8Array([0xff, 0xff, 0xff]), signature: new Uint8Array(64) };
+    recorder.received(1_001, 2, garbage, frame(garbage));
+    const [m] = parseMemberTrace(recorder.encode(1_002, true)).messages;
+    expect(m).toMatchObject({ type: 'signed', signed: true, slot: null, ballot: null, text: '<3 undecodable bytes> [signed n2]' });
+  });
+
   it('its digest is the same for the same bytes, on both ends, and differs for different bytes', () => {
     const a = frameDigest(frame(heartbeat(1)));
     expect(a).toMatch(new RegExp(`^[0-9a-f]{${FRAME_DIGEST_HEX}}$`));
