@@ -180,3 +180,15 @@ export function witnessSignerBytesMax(watermarkSlots: number, batchCommandsMax: 
   const slot = accept + (WITNESS_ROUNDS * WITNESS_VOTES_PER_SLOT + 1) * entry(VOTE_BYTES_MAX);
   return watermarkSlots * slot + WITNESS_BALLOT_FRAMES * entry(FRAME_BYTES_MAX);
 }
+
+// --- A deployed member's flow trace (`start --trace-json`, src/trace/member-trace.ts) ------------
+
+/**
+ * Most records one member's trace holds: messages sent and received, decisions, the ballots it
+ * came to lead, proofs. Beyond it the member records nothing more and its file says `truncated`
+ * and how many messages went unrecorded. With TRACE_TEXT_CHARS_MAX, a few hundred bytes a
+ * record: a full trace is tens of MB in memory and on disk.
+ */
+export const TRACE_RECORDS_MAX = 200_000;
+/** A traced message's readable text is cut to this many characters (a batch of large values would be kilobytes). */
+export const TRACE_TEXT_CHARS_MAX = 240;
