@@ -96,7 +96,7 @@ export class Clients {
     if (this.#watched !== null) return;
     this.#watched = new Set([...this.#pending.values()].map(commandKey));
     this.#watchedFrom = replica.executedUpTo;
-    out.setTimer('progress', view.backoff(this.#p.ctx.config.progressTimeoutMs));
+    out.setTimer('progress', view.backoff.timeout(this.#p.ctx.config.progressTimeoutMs));
   }
 
   /** We left the ballot: nothing is watched until we join the next. */
@@ -126,7 +126,7 @@ export class Clients {
         this.#unheardStalls++;
         return this.armProgress(out);
       }
-      view.suspect(out);
+      view.suspicions.suspect(out);
     }
     this.armProgress(out);
   }

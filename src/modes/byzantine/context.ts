@@ -30,6 +30,16 @@ export interface ReplicaContext {
   drop(type: string, reason: string): void;
 }
 
+export function replicaContext(id: NodeId, config: ByzantineConfig, auth: Authenticator, stats: ByzantineStats): ReplicaContext {
+  const { n, phase2: quorum, weak } = config.quorums;
+  const certificates = { n, quorum, clusterId: auth.clusterId, open: (e: SignedEnvelope) => auth.open(e) };
+  return { id, n, quorum, weak, config, auth, certificates, stats, drop: (type, reason) => countInto(stats.dropped, `${type}:${reason}`) };
+}
+
+export function countInto(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
 /** The ballot this replica is in (joined when `normal`) or moving to (`changing`): view-change.ts owns it. */
 export interface BallotView {
   readonly round: number;

@@ -1,17 +1,13 @@
 // One member of a Byzantine-mode cluster (n = 3f+1), as a pure state machine: step(input) ->
-// effects, like the crash-mode PaxosNode. The message flow (seed 000 §4, seed 003):
+// effects, like the crash-mode PaxosNode. The message flow (seed 000 §4, seed 003): client
+// --Request--> all; leader --Accept(b,s,batch)--> all; each acceptor --Verify(b,s,d)--> all; on
+// 2f+1 matching Verify the second vote (Accepted to all, or in commit-reveal a commitment via
+// the leader and a reveal to all); a learner decides on 2f+1 matching votes; every replica
+// executes, and the client takes a result once f+1 replicas agree.
 //
-//   client --Request--> all;  leader --Accept(b,s,batch)--> all;  each acceptor --Verify(b,s,d)--> all;
-//   on 2f+1 matching Verify (a prepared certificate) the second vote: Accepted(b,s,d) to all
-//   learners, or in commit-reveal a commitment via the leader and a reveal to all;
-//   a learner decides on 2f+1 matching votes; every replica executes and replies; the client
-//   takes a result once f+1 replicas agree.
-//
-// This file only routes: each message goes to the role that owns it, one file per role (the
-// acceptor's sign-once rule in acceptor.ts, leader.ts, second-vote.ts, learner.ts,
-// checkpoints.ts, catch-up.ts, view-change.ts, evidence-gathering.ts, clients.ts), and what
-// touches several roles (a decision, a stable checkpoint, leaving or joining a ballot) is done
-// here, in one place each.
+// This file only routes each message to the role that owns it, one file per role (the acceptor's
+// sign-once rule in acceptor.ts), and does what touches several roles: a decision, a stable
+// checkpoint, leaving or joining a ballot.
 import type { Ballot, NodeId, Slot } from '../../base/types.ts';
 import { assert } from '../../base/assert.ts';
 import { VOTE_RESEND_PERIODS } from '../../base/limits.ts';
@@ -35,7 +31,7 @@ import type { BallotChoice } from './certificates.ts';
 import { Checkpoints, type Stable } from './checkpoints.ts';
 import { Clients } from './clients.ts';
 import type { ByzantineConfig } from './config.ts';
-import type { ByzantineStats, ReplicaContext, Router } from './context.ts';
+import { countInto, replicaContext, type ByzantineStats, type ReplicaContext, type Router } from './context.ts';
 import { EvidenceGatherer } from './evidence-gathering.ts';
 import { Leader } from './leader.ts';
 import { Learner } from './learner.ts';
@@ -84,10 +80,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
     this.id = id;
     this.config = config;
     this.replica = new Replica(options.app);
-    const { n, phase2: quorum, weak } = config.quorums;
-    const drop = (type: string, reason: string): void => count(this.stats.dropped, `${type}:${reason}`);
-    const certificates = { n, quorum, clusterId: auth.clusterId, open: (e: SignedEnvelope) => auth.open(e) };
-    const ctx: ReplicaContext = (this.#ctx = { id, n, quorum, weak, config, auth, certificates, stats: this.stats, drop });
+    const ctx = (this.#ctx = replicaContext(id, config, auth, this.stats));
     const state = options.state.byzantine;
     this.#checkpoints = new Checkpoints(ctx, (this.#window = new Watermarks(config.watermarkSlots, config.checkpointInterval, 0)), this, state);
     const stable = this.#checkpoints.stable;
@@ -98,21 +91,11 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
     const window = this.#window;
     this.#learner = new Learner(state.certified, window.low);
     const isDecided = (slot: Slot): boolean => this.#learner.has(slot);
-    this.#view = new ViewChange(
-      {
-        ctx,
-        window,
-        rng,
-        gatherer: () => this.#gatherer,
-        preparedFrom: (low) => this.#acceptor.preparedFrom(low),
-        stable: () => this.#checkpoints.stable,
-        resetBallot: () => this.#resetBallot(),
-        left: (out) => this.#clients.stopWatching(out),
-        joined: (choice, out) => this.#joined(choice, out),
-      },
+    const view = (this.#view = new ViewChange(
+      { ctx, window, rng, gatherer: () => this.#gatherer, preparedFrom: (low) => this.#acceptor.preparedFrom(low), stable: () => this.#checkpoints.stable,
+        resetBallot: () => this.#resetBallot(), left: (out) => this.#clients.stopWatching(out), joined: (choice, out) => this.#joined(choice, out) },
       state,
-    );
-    const view = this.#view;
+    ));
     this.#gatherer = new EvidenceGatherer(ctx, view, window, (slot, round) => this.#second.ownEvidence(slot, round));
     this.#acceptor = new Acceptor(ctx, view, window, this, () => this.#second, state);
     const makeSecond = options.secondVote ?? ((parts) => new AcceptedVote(parts));
@@ -190,7 +173,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
     const inner = auth.open(msg);
     if (inner === null) return drop('signed', 'bad-signature');
     this.#clients.heard(from);
-    count(this.stats.received, inner.type);
+    countInto(this.stats.received, inner.type);
     this.#gatherer.observe(msg, inner, out);
     this.#handle(msg.signer, inner, msg, out);
   }
@@ -210,7 +193,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
       case 'new-ballot':
         return this.#view.onNewBallot(from, msg, envelope, out);
       case 'suspect':
-        return this.#view.onSuspect(from, msg, envelope, out);
+        return this.#view.suspicions.onSuspect(from, msg, envelope, out);
       case 'checkpoint':
         return this.#onCheckpoint(from, this.#checkpoints.onCheckpoint(from, msg, envelope, out), out);
       case 'heartbeat':
@@ -228,15 +211,10 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
       case 'evidence-query':
         return this.#gatherer.onEvidenceQuery(from, msg, out);
       case 'evidence-share':
-        return this.#gatherer.onEvidenceShare(msg, (envelope, inner) => this.#onShared(envelope, inner, out), out);
+        return this.#gatherer.onEvidenceShare(msg, (shared, inner) => (this.#view.onShared(shared, inner, out), this.#second.onShared(shared, inner, out)), out);
       default:
         if (!this.#second.handle(from, msg, envelope, out)) this.#ctx.drop(msg.type, 'wrong-mode');
     }
-  }
-
-  #onShared(envelope: SignedEnvelope, inner: SignedPayload, out: Outbox): void {
-    this.#view.onShared(envelope, inner, out);
-    this.#second.onShared(envelope, inner, out);
   }
 
   protected onTimeout(timer: TimerName, out: Outbox): void {
@@ -312,8 +290,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
     }
     if (this.replica.executedUpTo === before) return;
     // Nothing left waiting: the ballot works at whatever pace the load allows.
-    if (this.#clients.waiting === 0) this.#view.relaxBackoff();
-    this.#view.progressed();
+    if (this.#clients.waiting === 0) this.#view.backoff.relax();
+    this.#view.suspicions.progressed();
     this.#clients.armProgress(out);
   }
 
@@ -367,8 +345,4 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
     }
     this.#clients.armProgress(out);
   }
-}
-
-function count(map: Map<string, number>, key: string): void {
-  map.set(key, (map.get(key) ?? 0) + 1);
 }

@@ -1,16 +1,18 @@
 // Leader change: the ballot this replica is in, and how it moves to the next. A replica whose
-// ballot does not work for it broadcasts a Suspect; once f+1 members suspect the round (one of
-// them honest) it leaves with a signed CertifiedPromise carrying its prepared certificates. The
+// ballot does not work for it suspects it (suspicions.ts); once f+1 members do (one of them
+// honest) it leaves with a signed CertifiedPromise carrying its prepared certificates. The
 // next leader gathers 2f+1 promises into a NewBallot; every acceptor recomputes the leader's
 // choice (certificates.ts) and joins only if it matches. Timeouts back off per failed ballot.
 import type { Ballot, NodeId } from '../../base/types.ts';
-import { BACKOFF_DOUBLINGS_MAX, ROUND_MAX, ROUNDS_AHEAD_PER_MEMBER, TIMEOUT_JITTER } from '../../base/limits.ts';
+import { ROUND_MAX, ROUNDS_AHEAD_PER_MEMBER } from '../../base/limits.ts';
 import type { Outbox } from '../../core/outbox.ts';
 import type { Rng } from '../../core/rng.ts';
 import type { ByzantineState } from '../../core/storage.ts';
 import { frameType } from '../../messages/codec.ts';
-import type { CertifiedPromise, NewBallot, PreparedCertificate, SignedEnvelope, Suspect } from '../../messages/types.ts';
+import type { CertifiedPromise, NewBallot, PreparedCertificate, SignedEnvelope } from '../../messages/types.ts';
 import type { SignedPayload } from './auth.ts';
+import { Backoff } from './backoff.ts';
+import { Suspicions } from './suspicions.ts';
 import { checkNewBallot, validPromise, type BallotChoice } from './certificates.ts';
 import type { Stable } from './checkpoints.ts';
 import { leaderOf } from './cluster.ts';
@@ -46,7 +48,8 @@ export class ViewChange implements BallotView {
   readonly #n: number;
   #round = 1;
   #status: 'normal' | 'changing' = 'normal';
-  #attempts = 0;
+  /** Timeouts of this replica: longer after each ballot that failed it. */
+  readonly backoff: Backoff;
   readonly #promises = new Map<NodeId, Signed>();
   #ownPromise: SignedEnvelope | null = null;
   /** The view-change timer runs only once 2f+1 nodes promised our round (PBFT's rule): a node never races ahead alone. */
@@ -55,10 +58,8 @@ export class ViewChange implements BallotView {
   readonly #restarted: boolean;
   #joinedBy: SignedEnvelope | null = null;
   #newBallotSent = false;
-  /** Each member's latest Suspect (ourselves included): we leave a round once f+1 suspect it. */
-  readonly #suspects = new Map<NodeId, Signed>();
-  /** Our Suspect of the current round, repeated while it stands so peers that reconnect see it. */
-  #ownSuspect: SignedEnvelope | null = null;
+  /** Who suspects which round: we leave ours once f+1 members do. */
+  readonly suspicions: Suspicions;
   /** Largest promise payload an honest member seals: a larger one would push a NewBallot over a frame. */
   readonly #promiseBytesMax: number;
 
@@ -67,6 +68,8 @@ export class ViewChange implements BallotView {
     const { ctx } = parts;
     this.#n = ctx.n;
     this.#promiseBytesMax = promiseBytesMax(ctx.config, ctx.config.batchBytesMax);
+    this.backoff = new Backoff(ctx.config.backoffMaxMs, parts.rng);
+    this.suspicions = new Suspicions(ctx, this, this.backoff, parts.gatherer, (round, out) => this.#leave(round, out));
     this.#restarted = state.joined !== null || state.verified.size > 0;
     if (state.joined === null || state.joined.round <= 1) return;
     // Rejoin only through the NewBallot that justified it; otherwise wait to be brought along.
@@ -149,15 +152,6 @@ export class ViewChange implements BallotView {
     this.#tryNewBallot(out);
   }
 
-  onSuspect(from: NodeId, msg: Suspect, envelope: SignedEnvelope, out: Outbox): void {
-    // One per member, its latest, for a round we could still be in: bounded by n.
-    if (msg.ballot.round < this.#round || !this.roundInReach(msg.ballot)) return this.#p.ctx.drop('suspect', 'round-out-of-range');
-    const previous = this.#suspects.get(from);
-    // A repeat still counts: the round it suspects may have become ours since it first came.
-    if (previous === undefined || previous.round < msg.ballot.round) this.#suspects.set(from, { round: msg.ballot.round, envelope });
-    this.#leaveSuspected(out);
-  }
-
   /** Promises and Suspects passed on by others count as if sent to us. */
   onShared(envelope: SignedEnvelope, inner: SignedPayload, out: Outbox): void {
     // Our leader's promise passed on: it left our ballot, whoever it told (#follow).
@@ -165,7 +159,7 @@ export class ViewChange implements BallotView {
       this.onPromise(envelope.signer, inner, envelope, out);
     }
     // Suspects passed on by a member that left on them.
-    if (inner.type === 'suspect') this.onSuspect(envelope.signer, inner, envelope, out);
+    if (inner.type === 'suspect') this.suspicions.onSuspect(envelope.signer, inner, envelope, out);
   }
 
   onNewBallot(from: NodeId, msg: NewBallot, envelope: SignedEnvelope, out: Outbox): void {
@@ -192,61 +186,24 @@ export class ViewChange implements BallotView {
     this.#status = 'normal';
     this.#joinedBy = envelope;
     this.#ownPromise = null;
-    this.#ownSuspect = null;
+    this.suspicions.withdraw();
     out.persist([{ type: 'joined', round: this.#round, by: envelope }]);
     out.clearTimer('view-change');
     this.#timerArmed = false;
     this.#p.joined(result.choice, out);
   }
 
-  /**
-   * Our ballot does not work for us. Say so, but stay: alone (cut off, or merely slow) we would
-   * strand ourselves in a round nobody else joins, and could never come back (a promise binds).
-   * We leave once f+1 members suspect the round, one of them honest (#leaveSuspected).
-   */
-  suspect(out: Outbox): void {
-    if (this.#ownSuspect !== null) return;
-    // A ballot failed us: the next one gets longer (backoff), as when we left on our own.
-    this.#attempts++;
-    this.#ownSuspect = this.#p.ctx.auth.seal({ type: 'suspect', ballot: this.ballot });
-    out.broadcast(this.#ownSuspect);
-  }
-
   /** The view-change timer fired: no NewBallot in time; the round's leader is faulty, cut off, or slow. */
   onTimeout(out: Outbox): void {
-    if (this.#status === 'changing') this.suspect(out);
-  }
-
-  /** Execution advanced: the ballot works for us after all; stop repeating our Suspect (peers keep theirs). */
-  progressed(): void {
-    if (this.#status === 'normal' && this.#ownSuspect !== null) {
-      this.#ownSuspect = null;
-      this.#suspects.delete(this.#p.ctx.id);
-    }
+    if (this.#status === 'changing') this.suspicions.suspect(out);
   }
 
   /** Each period: our Suspect and, while changing, our promise again. Returns whether we are changing. */
   retransmit(out: Outbox): boolean {
-    if (this.#ownSuspect !== null) out.broadcastToPeers(this.#ownSuspect);
+    this.suspicions.retransmit(out);
     if (this.#status !== 'changing') return false;
     if (this.#ownPromise !== null) out.broadcastToPeers(this.#ownPromise);
     return true;
-  }
-
-  /**
-   * Nothing waits any more: the load fits the ballot, and the timeouts come one step down. Not
-   * at the first decision, nor per period that passed: a ballot that failed under load got
-   * longer timeouts, and handing the next leader the base again while the backlog lasts would
-   * fail it the same way (a storm of view changes that only makes the backlog longer).
-   */
-  relaxBackoff(): void {
-    if (this.#attempts > 0) this.#attempts--;
-  }
-
-  /** Doubles with each failed ballot (and relaxes a step each time nothing is left waiting), so some leader eventually gets enough time. */
-  backoff(base: number): number {
-    const ceiling = Math.min(this.#p.ctx.config.backoffMaxMs, base * 2 ** Math.min(this.#attempts, BACKOFF_DOUBLINGS_MAX));
-    return ceiling * (1 + TIMEOUT_JITTER * this.#p.rng.next());
   }
 
   /** Leave the current ballot for `round`: report prepared certificates to its leader (and all). */
@@ -257,7 +214,7 @@ export class ViewChange implements BallotView {
     ctx.stats.viewChanges++;
     this.#round = round;
     this.#status = 'changing';
-    this.#ownSuspect = null;
+    this.suspicions.withdraw();
     this.#resetBallot();
     const promise: CertifiedPromise = {
       type: 'certified-promise',
@@ -310,15 +267,6 @@ export class ViewChange implements BallotView {
     if (leader !== id && (this.#promises.get(leader)?.round ?? 0) > this.#round) this.#leave(this.#round + 1, out);
   }
 
-  /** f+1 members suspect our round: leave it, and pass their Suspects on so every member can. */
-  #leaveSuspected(out: Outbox): void {
-    const against = [...this.#suspects.values()].filter((s) => s.round === this.#round).map((s) => s.envelope);
-    if (against.length < this.#p.ctx.weak) return;
-    // Repeated like passed-on promises: lost, they would leave us alone in the next round.
-    this.#p.gatherer().passOn(against, out);
-    this.#leave(this.#round + 1, out);
-  }
-
   #armTimer(out: Outbox): void {
     if (this.#status !== 'changing' || this.#timerArmed) return;
     // Nodes already past our round count too: they left it as surely as we did.
@@ -326,7 +274,7 @@ export class ViewChange implements BallotView {
     for (const p of this.#promises.values()) if (p.round >= this.#round) count++;
     if (count < this.#p.ctx.quorum) return;
     this.#timerArmed = true;
-    out.setTimer('view-change', this.backoff(this.#p.ctx.config.viewChangeTimeoutMs));
+    out.setTimer('view-change', this.backoff.timeout(this.#p.ctx.config.viewChangeTimeoutMs));
   }
 
   #tryNewBallot(out: Outbox): void {
