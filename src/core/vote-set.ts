@@ -59,6 +59,11 @@ export class VoteSet<V> {
     return (this.#votes.get(position) ?? new Map<NodeId, V>()).values();
   }
 
+  /** Signers and their votes at `position`, in the order signers were first heard. */
+  entries(position: Slot): IterableIterator<[NodeId, V]> {
+    return (this.#votes.get(position) ?? new Map<NodeId, V>()).entries();
+  }
+
   /** The first `size` votes agreeing on `key`, or null while fewer agree. */
   quorumFor(position: Slot, key: string, size: number): V[] | null {
     const found: V[] = [];
