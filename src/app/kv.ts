@@ -438,3 +438,22 @@ function decodePart(bytes: Uint8Array, index: number): Map<string, string> {
   r.end();
   return entries;
 }
+
+/** An op as one line of a trace: `put k=v`, `get k`, …; bytes that are no op, by their length. */
+export function formatKvOp(op: Uint8Array): string {
+  try {
+    const kv = decodeKvOp(op);
+    switch (kv.type) {
+      case 'put':
+        return `put ${kv.key}=${kv.value}`;
+      case 'get':
+        return `get ${kv.key}`;
+      case 'delete':
+        return `delete ${kv.key}`;
+      case 'cas':
+        return `cas ${kv.key} ${kv.expected ?? '∅'}→${kv.value}`;
+    }
+  } catch {
+    return `<${op.length} bytes>`;
+  }
+}

@@ -121,6 +121,38 @@ export const UNHEARD_LEADER_STALLS_MAX = 4;
  */
 export const PROGRESS_UNPROPOSED_STALLS_MAX = 1;
 
+/**
+ * Evidence queries and passed-on promises and Suspects are repeated after 1, 2, 4, … retransmit
+ * periods up to this gap (7 repeats over ≈ 127 periods, ≈ 7.6 s at 60 ms): a split equivocation
+ * is proven once both halves meet, and messages lost to drops or a partition would otherwise
+ * never be repeated.
+ */
+export const EVIDENCE_REPEAT_GAP_MAX = 64;
+/** Most distinct proofs a node remembers having reported; beyond it, repeats may be reported again. */
+export const EVIDENCE_REMEMBERED_MAX = 1024;
+/** Envelopes one evidence answer carries: per slot an Accept and n each of Verify, Accepted, Commitment and Reveal, and our own reveal. */
+export function evidenceShareEnvelopesMax(n: number): number {
+  return 5 * n + 1;
+}
+/** Promises and Suspects passed on and repeated: a few rounds' worth from every member. */
+export function passedOnMax(n: number): number {
+  return 4 * n * n;
+}
+/** Evidence queries repeated at once: a few per slot of the window. */
+export function evidenceQueriesMax(watermarkSlots: number): number {
+  return 4 * watermarkSlots;
+}
+/** Retransmit periods an unanswered Accept or Bundle waits before the leader sends it again. */
+export const LEADER_RESEND_PERIODS = 2;
+/** A replica sends its votes for undecided slots again every this many retransmit periods. */
+export const VOTE_RESEND_PERIODS = 2;
+/** Reveal requests a learner sends an acceptor for one slot before it suspects it of withholding. */
+export const REVEAL_ASKS_BEFORE_SUSPICION = 2;
+/** Timeouts double per failed ballot at most this many times (then backoffMaxMs caps them anyway). */
+export const BACKOFF_DOUBLINGS_MAX = 16;
+/** Timeouts are stretched by up to this fraction at random, so members do not time out in step. */
+export const TIMEOUT_JITTER = 0.25;
+
 // --- Witness (src/modes/byzantine/witness.ts): a byte budget per signer --------------------------------
 
 /** Largest encoded client command: its op and signature, plus the ids and lengths before them. */
@@ -148,3 +180,15 @@ export function witnessSignerBytesMax(watermarkSlots: number, batchCommandsMax: 
   const slot = accept + (WITNESS_ROUNDS * WITNESS_VOTES_PER_SLOT + 1) * entry(VOTE_BYTES_MAX);
   return watermarkSlots * slot + WITNESS_BALLOT_FRAMES * entry(FRAME_BYTES_MAX);
 }
+
+// --- A deployed member's flow trace (`start --trace-json`, src/trace/member-trace.ts) ------------
+
+/**
+ * Most records one member's trace holds: messages sent and received, decisions, the ballots it
+ * came to lead, proofs. Beyond it the member records nothing more and its file says `truncated`
+ * and how many messages went unrecorded. With TRACE_TEXT_CHARS_MAX, a few hundred bytes a
+ * record: a full trace is tens of MB in memory and on disk.
+ */
+export const TRACE_RECORDS_MAX = 200_000;
+/** A traced message's readable text is cut to this many characters (a batch of large values would be kilobytes). */
+export const TRACE_TEXT_CHARS_MAX = 240;

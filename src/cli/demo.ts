@@ -3,7 +3,7 @@
 // readable; hooks crash the leader the moment a follower accepts the in-flight command and
 // restart it once a new leader has finished that command. Every line reports what the run did.
 import type { Ballot, Batch, NodeId, PValue, Slot } from '../base/types.ts';
-import { encodeKvOp, KvStore, type KvOp, type KvResult } from '../app/kv.ts';
+import { encodeKvOp, formatKvOp, KvStore, type KvOp, type KvResult } from '../app/kv.ts';
 import { ballotEquals, formatBallot } from '../base/ballot.ts';
 import { defaultConfig } from '../core/config.ts';
 import type { Effect } from '../core/effects.ts';
@@ -12,7 +12,7 @@ import { batchDigest } from '../messages/codec.ts';
 import { formatBatch } from '../messages/format.ts';
 import type { Accept, ClientRequest, PeerMessage } from '../messages/types.ts';
 import type { HistoryOp } from '../sim/linearizability.ts';
-import { formatKvOp, simulate, type SimControl, type SimHooks, type SimResult } from '../sim/simulator.ts';
+import { simulate, type SimControl, type SimHooks, type SimResult } from '../sim/simulator.ts';
 import { toHex } from '../../crypto/digest.ts';
 import { parseOptions } from './args.ts';
 

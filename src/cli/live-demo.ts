@@ -8,8 +8,7 @@
 // the cluster configuration alone), what they suspected, and that the honest replicas agree.
 // Then the cluster stops. Exit 0 when the story holds, 1 when it does not (see `conclude`).
 import { performance } from 'node:perf_hooks';
-import { formatKvOp } from '../sim/simulator.ts';
-import { encodeKvOp, type KvOp, type KvResult } from '../app/kv.ts';
+import { encodeKvOp, formatKvOp, type KvOp, type KvResult } from '../app/kv.ts';
 import { formatBallot } from '../base/ballot.ts';
 import type { NodeId, Slot } from '../base/types.ts';
 import { adversaryNamed } from '../adversary/strategies.ts';

@@ -44,6 +44,13 @@ commands:
     --trace-json FILE      write the run's message flow as JSON, for other tools and 'flow'
   flow TRACE.json --html FILE
                draw the message-flow diagram of a trace file written by 'sim --trace-json'
+  flow N0.json N1.json … --html FILE
+               draw a deployed run: the traces its members wrote ('start --trace-json'),
+               merged; a frame one member sent and another received is one arrow (paired by
+               link and digest of its bytes); a send no trace received is lost (its receiver
+               was recording) or in flight (a client, or no trace says); a receipt whose
+               send no trace holds is drawn at the moment it arrived. Traces of different
+               clusters, or one member's twice, are refused
   demo         tell the story of a small crash-mode cluster: election, crash, failover, catch-up
     --json                 print one JSON object instead: ok, failure (null if none), story (its lines)
   experiment NAME [--seeds N] [--out DIR] [--json]
@@ -99,6 +106,13 @@ commands:
     BYZPAXOS_KEY, BYZPAXOS_LOG_LEVEL, BYZPAXOS_METRICS_PORT, BYZPAXOS_METRICS_HOST)
     --adversary NAME       run a built-in Byzantine strategy instead of the protocol (experiments)
                            proofs this member gathers go to DATA/evidence/ID.json
+    --trace-json FILE      record every message it sends and receives (peers' and clients'),
+                           its decisions, the ballots it comes to lead and its proofs, for
+                           'flow'; at most 200,000 records, then the file says truncated. FILE
+                           is written at start, every 5 s while it changes (a large one less
+                           often: writing it takes at most 2% of the time) and when it stops
+                           (SIGINT/SIGTERM); a member killed with -9 loses what came after the
+                           last write
   up           init a local cluster and run every member as a child process until Ctrl-C
     --nodes N --mode MODE  as for init
     --dir DIR              default: a new temporary directory, removed when up stops; an
@@ -106,7 +120,11 @@ commands:
                            and size
     --base-port P          member I listens on port P+I (default 7000)
     --json                 once every member runs, print one JSON line (cluster.json path,
-                           mode, f, n, each member's id, pid and addrs); logs stay on stderr
+                           mode, f, n, each member's id, pid, addrs and trace file); logs
+                           stay on stderr
+    --trace-json FILE      every member runs with 'start --trace-json', member I writing FILE
+                           with -nI before its extension (run.json: run-n0.json, …); Ctrl-C
+                           stops them gracefully, so each writes its file; then 'flow' them
   put KEY VALUE  set KEY (prints ok); each run is its own client session, so concurrent runs
                with one client key are all executed once. KEY at most 256 bytes, VALUE at
                most 1024 bytes (UTF-8)

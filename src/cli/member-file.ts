@@ -10,7 +10,7 @@ import { oneLine, UsageError } from './args.ts';
 /** A member file is a handful of fields. */
 export const MEMBER_FILE_BYTES_MAX = 64 * 1024;
 /** Fields that name files, read relative to the member file. */
-const PATH_FIELDS = new Set(['config', 'data', 'key']);
+const PATH_FIELDS = new Set(['config', 'data', 'key', 'trace-json']);
 
 /** The file's options as strings, as the command line gives them; one-line UsageError on anything else. */
 export function readMemberFile(path: string, known: readonly string[]): Record<string, string> {

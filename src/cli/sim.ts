@@ -12,7 +12,7 @@ import { encodeEvidenceFile, evidenceId } from '../evidence/file.ts';
 import { formatFaults, parseFaults, type FaultSpec } from '../sim/faults.ts';
 import { renderFlowHtml } from '../sim/flow-html.ts';
 import { simulate, type SimResult } from '../sim/simulator.ts';
-import { encodeFlowTrace, type FlowTrace } from '../sim/trace-json.ts';
+import { encodeFlowTrace, type FlowTrace } from '../trace/flow-trace.ts';
 import { parseByzantineOptions, rejectByzantineOptions, type ByzantineArgs } from './adversaries.ts';
 import { integerOption, oneLine, parseOptions, UsageError } from './args.ts';
 import { writableDirProblem } from './dirs.ts';

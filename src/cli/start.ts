@@ -2,17 +2,18 @@
 // checks the config and the member key, opens the SQLite store DATA/node-I.db (DATA default
 // DIR/data, created 0700), starts the runtime on the libp2p transport listening on the member's
 // multiaddrs, and logs JSON lines to stderr. Proofs of misbehaviour this member gathers are written
-// to DATA/evidence/ID.json, each checkable by anyone with `byzpaxos evidence verify FILE`. A signal
-// stops it gracefully (exit 0). Anything that
+// to DATA/evidence/ID.json, each checkable by anyone with `byzpaxos evidence verify FILE`. With
+// --trace-json FILE it records its message flow (src/trace/member-trace.ts) and writes FILE every
+// TRACE_WRITE_MS and when it stops, for `byzpaxos flow`. A signal stops it gracefully (exit 0). Anything that
 // keeps it from starting (bad config or key, a corrupt or foreign store, a port in use) is one
 // line on stderr and exit 1; the log lines of a start that failed are not printed.
 import { createNodeMetrics } from '../node/node-metrics.ts';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NODE_ID_MAX } from '../base/limits.ts';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, parseLogLevel, type LogFormat, type LogLevel } from '../node/log.ts';
 import { METRICS_HOST } from '../node/metrics.ts';
-import { NodeRuntime, stopOnSignals } from '../node/runtime.ts';
+import { NodeRuntime, stopOnSignals, traceClockMs } from '../node/runtime.ts';
 import { encodeEvidenceFile, evidenceId } from '../evidence/file.ts';
 import { DATA_DIR_NAME, toClusterConfig } from '../deploy/cluster-file.ts';
 import type { Logger } from '../node/log.ts';
@@ -23,7 +24,11 @@ import { builtIn } from './adversaries.ts';
 import { integerOption, parseOptions, UsageError, withEnvDefaults } from './args.ts';
 import { writableDirProblem } from './dirs.ts';
 import { readMemberFile } from './member-file.ts';
-import { libp2pTransport, loadDeployment, RefusalError, refusing, reportRefusals } from './deployment.ts';
+import { writeOutput } from './flow.ts';
+import { formatKvOp } from '../app/kv.ts';
+import { MemberTraceRecorder } from '../trace/member-trace.ts';
+import { toHex } from '../../crypto/digest.ts';
+import { libp2pTransport, loadDeployment, RefusalError, refusing, reportRefusals, type LoadedDeployment } from './deployment.ts';
 
 const OPTIONS = {
   config: { type: 'string' },
@@ -35,6 +40,7 @@ const OPTIONS = {
   'metrics-port': { type: 'string' },
   'metrics-host': { type: 'string' },
   adversary: { type: 'string' },
+  'trace-json': { type: 'string' },
 } as const;
 
 /** Evidence files kept in DATA/evidence; a Byzantine peer must not be able to fill the disk. */
@@ -43,7 +49,18 @@ const PORT_MAX = 65535;
 /** Options an environment variable may give (BYZPAXOS_CONFIG, BYZPAXOS_ID, …), so a unit file or container sets them once. */
 const ENV_OPTIONS = ['config', 'id', 'data', 'key', 'log-level', 'log-format', 'metrics-port', 'metrics-host'] as const;
 /** Options a member file (member-file.ts) may give. */
-const FILE_OPTIONS: readonly string[] = [...ENV_OPTIONS, 'adversary'];
+const FILE_OPTIONS: readonly string[] = [...ENV_OPTIONS, 'adversary', 'trace-json'];
+/**
+ * How often a tracing member rewrites its trace file (if anything happened since): a member
+ * killed with -9 loses at most this much of its trace, or of a large one a little more (below).
+ */
+export const TRACE_WRITE_MS = 5_000;
+/**
+ * A rewrite blocks the member's loop while it encodes and writes the whole file (a full trace,
+ * TRACE_RECORDS_MAX records, is ~40 MB: a few hundred ms on a slow machine), so the next waits
+ * at least this many times as long as the last took: rewriting takes at most 2% of its time.
+ */
+const TRACE_WRITE_SPACING = 50;
 
 export interface StartOptions {
   readonly configPath: string;
@@ -56,6 +73,8 @@ export interface StartOptions {
   readonly metricsHost: string;
   /** A built-in strategy this member runs instead of the protocol (experiments on a real mesh). */
   readonly adversary: Adversary | null;
+  /** Where it writes its message-flow trace; null: it records none. */
+  readonly tracePath: string | null;
 }
 
 /** The store file of member `id` in `dataDir`. */
@@ -91,7 +110,14 @@ export function parseStartArgs(argv: readonly string[]): StartOptions {
     metricsPort: port === undefined ? null : integerOption('metrics-port', port, 0, 0, PORT_MAX),
     metricsHost: values['metrics-host'] ?? METRICS_HOST,
     adversary: values.adversary === undefined ? null : builtIn(values.adversary),
+    tracePath: traceOption(values['trace-json']),
   };
+}
+
+function traceOption(path: string | undefined): string | null {
+  if (path === undefined) return null;
+  if (path === '') throw new UsageError('--trace-json needs a file name');
+  return path;
 }
 
 export function runStart(argv: readonly string[]): Promise<number> {
@@ -102,6 +128,7 @@ export function runStart(argv: readonly string[]): Promise<number> {
 async function startNode(o: StartOptions): Promise<number> {
   const loaded = loadDeployment(o.configPath, 'member', o.id, o.keyPath ?? undefined);
   if (o.adversary !== null && loaded.config.mode === 'crash') throw new UsageError('--adversary: crash mode has no Byzantine members');
+  const trace = o.tracePath === null ? null : openTrace(o.tracePath, o, loaded);
   const dataDir = o.dataDir ?? join(loaded.dir, DATA_DIR_NAME);
   makeDataDir(dataDir);
   const storage = refusing(() =>
@@ -128,7 +155,9 @@ async function startNode(o: StartOptions): Promise<number> {
     metrics,
     ...(o.metricsPort === null ? {} : { metricsPort: o.metricsPort, metricsHost: o.metricsHost }),
     ...(o.adversary === null ? {} : { adversary: o.adversary }),
+    ...(trace === null ? {} : { trace }),
   });
+  if (trace !== null) writeTrace(runtime, trace, o.tracePath!, logger);
   if (loaded.config.mode !== 'crash') writeEvidence(runtime, join(dataDir, 'evidence'), toClusterConfig(loaded.config, o.configPath), logger);
   const removeHandlers = stopOnSignals(runtime, { logger });
   try {
@@ -165,6 +194,47 @@ function writeEvidence(runtime: NodeRuntime, dir: string, cluster: ClusterConfig
     } catch (e) {
       logger.warn('evidence not written', { path, error: (e as Error).message });
     }
+  });
+}
+
+/** The member's trace recorder, its file written at once (empty): a path it cannot write is refused now, not when it stops. */
+function openTrace(path: string, o: StartOptions, loaded: LoadedDeployment): MemberTraceRecorder {
+  const { config } = loaded;
+  const run = { mode: config.mode, n: config.n, f: config.f, cluster: toHex(loaded.clusterId), member: o.id, adversary: o.adversary?.name ?? null, startedMs: traceClockMs() };
+  const trace = new MemberTraceRecorder(run, formatKvOp);
+  writeOutput('trace-json', path, trace.encode(traceClockMs(), false));
+  return trace;
+}
+
+/**
+ * Rewrites the trace file every TRACE_WRITE_MS (spaced out for a large one) while anything was
+ * recorded, and once more when the node stops (marked stopped). Each write replaces the file
+ * whole (a temporary file renamed over it), so a member killed mid-write leaves the previous one.
+ */
+function writeTrace(runtime: NodeRuntime, trace: MemberTraceRecorder, path: string, logger: Logger): void {
+  /** Writes the file; returns how long that took, in ms. */
+  const write = (stopped: boolean): number => {
+    const startMs = performance.now();
+    const temporary = `${path}.tmp`;
+    try {
+      writeFileSync(temporary, trace.encode(traceClockMs(), stopped));
+      renameSync(temporary, path);
+    } catch (e) {
+      logger.warn('trace not written', { path, error: (e as Error).message });
+    }
+    return performance.now() - startMs;
+  };
+  let timer: ReturnType<typeof setTimeout>;
+  const schedule = (lastWriteMs: number): void => {
+    timer = setTimeout(() => schedule(trace.dirty ? write(false) : 0), Math.max(TRACE_WRITE_MS, TRACE_WRITE_SPACING * lastWriteMs));
+    timer.unref();
+  };
+  schedule(0);
+  runtime.onEvent((event) => {
+    if (event.type !== 'stopped') return;
+    clearTimeout(timer);
+    write(true);
+    logger.info('trace written', { path, records: trace.records, truncated: trace.truncated });
   });
 }
 

@@ -6,10 +6,11 @@
 // cannot start (a port in use), every member is stopped, what up created is removed, and the
 // refusal is one line. A child that dies later is reported and the others keep running.
 // SIGINT/SIGTERM stops every child (SIGTERM by PID, SIGKILL after STOP_GRACE_MS) and exits 0; a
-// temporary directory (it holds keys) is removed then.
+// temporary directory (it holds keys) is removed then. With --trace-json FILE each member records
+// its message flow into its own file (memberTracePath), written when it stops, for `flow`.
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { MODES } from '../base/mode.ts';
 import { CLUSTER_FILE_NAME, ConfigError, loadClusterFile, type DeploymentConfig } from '../deploy/cluster-file.ts';
 import { memberName } from '../node/build.ts';
@@ -24,6 +25,7 @@ const OPTIONS = {
   dir: { type: 'string' },
   'base-port': { type: 'string' },
   json: { type: 'boolean' },
+  'trace-json': { type: 'string' },
 } as const;
 
 /** How long the children have to stop after SIGTERM before they are killed. */
@@ -31,8 +33,16 @@ export const STOP_GRACE_MS = 10_000;
 /** How long every member has to log that it started before up gives up. */
 export const STARTUP_TIMEOUT_MS = 30_000;
 
+/** `up --trace-json run.json`: member I writes run-nI.json (its name, -nI before the extension). */
+export function memberTracePath(path: string, id: number): string {
+  const extension = extname(path);
+  return `${path.slice(0, path.length - extension.length)}-${memberName(id)}${extension}`;
+}
+
 interface Member {
   readonly process: MemberProcess;
+  /** Where it writes its trace; null without --trace-json. */
+  readonly tracePath: string | null;
   /** Resolves null once it logs that it started, or why it did not. */
   readonly started: Promise<string | null>;
   /** Stops holding its output: prints what was held, then passes each line through. */
@@ -44,6 +54,8 @@ export function runUp(argv: readonly string[]): Promise<number> {
   if (values.nodes === undefined) throw new UsageError('up: missing --nodes N');
   if (values.mode === undefined) throw new UsageError(`up: missing --mode (one of ${MODES.join(', ')})`);
   const basePort = values['base-port'] === undefined ? [] : ['--base-port', values['base-port']];
+  const trace = values['trace-json'];
+  if (trace === '') throw new UsageError('--trace-json needs a file name');
   // Checked before the temporary directory exists: a bad command line leaves nothing behind.
   const init = parseInitArgs(['--nodes', values.nodes, '--mode', values.mode, '--dir', values.dir ?? tmpdir(), ...basePort]);
   return reportRefusals(async () => {
@@ -52,10 +64,10 @@ export function runUp(argv: readonly string[]): Promise<number> {
     try {
       const { config, clusterPath, reused } = prepare({ ...init, dir: workspace.dir });
       const json = values.json === true;
-      const members = await startMembers(config, clusterPath, json);
+      const members = await startMembers(config, clusterPath, json, trace ?? null);
       running = true;
       if (json) printJson(config, clusterPath, reused, members, workspace.temporary);
-      else printBanner(config, clusterPath, reused, members, workspace.temporary);
+      else printBanner(config, clusterPath, reused, members, workspace.temporary, trace ?? null);
       return await supervise(members);
     } finally {
       // What up created goes if it never ran; a temporary directory (it holds keys) goes always.
@@ -123,8 +135,8 @@ function listDir(dir: string): string[] {
  * port in use, say) or none of this happens within STARTUP_TIMEOUT_MS, every member is stopped and
  * the refusal says which and why; output is held until then, so a failed up prints one line.
  */
-async function startMembers(config: DeploymentConfig, clusterPath: string, json: boolean): Promise<Member[]> {
-  const members = config.members.map((m) => spawnMember(clusterPath, m.id, json));
+async function startMembers(config: DeploymentConfig, clusterPath: string, json: boolean, trace: string | null): Promise<Member[]> {
+  const members = config.members.map((m) => spawnMember(clusterPath, m.id, json, trace === null ? null : memberTracePath(trace, m.id)));
   const failure = await new Promise<string | null>((resolve) => {
     let waiting = members.length;
     const timer = setTimeout(() => resolve(`the members did not all start within ${STARTUP_TIMEOUT_MS} ms`), STARTUP_TIMEOUT_MS);
@@ -141,7 +153,7 @@ async function startMembers(config: DeploymentConfig, clusterPath: string, json:
   return members;
 }
 
-function printBanner(config: DeploymentConfig, clusterPath: string, reused: boolean, members: readonly Member[], temporary: boolean): void {
+function printBanner(config: DeploymentConfig, clusterPath: string, reused: boolean, members: readonly Member[], temporary: boolean, trace: string | null): void {
   const out = (line: string): void => void process.stdout.write(`${line}\n`);
   out(`${reused ? 'reusing' : 'created'} ${clusterPath}: ${config.mode} mode, f=${config.f}, ${config.n} members (${config.members.map((m) => m.addrs[0]).join(' ')})`);
   for (const m of members) out(`[up] ${m.process.name} pid ${m.process.child.pid}`);
@@ -150,13 +162,17 @@ function printBanner(config: DeploymentConfig, clusterPath: string, reused: bool
   out(`  npx byzpaxos put k v --config ${clusterPath}`);
   out(`  npx byzpaxos get k --config ${clusterPath}`);
   out(`  npx byzpaxos status --config ${clusterPath}`);
+  if (trace !== null) {
+    out(`each member records its message flow; once they stop, draw it:`);
+    out(`  npx byzpaxos flow ${members.map((m) => m.tracePath).join(' ')} --html ${trace.slice(0, trace.length - extname(trace).length)}.html`);
+  }
   out(temporary ? 'Ctrl-C stops every node (and removes this temporary directory; --dir DIR keeps one).' : 'Ctrl-C stops every node.');
   for (const m of members) m.release();
 }
 
 /** The banner's facts as one JSON line: the cluster, and each member's pid and address. */
 function printJson(config: DeploymentConfig, clusterPath: string, reused: boolean, members: readonly Member[], temporary: boolean): void {
-  const listed = members.map((m, id) => ({ id, name: m.process.name, pid: m.process.child.pid, addrs: config.members[id]!.addrs }));
+  const listed = members.map((m, id) => ({ id, name: m.process.name, pid: m.process.child.pid, addrs: config.members[id]!.addrs, traceJson: m.tracePath }));
   process.stdout.write(`${JSON.stringify({ clusterPath, reused, temporary, mode: config.mode, f: config.f, n: config.n, members: listed })}\n`);
   for (const m of members) m.release();
 }
@@ -215,9 +231,10 @@ function killAll(members: readonly Member[], signal: NodeJS.Signals): void {
  * `byzpaxos start` for member `id` (member-process.ts), its output held until release(), then
  * prefixed `[nI] `; with `json` all of it goes to stderr, so that stdout is up's one JSON line.
  */
-function spawnMember(clusterPath: string, id: number, json: boolean): Member {
+function spawnMember(clusterPath: string, id: number, json: boolean, tracePath: string | null): Member {
   let held: [NodeJS.WritableStream, string][] | null = [];
   const child = spawnMemberProcess(clusterPath, id, {
+    args: tracePath === null ? [] : ['--trace-json', tracePath],
     onLine: (stream, text) => {
       const to = stream === 'stdout' && !json ? process.stdout : process.stderr;
       if (held === null) to.write(`[${memberName(id)}] ${text}\n`);
@@ -226,6 +243,7 @@ function spawnMember(clusterPath: string, id: number, json: boolean): Member {
   });
   return {
     process: child,
+    tracePath,
     started: child.started.then(
       () => null,
       (e: unknown) => (e as Error).message,

@@ -7,7 +7,8 @@ import { assert } from '../base/assert.ts';
 import type { Ballot, Batch, NodeId, Slot } from '../base/types.ts';
 import { compareBallots } from '../base/ballot.ts';
 import { LEARNER_WINDOW_SLOTS } from '../base/limits.ts';
-import { isPhase2Quorum, type QuorumSpec } from './quorum.ts';
+import type { QuorumSpec } from './quorum.ts';
+import { VoteSet } from './vote-set.ts';
 import { toHex } from '../../crypto/digest.ts';
 
 interface Vote {
@@ -23,8 +24,11 @@ export class Learner {
   private logFromSlot: Slot;
   private firstUndecidedSlot: Slot;
   private highestDecidedSlot: Slot;
-  /** Latest vote per acceptor, per open slot. */
-  private readonly votes = new Map<Slot, Map<NodeId, Vote>>();
+  /** Latest vote per acceptor, per open slot: votes of different ballots never add up. */
+  private readonly votes = new VoteSet<Vote>({
+    compare: (a, b) => compareBallots(a.ballot, b.ballot),
+    key: (v) => `${v.ballot.round}/${v.ballot.leader}/${v.digestHex}`,
+  });
   /** Batches seen in Accept messages, by digest, per open slot. */
   private readonly batches = new Map<Slot, Map<string, Batch>>();
 
@@ -45,7 +49,7 @@ export class Learner {
 
   /** Slots whose batch is held (decided, from logFrom on) and open slots with votes or batches: what truncation bounds. */
   get footprint(): { readonly decided: number; readonly votes: number; readonly batches: number } {
-    return { decided: this.decided.size, votes: this.votes.size, batches: this.batches.size };
+    return { decided: this.decided.size, votes: this.votes.positions, batches: this.batches.size };
   }
 
   /**
@@ -55,9 +59,10 @@ export class Learner {
   truncateBelow(slot: Slot): void {
     if (slot <= this.logFromSlot) return;
     this.logFromSlot = slot;
-    for (const map of [this.decided, this.votes, this.batches] as Map<Slot, unknown>[]) {
+    for (const map of [this.decided, this.batches] as Map<Slot, unknown>[]) {
       for (const s of map.keys()) if (s < slot) map.delete(s);
     }
+    this.votes.forgetBelow(slot);
     if (this.firstUndecidedSlot < slot) this.firstUndecidedSlot = slot;
     if (this.highestDecidedSlot < slot - 1) this.highestDecidedSlot = slot - 1;
     this.advance();
@@ -97,11 +102,8 @@ export class Learner {
   onAccepted(from: NodeId, ballot: Ballot, slot: Slot, digest: Uint8Array): LearnOutcome {
     if (this.decided.has(slot)) return 'stale';
     if (!this.inWindow(slot)) return 'out-of-window';
-    let bySlot = this.votes.get(slot);
-    if (bySlot === undefined) this.votes.set(slot, (bySlot = new Map()));
-    const previous = bySlot.get(from);
-    if (previous !== undefined && compareBallots(previous.ballot, ballot) > 0) return 'stale';
-    bySlot.set(from, { ballot, digestHex: toHex(digest) });
+    // A second, different vote in one ballot: an honest crash-mode acceptor never sends one.
+    if (this.votes.add(slot, from, { ballot, digestHex: toHex(digest) }).kind === 'stale') return 'stale';
     return this.tryDecide(slot);
   }
 
@@ -122,23 +124,14 @@ export class Learner {
   }
 
   private chosenDigest(slot: Slot): string | undefined {
-    const bySlot = this.votes.get(slot);
-    if (bySlot === undefined) return undefined;
-    const tally = new Map<string, number>();
-    for (const vote of bySlot.values()) {
-      const key = `${vote.ballot.round}/${vote.ballot.leader}/${vote.digestHex}`;
-      const count = (tally.get(key) ?? 0) + 1;
-      if (isPhase2Quorum(this.quorums, count)) return vote.digestHex;
-      tally.set(key, count);
-    }
-    return undefined;
+    return this.votes.firstQuorum(slot, this.quorums.phase2)?.[0]!.digestHex;
   }
 
   private decide(slot: Slot, batch: Batch): void {
     assert(!this.decided.has(slot), 'a slot is decided once');
     assert(this.inWindow(slot), 'a decision lies in the learner window');
     this.decided.set(slot, batch);
-    this.votes.delete(slot);
+    this.votes.forget(slot);
     this.batches.delete(slot);
     this.highestDecidedSlot = Math.max(this.highestDecidedSlot, slot);
     this.advance();

@@ -28,6 +28,11 @@ export class Outbox {
     this.local.push(msg);
   }
 
+  /** To every other node: a repeat, or a message this node has no use for itself. */
+  broadcastToPeers(msg: PeerMessage): void {
+    this.effects.push({ type: 'broadcast', msg });
+  }
+
   reply(msg: ClientReply): void {
     this.effects.push({ type: 'reply', clientId: msg.clientId, msg });
   }

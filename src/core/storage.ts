@@ -48,6 +48,17 @@ export function verifiedKey(round: number, slot: Slot): string {
   return `${round}/${slot}`;
 }
 
+/** The (round, slot) of a verifiedKey; throws on a key it did not make (a damaged store). */
+export function roundSlotOf(key: string): { readonly round: number; readonly slot: Slot } {
+  const parts = key.split('/');
+  const round = Number(parts[0]);
+  const slot = Number(parts[1]);
+  if (parts.length !== 2 || !Number.isSafeInteger(round) || !Number.isSafeInteger(slot)) {
+    throw new Error(`storage: malformed round/slot key ${JSON.stringify(key)}`);
+  }
+  return { round, slot };
+}
+
 export interface Storage {
   load(): PersistentState;
   /**
@@ -145,7 +156,7 @@ export class StateAccumulator {
     for (const slot of this.prepared.keys()) if (slot < low) this.prepared.delete(slot);
     for (const slot of this.certified.keys()) if (slot < low) this.certified.delete(slot);
     for (const map of [this.verified, this.committed]) {
-      for (const key of map.keys()) if (Number(key.split('/')[1]) < low) map.delete(key);
+      for (const key of map.keys()) if (roundSlotOf(key).slot < low) map.delete(key);
     }
   }
 

@@ -2,7 +2,7 @@
 import { formatBallot } from '../base/ballot.ts';
 import { isNoop, type Batch } from '../base/types.ts';
 import { decodeMessage } from './codec.ts';
-import type { Message } from './types.ts';
+import type { Message, WireMessage } from './types.ts';
 import { toHex } from '../../crypto/digest.ts';
 
 export type OpFormatter = (op: Uint8Array) => string;
@@ -79,5 +79,17 @@ export function formatMessage(msg: Message, formatOp: OpFormatter = hexOp): stri
       return `Request c${msg.command.clientId}#${msg.command.seq} ${formatOp(msg.command.op)}`;
     case 'reply':
       return `Reply c${msg.clientId}#${msg.seq} ${msg.status}${msg.status === 'redirect' ? ` leader=${msg.leaderHint < 0 ? '?' : `n${msg.leaderHint}`}` : ''}`;
+  }
+}
+
+/** formatMessage, and the status exchange a client has with one member (`byzpaxos status`). */
+export function formatWireMessage(msg: WireMessage, formatOp: OpFormatter = hexOp): string {
+  switch (msg.type) {
+    case 'status-request':
+      return `StatusRequest nonce=${msg.nonce}`;
+    case 'status-reply':
+      return `StatusReply n${msg.node} b=${formatBallot(msg.ballot)}${msg.isLeader ? ' leader' : ''} decided<${msg.decidedUpTo}`;
+    default:
+      return formatMessage(msg, formatOp);
   }
 }

@@ -13,6 +13,8 @@ import { Authenticator, signCommand } from './byzantine/auth.ts';
 import { clusterIdOf, validateCluster, type ClusterConfig } from './byzantine/cluster.ts';
 import { defaultByzantineConfig, type ByzantineConfig } from './byzantine/config.ts';
 import { ByzantineNode, type ByzantineNodeOptions } from './byzantine/node.ts';
+import { AcceptedVote, type SecondVoteFactory } from './byzantine/second-vote.ts';
+import { RevealVote } from './commit-reveal/reveal-vote.ts';
 import type { PersistentState } from '../core/storage.ts';
 import type { Adversary } from '../adversary/adversary.ts';
 import { nativeBackend, type SignatureBackend } from '../../crypto/ed25519.ts';
@@ -113,7 +115,12 @@ export function byzantineNodeOptions(
   entropy: Entropy,
 ): ByzantineNodeOptions {
   const auth = new Authenticator(build.cluster, id, secretKey, build.backend);
-  return { id, config: build.config, auth, state, rng, entropy, app: new KvStore() };
+  return { id, config: build.config, auth, state, rng, entropy, app: new KvStore(), secondVote: secondVoteOf(build.mode) };
+}
+
+/** The second vote of a Byzantine mode (byzantine/second-vote.ts): plain Accepted, or commit-reveal's. */
+export function secondVoteOf(mode: ByzantineBuild['mode']): SecondVoteFactory {
+  return mode === 'commit-reveal' ? (parts) => new RevealVote(parts) : (parts) => new AcceptedVote(parts);
 }
 
 /** Signs a client's commands with its key, bound to this cluster. */

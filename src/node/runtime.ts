@@ -38,6 +38,8 @@ import { collectPeerMetrics } from './peer-metrics.ts';
 import type { SignatureBackend } from '../../crypto/ed25519.ts';
 import { systemEntropy } from '../../crypto/entropy.ts';
 import type { Adversary } from '../adversary/adversary.ts';
+import { CLIENTS } from '../trace/flow-trace.ts';
+import type { MemberTraceRecorder } from '../trace/member-trace.ts';
 
 /** Storage as the runtime uses it; a durable one closes its files on stop. */
 export interface RuntimeStorage extends Storage {
@@ -137,6 +139,20 @@ export interface NodeRuntimeInit {
   readonly backend?: SignatureBackend;
   /** Byzantine modes: run this strategy instead of the honest node (demos, benchmarks, tests). */
   readonly adversary?: Adversary;
+  /**
+   * Records every frame this member sends and receives, its decisions, the ballots it comes to
+   * lead and its proofs, stamped by traceClockMs (`start --trace-json`). Observes only.
+   */
+  readonly trace?: MemberTraceRecorder;
+}
+
+/**
+ * The clock of a member's trace: wall-clock ms since the Unix epoch, the one epoch all members
+ * share, as Date.now() but with microseconds (performance's origin is that clock when the
+ * process started): on loopback a frame often arrives within the millisecond it left.
+ */
+export function traceClockMs(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -342,6 +358,7 @@ export class NodeRuntime {
       return this.reject('decode', from, e.message);
     }
     const type = typeLabel(msg.type, msg.type === 'signed' ? msg.payload : null);
+    this.init.trace?.received(traceClockMs(), peer.kind === 'member' ? peer.id : CLIENTS, msg, bytes);
     this.counts.messagesIn++;
     this.metrics.messagesIn.inc({ type });
     this.metrics.bytesIn.inc({ type }, bytes.length);
@@ -453,6 +470,8 @@ export class NodeRuntime {
       return false;
     }
     if (!ballotEquals(core.ballot, ballot)) held.push({ type: 'view-change', ballot: core.ballot, isLeader: core.isLeader });
+    // Traced here, not with the view change: a candidate comes to lead later, in the same ballot.
+    if (core.isLeader && !wasLeader) this.init.trace?.leader(traceClockMs(), core.ballot);
     // A candidate's ballot changes before it leads (phase 1 completes later, in the same ballot).
     if (core.isLeader !== wasLeader) this.log.info(core.isLeader ? 'became leader' : 'no longer leader', { round: core.ballot.round });
     return true;
@@ -524,6 +543,7 @@ export class NodeRuntime {
         this.counts.decisions++;
         this.metrics.decisions.inc();
         this.timeDecision(effect.batch);
+        this.init.trace?.decided(traceClockMs(), effect.slot, effect.batch.commands.length);
         this.log.debug('decided', { slot: effect.slot, commands: effect.batch.commands.length });
         return this.emit({ type: 'decide', slot: effect.slot, batch: effect.batch });
       case 'execute':
@@ -534,6 +554,7 @@ export class NodeRuntime {
         this.counts.evidence++;
         this.metrics.evidence.inc({ kind: effect.evidence.kind });
         this.log.warn('evidence of misbehaviour', { kind: effect.evidence.kind });
+        this.init.trace?.proved(traceClockMs(), effect.evidence);
         return this.emit({ type: 'evidence', evidence: effect.evidence });
       case 'suspicion':
         this.counts.suspicions++;
@@ -549,13 +570,20 @@ export class NodeRuntime {
 
   private transmitBytes(to: PeerName, msg: WireMessage, bytes: Uint8Array): void {
     const type = typeLabel(msg.type, msg.type === 'signed' ? msg.payload : null);
-    if (!this.transport!.send(to, bytes)) {
+    const queued = this.transport!.send(to, bytes);
+    if (this.init.trace !== undefined) this.traceSend(to, msg, bytes, queued);
+    if (!queued) {
       this.metrics.sendsDropped.inc({ type });
       return;
     }
     this.counts.messagesOut++;
     this.metrics.messagesOut.inc({ type });
     this.metrics.bytesOut.inc({ type }, bytes.length);
+  }
+
+  private traceSend(to: PeerName, msg: WireMessage, bytes: Uint8Array, queued: boolean): void {
+    const peer = parsePeerName(to);
+    this.init.trace!.sent(traceClockMs(), peer?.kind === 'member' ? peer.id : CLIENTS, msg, bytes, queued);
   }
 
   private setTimer(timer: TimerName, delayMs: number): void {

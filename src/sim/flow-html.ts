@@ -3,7 +3,7 @@
 // the right. Only messages that pass the filters and fall in the visible time window are drawn,
 // at most ARROWS_DRAWN_MAX, so a run of thousands of messages stays usable; a slot range zooms
 // to the time its messages span.
-import type { FlowTrace } from './trace-json.ts';
+import type { FlowTrace } from '../trace/flow-trace.ts';
 
 /** More arrows than this and the page asks for a narrower window or filter instead of drawing them. */
 export const ARROWS_DRAWN_MAX = 4000;
@@ -20,8 +20,15 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** A simulated run by its seed; a deployed one by its cluster and when its time 0 was (UTC). */
+function titleOf(trace: FlowTrace): string {
+  const run = `byzpaxos ${trace.mode} n=${trace.n} f=${trace.f}`;
+  if (trace.source === 'sim') return `${run} seed ${trace.seed}`;
+  return `${run} deployed, cluster ${trace.cluster!.slice(0, 12)}…, 0 ms = ${new Date(trace.epochMs!).toISOString()}`;
+}
+
 export function renderFlowHtml(trace: FlowTrace): string {
-  const title = escapeHtml(`byzpaxos ${trace.mode} n=${trace.n} f=${trace.f} seed ${trace.seed}`);
+  const title = escapeHtml(titleOf(trace));
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -204,8 +211,10 @@ function drawMessages(layer) {
       el('line', { x1: x1, y1: y1, x2: x2, y2: y2b, stroke: c, 'stroke-dasharray': '2 2' }, node);
       if (m.fate !== 'in-flight') el('text', { x: x2 - 4, y: y2b + 4, fill: '#c00', 'font-size': 11 }, node, '✗');
     }
-    el('title', {}, node, m.sentMs + ' ms n' + m.from + ' → ' + (m.to === -1 ? 'client' : 'n' + m.to) + ' ' + m.fate + ': ' + m.text);
-    node.addEventListener('click', () => showDetail('<b>' + esc(m.fate) + '</b> sent ' + m.sentMs + ' ms' + (m.deliveredMs === null ? '' : ', delivered ' + m.deliveredMs + ' ms') + '<pre>' + esc(m.text) + '</pre>'));
+    // Only its receiver recorded it (deployed): it is drawn arriving when it arrived, its sending unknown.
+    const sent = m.recordedBy === 'receiver' ? 'send not recorded' : 'sent ' + m.sentMs + ' ms';
+    el('title', {}, node, (m.recordedBy === 'receiver' ? m.deliveredMs + ' ms (received)' : m.sentMs + ' ms') + ' ' + (m.from === -1 ? 'client' : 'n' + m.from) + ' → ' + (m.to === -1 ? 'client' : 'n' + m.to) + ' ' + m.fate + ': ' + m.text);
+    node.addEventListener('click', () => showDetail('<b>' + esc(m.fate) + '</b> ' + sent + (m.deliveredMs === null ? '' : ', delivered ' + m.deliveredMs + ' ms') + '<pre>' + esc(m.text) + '</pre>'));
   }
   return { visible: visible.length, drawn: drawn.length };
 }
@@ -247,7 +256,7 @@ function draw() {
   $('t-max').value = +view.t1.toFixed(3);
   $('status').textContent = counts.drawn + ' of ' + trace.messages.length + ' messages drawn' +
     (counts.visible > counts.drawn ? ' (' + counts.visible + ' in view: narrow the time or slot range to see them all)' : '') +
-    '; ' + trace.evidence.length + ' evidence';
+    '; ' + trace.evidence.length + ' evidence' + (trace.unrecorded > 0 ? '; ' + trace.unrecorded + ' messages not recorded (a member\'s trace was full)' : '');
 }
 
 function zoom(factor, at) {

@@ -4,7 +4,7 @@
 // reorders and partitions, and nodes that crash and restart from what they persisted.
 // A safety phase with faults is followed by a liveness phase after everything heals.
 import type { Mode } from '../base/mode.ts';
-import { decodeKvOp, decodeKvResult, encodeKvOp, type KvOp } from '../app/kv.ts';
+import { decodeKvOp, decodeKvResult, encodeKvOp, formatKvOp, type KvOp } from '../app/kv.ts';
 import { Client, sessionFromWords, type ClientEffect } from '../core/client.ts';
 import type { CoreConfig } from '../core/config.ts';
 import type { Effect, Input, TimerName } from '../core/effects.ts';
@@ -30,7 +30,8 @@ import { EventQueue } from './event-queue.ts';
 import { formatFaults, NO_FAULTS, type FaultSpec } from './faults.ts';
 import type { HistoryOp } from './linearizability.ts';
 import { encodeRandomKvOp } from './workload.ts';
-import { CLIENTS, FlowRecorder, type FlowTrace } from './trace-json.ts';
+import { FlowRecorder } from './trace-json.ts';
+import { CLIENTS, type FlowTrace } from '../trace/flow-trace.ts';
 
 /** Without `eagerSlots`: a leader opens every slot its window allows as commands arrive. */
 const SIM_EAGER_SLOTS = PREPARED_CERTIFICATES_MAX;
@@ -833,20 +834,3 @@ function utf8(text: string): Uint8Array {
   return encoder.encode(text);
 }
 
-export function formatKvOp(op: Uint8Array): string {
-  try {
-    const kv = decodeKvOp(op);
-    switch (kv.type) {
-      case 'put':
-        return `put ${kv.key}=${kv.value}`;
-      case 'get':
-        return `get ${kv.key}`;
-      case 'delete':
-        return `delete ${kv.key}`;
-      case 'cas':
-        return `cas ${kv.key} ${kv.expected ?? '∅'}→${kv.value}`;
-    }
-  } catch {
-    return `<${op.length} bytes>`;
-  }
-}

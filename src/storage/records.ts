@@ -10,7 +10,7 @@ import type { PersistRecord } from '../core/effects.ts';
 import { FRAME_BYTES_MAX } from '../base/limits.ts';
 import { LAYOUTS } from '../messages/codec.ts';
 import { CodecError, Reader, Writer, constant, digest, nullable, struct, type FieldCodec, type Fields } from '../messages/schema.ts';
-import type { StateAccumulator } from '../core/storage.ts';
+import { roundSlotOf, type StateAccumulator } from '../core/storage.ts';
 
 export { CodecError };
 
@@ -103,17 +103,6 @@ export function decodeRecord(bytes: Uint8Array): PersistRecord {
   return record;
 }
 
-/** Parses a `${round}/${slot}` key of ByzantineState.verified / committed. */
-function parseRoundSlot(key: string): { readonly round: number; readonly slot: number } {
-  const parts = key.split('/');
-  const roundValue = Number(parts[0]);
-  const slotValue = Number(parts[1]);
-  if (parts.length !== 2 || !Number.isSafeInteger(roundValue) || !Number.isSafeInteger(slotValue)) {
-    throw new Error(`records: malformed round/slot key ${JSON.stringify(key)}`);
-  }
-  return { round: roundValue, slot: slotValue };
-}
-
 /**
  * The state keeps only the round of a verified/committed ballot (its key); any ballot of that
  * round folds to the same state. Leader 0 is a valid leader for every round > 0.
@@ -146,11 +135,11 @@ export function stateRecords(state: StateAccumulator): PersistRecord[] {
     out.push({ type: 'checkpoint', certificate, executedUpTo, partCount: parts.length });
   }
   for (const [key, d] of state.verified) {
-    const at = parseRoundSlot(key);
+    const at = roundSlotOf(key);
     out.push({ type: 'verified', ballot: ballotOfRound(at.round), slot: at.slot, digest: d });
   }
   for (const [key, k] of state.committed) {
-    const at = parseRoundSlot(key);
+    const at = roundSlotOf(key);
     out.push({ type: 'committed', ballot: ballotOfRound(at.round), slot: at.slot, key: k });
   }
   for (const certificate of state.prepared.values()) out.push({ type: 'prepared', certificate });

@@ -9,7 +9,7 @@ import { builtinsOf, cycles, folderGraph, importGraph, importsOf, type Graph } f
 const ROOT = join(import.meta.dirname, '..', '..');
 const TREE = importGraph(ROOT, ['src', 'crypto']);
 /** Folders of the pure protocol: step → effects, no files, sockets, clocks or processes. */
-const PURE = ['src/base', 'src/core', 'src/messages', 'src/modes', 'src/evidence', 'src/app', 'src/adversary', 'src/sim'];
+const PURE = ['src/base', 'src/core', 'src/messages', 'src/modes', 'src/evidence', 'src/app', 'src/adversary', 'src/sim', 'src/trace'];
 
 const graph = (edges: Record<string, string[]>): Graph => new Map(Object.entries(edges));
 

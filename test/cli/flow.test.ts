@@ -1,11 +1,16 @@
-// `sim --html/--trace-json` and `flow`: the files they write, and one-line errors for bad input.
+// `sim --html/--trace-json` and `flow`: the files they write, `flow` merging members' traces, and
+// one-line errors for bad input.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseFlowTrace } from '../../src/sim/trace-json.ts';
+import { formatKvOp } from '../../src/app/kv.ts';
+import { encodeMessage } from '../../src/messages/codec.ts';
+import type { Heartbeat } from '../../src/messages/types.ts';
+import { parseFlowTrace } from '../../src/trace/flow-trace.ts';
+import { MemberTraceRecorder, type MemberRun } from '../../src/trace/member-trace.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'byzpaxos-flow-cli-'));
@@ -53,5 +58,34 @@ describe('sim --html / --trace-json, flow', () => {
     expectUsageError(byzpaxos('flow', bad), /flow needs --html OUT/);
     expectUsageError(byzpaxos('flow', join(dir, 'none.json'), '--html', join(dir, 'x.html')), /cannot read trace .*none\.json' \(ENOENT\)/);
     expectUsageError(byzpaxos('flow', bad, '--html', join(dir, 'x.html')), /trace .*bad\.json' is not a byzpaxos flow trace: not JSON/);
+  });
+
+  it('flow merges members\' traces into one page; mixing runs, a sim trace among them or a member twice is one line and exit 2', () => {
+    const heartbeat: Heartbeat = { type: 'heartbeat', ballot: { round: 1, leader: 0 }, decidedUpTo: 0 };
+    const bytes = encodeMessage(heartbeat);
+    const write = (name: string, run: Partial<MemberRun>, record: (r: MemberTraceRecorder) => void): string => {
+      const recorder = new MemberTraceRecorder({ mode: 'byzantine', n: 4, f: 1, cluster: 'ab12', member: 0, adversary: null, startedMs: 1_000, ...run }, formatKvOp);
+      record(recorder);
+      const path = join(dir, name);
+      writeFileSync(path, recorder.encode(1_100, true));
+      return path;
+    };
+    const n0 = write('n0.json', {}, (r) => r.sent(1_010, 1, heartbeat, bytes, true));
+    const n1 = write('n1.json', { member: 1 }, (r) => r.received(1_011, 0, heartbeat, bytes));
+    const html = join(dir, 'deployed.html');
+    const r = byzpaxos('flow', n0, n1, '--html', html);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${html}: 1 messages, 0 evidence, 4 nodes (2 member traces, 1 messages recorded by both ends)\n`);
+    expect(readFileSync(html, 'utf8')).toContain('deployed, cluster ab12…');
+
+    const sim = join(dir, 'sim.json');
+    expect(byzpaxos(...RUN, '--trace-json', sim).status).toBe(0);
+    const other = write('other.json', { member: 1, cluster: 'cd34' }, () => {});
+    const badDigest = join(dir, 'bad-digest.json');
+    writeFileSync(badDigest, readFileSync(n1, 'utf8').replace(/"digest":"[0-9a-f]+"/, '"digest":"xyz"'));
+    expectUsageError(byzpaxos('flow', n0, sim, '--html', html), /flow: '.*sim\.json' is a whole run's trace \(sim\); draw it alone/);
+    expectUsageError(byzpaxos('flow', n0, other, '--html', html), /flow: '.*other\.json' is of cluster cd34…, '.*n0\.json' of cluster ab12…: give the traces of one run/);
+    expectUsageError(byzpaxos('flow', n0, n1, n0, '--html', html), /flow: '.*n0\.json' and '.*n0\.json' are both member n0's trace/);
+    expectUsageError(byzpaxos('flow', n0, badDigest, '--html', html), /trace '.*bad-digest\.json' is not a byzpaxos flow trace: messages\[0\]\.digest must be 16 hex characters/);
   });
 });

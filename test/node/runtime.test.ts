@@ -7,6 +7,8 @@ import { ClusterTimeoutError } from '../../src/node/cluster-client.ts';
 import { DRAIN_INPUTS_MAX, INPUT_QUEUE_MAX, type NodeEvent } from '../../src/node/runtime.ts';
 import { MemoryStorage } from '../../src/storage/memory.ts';
 import type { Transport } from '../../src/transport/transport.ts';
+import { formatKvOp } from '../../src/app/kv.ts';
+import { MemberTraceRecorder, parseMemberTrace } from '../../src/trace/member-trace.ts';
 import { TestCluster, eventually } from './cluster.ts';
 
 let cluster: TestCluster | null = null;
@@ -93,6 +95,37 @@ describe('observing a node', () => {
     expect(text).toMatch(/^byzpaxos_outside_working_ballot 0$/m);
     await node.stop();
     await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+  });
+});
+
+describe('tracing a node (start --trace-json)', () => {
+  it('records each frame it sends, each the transport refuses and each it receives, with one digest per broadcast frame, and its decisions', async () => {
+    const c = new TestCluster('crash');
+    cluster = c;
+    const trace = new MemberTraceRecorder({ mode: 'crash', n: c.n, f: 1, cluster: 'ab', member: 0, adversary: null, startedMs: Date.now() }, formatKvOp);
+    // n0's transport refuses every frame to n2, as a full queue would.
+    const refusingN2 = (t: Transport): Transport =>
+      new Proxy(t, {
+        get: (target, prop) => {
+          if (prop === 'send') return (to: string, bytes: Uint8Array) => to !== 'n2' && target.send(to, bytes);
+          const value: unknown = Reflect.get(target, prop);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    await c.startNode(0, { trace, transport: (onMessage) => refusingN2(c.network.transport('n0', onMessage)) });
+    for (let id = 1; id < c.n; id++) await c.startNode(id);
+    const client = await c.client(1);
+    await client.put('k', 'v');
+    await eventually(() => parseMemberTrace(trace.encode(Date.now(), false)).decisions.length > 0, 2_000, 'a decision at n0');
+    await c.node(0).stop();
+    const { messages } = parseMemberTrace(trace.encode(Date.now(), true));
+    expect(messages.filter((m) => m.kind === 'refused').every((m) => m.peer === 2)).toBe(true);
+    expect(messages.filter((m) => m.kind === 'sent').every((m) => m.peer !== 2)).toBe(true);
+    expect(messages.some((m) => m.kind === 'received' && m.peer === 1)).toBe(true);
+    expect(messages.some((m) => m.kind === 'received' && m.peer === 2)).toBe(true);
+    // A broadcast is one frame: what n1 was sent and what was refused for n2 share a digest.
+    const sentToN1 = new Set(messages.filter((m) => m.kind === 'sent' && m.peer === 1).map((m) => m.digest));
+    expect(messages.some((m) => m.kind === 'refused' && sentToN1.has(m.digest))).toBe(true);
   });
 });
 

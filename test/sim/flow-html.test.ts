@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { adversaryNamed } from '../../src/adversary/strategies.ts';
 import { renderFlowHtml, scriptSafeJson } from '../../src/sim/flow-html.ts';
 import { simulate } from '../../src/sim/simulator.ts';
-import type { FlowTrace } from '../../src/sim/trace-json.ts';
+import type { FlowTrace } from '../../src/trace/flow-trace.ts';
 
 const flow = simulate({ mode: 'byzantine', seed: 1, f: 1, commands: 5, flow: true, byzantine: { strategies: [adversaryNamed('equivocating-leader')!], nodes: [0] } }).flow!;
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { adversaryNamed } from '../../src/adversary/strategies.ts';
 import { parseFaults } from '../../src/sim/faults.ts';
 import { simulate, type SimOptions } from '../../src/sim/simulator.ts';
-import { CLIENTS, encodeFlowTrace, FlowTraceError, parseFlowTrace, type FlowTrace } from '../../src/sim/trace-json.ts';
+import { CLIENTS, encodeFlowTrace, FlowTraceError, parseFlowTrace, type FlowTrace } from '../../src/trace/flow-trace.ts';
 
 const FAULTY: SimOptions = { seed: 3, f: 1, commands: 20, faults: parseFaults('drop=0.1,dup=0.05,reorder,partition,crash') };
 const EQUIVOCATING: SimOptions = { mode: 'byzantine', seed: 1, f: 1, commands: 10, byzantine: { strategies: [adversaryNamed('equivocating-leader')!], nodes: [0] } };
@@ -73,7 +73,11 @@ describe('flow trace', () => {
     const cases: [string, unknown, RegExp][] = [
       ['not json', '{', /not JSON/],
       ['array', [], /not a trace object/],
-      ['version', { ...good, version: 2 }, /"version" must be 1/],
+      ['version', { ...good, version: 1 }, /"version" must be 2, got 1/],
+      ['source', { ...good, source: 'live' }, /"source" must be one of sim, deployed/],
+      ['sim with a cluster', { ...good, cluster: 'ab' }, /a simulated trace's "cluster" must be null/],
+      ['deployed without a cluster', { ...good, source: 'deployed', seed: null }, /"cluster" must be the cluster id/],
+      ['recorded by', { ...good, messages: [{ ...messages[0], recordedBy: 'nobody' }, ...messages.slice(1)] }, /messages\[0\]\.recordedBy/],
       ['node count', { ...good, nodes: (good.nodes as unknown[]).slice(1) }, /"nodes" must list the 4 nodes/],
       ['endpoint', { ...good, messages: [{ ...messages[0], to: 9 }, ...messages.slice(1)] }, /messages\[0\]: "from" and "to"/],
       ['fate', { ...good, messages: [{ ...messages[0], fate: 'eaten' }, ...messages.slice(1)] }, /messages\[0\]\.fate/],

@@ -5,8 +5,9 @@
 import type { Ballot, Batch, NodeId, Slot } from '../../base/types.ts';
 import type { CertifiedEntry, Commitment, Reveal, SignedEnvelope } from '../../messages/types.ts';
 import type { Evidence } from '../../messages/evidence.ts';
+import { VoteSet, type AddOutcome } from '../../core/vote-set.ts';
 import { opens } from '../../../crypto/commitment.ts';
-import { bytesEqual, toHex } from '../../../crypto/digest.ts';
+import { toHex } from '../../../crypto/digest.ts';
 
 interface Box {
   readonly ballot: Ballot;
@@ -21,15 +22,12 @@ interface Key {
   readonly envelope: SignedEnvelope;
 }
 
-interface SlotLedger {
-  readonly boxes: Map<NodeId, Box>;
-  readonly keys: Map<NodeId, Key>;
-}
-
 export class RevealLedger {
   private readonly clusterId: Uint8Array;
   private readonly quorum: number;
-  private readonly slots = new Map<Slot, SlotLedger>();
+  /** Each acceptor's latest box and key per slot (core/vote-set.ts): a newer ballot's replaces, a different one in the same ballot is equivocation. */
+  private readonly boxes = new VoteSet<Box>({ compare: (a, b) => a.ballot.round - b.ballot.round, key: (b) => toHex(b.commitment) });
+  private readonly keys = new VoteSet<Key>({ compare: (a, b) => a.ballot.round - b.ballot.round, key: (k) => `${toHex(k.digest)}/${toHex(k.key)}` });
   private readonly openings = new WeakMap<Key, { readonly box: Box; readonly opens: boolean }>();
 
   constructor(clusterId: Uint8Array, quorum: number) {
@@ -39,27 +37,19 @@ export class RevealLedger {
 
   /** Records a signed commitment; returns evidence if the signer committed differently before. */
   addBox(signer: NodeId, msg: Commitment, envelope: SignedEnvelope): Evidence[] {
-    const ledger = this.ledger(msg.slot);
-    const previous = ledger.boxes.get(signer);
-    if (previous !== undefined && previous.ballot.round > msg.ballot.round) return [];
-    if (previous !== undefined && previous.ballot.round === msg.ballot.round) {
-      return bytesEqual(previous.commitment, msg.commitment) ? [] : [{ kind: 'equivocation', first: previous.envelope, second: envelope }];
-    }
-    ledger.boxes.set(signer, { ballot: msg.ballot, commitment: msg.commitment, envelope });
-    return this.mismatch(signer, msg.slot, ledger);
+    const added = this.boxes.add(msg.slot, signer, { ballot: msg.ballot, commitment: msg.commitment, envelope });
+    return this.judge(added, envelope, signer, msg.slot);
   }
 
   /** Records a signed reveal; returns evidence if it contradicts the signer's earlier reveal or box. */
   addKey(signer: NodeId, msg: Reveal, envelope: SignedEnvelope): Evidence[] {
-    const ledger = this.ledger(msg.slot);
-    const previous = ledger.keys.get(signer);
-    if (previous !== undefined && previous.ballot.round > msg.ballot.round) return [];
-    if (previous !== undefined && previous.ballot.round === msg.ballot.round) {
-      const same = bytesEqual(previous.digest, msg.digest) && bytesEqual(previous.key, msg.key);
-      return same ? [] : [{ kind: 'equivocation', first: previous.envelope, second: envelope }];
-    }
-    ledger.keys.set(signer, { ballot: msg.ballot, digest: msg.digest, key: msg.key, envelope });
-    return this.mismatch(signer, msg.slot, ledger);
+    const added = this.keys.add(msg.slot, signer, { ballot: msg.ballot, digest: msg.digest, key: msg.key, envelope });
+    return this.judge(added, envelope, signer, msg.slot);
+  }
+
+  private judge(added: AddOutcome<Box | Key>, envelope: SignedEnvelope, signer: NodeId, slot: Slot): Evidence[] {
+    if (added.kind === 'conflict') return [{ kind: 'equivocation', first: added.previous.envelope, second: envelope }];
+    return added.kind === 'added' ? this.mismatch(signer, slot) : [];
   }
 
   /**
@@ -67,11 +57,9 @@ export class RevealLedger {
    * knows the batch: the decision and its certificate (the boxes, then the keys).
    */
   decision(slot: Slot, batchOf: (digestHex: string) => Batch | undefined): { readonly entry: CertifiedEntry; readonly round: number } | null {
-    const ledger = this.slots.get(slot);
-    if (ledger === undefined) return null;
     const groups = new Map<string, { box: Box; key: Key }[]>();
-    for (const [signer, key] of ledger.keys) {
-      const box = ledger.boxes.get(signer);
+    for (const [signer, key] of this.keys.entries(slot)) {
+      const box = this.boxes.get(slot, signer);
       if (box === undefined || box.ballot.round !== key.ballot.round || !this.opensBox(box, key, slot)) continue;
       const id = `${key.ballot.round}/${toHex(key.digest)}`;
       const group = groups.get(id) ?? [];
@@ -89,47 +77,37 @@ export class RevealLedger {
 
   /** Acceptors whose key arrived without their box, and whose box arrived without their key. */
   missing(slot: Slot): { readonly boxless: NodeId[]; readonly keyless: NodeId[] } {
-    const ledger = this.slots.get(slot);
-    if (ledger === undefined) return { boxless: [], keyless: [] };
     return {
-      boxless: [...ledger.keys.keys()].filter((id) => !ledger.boxes.has(id)),
-      keyless: [...ledger.boxes.keys()].filter((id) => !ledger.keys.has(id)),
+      boxless: [...this.keys.entries(slot)].map(([id]) => id).filter((id) => this.boxes.get(slot, id) === undefined),
+      keyless: [...this.boxes.entries(slot)].map(([id]) => id).filter((id) => this.keys.get(slot, id) === undefined),
     };
   }
 
   /** Boxes of one ballot for one slot: what a leader bundles. */
   boxesOf(slot: Slot, round: number): SignedEnvelope[] {
-    const ledger = this.slots.get(slot);
-    if (ledger === undefined) return [];
-    return [...ledger.boxes.entries()]
+    return [...this.boxes.entries(slot)]
       .filter(([, box]) => box.ballot.round === round)
       .sort(([a], [b]) => a - b)
       .map(([, box]) => box.envelope);
   }
 
   forget(slot: Slot): void {
-    this.slots.delete(slot);
+    this.boxes.forget(slot);
+    this.keys.forget(slot);
   }
 
   forgetBelow(low: Slot): void {
-    for (const slot of this.slots.keys()) if (slot < low) this.slots.delete(slot);
+    this.boxes.forgetBelow(low);
+    this.keys.forgetBelow(low);
   }
 
   get size(): number {
-    let size = 0;
-    for (const ledger of this.slots.values()) size += ledger.boxes.size + ledger.keys.size;
-    return size;
+    return this.boxes.size + this.keys.size;
   }
 
-  private ledger(slot: Slot): SlotLedger {
-    let ledger = this.slots.get(slot);
-    if (ledger === undefined) this.slots.set(slot, (ledger = { boxes: new Map(), keys: new Map() }));
-    return ledger;
-  }
-
-  private mismatch(signer: NodeId, slot: Slot, ledger: SlotLedger): Evidence[] {
-    const box = ledger.boxes.get(signer);
-    const key = ledger.keys.get(signer);
+  private mismatch(signer: NodeId, slot: Slot): Evidence[] {
+    const box = this.boxes.get(slot, signer);
+    const key = this.keys.get(slot, signer);
     if (box === undefined || key === undefined || box.ballot.round !== key.ballot.round) return [];
     return this.opensBox(box, key, slot) ? [] : [{ kind: 'commitment-mismatch', commitment: box.envelope, reveal: key.envelope }];
   }

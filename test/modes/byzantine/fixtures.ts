@@ -20,6 +20,7 @@ import type { CertificateContext } from '../../../src/modes/byzantine/certificat
 import { clusterIdOf, leaderOf, validateCluster, type ClusterConfig } from '../../../src/modes/byzantine/cluster.ts';
 import { defaultByzantineConfig, type ByzantineConfig } from '../../../src/modes/byzantine/config.ts';
 import { ByzantineNode } from '../../../src/modes/byzantine/node.ts';
+import { secondVoteOf } from '../../../src/modes/build.ts';
 import { ManualNetwork } from '../../../src/sim/manual-network.ts';
 import { domainDigest } from '../../../crypto/digest.ts';
 import { keyPairFromSeed, nativeBackend, type KeyPair, type SignatureBackend } from '../../../crypto/ed25519.ts';
@@ -163,7 +164,7 @@ export class Net extends ManualNetwork<ByzantineNode> {
     super(fx.n, (id, state, boot) => {
       const app = (apps[id] = new KvStore());
       // Each incarnation draws fresh secrets.
-      return new ByzantineNode({ id, config: fx.config, auth: fx.auths[id]!, state, rng: new SeededRng(4321, id), entropy: nodeEntropy(4321, id, boot), app });
+      return new ByzantineNode({ id, config: fx.config, auth: fx.auths[id]!, state, rng: new SeededRng(4321, id), entropy: nodeEntropy(4321, id, boot), app, secondVote: secondVoteOf(fx.config.mode) });
     });
     this.fx = fx;
     this.apps = apps;

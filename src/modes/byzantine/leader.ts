@@ -1,0 +1,127 @@
+// The leader (proposer) of a Byzantine ballot: queues client commands, packs them into batches
+// within the frame budget, and sends Accept(b, s, batch) for slots within the pipelining window
+// and the watermarks; Accepts not yet decided go out again every few periods.
+import { CLIENT_QUEUE_MAX, LEADER_RESEND_PERIODS } from '../../base/limits.ts';
+import { commandKey, type Command, type Slot } from '../../base/types.ts';
+import type { Outbox } from '../../core/outbox.ts';
+import { mayOpenSlot } from '../../core/pipeline.ts';
+import type { Replica } from '../../core/replica.ts';
+import { SlotMap } from '../../core/slot-window.ts';
+import { commandSize } from '../../messages/codec.ts';
+import type { Accept, CertifiedEntry } from '../../messages/types.ts';
+import type { BallotView, Flight, ReplicaContext } from './context.ts';
+import { batchBytesOf } from './frame-budget.ts';
+import type { Watermarks } from './watermarks.ts';
+
+export class Leader {
+  readonly #ctx: ReplicaContext;
+  readonly #view: BallotView;
+  readonly #window: Watermarks;
+  readonly #replica: Replica;
+  readonly #queue: Command[] = [];
+  /** Commands queued or proposed in an undecided slot of this ballot: a client's resend is not proposed twice. */
+  readonly #queued = new Set<string>();
+  /** Encoded bytes of the queued commands: whether they fill a batch by size. */
+  #queueBytes = 0;
+  #nextSlot: Slot;
+  readonly #inFlight = new SlotMap<Flight>();
+
+  constructor(ctx: ReplicaContext, view: BallotView, window: Watermarks, replica: Replica, nextSlot: Slot) {
+    this.#ctx = ctx;
+    this.#view = view;
+    this.#window = window;
+    this.#replica = replica;
+    this.#nextSlot = nextSlot;
+  }
+
+  enqueue(command: Command): void {
+    const key = commandKey(command);
+    if (this.#queued.has(key) || this.#queue.length >= CLIENT_QUEUE_MAX) return;
+    this.#queued.add(key);
+    this.#queue.push(command);
+    this.#queueBytes += commandSize(command);
+  }
+
+  /** Opens slots for queued commands while the window has room (core/pipeline.ts decides when). */
+  propose(firstUndecided: Slot, out: Outbox): void {
+    if (!this.#view.isLeader) return;
+    const { config, auth } = this.#ctx;
+    const high = Math.min(firstUndecided + config.windowSlots, this.#window.high);
+    while (
+      mayOpenSlot({
+        eagerSlots: config.eagerSlots,
+        openSlots: this.#inFlight.size,
+        windowHasRoom: this.#nextSlot < high,
+        queued: this.#queue.length > 0,
+        batchFull: this.#queue.length >= config.batchCommandsMax || batchBytesOf(this.#queue.length, this.#queueBytes) > config.batchBytesMax,
+      })
+    ) {
+      const commands = this.#takeBatch();
+      if (commands.length === 0) return;
+      const slot = this.#nextSlot++;
+      const accept: Accept = { type: 'accept', ballot: this.#view.ballot, slot, batch: { commands }, decidedUpTo: firstUndecided };
+      const envelope = auth.seal(accept);
+      this.#inFlight.set(slot, { envelope, age: 0 });
+      out.broadcast(envelope);
+    }
+  }
+
+  /** Each retransmit period, as leader: the heartbeat, then Accepts unanswered for a while. */
+  retransmit(firstUndecided: Slot, others: Iterable<[Slot, Flight]>, isDecided: (slot: Slot) => boolean, out: Outbox): void {
+    out.broadcastToPeers(this.#ctx.auth.seal({ type: 'heartbeat', ballot: this.#view.ballot, decidedUpTo: firstUndecided }));
+    for (const [slot, flight] of [...this.#inFlight, ...others]) {
+      if (isDecided(slot)) continue;
+      if (++flight.age >= LEADER_RESEND_PERIODS) {
+        flight.age = 0;
+        out.broadcastToPeers(flight.envelope);
+      }
+    }
+  }
+
+  decided(entry: CertifiedEntry): void {
+    if (!this.#inFlight.delete(entry.slot)) return;
+    for (const command of entry.batch.commands) this.#queued.delete(commandKey(command));
+  }
+
+  /** Leading the ballot we joined: continue after the slots its NewBallot settled. */
+  startAt(slot: Slot): void {
+    this.#nextSlot = slot;
+  }
+
+  resetBallot(): void {
+    this.#inFlight.clear();
+    this.#queue.length = 0;
+    this.#queueBytes = 0;
+    this.#queued.clear();
+  }
+
+  forgetBelow(low: Slot): void {
+    this.#inFlight.forgetBelow(low);
+    if (this.#nextSlot < low) this.#nextSlot = low;
+  }
+
+  footprint(): Record<string, number> {
+    return { queue: this.#queue.length, inFlight: this.#inFlight.size };
+  }
+
+  #takeBatch(): Command[] {
+    const { config } = this.#ctx;
+    const commands: Command[] = [];
+    let commandBytes = 0;
+    while (this.#queue.length > 0 && commands.length < config.batchCommandsMax) {
+      // Config guarantees any one command fits, so a batch is never empty for want of room.
+      const size = commandSize(this.#queue[0]!);
+      if (batchBytesOf(commands.length + 1, commandBytes + size) > config.batchBytesMax) break;
+      const command = this.#queue.shift()!;
+      this.#queueBytes -= size;
+      // Executed meanwhile (e.g. re-proposed by an earlier leader): do not order it again.
+      if (this.#replica.lookup(command.clientId, command.session, command.seq).kind === 'new') {
+        commands.push(command);
+        commandBytes += size;
+      } else {
+        this.#queued.delete(commandKey(command));
+      }
+    }
+    return commands;
+  }
+}

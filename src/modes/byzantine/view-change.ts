@@ -1,0 +1,291 @@
+// Leader change: the ballot this replica is in, and how it moves to the next. A replica whose
+// ballot does not work for it suspects it (suspicions.ts); once f+1 members do (one of them
+// honest) it leaves with a signed CertifiedPromise carrying its prepared certificates. The
+// next leader gathers 2f+1 promises into a NewBallot; every acceptor recomputes the leader's
+// choice (certificates.ts) and joins only if it matches. Timeouts back off per failed ballot.
+import type { Ballot, NodeId } from '../../base/types.ts';
+import { ROUND_MAX, ROUNDS_AHEAD_PER_MEMBER } from '../../base/limits.ts';
+import type { Outbox } from '../../core/outbox.ts';
+import type { Rng } from '../../core/rng.ts';
+import type { ByzantineState } from '../../core/storage.ts';
+import { frameType } from '../../messages/codec.ts';
+import type { CertifiedPromise, NewBallot, PreparedCertificate, SignedEnvelope } from '../../messages/types.ts';
+import type { SignedPayload } from './auth.ts';
+import { Backoff } from './backoff.ts';
+import { Suspicions } from './suspicions.ts';
+import { checkNewBallot, validPromise, type BallotChoice } from './certificates.ts';
+import type { Stable } from './checkpoints.ts';
+import { leaderOf } from './cluster.ts';
+import type { BallotView, ReplicaContext } from './context.ts';
+import type { EvidenceGatherer } from './evidence-gathering.ts';
+import { promiseBytesMax } from './frame-budget.ts';
+import type { Watermarks } from './watermarks.ts';
+
+export interface ViewChangeParts {
+  readonly ctx: ReplicaContext;
+  readonly window: Watermarks;
+  /** Built after us (it reads our ballot), so reached through a getter. */
+  readonly gatherer: () => EvidenceGatherer;
+  readonly rng: Rng;
+  /** What our promise reports: prepared certificates at or above the low watermark, and the stable checkpoint. */
+  readonly preparedFrom: (low: number) => PreparedCertificate[];
+  readonly stable: () => Stable | null;
+  /** We leave the ballot we were in: every role drops its per-ballot state. */
+  readonly resetBallot: () => void;
+  /** We left for a new round: the progress watchdog stops until we join one. */
+  readonly left: (out: Outbox) => void;
+  /** We joined `round` by a NewBallot whose choice every role now acts on. */
+  readonly joined: (choice: BallotChoice, out: Outbox) => void;
+}
+
+interface Signed {
+  readonly round: number;
+  readonly envelope: SignedEnvelope;
+}
+
+export class ViewChange implements BallotView {
+  readonly #p: ViewChangeParts;
+  readonly #n: number;
+  #round = 1;
+  #status: 'normal' | 'changing' = 'normal';
+  /** Timeouts of this replica: longer after each ballot that failed it. */
+  readonly backoff: Backoff;
+  readonly #promises = new Map<NodeId, Signed>();
+  #ownPromise: SignedEnvelope | null = null;
+  /** The view-change timer runs only once 2f+1 nodes promised our round (PBFT's rule): a node never races ahead alone. */
+  #timerArmed = false;
+  /** Built from persisted state of an earlier incarnation. */
+  readonly #restarted: boolean;
+  #joinedBy: SignedEnvelope | null = null;
+  #newBallotSent = false;
+  /** Who suspects which round: we leave ours once f+1 members do. */
+  readonly suspicions: Suspicions;
+  /** Largest promise payload an honest member seals: a larger one would push a NewBallot over a frame. */
+  readonly #promiseBytesMax: number;
+
+  constructor(parts: ViewChangeParts, state: ByzantineState) {
+    this.#p = parts;
+    const { ctx } = parts;
+    this.#n = ctx.n;
+    this.#promiseBytesMax = promiseBytesMax(ctx.config, ctx.config.batchBytesMax);
+    this.backoff = new Backoff(ctx.config.backoffMaxMs, parts.rng);
+    this.suspicions = new Suspicions(ctx, this, this.backoff, parts.gatherer, (round, out) => this.#leave(round, out));
+    this.#restarted = state.joined !== null || state.verified.size > 0;
+    if (state.joined === null || state.joined.round <= 1) return;
+    // Rejoin only through the NewBallot that justified it; otherwise wait to be brought along.
+    const { round, by } = state.joined;
+    this.#round = round;
+    if (by === null || frameType(by.payload) === 'certified-promise') {
+      this.#status = 'changing';
+      // Our own promise for the round we were changing to: start() sends it again, byte for byte.
+      if (by !== null && by.signer === ctx.id && leaderOf(round, this.#n) !== ctx.id) this.#ownPromise = by;
+    } else {
+      this.#joinedBy = by;
+    }
+  }
+
+  get round(): number {
+    return this.#round;
+  }
+
+  get status(): 'normal' | 'changing' {
+    return this.#status;
+  }
+
+  get leader(): NodeId {
+    return leaderOf(this.#round, this.#n);
+  }
+
+  get ballot(): Ballot {
+    return { round: this.#round, leader: this.leader };
+  }
+
+  get isLeader(): boolean {
+    return this.#status === 'normal' && this.leader === this.#p.ctx.id;
+  }
+
+  get roundsAheadMax(): number {
+    return this.#round + ROUNDS_AHEAD_PER_MEMBER * this.#n;
+  }
+
+  roundInReach(ballot: Ballot): boolean {
+    return ballot.round >= 1 && ballot.round <= this.roundsAheadMax && ballot.leader === leaderOf(ballot.round, this.#n);
+  }
+
+  get promiseCount(): number {
+    return this.#promises.size;
+  }
+
+  start(out: Outbox): void {
+    if (this.#ownPromise !== null) {
+      // Back in the change we had promised: that very promise again, so peers hold one, not two.
+      out.broadcast(this.#ownPromise);
+    } else if (this.#restarted && (this.#status === 'changing' || this.leader === this.#p.ctx.id)) {
+      // After a restart we cannot know what we sent as leader (Accepts, a NewBallot), or (a store
+      // that kept no promise) promised mid-change; carrying on could sign conflicting messages,
+      // so leave for the next ballot. Its view-change timer waits for a quorum there like any
+      // other: armed now, it would carry us one round further still, alone.
+      this.#leave(this.#round + 1, out);
+    }
+  }
+
+  onPromise(from: NodeId, msg: CertifiedPromise, envelope: SignedEnvelope, out: Outbox): void {
+    const { ctx } = this.#p;
+    if (from !== ctx.id && envelope.payload.length > this.#promiseBytesMax) return ctx.drop('certified-promise', 'oversized');
+    // Checked at most once, and only when needed: a promise carries up to 2f+1 signatures per slot.
+    let validity: boolean | undefined;
+    const valid = (): boolean => from === ctx.id || (validity ??= validPromise(ctx.certificates, msg));
+    this.#sharePromise(from, msg, envelope, valid, out);
+    if (msg.ballot.round <= this.#round && this.#status === 'normal') {
+      // The sender missed the NewBallot we joined by, or (back from a restart) is still changing
+      // to an older ballot: pass it on (it is the leader's signature; a later one supersedes).
+      if (this.#joinedBy !== null && from !== ctx.id) out.send(from, this.#joinedBy);
+      return;
+    }
+    const previous = this.#promises.get(from);
+    if (previous !== undefined && previous.round >= msg.ballot.round) return;
+    if (msg.ballot.round < this.#round || msg.ballot.round > this.roundsAheadMax) return ctx.drop('certified-promise', 'round-out-of-range');
+    if (!valid()) return ctx.drop('certified-promise', 'bad-certificate');
+    this.#promises.set(from, { round: msg.ballot.round, envelope });
+    this.#follow(out);
+    this.#armTimer(out);
+    this.#tryNewBallot(out);
+  }
+
+  /** Promises and Suspects passed on by others count as if sent to us. */
+  onShared(envelope: SignedEnvelope, inner: SignedPayload, out: Outbox): void {
+    // Our leader's promise passed on: it left our ballot, whoever it told (#follow).
+    if (inner.type === 'certified-promise' && envelope.signer === this.leader && inner.ballot.round > this.#round) {
+      this.onPromise(envelope.signer, inner, envelope, out);
+    }
+    // Suspects passed on by a member that left on them.
+    if (inner.type === 'suspect') this.suspicions.onSuspect(envelope.signer, inner, envelope, out);
+  }
+
+  onNewBallot(from: NodeId, msg: NewBallot, envelope: SignedEnvelope, out: Outbox): void {
+    const { ctx } = this.#p;
+    const gatherer = this.#p.gatherer();
+    // The promises it carries may be the other half of a split promise, whatever becomes of it.
+    for (const promise of msg.promises.slice(0, this.#n)) {
+      const inner = ctx.certificates.open(promise);
+      if (inner !== null) gatherer.observe(promise, inner, out);
+      else ctx.drop('new-ballot', 'bad-promise');
+    }
+    if (msg.ballot.round < this.#round || (msg.ballot.round === this.#round && this.#status === 'normal')) return;
+    const result = checkNewBallot(ctx.certificates, msg, from);
+    if (!result.ok) {
+      // Signed by the ballot's leader yet unjustified by its own contents: provable.
+      if (from === msg.ballot.leader && msg.ballot.leader === leaderOf(msg.ballot.round, this.#n)) {
+        gatherer.report({ kind: 'unjustified-new-ballot', newBallot: envelope }, out);
+      }
+      return ctx.drop('new-ballot', 'unjustified');
+    }
+    // Votes for this round that arrived before the NewBallot stay: nobody resends them unasked.
+    if (msg.ballot.round !== this.#round) this.#resetBallot();
+    this.#round = msg.ballot.round;
+    this.#status = 'normal';
+    this.#joinedBy = envelope;
+    this.#ownPromise = null;
+    this.suspicions.withdraw();
+    out.persist([{ type: 'joined', round: this.#round, by: envelope }]);
+    out.clearTimer('view-change');
+    this.#timerArmed = false;
+    this.#p.joined(result.choice, out);
+  }
+
+  /** The view-change timer fired: no NewBallot in time; the round's leader is faulty, cut off, or slow. */
+  onTimeout(out: Outbox): void {
+    if (this.#status === 'changing') this.suspicions.suspect(out);
+  }
+
+  /** Each period: our Suspect and, while changing, our promise again. Returns whether we are changing. */
+  retransmit(out: Outbox): boolean {
+    this.suspicions.retransmit(out);
+    if (this.#status !== 'changing') return false;
+    if (this.#ownPromise !== null) out.broadcastToPeers(this.#ownPromise);
+    return true;
+  }
+
+  /** Leave the current ballot for `round`: report prepared certificates to its leader (and all). */
+  #leave(round: number, out: Outbox): void {
+    if (round <= this.#round && this.#status === 'changing') return;
+    if (round > ROUND_MAX) return;
+    const { ctx, window } = this.#p;
+    ctx.stats.viewChanges++;
+    this.#round = round;
+    this.#status = 'changing';
+    this.suspicions.withdraw();
+    this.#resetBallot();
+    const promise: CertifiedPromise = {
+      type: 'certified-promise',
+      ballot: this.ballot,
+      checkpoint: this.#p.stable()?.certificate ?? null,
+      prepared: this.#p.preparedFrom(window.low),
+    };
+    this.#ownPromise = ctx.auth.seal(promise);
+    // Kept, so that after a restart we send this promise again rather than sign a second one.
+    out.persist([{ type: 'joined', round, by: this.#ownPromise }]);
+    out.broadcast(this.#ownPromise);
+    this.#p.left(out);
+    this.#timerArmed = false;
+  }
+
+  #resetBallot(): void {
+    this.#newBallotSent = false;
+    this.#p.resetBallot();
+  }
+
+  /**
+   * Pass each distinct promise of a current or coming round on once (leader changes are rare): a
+   * node that promised differently to different peers is caught wherever both versions meet, even
+   * by nodes that have already moved on to the ballot.
+   */
+  #sharePromise(from: NodeId, msg: CertifiedPromise, envelope: SignedEnvelope, valid: () => boolean, out: Outbox): void {
+    const { ctx } = this.#p;
+    const gatherer = this.#p.gatherer();
+    if (from === ctx.id || msg.ballot.round < this.#round || msg.ballot.round > this.roundsAheadMax) return;
+    // An invalid promise proves nothing and would only be amplified.
+    if (gatherer.hasPassedOn(envelope) || !valid()) return;
+    gatherer.passOn([envelope], out);
+  }
+
+  /**
+   * f+1 nodes moved past our round: at least one is honest, so follow, to the lowest such round.
+   * Or our round's own leader left it (a restarted leader must): follow to the next round. A
+   * faulty leader could stall its ballot anyway, and each ballot has one leader, so this costs
+   * at most one change per ballot; the leader's promise is passed on to all (#sharePromise), so
+   * it cannot send away only some of us.
+   */
+  #follow(out: Outbox): void {
+    const { id, weak } = this.#p.ctx;
+    const ahead = [...this.#promises.entries()]
+      .filter(([node, p]) => node !== id && p.round > this.#round)
+      .map(([, p]) => p.round)
+      .sort((a, b) => b - a);
+    if (ahead.length >= weak) return this.#leave(ahead[weak - 1]!, out);
+    const leader = this.leader;
+    if (leader !== id && (this.#promises.get(leader)?.round ?? 0) > this.#round) this.#leave(this.#round + 1, out);
+  }
+
+  #armTimer(out: Outbox): void {
+    if (this.#status !== 'changing' || this.#timerArmed) return;
+    // Nodes already past our round count too: they left it as surely as we did.
+    let count = 0;
+    for (const p of this.#promises.values()) if (p.round >= this.#round) count++;
+    if (count < this.#p.ctx.quorum) return;
+    this.#timerArmed = true;
+    out.setTimer('view-change', this.backoff.timeout(this.#p.ctx.config.viewChangeTimeoutMs));
+  }
+
+  #tryNewBallot(out: Outbox): void {
+    const { ctx } = this.#p;
+    if (this.#status !== 'changing' || this.leader !== ctx.id || this.#newBallotSent) return;
+    const envelopes = [...this.#promises.entries()]
+      .filter(([, p]) => p.round === this.#round)
+      .sort(([a], [b]) => a - b)
+      .map(([, p]) => p.envelope);
+    if (envelopes.length < ctx.quorum) return;
+    this.#newBallotSent = true;
+    out.broadcast(ctx.auth.seal({ type: 'new-ballot', ballot: this.ballot, promises: envelopes.slice(0, ctx.quorum) }));
+  }
+}
