@@ -13,6 +13,13 @@ export function sha256(bytes: Uint8Array): Uint8Array {
   return digestOf(createHash('sha256').update(bytes));
 }
 
+/** SHA-256 of the parts' concatenation (no framing: the caller's encoding must be unambiguous). */
+export function sha256Concat(parts: Iterable<Uint8Array>): Uint8Array {
+  const state = createHash('sha256');
+  for (const part of parts) state.update(part);
+  return digestOf(state);
+}
+
 /** A plain, unpooled Uint8Array: callers may keep or compare it without Buffer semantics. */
 function digestOf(hash: Hash): Uint8Array {
   return new Uint8Array(hash.digest());
@@ -78,23 +85,62 @@ export function createHasher(): Hasher {
 
 const utf8 = new TextEncoder();
 
-function updateFramed(state: Hash, part: Uint8Array): void {
-  if (part.length > PART_BYTES_MAX) {
-    throw new Error(`domainDigest: part of ${part.length} bytes exceeds ${PART_BYTES_MAX}`);
+/** Inputs up to this size are framed into one buffer and hashed in one call: each call into OpenSSL costs more than copying them. */
+const FRAMED_COPY_BYTES_MAX = 16 * 1024;
+
+function framedLength(parts: readonly Uint8Array[]): number {
+  let total = 0;
+  for (const part of parts) {
+    if (part.length > PART_BYTES_MAX) throw new Error(`domainDigest: part of ${part.length} bytes exceeds ${PART_BYTES_MAX}`);
+    total += 4 + part.length;
   }
+  return total;
+}
+
+function lengthPrefix(length: number): Uint8Array {
   const prefix = new Uint8Array(4);
-  new DataView(prefix.buffer).setUint32(0, part.length);
-  state.update(prefix);
-  state.update(part);
+  new DataView(prefix.buffer).setUint32(0, length);
+  return prefix;
+}
+
+function framed(parts: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const part of parts) {
+    view.setUint32(at, part.length);
+    out.set(part, at + 4);
+    at += 4 + part.length;
+  }
+  return out;
 }
 
 /**
  * SHA-256 over uint32-BE-length-prefixed UTF-8 `domain` then each part. Framing every field
  * means no two (domain, parts) tuples share an input, so different splits never collide.
  */
+/** Callers use a handful of constant domains; a caller inventing domains only fills the cache once. */
+const DOMAINS_CACHED_MAX = 64;
+const domainBytes = new Map<string, Uint8Array>();
+
+function encodedDomain(domain: string): Uint8Array {
+  let bytes = domainBytes.get(domain);
+  if (bytes === undefined) {
+    bytes = utf8.encode(domain);
+    if (domainBytes.size < DOMAINS_CACHED_MAX) domainBytes.set(domain, bytes);
+  }
+  return bytes;
+}
+
 export function domainDigest(domain: string, ...parts: Uint8Array[]): Uint8Array {
+  const all = [encodedDomain(domain), ...parts];
+  const total = framedLength(all);
   const state = createHash('sha256');
-  updateFramed(state, utf8.encode(domain));
-  for (const part of parts) updateFramed(state, part);
+  if (total <= FRAMED_COPY_BYTES_MAX) {
+    state.update(framed(all, total));
+  } else {
+    // Large parts stream through as they are: copying them would cost more than the calls.
+    for (const part of all) state.update(lengthPrefix(part.length)).update(part);
+  }
   return digestOf(state);
 }

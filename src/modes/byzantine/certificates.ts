@@ -17,6 +17,7 @@ import type {
 } from '../../messages/types.ts';
 import type { SignedPayload } from './auth.ts';
 import { leaderOf } from './cluster.ts';
+import { oneBallot, VoteSet } from '../../core/vote-set.ts';
 import { bytesEqual } from '../../../crypto/digest.ts';
 import { opens } from '../../../crypto/commitment.ts';
 
@@ -37,11 +38,12 @@ function openQuorum<T extends SignedPayload>(
   accept: (inner: SignedPayload) => inner is T,
 ): T[] | null {
   if (envelopes.length < ctx.quorum || envelopes.length > ctx.n) return null;
-  const signers = new Set<NodeId>();
+  // One vote per signer, counted before any signature is checked: a certificate that names a
+  // signer twice is malformed, whatever the two envelopes say.
+  const signers = new VoteSet<SignedEnvelope>(oneBallot(() => ''));
   const opened: T[] = [];
   for (const envelope of envelopes) {
-    if (signers.has(envelope.signer)) return null;
-    signers.add(envelope.signer);
+    if (signers.add(0, envelope.signer, envelope).kind !== 'added') return null;
     const inner = ctx.open(envelope);
     if (inner === null || !accept(inner)) return null;
     opened.push(inner);
