@@ -4,6 +4,7 @@
 import { commandKey, type Batch, type Command, type NodeId, type Slot } from '../base/types.ts';
 import { toHex } from '../../crypto/digest.ts';
 import { evidenceEnvelopes, type Evidence, type Suspicion } from '../messages/evidence.ts';
+import type { Adversary } from '../adversary/adversary.ts';
 import type { SafetyChecker } from './checker.ts';
 import type { CommandTiming, GatheredEvidence, SimResult } from './sim-result.ts';
 import type { SimTrace } from './sim-trace.ts';
@@ -17,7 +18,7 @@ export class Outcomes {
   private readonly w: World;
   private readonly trace: SimTrace;
   private readonly checker: SafetyChecker;
-  private readonly byzantine: ReadonlyMap<NodeId, unknown>;
+  private readonly byzantine: ReadonlyMap<NodeId, Adversary>;
   private readonly timings: ReadonlyMap<string, CommandTiming>;
   private readonly decidedSlots = new Set<number>();
   private readonly decidedCommandSlot = new Map<string, number>();
@@ -27,7 +28,7 @@ export class Outcomes {
     world: World,
     trace: SimTrace,
     checker: SafetyChecker,
-    byzantine: ReadonlyMap<NodeId, unknown>,
+    byzantine: ReadonlyMap<NodeId, Adversary>,
     timings: ReadonlyMap<string, CommandTiming>,
   ) {
     this.w = world;

@@ -1,6 +1,6 @@
 // What a caller of `simulate` (simulator.ts) gives it: the run's options, and the hooks of a
-// scripted scenario with what they may do to the run. Apart from the simulator's parts so that
-// each of them reads the options without importing the module that wires them.
+// scripted scenario with what they may do to the run. Kept out of simulator.ts so that the parts
+// it wires read these types without importing it back (no import circle).
 import type { Mode } from '../base/mode.ts';
 import type { KvOp } from '../app/kv.ts';
 import type { CoreConfig } from '../core/config.ts';
