@@ -9,6 +9,7 @@ import type { PersistentState } from '../core/storage.ts';
 import type { ProtocolNode } from '../core/protocol.ts';
 import type { ClientReply, PeerMessage } from '../messages/types.ts';
 import { MemoryStorage } from '../storage/memory.ts';
+import { interpret, type EffectHandlers } from './interpret.ts';
 
 export interface InFlight {
   readonly from: NodeId;
@@ -117,35 +118,26 @@ export class ManualNetwork<N extends ProtocolNode> {
     const storage = this.storages[id]!;
     for (const e of effects) {
       this.inspect(id, e, storage);
-      switch (e.type) {
-        case 'persist':
-          storage.apply([e.record]);
-          break;
-        case 'send':
-          this.transmit(id, e.to, e.msg);
-          break;
-        case 'broadcast':
-          for (let to = 0; to < this.n; to++) if (to !== id) this.transmit(id, to, e.msg);
-          break;
-        case 'reply':
-          this.replies.push({ node: id, msg: e.msg });
-          break;
-        case 'decide':
-          this.decisions.push({ node: id, slot: e.slot, batch: e.batch });
-          break;
-        case 'execute':
-          this.executions.push({ node: id, slot: e.slot, command: e.command });
-          break;
-        case 'setTimer':
-          this.timers[id]!.set(e.timer, e.delayMs);
-          break;
-        case 'clearTimer':
-          this.timers[id]!.delete(e.timer);
-          break;
-      }
+      interpret(e, id, this.handlers);
     }
     return effects;
   }
+
+  private readonly handlers: EffectHandlers<NodeId> = {
+    persist: (e, id) => this.storages[id]!.apply([e.record]),
+    send: (e, id) => this.transmit(id, e.to, e.msg),
+    broadcast: (e, id) => {
+      for (let to = 0; to < this.n; to++) if (to !== id) this.transmit(id, to, e.msg);
+    },
+    reply: (e, id) => this.replies.push({ node: id, msg: e.msg }),
+    decide: (e, id) => this.decisions.push({ node: id, slot: e.slot, batch: e.batch }),
+    execute: (e, id) => this.executions.push({ node: id, slot: e.slot, command: e.command }),
+    // A scenario reads proofs and suspicions from `log`.
+    evidence: () => {},
+    suspicion: () => {},
+    setTimer: (e, id) => this.timers[id]!.set(e.timer, e.delayMs),
+    clearTimer: (e, id) => this.timers[id]!.delete(e.timer),
+  };
 
   private transmit(from: NodeId, to: NodeId, msg: PeerMessage): void {
     if (this.cut.has(`${from}->${to}`)) return;
