@@ -7,8 +7,8 @@ import type { Adversary } from '../adversary/adversary.ts';
 import { NO_FAULTS } from '../sim/faults.ts';
 import { simulate } from '../sim/simulator.ts';
 import { adversaryCases, detectRun, type DetectionWorkload, type RunOutcome } from './detection.ts';
-import { mean, round2, seedRange, type Column, type Experiment, type ExperimentResult, type Progress, type Row } from './experiment.ts';
-import type { BarChart } from './plot.ts';
+import { mean, meanOrNull, round2, seedRange, SIM_DEFAULT_DELAY, sweep, type Column, type Experiment, type ExperimentResult, type Progress, type Row } from './experiment.ts';
+import { barsPerMode, type BarChart } from './plot.ts';
 import { decisionsPerSecond } from './sim-throughput.ts';
 
 export interface AttackRow extends Row {
@@ -51,17 +51,13 @@ export function runAttack(options: AttackOptions = {}): ExperimentResult<AttackR
   const workload: DetectionWorkload = { faults: NO_FAULTS, clients: CLIENTS, thinkMs: 0 };
   const cases = modes.flatMap((mode) => adversaryCases(mode).filter((a) => options.adversaries?.includes(a.name) ?? true).map((adversary) => ({ mode, adversary })));
   const faultFree = new Map(modes.map((mode) => [mode, mean(seeds.map((seed) => decisionsPerSecond(simulate({ mode, seed, f: F, commands, ...workload }))))]));
-  const rows = cases.map(({ mode, adversary }, i) => {
-    const row = attackRow(mode, adversary, seeds, commands, workload, faultFree.get(mode)!);
-    options.progress?.(i + 1, cases.length, `${mode} ${adversary.name}`);
-    return row;
-  });
+  const rows = sweep(cases, options.progress, ({ mode, adversary }) => `${mode} ${adversary.name}`, ({ mode, adversary }) => attackRow(mode, adversary, seeds, commands, workload, faultFree.get(mode)!));
   return {
     rows,
     columns: COLUMNS,
     plots: [{ file: 'throughput-ratio.svg', chart: ratioChart(rows, modes) }],
     seeds,
-    options: { f: F, commands, clients: CLIENTS, thinkMs: 0, faults: 'none', delay: 'simulator default (1-10 ms, jitter)', modes },
+    options: { f: F, commands, clients: CLIENTS, thinkMs: 0, faults: 'none', delay: SIM_DEFAULT_DELAY, modes },
   };
 }
 
@@ -71,7 +67,6 @@ function attackRow(mode: Mode, adversary: Adversary, seeds: readonly number[], c
   const detections = runs.flatMap((r) => { const at = detectedAt(r); return at === null ? [] : [at]; });
   const proofs = runs.flatMap((r) => (r.proofAt === null ? [] : [r.proofAt]));
   const actToProof = runs.flatMap((r) => (r.proofAt !== null && r.actAt !== null ? [r.proofAt - r.actAt] : []));
-  const meanOrNull = (values: readonly number[]) => (values.length === 0 ? null : round2(mean(values)));
   return {
     mode,
     adversary: adversary.name,
@@ -113,14 +108,12 @@ const COLUMNS: readonly Column[] = [
 ];
 
 function ratioChart(rows: readonly AttackRow[], modes: readonly Mode[]): BarChart {
-  const names = [...new Set(rows.map((r) => r.adversary))];
   return {
     kind: 'bar',
     title: 'Throughput under attack / fault-free throughput (f = 1)',
     xLabel: 'adversary (one Byzantine node, no network faults)',
     yLabel: 'throughput ratio',
-    categories: names,
-    series: modes.map((mode) => ({ name: mode, values: names.map((name) => rows.find((r) => r.mode === mode && r.adversary === name)?.throughputRatio ?? null) })),
+    ...barsPerMode(rows, modes, (r) => r.adversary, (r) => r.throughputRatio),
   };
 }
 

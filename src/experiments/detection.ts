@@ -11,8 +11,8 @@ import { verifyEvidence } from '../evidence/verify.ts';
 import type { ClusterConfig } from '../modes/byzantine/cluster.ts';
 import { formatFaults, parseFaults } from '../sim/faults.ts';
 import { simulate, type SimOptions, type SimResult } from '../sim/simulator.ts';
-import { seedRange, type Column, type Experiment, type ExperimentResult, type Progress, type Row } from './experiment.ts';
-import type { BarChart } from './plot.ts';
+import { meanOrNull, round2, seedRange, sweep, type Column, type Experiment, type ExperimentResult, type Progress, type Row } from './experiment.ts';
+import { barsPerMode, type BarChart } from './plot.ts';
 import { decodeMessage, frameType } from '../messages/codec.ts';
 import type { SignedEnvelope } from '../messages/types.ts';
 import { evidenceEnvelopes } from '../messages/evidence.ts';
@@ -70,11 +70,7 @@ export function runDetection(options: DetectionOptions = {}): ExperimentResult<D
   const wanted = options.adversaries ?? BUILT_IN_ADVERSARIES.map((a) => a.name);
   const adversaries = BUILT_IN_ADVERSARIES.filter((a) => wanted.includes(a.name));
   const cases = MODES.flatMap((mode) => adversaryCases(mode, adversaries).map((adversary) => ({ mode, adversary })));
-  const rows = cases.map(({ mode, adversary }, i) => {
-    const r = row(mode, adversary, seeds);
-    options.progress?.(i + 1, cases.length, `${mode} ${adversary.name}`);
-    return r;
-  });
+  const rows = sweep(cases, options.progress, ({ mode, adversary }) => `${mode} ${adversary.name}`, ({ mode, adversary }) => row(mode, adversary, seeds));
   return {
     rows,
     columns: COLUMNS,
@@ -105,7 +101,7 @@ export interface RunOutcome {
 }
 
 function row(mode: Mode, adversary: Adversary, seeds: number): DetectionRow {
-  const runs = Array.from({ length: seeds }, (_, i) => detectRun(mode, adversary, i + 1));
+  const runs = seedRange(seeds).map((seed) => detectRun(mode, adversary, seed));
   const count = (pick: (r: RunOutcome) => boolean) => runs.filter(pick).length;
   const delays = runs.flatMap((r) => (r.actAt !== null && r.proofAt !== null ? [(r.proofAt - r.actAt) / MEAN_LINK_DELAY_MS] : []));
   return {
@@ -118,7 +114,7 @@ function row(mode: Mode, adversary: Adversary, seeds: number): DetectionRow {
     suspected: count((r) => r.suspected),
     honestSuspected: count((r) => r.honestSuspected),
     falseEvidence: runs.reduce((sum, r) => sum + r.falseEvidence, 0),
-    delaysToProof: delays.length === 0 ? null : round(delays.reduce((a, b) => a + b, 0) / delays.length),
+    delaysToProof: meanOrNull(delays),
     safetyViolations: count((r) => r.safetyViolation),
     livenessFailures: count((r) => r.livenessFailure),
   };
@@ -228,10 +224,6 @@ function noteDelivery(delivered: Map<string, Set<NodeId>>, envelope: SignedEnvel
   recipients.add(to);
 }
 
-function round(x: number): number {
-  return Math.round(x * 100) / 100;
-}
-
 const COLUMNS: readonly Column[] = [
   { key: 'mode', header: 'mode' },
   { key: 'adversary', header: 'adversary' },
@@ -248,14 +240,12 @@ const COLUMNS: readonly Column[] = [
 ];
 
 function provenChart(rows: readonly DetectionRow[]): BarChart {
-  const names = [...new Set(rows.map((r) => r.adversary))];
   return {
     kind: 'bar',
     title: 'Runs with a verified proof against the Byzantine node',
     xLabel: 'adversary (f = 1, faults drop=0.1,dup=0.05,reorder,partition)',
     yLabel: 'proven runs / runs',
-    categories: names,
-    series: MODES.map((mode) => ({ name: mode, values: names.map((name) => { const r = rows.find((x) => x.mode === mode && x.adversary === name); return r === undefined ? null : round(r.proven / r.runs); }) })),
+    ...barsPerMode(rows, MODES, (r) => r.adversary, (r) => round2(r.proven / r.runs)),
   };
 }
 

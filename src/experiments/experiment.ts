@@ -54,10 +54,27 @@ export function seedRange(count: number): number[] {
   return Array.from({ length: count }, (_, i) => i + 1);
 }
 
+/** Each case's row, in order, reporting progress after each. */
+export function sweep<C, R>(cases: readonly C[], progress: Progress | undefined, label: (c: C) => string, row: (c: C) => R): R[] {
+  return cases.map((c, i) => {
+    const r = row(c);
+    progress?.(i + 1, cases.length, label(c));
+    return r;
+  });
+}
+
+/** How the simulated experiments that keep the simulator's default links describe them in metadata.json. */
+export const SIM_DEFAULT_DELAY = 'simulator default (1-10 ms, jitter)';
+
 export function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
 export function mean(values: readonly number[]): number {
   return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** The mean to 2 decimals, or null when there is nothing to average (a column's "-"). */
+export function meanOrNull(values: readonly number[]): number | null {
+  return values.length === 0 ? null : round2(mean(values));
 }

@@ -6,7 +6,7 @@
 import { MODES, type Mode } from '../base/mode.ts';
 import { NO_FAULTS } from '../sim/faults.ts';
 import { simulate } from '../sim/simulator.ts';
-import { mean, round2, seedRange, type Column, type Experiment, type ExperimentResult, type Progress, type Row } from './experiment.ts';
+import { mean, round2, seedRange, SIM_DEFAULT_DELAY, sweep, type Column, type Experiment, type ExperimentResult, type Progress, type Row } from './experiment.ts';
 import type { LineChart } from './plot.ts';
 import { decisionsPerSecond } from './sim-throughput.ts';
 
@@ -43,11 +43,10 @@ export function runFaults(options: FaultsOptions = {}): ExperimentResult<FaultsR
   const partitions = options.partitions ?? [false, true];
   const commands = options.commands ?? 80;
   const cases = modes.flatMap((mode) => partitions.flatMap((partition) => drops.map((drop) => ({ mode, drop, partition }))));
-  const rows = cases.map(({ mode, drop, partition }, i) => {
+  const rows = sweep(cases, options.progress, ({ mode, drop, partition }) => `${mode} drop=${drop}${partition ? ' partition' : ''}`, ({ mode, drop, partition }) => {
     const runs = seeds.map((seed) =>
       simulate({ mode, seed, f: F, commands, clients: CLIENTS, thinkMs: 0, faultPhaseMs: FAULT_PHASE_MS, faults: { ...NO_FAULTS, drop, partition } }),
     );
-    options.progress?.(i + 1, cases.length, `${mode} drop=${drop}${partition ? ' partition' : ''}`);
     return {
       mode,
       n: runs[0]!.n,
@@ -64,7 +63,7 @@ export function runFaults(options: FaultsOptions = {}): ExperimentResult<FaultsR
     columns: COLUMNS,
     plots: [{ file: 'throughput-vs-drop.svg', chart: versusDrop(rows, modes, partitions) }],
     seeds,
-    options: { f: F, commands, clients: CLIENTS, thinkMs: 0, faultPhaseMs: FAULT_PHASE_MS, drops, partitions, delay: 'simulator default (1-10 ms, jitter)' },
+    options: { f: F, commands, clients: CLIENTS, thinkMs: 0, faultPhaseMs: FAULT_PHASE_MS, drops, partitions, delay: SIM_DEFAULT_DELAY },
   };
 }
 

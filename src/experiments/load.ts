@@ -5,7 +5,7 @@
 import { MODES, type Mode } from '../base/mode.ts';
 import { benchOptions, benchRows, type BenchRow } from './bench.ts';
 import type { Column, Experiment, ExperimentResult, Progress, Row } from './experiment.ts';
-import type { LineChart } from './plot.ts';
+import { linesPerMode, type LineChart } from './plot.ts';
 
 export interface LoadRow extends Row {
   readonly mode: Mode;
@@ -94,7 +94,7 @@ const COLUMNS: readonly Column[] = [
 ];
 
 function curve(rows: readonly LoadRow[], modes: readonly Mode[], point: (r: LoadRow) => [number, number], title: string, xLabel: string, yLabel: string): LineChart {
-  return { kind: 'line', title, xLabel, yLabel, series: modes.map((mode) => ({ name: mode, points: rows.filter((r) => r.mode === mode).map(point) })) };
+  return { kind: 'line', title, xLabel, yLabel, series: linesPerMode(rows, modes, point) };
 }
 
 export const loadExperiment: Experiment = {

@@ -3,8 +3,8 @@
 // on links that take exactly one time unit), never computed from a formula.
 import { MODES, type Mode } from '../base/mode.ts';
 import { simulate, type SimResult } from '../sim/simulator.ts';
-import type { Column, Experiment, ExperimentResult, Progress, Row } from './experiment.ts';
-import type { BarChart } from './plot.ts';
+import { mean, round2, sweep, type Column, type Experiment, type ExperimentResult, type Progress, type Row } from './experiment.ts';
+import { barsPerMode, type BarChart } from './plot.ts';
 
 export interface OverheadRow extends Row {
   readonly mode: string;
@@ -44,11 +44,7 @@ export function runOverhead(options: OverheadOptions = {}): ExperimentResult<Ove
   const commands = options.commands ?? 300;
   const seed = options.seed ?? 1;
   const cases = MODES.flatMap((mode) => fs.map((f) => ({ mode, f })));
-  const rows = cases.map(({ mode, f }, i) => {
-    const r = row(mode, f, commands, seed);
-    options.progress?.(i + 1, cases.length, `${mode} f=${f}`);
-    return r;
-  });
+  const rows = sweep(cases, options.progress, ({ mode, f }) => `${mode} f=${f}`, ({ mode, f }) => row(mode, f, commands, seed));
   return {
     rows,
     columns: COLUMNS,
@@ -83,27 +79,22 @@ function measure(mode: Mode, result: SimResult): OverheadRow {
   const slots = result.slotsDecided;
   const messagesByType: Record<string, number> = {};
   for (const [type, entry] of [...result.messages.byType].sort(([a], [b]) => a.localeCompare(b))) {
-    messagesByType[type] = round(entry.count / slots);
+    messagesByType[type] = round2(entry.count / slots);
   }
   const measured = [...result.timings.values()].slice(WARMUP_COMMANDS);
-  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
   return {
     mode,
     n: result.n,
     f: result.f,
-    messagesPerDecision: round(result.messages.count / slots),
-    bytesPerDecision: round(result.messages.bytes / slots),
-    delaysToDecide: round(mean(measured.map((t) => (t.firstDecidedAt! - t.invokedAt) / LINK_DELAY_MS))),
-    delaysToReply: round(mean(measured.map((t) => (t.completedAt! - t.invokedAt) / LINK_DELAY_MS))),
-    signaturesPerDecision: round(result.signatures.signs / slots),
-    verificationsPerDecision: round(result.signatures.verifies / slots),
-    commitmentsPerDecision: round((result.messages.byType.get('commitment')?.count ?? 0) / slots),
+    messagesPerDecision: round2(result.messages.count / slots),
+    bytesPerDecision: round2(result.messages.bytes / slots),
+    delaysToDecide: round2(mean(measured.map((t) => (t.firstDecidedAt! - t.invokedAt) / LINK_DELAY_MS))),
+    delaysToReply: round2(mean(measured.map((t) => (t.completedAt! - t.invokedAt) / LINK_DELAY_MS))),
+    signaturesPerDecision: round2(result.signatures.signs / slots),
+    verificationsPerDecision: round2(result.signatures.verifies / slots),
+    commitmentsPerDecision: round2((result.messages.byType.get('commitment')?.count ?? 0) / slots),
     messagesByType,
   };
-}
-
-function round(x: number): number {
-  return Math.round(x * 100) / 100;
 }
 
 const COLUMNS: readonly Column[] = [
@@ -121,14 +112,12 @@ const COLUMNS: readonly Column[] = [
 
 /** Bars per f (one group) and mode (one bar): the cost of each mode side by side. */
 function costChart(rows: readonly OverheadRow[], pick: (r: OverheadRow) => number, title: string, yLabel: string): BarChart {
-  const fs = [...new Set(rows.map((r) => r.f))];
   return {
     kind: 'bar',
     title,
     xLabel: 'faults tolerated f (n = 2f+1 crash, 3f+1 otherwise)',
     yLabel,
-    categories: fs.map((f) => `f=${f}`),
-    series: MODES.map((mode) => ({ name: mode, values: fs.map((f) => { const r = rows.find((x) => x.mode === mode && x.f === f); return r === undefined ? null : pick(r); }) })),
+    ...barsPerMode(rows, MODES, (r) => `f=${r.f}`, pick),
   };
 }
 

@@ -24,6 +24,24 @@ export interface LineChart {
 
 export type Chart = BarChart | LineChart;
 
+/**
+ * The bars of rows measured per mode: one group per category (in the order rows first show it),
+ * one bar per mode in each, none where no row has that mode and category.
+ */
+export function barsPerMode<R extends { readonly mode: string }>(rows: readonly R[], modes: readonly string[], category: (r: R) => string, value: (r: R) => number): Pick<BarChart, 'categories' | 'series'> {
+  const categories = [...new Set(rows.map(category))];
+  const values = (mode: string) => categories.map((c) => {
+    const r = rows.find((x) => x.mode === mode && category(x) === c);
+    return r === undefined ? null : value(r);
+  });
+  return { categories, series: modes.map((mode) => ({ name: mode, values: values(mode) })) };
+}
+
+/** One line per mode through its rows' points, in row order. */
+export function linesPerMode<R extends { readonly mode: string }>(rows: readonly R[], modes: readonly string[], point: (r: R) => [number, number]): LineChart['series'] {
+  return modes.map((mode) => ({ name: mode, points: rows.filter((r) => r.mode === mode).map(point) }));
+}
+
 const WIDTH = 720;
 const HEIGHT = 420;
 const MARGIN = { left: 72, right: 170, top: 40, bottom: 96 } as const;

@@ -3,8 +3,8 @@
 // default links (1-10 ms, jitter); means over the seeds.
 import { MODES, type Mode } from '../base/mode.ts';
 import { simulate } from '../sim/simulator.ts';
-import { mean, round2, seedRange, type Column, type Experiment, type ExperimentResult, type Progress, type Row } from './experiment.ts';
-import type { LineChart } from './plot.ts';
+import { mean, round2, seedRange, SIM_DEFAULT_DELAY, sweep, type Column, type Experiment, type ExperimentResult, type Progress, type Row } from './experiment.ts';
+import { linesPerMode, type LineChart } from './plot.ts';
 import { decisionsPerSecond } from './sim-throughput.ts';
 
 export interface ScalingRow extends Row {
@@ -40,9 +40,8 @@ export function runScaling(options: ScalingOptions = {}): ExperimentResult<Scali
   const commands = options.commands ?? 60;
   const clients = options.clients ?? 4;
   const cases = MODES.flatMap((mode) => fs[mode].map((f) => ({ mode, f })));
-  const rows = cases.map(({ mode, f }, i) => {
+  const rows = sweep(cases, options.progress, ({ mode, f }) => `${mode} f=${f}`, ({ mode, f }) => {
     const runs = seeds.map((seed) => simulate({ mode, seed, f, commands: commands + WARMUP_COMMANDS, clients, thinkMs: 0, warmupCommands: WARMUP_COMMANDS }));
-    options.progress?.(i + 1, cases.length, `${mode} f=${f}`);
     const perSlot = (count: (r: (typeof runs)[number]) => number) => round2(mean(runs.map((r) => count(r) / r.slotsDecided)));
     return {
       mode,
@@ -67,7 +66,7 @@ export function runScaling(options: ScalingOptions = {}): ExperimentResult<Scali
       { file: 'bytes-vs-n.svg', chart: versusN(rows, (r) => r.bytesPerSlot, 'Wire bytes per decided slot vs cluster size', 'bytes / slot') },
     ],
     seeds,
-    options: { fs, commands, warmupCommands: WARMUP_COMMANDS, clients, thinkMs: 0, delay: 'simulator default (1-10 ms, jitter)' },
+    options: { fs, commands, warmupCommands: WARMUP_COMMANDS, clients, thinkMs: 0, delay: SIM_DEFAULT_DELAY },
   };
 }
 
@@ -90,7 +89,7 @@ function versusN(rows: readonly ScalingRow[], pick: (r: ScalingRow) => number, t
     title,
     xLabel: 'cluster size n',
     yLabel,
-    series: MODES.map((mode) => ({ name: mode, points: rows.filter((r) => r.mode === mode).map((r): [number, number] => [r.n, pick(r)]) })),
+    series: linesPerMode(rows, MODES, (r) => [r.n, pick(r)]),
   };
 }
 

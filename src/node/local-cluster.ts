@@ -33,7 +33,7 @@ import { ClusterClient } from './cluster-client.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { NodeRuntime, type RuntimeStorage } from './runtime.ts';
 import { siblingModuleUrl } from './module-url.ts';
-import type { MemberHandle, MemberStats } from './member-handle.ts';
+import { emptyMemberStats, type MemberHandle, type MemberStats } from './member-handle.ts';
 import { ProcessMember } from './process-member.ts';
 import type { ProcUsage } from './proc-usage.ts';
 import { keyPairFromSeed, nativeBackend, type KeyPair, type SignatureBackend } from '../../crypto/ed25519.ts';
@@ -213,7 +213,7 @@ export class LocalCluster {
   /** Totals over every member and client since start. */
   async stats(): Promise<LocalClusterStats> {
     const all = await Promise.all(this.members.map((m) => m.stats()));
-    const total: MemberStats = emptyStats();
+    const total: MemberStats = emptyMemberStats();
     for (const s of all) {
       for (const key of SUMMED) total[key] += s[key];
       total.decisions = Math.max(total.decisions, s.decisions);
@@ -312,24 +312,6 @@ interface Parts {
 }
 
 const SUMMED = ['signs', 'signMs', 'verifies', 'verifyMs', 'cacheHits', 'messagesOut', 'bytesOut', 'writes', 'storageCommits', 'storageMs', 'steps'] as const;
-
-function emptyStats(): MemberStats {
-  return {
-    signs: 0,
-    signMs: 0,
-    verifies: 0,
-    verifyMs: 0,
-    cacheHits: 0,
-    messagesOut: 0,
-    bytesOut: 0,
-    writes: 0,
-    storageCommits: 0,
-    storageMs: 0,
-    steps: 0,
-    decisions: 0,
-    viewChanges: 0,
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Members.

@@ -22,6 +22,25 @@ export interface MemberStats {
   viewChanges: number;
 }
 
+/** Every counter at 0: the start of a total, and what a member that cannot see a counter reports. */
+export function emptyMemberStats(): MemberStats {
+  return {
+    signs: 0,
+    signMs: 0,
+    verifies: 0,
+    verifyMs: 0,
+    cacheHits: 0,
+    messagesOut: 0,
+    bytesOut: 0,
+    writes: 0,
+    storageCommits: 0,
+    storageMs: 0,
+    steps: 0,
+    decisions: 0,
+    viewChanges: 0,
+  };
+}
+
 /** A running member, wherever it runs. */
 export interface MemberHandle {
   readonly id: NodeId;

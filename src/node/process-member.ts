@@ -4,7 +4,7 @@
 // view changes, messages and bytes sent) and /proc (CPU time, RSS). Counters only visible inside
 // the process (signatures, fsyncs) are not reported.
 import type { NodeId } from '../base/types.ts';
-import type { MemberHandle, MemberStats } from './member-handle.ts';
+import { emptyMemberStats, type MemberHandle, type MemberStats } from './member-handle.ts';
 import { signalMembers, spawnMember, stopMembers, type MemberProcess } from './member-process.ts';
 import { procUsage, type ProcUsage } from './proc-usage.ts';
 
@@ -72,18 +72,11 @@ export class ProcessMember implements MemberHandle {
   async stats(): Promise<MemberStats> {
     const response = await fetch(this.metricsUrl, { signal: AbortSignal.timeout(SCRAPE_MS_MAX) });
     const text = await response.text();
+    // Only what the metrics endpoint exposes; the counters inside the process stay 0.
     return {
-      signs: 0,
-      signMs: 0,
-      verifies: 0,
-      verifyMs: 0,
-      cacheHits: 0,
+      ...emptyMemberStats(),
       messagesOut: metricSum(text, 'byzpaxos_messages_out_total'),
       bytesOut: metricSum(text, 'byzpaxos_bytes_out_total'),
-      writes: 0,
-      storageCommits: 0,
-      storageMs: 0,
-      steps: 0,
       decisions: metricSum(text, 'byzpaxos_decisions_total'),
       viewChanges: metricSum(text, 'byzpaxos_view_changes_total'),
     };

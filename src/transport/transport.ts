@@ -47,13 +47,17 @@ export const DROP_REASONS: readonly DropReason[] = [
   'handler-error', 'stream-error', 'stream-limit', 'unreachable',
 ];
 
-export interface PeerTraffic {
+/** What went in and out: a transport's totals, and each peer's. */
+export interface Traffic {
   /** Messages delivered to onMessage, and their payload bytes (length prefixes excluded). */
   readonly messagesIn: number;
   readonly bytesIn: number;
   /** Messages handed to a live stream, and their payload bytes. */
   readonly messagesOut: number;
   readonly bytesOut: number;
+}
+
+export interface PeerTraffic extends Traffic {
   /** Stream writes carrying those messages (coalescing: messagesOut / writes per write). */
   readonly writes: number;
   /** Messages (send side) and streams (receive side) dropped for this peer, all reasons. */
@@ -71,11 +75,7 @@ export interface PeerTraffic {
   readonly lastDialError: string | null;
 }
 
-export interface TransportStats {
-  readonly messagesIn: number;
-  readonly bytesIn: number;
-  readonly messagesOut: number;
-  readonly bytesOut: number;
+export interface TransportStats extends Traffic {
   /** One count per dropped message on the send side, per aborted stream or refused
    *  connection on the receive side. */
   readonly drops: Readonly<Record<DropReason, number>>;
@@ -202,12 +202,30 @@ export function transportLimits(options: Partial<TransportLimits>): TransportLim
 
 // --- Statistics ----------------------------------------------------------------------------------
 
-/** Mutable counters behind `Transport.stats`; implementations share it. */
-export class StatsCounter {
+/** The Traffic counters, counted alike for the totals and for each peer. */
+export class TrafficCounter {
   messagesIn = 0;
   bytesIn = 0;
   messagesOut = 0;
   bytesOut = 0;
+
+  countIn(bytes: number): void {
+    this.messagesIn += 1;
+    this.bytesIn += bytes;
+  }
+
+  countOut(messages: number, bytes: number): void {
+    this.messagesOut += messages;
+    this.bytesOut += bytes;
+  }
+
+  traffic(): Traffic {
+    return { messagesIn: this.messagesIn, bytesIn: this.bytesIn, messagesOut: this.messagesOut, bytesOut: this.bytesOut };
+  }
+}
+
+/** Mutable counters behind `Transport.stats`; implementations share it. */
+export class StatsCounter extends TrafficCounter {
   connectionsDenied = 0;
   streamsOpened = 0;
   streamsClosed = 0;
@@ -232,19 +250,14 @@ export class StatsCounter {
   }
 
   received(peer: PeerName, bytes: number): void {
-    this.messagesIn += 1;
-    this.bytesIn += bytes;
-    const counter = this.peer(peer);
-    counter.messagesIn += 1;
-    counter.bytesIn += bytes;
+    this.countIn(bytes);
+    this.peer(peer).countIn(bytes);
   }
 
   sent(peer: PeerName, messages: number, bytes: number): void {
-    this.messagesOut += messages;
-    this.bytesOut += bytes;
+    this.countOut(messages, bytes);
     const counter = this.peer(peer);
-    counter.messagesOut += messages;
-    counter.bytesOut += bytes;
+    counter.countOut(messages, bytes);
     counter.writes += 1;
   }
 
@@ -253,10 +266,7 @@ export class StatsCounter {
     for (const [name, c] of this.peers) {
       const now = live(name);
       peers[name] = {
-        messagesIn: c.messagesIn,
-        bytesIn: c.bytesIn,
-        messagesOut: c.messagesOut,
-        bytesOut: c.bytesOut,
+        ...c.traffic(),
         writes: c.writes,
         drops: c.drops,
         queuedMessages: now.queuedMessages,
@@ -268,10 +278,7 @@ export class StatsCounter {
       };
     }
     return {
-      messagesIn: this.messagesIn,
-      bytesIn: this.bytesIn,
-      messagesOut: this.messagesOut,
-      bytesOut: this.bytesOut,
+      ...this.traffic(),
       drops: { ...this.drops },
       connectionsDenied: this.connectionsDenied,
       streamsOpened: this.streamsOpened,
@@ -281,11 +288,7 @@ export class StatsCounter {
   }
 }
 
-export class PeerCounter {
-  messagesIn = 0;
-  bytesIn = 0;
-  messagesOut = 0;
-  bytesOut = 0;
+export class PeerCounter extends TrafficCounter {
   writes = 0;
   drops = 0;
   dials = 0;
