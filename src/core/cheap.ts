@@ -7,20 +7,26 @@
 // auxiliaries: its Accepts (and a retried Prepare) go to every acceptor, until each main acceptor
 // it suspects answers again. Auxiliaries keep only a promise and pvalues: they never lead, learn
 // or execute (auxiliary.ts), so they can be small machines.
-import type { CoreConfig } from './config.ts';
 import type { NodeId } from '../base/types.ts';
+import type { QuorumSpec } from './quorum.ts';
+
+/** What of a CoreConfig says who is auxiliary (config.ts validates through here). */
+export interface CheapLayout {
+  readonly quorums: QuorumSpec;
+  readonly auxiliaries: number;
+}
 
 /** Main members are 0..mains-1; auxiliaries are mains..n-1. */
-export function mainsOf(config: CoreConfig): number {
+export function mainsOf(config: CheapLayout): number {
   return config.quorums.n - config.auxiliaries;
 }
 
-export function isAuxiliary(config: CoreConfig, id: NodeId): boolean {
+export function isAuxiliary(config: CheapLayout, id: NodeId): boolean {
   return id >= mainsOf(config);
 }
 
 /** Auxiliaries must leave main acceptors enough for both quorums, or they would never be idle. */
-export function validateAuxiliaries(config: CoreConfig): void {
+export function validateAuxiliaries(config: CheapLayout): void {
   const { auxiliaries, quorums } = config;
   if (!Number.isInteger(auxiliaries) || auxiliaries < 0) throw new RangeError(`config.auxiliaries must be a non-negative integer, got ${auxiliaries}`);
   const mains = quorums.n - auxiliaries;
