@@ -15,6 +15,8 @@ commands:
                            byzantine and commit-reveal n = 3f+1, f in 1..3
     --nodes N --q1 A --q2 B  crash mode, flexible quorums: N members, phase-1 quorums of A
                            and phase-2 quorums of B (each default a majority), A + B > N
+    --cheap                crash mode, Cheap Paxos: of the 2f+1 members the last f are
+                           auxiliary acceptors, asked only while a main one is unresponsive
     --seeds N              number of seeds to run (1..100000, default 100)
     --seed-start S         first seed (0..2^31, default 1)
     --commands N           client commands per run (1..10000, default 50)

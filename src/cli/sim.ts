@@ -24,6 +24,7 @@ const OPTIONS = {
   nodes: { type: 'string' },
   q1: { type: 'string' },
   q2: { type: 'string' },
+  cheap: { type: 'boolean' },
   seeds: { type: 'string' },
   'seed-start': { type: 'string' },
   commands: { type: 'string' },
@@ -54,6 +55,8 @@ interface SimArgs {
   readonly f: number;
   /** Crash mode with --nodes/--q1/--q2 (flexible quorums); null: majorities of 2f+1. */
   readonly quorums: QuorumSpec | null;
+  /** Cheap Paxos (--cheap): f auxiliary acceptors beside f+1 main members; 0 otherwise. */
+  readonly auxiliaries: number;
   readonly seeds: number;
   readonly seedStart: number;
   readonly commands: number;
@@ -77,6 +80,8 @@ interface SimSummary {
   readonly n: number;
   /** Promises a leader gathers, and Accepted a learner needs. */
   readonly quorums: { readonly phase1: number; readonly phase2: number };
+  /** Cheap Paxos auxiliary acceptors (the last members); 0 without --cheap. */
+  readonly auxiliaries: number;
   readonly f: number;
   readonly seeds: number;
   readonly seedStart: number;
@@ -136,6 +141,7 @@ async function parseSimArgs(argv: readonly string[]): Promise<SimArgs> {
   const quorums = mode === 'crash' ? parseFlexibleQuorums(values, f) : null;
   if (mode !== 'crash') for (const flag of ['nodes', 'q1', 'q2'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} is for crash mode (flexible quorums); ${mode} mode has n = 3f+1 and quorums of 2f+1`);
   const n = quorums?.n ?? (mode === 'crash' ? crashQuorums(f).n : byzantineQuorums(f).n);
+  const auxiliaries = values.cheap === true ? cheapAuxiliaries(mode, f, quorums) : 0;
   const seeds = integerOption('seeds', values.seeds, 100, 1, 100_000);
   const seedStart = integerOption('seed-start', values['seed-start'], 1, 0, SEED_MAX);
   const commands = integerOption('commands', values.commands, 50, 1, 10_000);
@@ -161,7 +167,7 @@ async function parseSimArgs(argv: readonly string[]): Promise<SimArgs> {
   const eagerSlots = values['eager-slots'] === undefined ? null : integerOption('eager-slots', values['eager-slots'], 1, 1, PREPARED_CERTIFICATES_MAX);
   const html = outputFile('html', values.html, seeds);
   const traceJson = outputFile('trace-json', values['trace-json'], seeds);
-  return { mode, n, f, quorums, seeds, seedStart, commands, faults, eagerSlots, json, trace, byzantine, evidenceOut, html, traceJson };
+  return { mode, n, f, quorums, auxiliaries, seeds, seedStart, commands, faults, eagerSlots, json, trace, byzantine, evidenceOut, html, traceJson };
 }
 
 /**
@@ -179,6 +185,14 @@ function parseFlexibleQuorums(values: { nodes?: string; q1?: string; q2?: string
   } catch (e) {
     throw new UsageError(`--nodes ${n} --q1 ${q1} --q2 ${q2}: ${(e as Error).message.replace(/^quorum: /, '')}`);
   }
+}
+
+/** Cheap Paxos (Lamport and Massa): f+1 main members and f auxiliary acceptors, majority quorums of 2f+1. */
+function cheapAuxiliaries(mode: Mode, f: number, quorums: QuorumSpec | null): number {
+  if (mode !== 'crash') throw new UsageError(`--cheap is for crash mode (Cheap Paxos: f+1 main and f auxiliary acceptors); ${mode} mode has n = 3f+1 full members`);
+  if (quorums !== null) throw new UsageError('--cheap uses majority quorums of 2f+1 members and cannot be combined with --nodes, --q1 or --q2');
+  if (f < 1) throw new UsageError('--cheap needs --f 1 or more: f auxiliary acceptors stand in for up to f failed main ones');
+  return f;
 }
 
 /** --html and --trace-json: one run's file, so they need --seeds 1 and a path. */
@@ -268,6 +282,7 @@ function sweep(args: SimArgs): { summary: SimSummary; failed: FailedSeed[]; trac
     mode: args.mode,
     n: args.n,
     quorums: quorumsOf(args),
+    auxiliaries: args.auxiliaries,
     f: args.f,
     seeds: args.seeds,
     seedStart: args.seedStart,
@@ -305,7 +320,7 @@ function perSlot(count: number, slots: number): number {
 }
 
 function runSeed(args: SimArgs, seed: number): SimResult {
-  const { mode, f, commands, faults, trace, byzantine, eagerSlots, quorums } = args;
+  const { mode, f, commands, faults, trace, byzantine, eagerSlots, quorums, auxiliaries } = args;
   const flow = args.html !== null || args.traceJson !== null;
   try {
     return simulate({
@@ -318,6 +333,7 @@ function runSeed(args: SimArgs, seed: number): SimResult {
       flow,
       ...(eagerSlots === null ? {} : { eagerSlots }),
       ...(quorums === null ? {} : { config: { quorums }, replayArgs: `--nodes ${quorums.n} --q1 ${quorums.phase1} --q2 ${quorums.phase2}` }),
+      ...(auxiliaries === 0 ? {} : { config: { auxiliaries }, replayArgs: '--cheap' }),
       ...(byzantine === null ? {} : { byzantine, replayArgs: byzantine.replayArgs }),
     });
   } catch (e) {
@@ -361,13 +377,21 @@ function flexible(s: SimSummary): string {
   return s.n === own.n && s.quorums.phase1 === own.phase1 && s.quorums.phase2 === own.phase2 ? '' : ` q1=${s.quorums.phase1} q2=${s.quorums.phase2}`;
 }
 
+/** ` cheap (main n0..nf, auxiliary n(f+1)..n(2f))` with --cheap. */
+function cheap(s: SimSummary): string {
+  if (s.auxiliaries === 0) return '';
+  const mains = s.n - s.auxiliaries;
+  const ids = (from: number, to: number) => (from === to ? `n${from}` : `n${from}..n${to}`);
+  return ` cheap (main ${ids(0, mains - 1)}, auxiliary ${ids(mains, s.n - 1)})`;
+}
+
 function formatSummary(s: SimSummary, failed: readonly FailedSeed[], byzantine: ByzantineArgs | null, evidenceOut: string | null): string {
   const lastSeed = s.seedStart + s.seeds - 1;
   const seeds = s.seeds === 1 ? `seed ${s.seedStart}` : `seeds ${s.seedStart}..${lastSeed}`;
   const violatingSeeds = new Set(s.safetyViolations.map((v) => v.seed)).size;
   const overBound = byzantine !== null && byzantineCount(byzantine) > s.f;
   const lines = [
-    `sim: mode=${s.mode} n=${s.n} f=${s.f}${flexible(s)} ${seeds}, ${s.commands} commands each, faults=${s.faults}`,
+    `sim: mode=${s.mode} n=${s.n} f=${s.f}${flexible(s)}${cheap(s)} ${seeds}, ${s.commands} commands each, faults=${s.faults}`,
     ...(byzantine === null ? [] : describeByzantine(byzantine, s)),
     `decided ${s.decided}, completed ${s.completed} of ${s.seeds * s.commands} commands in ${s.wallMs} ms (${s.decisionsPerSecond} decisions/s)`,
     ...(s.mode === 'crash' ? [] : describeCosts(s, evidenceOut)),

@@ -3,10 +3,13 @@
 import { crashQuorums, type QuorumSpec } from './quorum.ts';
 import { BATCH_COMMANDS_MAX, EAGER_SLOTS_DEFAULT, LEARNER_WINDOW_SLOTS } from '../base/limits.ts';
 import { requireCount, requirePositive } from './validate.ts';
+import { validateAuxiliaries } from './cheap.ts';
 
 export interface CoreConfig {
   readonly mode: 'crash';
   readonly quorums: QuorumSpec;
+  /** Cheap Paxos (cheap.ts): the last `auxiliaries` members are auxiliary acceptors; 0: every member is a full one. */
+  readonly auxiliaries: number;
   /** Pipelining window α: slots a leader may have open beyond its first undecided slot. */
   readonly windowSlots: number;
   /** Undecided slots of its own below which a leader opens one per queued command at once (pipeline.ts). */
@@ -27,6 +30,7 @@ export function defaultConfig(f: number, overrides: Partial<CoreConfig> = {}): C
   const config: CoreConfig = {
     mode: 'crash',
     quorums: crashQuorums(f),
+    auxiliaries: 0,
     windowSlots: 8,
     eagerSlots: EAGER_SLOTS_DEFAULT,
     batchCommandsMax: 32,
@@ -50,6 +54,7 @@ export function validateConfig(c: CoreConfig): void {
   requirePositive('electionTimeoutMaxMs', c.electionTimeoutMaxMs);
   requirePositive('backoffMaxMs', c.backoffMaxMs);
   requirePositive('catchupRetryMs', c.catchupRetryMs);
+  validateAuxiliaries(c);
   if (c.electionTimeoutMaxMs < c.electionTimeoutMinMs) {
     throw new RangeError('config.electionTimeoutMaxMs must be >= electionTimeoutMinMs');
   }

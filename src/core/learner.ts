@@ -107,6 +107,13 @@ export class Learner {
     return this.tryDecide(slot);
   }
 
+  /** Acceptors whose latest vote at `slot` is in `ballot` (Cheap Paxos: which main acceptors answered). */
+  votersAt(slot: Slot, ballot: Ballot): Set<NodeId> {
+    const voters = new Set<NodeId>();
+    for (const [acceptor, vote] of this.votes.entries(slot)) if (compareBallots(vote.ballot, ballot) === 0) voters.add(acceptor);
+    return voters;
+  }
+
   /** A decision learned from a peer (catch-up). Crash mode trusts peers' decisions. */
   learnDecided(slot: Slot, batch: Batch): boolean {
     if (this.decided.has(slot) || !this.inWindow(slot)) return false;

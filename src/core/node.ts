@@ -5,9 +5,14 @@
 // Every SNAPSHOT_INTERVAL_SLOTS executed slots the node snapshots its executed state and forgets
 // the log and its pvalues more than LOG_RETAIN_SLOTS below it; a peer that needs a forgotten slot
 // is sent the snapshot, in parts (docs/PROTOCOL.md, "Snapshots and log truncation").
+//
+// With Cheap Paxos auxiliaries (cheap.ts) a main member sends Accepted, Heartbeats and catch-up
+// traffic to the main members only, and as leader asks the auxiliaries only while it suspects a
+// main acceptor.
 import type { Ballot } from '../base/types.ts';
 import { Acceptor } from './acceptor.ts';
-import { ballotGreater, compareBallots } from '../base/ballot.ts';
+import { ballotEquals, ballotGreater, compareBallots } from '../base/ballot.ts';
+import { Engagement, mainsOf } from './cheap.ts';
 import type { CoreConfig } from './config.ts';
 import type { Effect, TimerName } from './effects.ts';
 import { StepLoop } from './step-loop.ts';
@@ -79,6 +84,10 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
   leaderHint: NodeId = -1;
   private readonly rng: Rng;
   private readonly n: number;
+  /** Members 0..mains-1 lead, learn and execute; the rest (Cheap Paxos auxiliaries) only accept. */
+  private readonly mains: number;
+  /** Which main acceptors this node, as leader, suspects; null without auxiliaries. */
+  private readonly engagement: Engagement | null;
   /** Client sessions that asked this node (by sessionKey), and the seq each waits for. */
   private readonly pendingReplies = new Map<string, number>();
   /** Highest first-undecided slot any peer reported; above ours means we lag. */
@@ -94,12 +103,14 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
     this.id = id;
     this.config = config;
     this.n = config.quorums.n;
+    this.mains = mainsOf(config);
+    this.engagement = config.auxiliaries > 0 ? new Engagement(id, this.mains) : null;
     this.rng = options.rng;
     this.acceptor = options.makeAcceptor?.(state) ?? new Acceptor(state.promised, state.accepted);
     const round = Math.max(state.round, state.promised.round);
     this.proposer = options.makeProposer?.(id, config, round) ?? new Proposer(id, config, round);
     this.replica = new Replica(options.app);
-    this.transfer = new StateTransfer(id, this.n);
+    this.transfer = new StateTransfer(id, this.mains);
     const logFrom = state.snapshot?.logFrom ?? 0;
     this.learner = new Learner(config.quorums, state.decided, logFrom);
     this.acceptor.truncateBelow(logFrom);
@@ -137,7 +148,7 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
     for (;;) {
       while (out.local.length > 0) this.handle(this.id, out.local.shift()!, out);
       this.executeDecided(out);
-      for (const accept of this.proposer.proposeReady(this.learner)) out.broadcast(accept);
+      for (const accept of this.proposer.proposeReady(this.learner)) this.toAcceptors(accept, out);
       if (out.local.length === 0) return;
     }
   }
@@ -197,7 +208,7 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
     if (!outcome.ok) return out.send(from, outcome.reply);
     out.persist(outcome.persist);
     const digest = batchDigest(msg.batch);
-    out.broadcast({ type: 'accepted', ballot: msg.ballot, slot: msg.slot, digest });
+    this.toMains({ type: 'accepted', ballot: msg.ballot, slot: msg.slot, digest }, out);
     if (this.learner.recordBatch(msg.slot, digest, msg.batch) === 'decided') this.onDecided(msg.slot, out);
     if (from !== this.id) {
       this.followLeader(msg.ballot.leader, out);
@@ -209,6 +220,7 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
 
   private onAccepted(from: NodeId, msg: Accepted, out: Outbox): void {
     this.observe(msg.ballot, out);
+    if (this.proposer.isLeader && ballotEquals(msg.ballot, this.proposer.ballot)) this.engagement?.heard(from);
     const outcome = this.learner.onAccepted(from, msg.ballot, msg.slot, msg.digest);
     if (outcome === 'decided') this.onDecided(msg.slot, out);
     else if (outcome === 'missing-batch') this.catchUp(msg.ballot.leader, msg.slot + 1, out);
@@ -363,12 +375,13 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
 
   private onPromise(from: NodeId, msg: Promise1b, out: Outbox): void {
     if (from !== this.id) this.catchUp(from, msg.decidedUpTo, out);
+    if (ballotEquals(msg.ballot, this.proposer.ballot)) this.engagement?.heard(from);
     const outcome = this.proposer.onPromise(from, msg);
     if (outcome === 'elected') {
       this.leaderHint = this.id;
       out.clearTimer('election');
-      for (const accept of this.proposer.becomeLeader(this.learner)) out.broadcast(accept);
-      out.broadcast(this.heartbeat());
+      for (const accept of this.proposer.becomeLeader(this.learner)) this.toAcceptors(accept, out);
+      this.toMains(this.heartbeat(), out);
       out.setTimer('heartbeat', this.config.heartbeatMs);
     } else if (outcome === 'lagging') {
       this.stepDown(out);
@@ -434,19 +447,19 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
         return this.startElection(out);
       case 'heartbeat':
         if (!this.proposer.isLeader) return;
-        out.broadcast(this.heartbeat());
-        for (const accept of this.proposer.retransmit(this.learner)) out.broadcast(accept);
+        this.toMains(this.heartbeat(), out);
+        this.retransmit(out);
         out.setTimer('heartbeat', this.config.heartbeatMs);
         return;
       case 'catchup': {
         this.catchupOutstanding = false;
-        if (this.n === 1) return;
+        if (this.mains === 1) return;
         if (this.transfer.slot !== null) {
           this.transfer.nextPeer();
           return this.requestState(out);
         }
-        // Ask someone else this time: the last peer may be down.
-        const peer = (this.id + 1 + this.rng.int(this.n - 1)) % this.n;
+        // Ask someone else this time: the last peer may be down. Only main members hold decisions.
+        const peer = (this.id + 1 + this.rng.int(this.mains - 1)) % this.mains;
         this.catchUp(peer, this.peerDecidedUpTo, out);
         return;
       }
@@ -459,8 +472,29 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
     if (this.proposer.role === 'candidate') this.proposer.failedAttempts += 1;
     const prepare = this.proposer.startPhase1(this.learner.firstUndecided);
     out.persist([{ type: 'round', round: prepare.ballot.round }]);
-    out.broadcast(prepare);
+    // After a failed attempt a main acceptor may be down: the retry asks the auxiliaries too.
+    this.engagement?.beginPhase1(this.proposer.failedAttempts > 0);
+    this.toAcceptors(prepare, out);
     out.setTimer('election', this.backoff());
+  }
+
+  /** Accepts undecided for a full heartbeat interval, sent again; with auxiliaries, the main acceptors silent on them are suspected first. */
+  private retransmit(out: Outbox): void {
+    const accepts = this.proposer.retransmit(this.learner);
+    if (this.engagement !== null) for (const accept of accepts) this.engagement.suspectSilent(this.learner.votersAt(accept.slot, accept.ballot));
+    for (const accept of accepts) this.toAcceptors(accept, out);
+  }
+
+  /** Prepare and Accept: to every acceptor, or (Cheap Paxos, no main acceptor suspected) to the main ones only. */
+  private toAcceptors(msg: Prepare | Accept, out: Outbox): void {
+    if (this.engagement === null || this.engagement.engaged) return out.broadcast(msg);
+    this.toMains(msg, out);
+  }
+
+  /** To every main member, this one included: all members when there are no auxiliaries. */
+  private toMains(msg: PeerMessage, out: Outbox): void {
+    if (this.engagement === null) return out.broadcast(msg);
+    for (let id = 0; id < this.mains; id++) out.send(id, msg);
   }
 
   private electionTimeout(): number {

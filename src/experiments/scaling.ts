@@ -1,14 +1,18 @@
 // Question: how do the cost per decided slot and the throughput grow with the cluster size?
 // Crash n = 3..15, the Byzantine modes n = 4..16, closed-loop clients on the simulator's
-// default links (1-10 ms, jitter); means over the seeds.
+// default links (1-10 ms, jitter); means over the seeds. Crash mode also runs as Cheap Paxos (f
+// auxiliary acceptors, cheap.ts) at every n; flexible quorums have no row here, since with
+// n = 2f+1 every pair of sizes that survives f crashes is a pair of majorities.
 import { MODES, type Mode } from '../base/mode.ts';
 import { simulate } from '../sim/simulator.ts';
-import { mean, round2, seedRange, SIM_DEFAULT_DELAY, sweep, type Column, type Experiment, type ExperimentResult, type Progress, type Row } from './experiment.ts';
-import { linesPerMode, type LineChart } from './plot.ts';
+import { mean, round2, seedRange, type Column, type Experiment, type ExperimentResult, type Progress, type Row } from './experiment.ts';
+import type { LineChart } from './plot.ts';
 import { decisionsPerSecond } from './sim-throughput.ts';
 
 export interface ScalingRow extends Row {
   readonly mode: Mode;
+  /** `standard`, or `cheap` (crash mode: f+1 main members and f auxiliary acceptors). */
+  readonly variant: string;
   readonly n: number;
   readonly f: number;
   readonly seeds: number;
@@ -39,12 +43,18 @@ export function runScaling(options: ScalingOptions = {}): ExperimentResult<Scali
   const fs = options.fs ?? FS_DEFAULT;
   const commands = options.commands ?? 60;
   const clients = options.clients ?? 4;
-  const cases = MODES.flatMap((mode) => fs[mode].map((f) => ({ mode, f })));
-  const rows = sweep(cases, options.progress, ({ mode, f }) => `${mode} f=${f}`, ({ mode, f }) => {
-    const runs = seeds.map((seed) => simulate({ mode, seed, f, commands: commands + WARMUP_COMMANDS, clients, thinkMs: 0, warmupCommands: WARMUP_COMMANDS }));
+  const cases = MODES.flatMap((mode) => [
+    ...fs[mode].map((f) => ({ mode, f, variant: 'standard', auxiliaries: 0 })),
+    ...(mode === 'crash' ? fs[mode].filter((f) => f >= 1).map((f) => ({ mode, f, variant: 'cheap', auxiliaries: f })) : []),
+  ]);
+  const rows = cases.map(({ mode, f, variant, auxiliaries }, i) => {
+    const config = auxiliaries === 0 ? {} : { config: { auxiliaries } };
+    const runs = seeds.map((seed) => simulate({ mode, seed, f, commands: commands + WARMUP_COMMANDS, clients, thinkMs: 0, warmupCommands: WARMUP_COMMANDS, ...config }));
+    options.progress?.(i + 1, cases.length, `${mode} ${variant} f=${f}`);
     const perSlot = (count: (r: (typeof runs)[number]) => number) => round2(mean(runs.map((r) => count(r) / r.slotsDecided)));
     return {
       mode,
+      variant,
       n: runs[0]!.n,
       f,
       seeds: seeds.length,
@@ -66,12 +76,13 @@ export function runScaling(options: ScalingOptions = {}): ExperimentResult<Scali
       { file: 'bytes-vs-n.svg', chart: versusN(rows, (r) => r.bytesPerSlot, 'Wire bytes per decided slot vs cluster size', 'bytes / slot') },
     ],
     seeds,
-    options: { fs, commands, warmupCommands: WARMUP_COMMANDS, clients, thinkMs: 0, delay: SIM_DEFAULT_DELAY },
+    options: { fs, cheap: { mode: 'crash', auxiliaries: 'f' }, commands, warmupCommands: WARMUP_COMMANDS, clients, thinkMs: 0, delay: 'simulator default (1-10 ms, jitter)' },
   };
 }
 
 const COLUMNS: readonly Column[] = [
   { key: 'mode', header: 'mode' },
+  { key: 'variant', header: 'variant' },
   { key: 'n', header: 'n' },
   { key: 'f', header: 'f' },
   { key: 'messagesPerSlot', header: 'msgs/slot', digits: 1 },
@@ -83,19 +94,23 @@ const COLUMNS: readonly Column[] = [
   { key: 'livenessFailures', header: 'liveness fail.' },
 ];
 
+function seriesName(r: ScalingRow): string {
+  return r.variant === 'standard' ? r.mode : `${r.mode} ${r.variant}`;
+}
+
 function versusN(rows: readonly ScalingRow[], pick: (r: ScalingRow) => number, title: string, yLabel: string): LineChart {
   return {
     kind: 'line',
     title,
     xLabel: 'cluster size n',
     yLabel,
-    series: linesPerMode(rows, MODES, (r) => [r.n, pick(r)]),
+    series: [...new Set(rows.map(seriesName))].map((name) => ({ name, points: rows.filter((r) => seriesName(r) === name).map((r): [number, number] => [r.n, pick(r)]) })),
   };
 }
 
 export const scalingExperiment: Experiment = {
   name: 'scaling',
-  summary: 'Cost per decided slot (messages, bytes, signatures) and simulated throughput vs cluster size n, per mode: crash n = 3..15, Byzantine and commit-reveal n = 4..16; 4 closed-loop clients, failure-free, the simulator\'s default links.',
+  summary: 'Cost per decided slot (messages, bytes, signatures) and simulated throughput vs cluster size n, per mode: crash n = 3..15 (also as Cheap Paxos, f of the 2f+1 members auxiliary), Byzantine and commit-reveal n = 4..16; 4 closed-loop clients, failure-free, the simulator\'s default links.',
   simulated: true,
   seedsDefault: 2,
   run: async ({ seeds, progress }) => runScaling({ seeds, progress }),

@@ -5,6 +5,7 @@
 import { KvStore } from '../app/kv.ts';
 import { Client, type ClientOptions } from '../core/client.ts';
 import { defaultConfig, type CoreConfig } from '../core/config.ts';
+import { isAuxiliary, mainsOf } from '../core/cheap.ts';
 import { PaxosNode, type NodeOptions } from '../core/node.ts';
 import type { ProtocolNode } from '../core/protocol.ts';
 import { SeededRng, type Rng } from '../core/rng.ts';
@@ -137,7 +138,9 @@ export function clientOptions(build: ModeBuild, sign: CommandSigner | null): Cli
 }
 
 export function makeClient(build: ModeBuild, clientId: ClientId, session: SessionId, rng: Rng, sign: CommandSigner | null, retryMs = build.clientRetryMs): Client {
-  return new Client(clientId, session, build.n, rng, retryMs, clientOptions(build, sign));
+  // Cheap Paxos auxiliaries serve no clients: a client knows the main members only.
+  const replicas = build.mode === 'crash' ? mainsOf(build.config) : build.n;
+  return new Client(clientId, session, replicas, rng, retryMs, clientOptions(build, sign));
 }
 
 /** A node and how far its log is decided (what `status` and the metrics report). */
@@ -166,6 +169,7 @@ export function makeNode(
 ): BuiltNode {
   if (build.mode === 'crash') {
     if (adversary !== undefined) throw new Error(`crash mode: node ${id} cannot run adversary '${adversary.name}' (Byzantine modes only)`);
+    if (isAuxiliary(build.config, id)) throw new Error(`crash mode: node ${id} would be a Cheap Paxos auxiliary, which only the simulator runs`);
     const options = crashNodeOptions(build, id, state, rng);
     const node = new PaxosNode(options);
     return { node, decidedUpTo: () => node.learner.firstUndecided, stateDigest: () => options.app.stateDigest() };

@@ -7,6 +7,8 @@ import type { Mode } from '../base/mode.ts';
 import type { Client } from '../core/client.ts';
 import type { CoreConfig } from '../core/config.ts';
 import { PaxosNode, type NodeOptions } from '../core/node.ts';
+import { AuxiliaryNode } from '../core/auxiliary.ts';
+import { isAuxiliary } from '../core/cheap.ts';
 import type { ProtocolNode } from '../core/protocol.ts';
 import { byzantineQuorums } from '../core/quorum.ts';
 import { SeededRng } from '../core/rng.ts';
@@ -45,6 +47,8 @@ export function crashSetup(f: number, config: Partial<CoreConfig> | undefined, m
     f,
     cluster: null,
     makeNode: (id, state, rng) => {
+      // Cheap Paxos auxiliaries are acceptors only; `makeNode` (mutants, scripts) builds the main members.
+      if (isAuxiliary(build.config, id)) return new AuxiliaryNode({ id, config: build.config, state });
       const options = crashNodeOptions(build, id, state, rng);
       return makeNode?.(options) ?? new PaxosNode(options);
     },

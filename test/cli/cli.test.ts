@@ -52,6 +52,14 @@ describe('byzpaxos sim', () => {
     expect(text.stdout).toMatch(/^sim: mode=crash n=5 f=1 q1=4 q2=2 seed 1,/);
   });
 
+  it('Cheap Paxos (crash mode): --cheap runs f+1 main members and f auxiliary acceptors, safe under faults', () => {
+    const out = simJson('--cheap', '--f', '2', '--seeds', '3', '--commands', '20', '--faults', 'drop=0.1,reorder,partition,crash');
+    expect(out).toMatchObject({ mode: 'crash', n: 5, f: 2, auxiliaries: 2, quorums: { phase1: 3, phase2: 3 }, safetyViolations: [], livenessFailures: 0, completed: 60 });
+    expect(simJson(...SMALL).auxiliaries).toBe(0);
+    const text = byzpaxos('sim', '--cheap', '--seeds', '1', '--commands', '5');
+    expect(text.stdout).toMatch(/^sim: mode=crash n=3 f=1 cheap \(main n0\.\.n1, auxiliary n2\) seed 1,/);
+  });
+
   it('the trace hash is a function of the arguments', () => {
     const a = simJson(...SMALL, '--seed-start', '1');
     const b = simJson(...SMALL, '--seed-start', '1');
@@ -87,6 +95,9 @@ describe('bad command lines exit 2 with one line naming the problem', () => {
     [['sim', '--nodes', '5', '--q1', '5'], /with f=1 crashed, 4 nodes remain, fewer than a quorum/],
     [['sim', '--nodes', '16'], /--nodes .*1\.\.15/],
     [['sim', '--mode', 'byzantine', '--nodes', '5'], /--nodes is for crash mode \(flexible quorums\)/],
+    [['sim', '--mode', 'byzantine', '--cheap'], /--cheap is for crash mode \(Cheap Paxos: f\+1 main and f auxiliary acceptors\)/],
+    [['sim', '--cheap', '--nodes', '5', '--q1', '4', '--q2', '2'], /--cheap uses majority quorums of 2f\+1 members and cannot be combined with --nodes, --q1 or --q2/],
+    [['sim', '--cheap', '--f', '0'], /--cheap needs --f 1 or more/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [[], /missing command/],
     [['experiment', 'nope'], /unknown experiment 'nope'/],

@@ -5,6 +5,8 @@ import { Acceptor } from '../../src/core/acceptor.ts';
 import type { CoreConfig } from '../../src/core/config.ts';
 import { PaxosNode, type NodeOptions } from '../../src/core/node.ts';
 import { Proposer } from '../../src/core/proposer.ts';
+import { isAuxiliary } from '../../src/core/cheap.ts';
+import type { Promise1b } from '../../src/messages/types.ts';
 import { NOOP, type Batch, type NodeId, type PValue } from '../../src/base/types.ts';
 import { encodeKvOp } from '../../src/app/kv.ts';
 
@@ -30,6 +32,24 @@ class InventingProposer extends Proposer {
   }
 }
 
+/**
+ * Cheap Paxos: counts an auxiliary's Promise towards the phase-1 quorum but drops the pvalues it
+ * reports, as if auxiliaries only mattered in phase 2. A value chosen with an auxiliary's vote
+ * while a main acceptor was down is then lost by a leader elected with that auxiliary.
+ */
+class AuxiliaryBlindProposer extends Proposer {
+  readonly #config: CoreConfig;
+
+  constructor(id: NodeId, config: CoreConfig, round: number) {
+    super(id, config, round);
+    this.#config = config;
+  }
+
+  override onPromise(from: NodeId, msg: Promise1b): ReturnType<Proposer['onPromise']> {
+    return super.onPromise(from, isAuxiliary(this.#config, from) ? { ...msg, accepted: [] } : msg);
+  }
+}
+
 type Factory = (options: NodeOptions) => PaxosNode;
 
 export const MUTANTS: Readonly<Record<string, Factory>> = {
@@ -39,4 +59,10 @@ export const MUTANTS: Readonly<Record<string, Factory>> = {
     new PaxosNode({ ...o, makeProposer: (id: NodeId, c: CoreConfig, r: number) => new Phase1SkippingProposer(id, c, r) }),
   'leader invents a command': (o) =>
     new PaxosNode({ ...o, makeProposer: (id: NodeId, c: CoreConfig, r: number) => new InventingProposer(id, c, r) }),
+};
+
+/** Mutants of the main members of a Cheap Paxos cluster (`config.auxiliaries` > 0). */
+export const CHEAP_MUTANTS: Readonly<Record<string, Factory>> = {
+  "leader ignores the auxiliaries' phase-1 pvalues": (o) =>
+    new PaxosNode({ ...o, makeProposer: (id: NodeId, c: CoreConfig, r: number) => new AuxiliaryBlindProposer(id, c, r) }),
 };
