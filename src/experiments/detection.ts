@@ -63,13 +63,14 @@ export const MEAN_LINK_DELAY_MS = ((DELAY.minMs + DELAY.maxMs) / 2) * 1.25;
 
 /** Strategies that touch only commit-reveal messages: in Byzantine mode they are honest nodes. */
 const COMMIT_REVEAL_ONLY = new Set(['reveal-mismatch', 'withhold-reveal', 'withhold-commitment', 'commit-equivocation', 'late-reveal']);
-const MODES: readonly Mode[] = ['byzantine', 'commit-reveal'];
+/** Detection needs signed messages: the Byzantine modes only. */
+const SIGNED_MODES: readonly Mode[] = ['byzantine', 'commit-reveal'];
 
 export function runDetection(options: DetectionOptions = {}): ExperimentResult<DetectionRow> {
   const seeds = options.seeds ?? 50;
   const wanted = options.adversaries ?? BUILT_IN_ADVERSARIES.map((a) => a.name);
   const adversaries = BUILT_IN_ADVERSARIES.filter((a) => wanted.includes(a.name));
-  const cases = MODES.flatMap((mode) => adversaryCases(mode, adversaries).map((adversary) => ({ mode, adversary })));
+  const cases = SIGNED_MODES.flatMap((mode) => adversaryCases(mode, adversaries).map((adversary) => ({ mode, adversary })));
   const rows = sweep(cases, options.progress, ({ mode, adversary }) => `${mode} ${adversary.name}`, ({ mode, adversary }) => row(mode, adversary, seeds));
   return {
     rows,
@@ -245,7 +246,7 @@ function provenChart(rows: readonly DetectionRow[]): BarChart {
     title: 'Runs with a verified proof against the Byzantine node',
     xLabel: 'adversary (f = 1, faults drop=0.1,dup=0.05,reorder,partition)',
     yLabel: 'proven runs / runs',
-    ...barsPerMode(rows, MODES, (r) => r.adversary, (r) => round2(r.proven / r.runs)),
+    ...barsPerMode(rows, SIGNED_MODES, (r) => r.adversary, (r) => round2(r.proven / r.runs)),
   };
 }
 
