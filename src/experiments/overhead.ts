@@ -11,7 +11,7 @@ import type { ProtocolNode } from '../core/protocol.ts';
 import { flexibleQuorums } from '../core/quorum.ts';
 import { encodeMessage } from '../messages/codec.ts';
 import { simulate, type SimHooks, type SimResult } from '../sim/simulator.ts';
-import type { Column, Experiment, ExperimentResult, Progress, Row } from './experiment.ts';
+import { mean, round2, sweep, type Column, type Experiment, type ExperimentResult, type Progress, type Row } from './experiment.ts';
 import type { BarChart } from './plot.ts';
 
 export interface OverheadRow extends Row {
@@ -77,11 +77,7 @@ export function runOverhead(options: OverheadOptions = {}): ExperimentResult<Ove
   const commands = options.commands ?? 300;
   const seed = options.seed ?? 1;
   const cases = MODES.flatMap((mode) => [...fs.map((f): Case => ({ mode, variant: 'standard', f })), ...(mode === 'crash' ? crashVariants(fs) : [])]);
-  const rows = cases.map((c, i) => {
-    const r = row(c, commands, seed);
-    options.progress?.(i + 1, cases.length, `${c.mode} ${c.variant} f=${c.f}`);
-    return r;
-  });
+  const rows = sweep(cases, options.progress, (c) => `${c.mode} ${c.variant} f=${c.f}`, (c) => row(c, commands, seed));
   return {
     rows,
     columns: COLUMNS,
@@ -184,32 +180,27 @@ function measure(c: Case, result: SimResult, traffic: Traffic): OverheadRow {
   const slots = result.slotsDecided;
   const messagesByType: Record<string, number> = {};
   for (const [type, entry] of [...result.messages.byType].sort(([a], [b]) => a.localeCompare(b))) {
-    messagesByType[type] = round(entry.count / slots);
+    messagesByType[type] = round2(entry.count / slots);
   }
   const measured = [...result.timings.values()].slice(WARMUP_COMMANDS);
-  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
   return {
     mode: c.mode,
     variant: c.variant,
     n: result.n,
     f: result.f,
-    messagesPerDecision: round(result.messages.count / slots),
-    bytesPerDecision: round(result.messages.bytes / slots),
-    toMainMessagesPerDecision: round(traffic.toMain.count / slots),
-    toAuxiliaryMessagesPerDecision: round(traffic.toAuxiliary.count / slots),
-    toMainBytesPerDecision: round(traffic.toMain.bytes / slots),
-    toAuxiliaryBytesPerDecision: round(traffic.toAuxiliary.bytes / slots),
-    delaysToDecide: round(mean(measured.map((t) => (t.firstDecidedAt! - t.invokedAt) / LINK_DELAY_MS))),
-    delaysToReply: round(mean(measured.map((t) => (t.completedAt! - t.invokedAt) / LINK_DELAY_MS))),
-    signaturesPerDecision: round(result.signatures.signs / slots),
-    verificationsPerDecision: round(result.signatures.verifies / slots),
-    commitmentsPerDecision: round((result.messages.byType.get('commitment')?.count ?? 0) / slots),
+    messagesPerDecision: round2(result.messages.count / slots),
+    bytesPerDecision: round2(result.messages.bytes / slots),
+    toMainMessagesPerDecision: round2(traffic.toMain.count / slots),
+    toAuxiliaryMessagesPerDecision: round2(traffic.toAuxiliary.count / slots),
+    toMainBytesPerDecision: round2(traffic.toMain.bytes / slots),
+    toAuxiliaryBytesPerDecision: round2(traffic.toAuxiliary.bytes / slots),
+    delaysToDecide: round2(mean(measured.map((t) => (t.firstDecidedAt! - t.invokedAt) / LINK_DELAY_MS))),
+    delaysToReply: round2(mean(measured.map((t) => (t.completedAt! - t.invokedAt) / LINK_DELAY_MS))),
+    signaturesPerDecision: round2(result.signatures.signs / slots),
+    verificationsPerDecision: round2(result.signatures.verifies / slots),
+    commitmentsPerDecision: round2((result.messages.byType.get('commitment')?.count ?? 0) / slots),
     messagesByType,
   };
-}
-
-function round(x: number): number {
-  return Math.round(x * 100) / 100;
 }
 
 const COLUMNS: readonly Column[] = [

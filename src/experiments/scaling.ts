@@ -5,7 +5,7 @@
 // n = 2f+1 every pair of sizes that survives f crashes is a pair of majorities.
 import { MODES, type Mode } from '../base/mode.ts';
 import { simulate } from '../sim/simulator.ts';
-import { mean, round2, seedRange, type Column, type Experiment, type ExperimentResult, type Progress, type Row } from './experiment.ts';
+import { mean, round2, seedRange, SIM_DEFAULT_DELAY, type Column, type Experiment, type ExperimentResult, type Progress, type Row } from './experiment.ts';
 import type { LineChart } from './plot.ts';
 import { decisionsPerSecond } from './sim-throughput.ts';
 
@@ -76,7 +76,7 @@ export function runScaling(options: ScalingOptions = {}): ExperimentResult<Scali
       { file: 'bytes-vs-n.svg', chart: versusN(rows, (r) => r.bytesPerSlot, 'Wire bytes per decided slot vs cluster size', 'bytes / slot') },
     ],
     seeds,
-    options: { fs, cheap: { mode: 'crash', auxiliaries: 'f' }, commands, warmupCommands: WARMUP_COMMANDS, clients, thinkMs: 0, delay: 'simulator default (1-10 ms, jitter)' },
+    options: { fs, cheap: { mode: 'crash', auxiliaries: 'f' }, commands, warmupCommands: WARMUP_COMMANDS, clients, thinkMs: 0, delay: SIM_DEFAULT_DELAY },
   };
 }
 
