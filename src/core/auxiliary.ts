@@ -79,8 +79,4 @@ export class AuxiliaryNode extends StepLoop implements ProtocolNode {
   protected onTimeout(_timer: TimerName, _out: Outbox): void {}
 
   protected drain(_out: Outbox): void {}
-
-  private count(map: Map<string, number>, key: string): void {
-    map.set(key, (map.get(key) ?? 0) + 1);
-  }
 }

@@ -556,10 +556,6 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
   private isRealBallot(b: Ballot): boolean {
     return b.round >= 1 && this.isMember(b.leader);
   }
-
-  private count(map: Map<string, number>, key: string): void {
-    map.set(key, (map.get(key) ?? 0) + 1);
-  }
 }
 
 function batchBytes(batch: Batch): number {

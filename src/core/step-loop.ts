@@ -29,4 +29,9 @@ export abstract class StepLoop {
   protected abstract onClientRequest(msg: ClientRequest, out: Outbox): void;
   protected abstract onTimeout(timer: TimerName, out: Outbox): void;
   protected abstract drain(out: Outbox): void;
+
+  /** One more of `key` in a received/dropped counter map. */
+  protected count(map: Map<string, number>, key: string): void {
+    map.set(key, (map.get(key) ?? 0) + 1);
+  }
 }
