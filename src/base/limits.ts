@@ -144,6 +144,13 @@ export function evidenceQueriesMax(watermarkSlots: number): number {
 }
 /** Retransmit periods an unanswered Accept or Bundle waits before the leader sends it again. */
 export const LEADER_RESEND_PERIODS = 2;
+/**
+ * A leader with nothing queued or in flight, whose log has not advanced, heartbeats only every
+ * this many retransmit periods once as many such periods have passed: an idle Byzantine cluster
+ * sends 2 heartbeats a second, not 17. Followers use them only to learn how far the log is
+ * decided (catch-up); no timer of theirs waits on them while they hold no client command.
+ */
+export const IDLE_HEARTBEAT_PERIODS = 8;
 /** A replica sends its votes for undecided slots again every this many retransmit periods. */
 export const VOTE_RESEND_PERIODS = 2;
 /** Reveal requests a learner sends an acceptor for one slot before it suspects it of withholding. */
