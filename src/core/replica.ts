@@ -17,6 +17,7 @@
 import { CLIENT_SESSIONS_MAX, CLIENT_SESSIONS_PER_CLIENT_MAX, SESSION_PARTS, STATE_PART_BYTES_MAX, STATE_PARTS_MAX } from '../base/limits.ts';
 import type { Batch, ClientId, Command, SessionId, Slot } from '../base/types.ts';
 import type { StateMachine } from './state-machine.ts';
+import { isMembershipOp } from './configuration.ts';
 import { bytesEqual } from '../../crypto/digest.ts';
 import { decodeSessionPart, encodeSessionPart, SESSION_BYTES_MAX, stateDigestOf, statePartDigest, type ClientSessions } from '../messages/codec.ts';
 
@@ -57,6 +58,8 @@ export function snapshotOf(executedUpTo: Slot, parts: readonly Uint8Array[]): St
   return { executedUpTo, parts, digests, digest: stateDigestOf({ executedUpTo, digests }) };
 }
 
+/** What a membership command returns: the change is decided; it takes effect α slots later. */
+const MEMBERSHIP_RESULT = new Uint8Array(0);
 /** The seq every session starts at. */
 const FIRST_SEQ = 1;
 /** Sessions one part holds at most: even with maximal results it stays within STATE_PART_BYTES_MAX. */
@@ -188,7 +191,8 @@ export class Replica {
       if (command.seq !== FIRST_SEQ) return null;
       if (!this.admit(part, sessions)) return undefined;
     }
-    const result = this.app.apply(command.op);
+    // A membership command acts on the configuration (configuration.ts), never on the application.
+    const result = isMembershipOp(command.op) ? MEMBERSHIP_RESULT : this.app.apply(command.op);
     const own = sessions ?? new Map<SessionId, Session>();
     if (sessions === undefined) part.clients.set(command.clientId, own);
     else own.delete(command.session); // re-inserted last: the most recently used

@@ -1,0 +1,192 @@
+// Which acceptors count for which slot: reconfiguration through the log (seed 001, after "Paxos
+// Made Moderately Complex": a membership change is a command decided in a slot c, and it governs
+// the slots from c + α on). A proposer proposes slot s, and a learner decides it, only in the
+// configuration of s, which is known once every slot up to s − α is decided; before that the
+// slot waits (the window stalls). So every member that acts on slot s uses the same membership,
+// whatever it decided beyond s − α, and quorums of one slot always intersect. Phase-1 and phase-2
+// quorums of a configuration are majorities of its members (docs/PROTOCOL.md, "Reconfiguration").
+//
+// A static cluster (no reconfiguration) is the special case with one configuration for every slot.
+import { CONFIGURATION_MEMBERS_MAX, NODE_ID_MAX, RECONFIG_WINDOW_SLOTS } from '../base/limits.ts';
+import type { Batch, NodeId, Slot } from '../base/types.ts';
+import type { QuorumSpec } from './quorum.ts';
+import { SlotMap } from './slot-window.ts';
+
+/** The acceptors of one configuration and its quorum sizes. */
+export interface Membership {
+  readonly members: ReadonlySet<NodeId>;
+  readonly phase1: number;
+  readonly phase2: number;
+}
+
+/** Whether at least `size` of `voters` are members. */
+export function hasQuorum(membership: Membership, voters: Iterable<NodeId>, size: number): boolean {
+  let count = 0;
+  for (const voter of voters) if (membership.members.has(voter) && ++count >= size) return true;
+  return false;
+}
+
+export interface Configurations {
+  /** The configuration of `slot`; null while some slot up to slot − α is undecided here (below `firstUndecided`). */
+  at(slot: Slot, firstUndecided: Slot): Membership | null;
+  /** A decided slot: its membership changes take effect α slots later. Called once per slot. */
+  record(slot: Slot, batch: Batch): void;
+  /** Every slot below this is settled and will never be asked for again. */
+  forgetBelow(slot: Slot): void;
+  /**
+   * The first slot that every change decided so far governs. A leader fills the slots below it
+   * with no-ops when it has no commands, so a change takes effect without waiting for load.
+   */
+  readonly settledFrom: Slot;
+}
+
+/** Every slot: members 0..n−1 with the spec's quorum sizes (flexible quorums included). */
+export class StaticConfiguration implements Configurations {
+  readonly settledFrom = 0;
+  readonly #membership: Membership;
+
+  constructor(quorums: QuorumSpec) {
+    this.#membership = { members: new Set(Array.from({ length: quorums.n }, (_, id) => id)), phase1: quorums.phase1, phase2: quorums.phase2 };
+  }
+
+  at(): Membership {
+    return this.#membership;
+  }
+
+  record(): void {}
+
+  forgetBelow(): void {}
+}
+
+// --- Membership commands ---------------------------------------------------------------------
+
+export type MembershipChange =
+  | { readonly kind: 'add'; readonly node: NodeId }
+  | { readonly kind: 'remove'; readonly node: NodeId }
+  /** One member out, another in, in one slot. */
+  | { readonly kind: 'replace'; readonly out: NodeId; readonly in: NodeId };
+
+/** Ops starting with these bytes are membership commands, never the application's (0xff is no kv tag). */
+const MEMBERSHIP_MAGIC = [0xff, 0x42, 0x50, 0x4d, 0x01]; // 0xff "BPM" v1
+const KIND_ADD = 1;
+const KIND_REMOVE = 2;
+const KIND_REPLACE = 3;
+
+export function encodeMembershipChange(change: MembershipChange): Uint8Array {
+  const ids = change.kind === 'replace' ? [change.out, change.in] : [change.node];
+  for (const id of ids) if (!Number.isInteger(id) || id < 0 || id > NODE_ID_MAX) throw new RangeError(`membership: node id ${id} not in 0..${NODE_ID_MAX}`);
+  const kind = change.kind === 'add' ? KIND_ADD : change.kind === 'remove' ? KIND_REMOVE : KIND_REPLACE;
+  return Uint8Array.from([...MEMBERSHIP_MAGIC, kind, ...ids]);
+}
+
+export function isMembershipOp(op: Uint8Array): boolean {
+  return op.length >= MEMBERSHIP_MAGIC.length && MEMBERSHIP_MAGIC.every((b, i) => op[i] === b);
+}
+
+/** The change a membership op asks for, or null if it is malformed (then it changes nothing, on every replica alike). */
+export function decodeMembershipChange(op: Uint8Array): MembershipChange | null {
+  if (!isMembershipOp(op)) return null;
+  const body = op.subarray(MEMBERSHIP_MAGIC.length);
+  const kind = body[0];
+  if (kind === KIND_ADD && body.length === 2) return { kind: 'add', node: body[1]! };
+  if (kind === KIND_REMOVE && body.length === 2) return { kind: 'remove', node: body[1]! };
+  if (kind === KIND_REPLACE && body.length === 3) return { kind: 'replace', out: body[1]!, in: body[2]! };
+  return null;
+}
+
+/** The members after `change`, or null if it does not apply to `members` (it is then ignored). */
+export function applyChange(members: ReadonlySet<NodeId>, change: MembershipChange, universe: number): ReadonlySet<NodeId> | null {
+  const leaving = change.kind === 'add' ? null : change.kind === 'remove' ? change.node : change.out;
+  const joining = change.kind === 'remove' ? null : change.kind === 'add' ? change.node : change.in;
+  if (leaving !== null && !members.has(leaving)) return null;
+  if (joining !== null && (members.has(joining) || joining >= universe)) return null;
+  const next = new Set(members);
+  if (leaving !== null) next.delete(leaving);
+  if (joining !== null) next.add(joining);
+  if (next.size === 0 || next.size > CONFIGURATION_MEMBERS_MAX) return null;
+  return next;
+}
+
+/** Crash mode's quorums of a configuration: majorities of its members. */
+export function majorityOf(members: ReadonlySet<NodeId>): Membership {
+  const majority = Math.floor(members.size / 2) + 1;
+  return { members, phase1: majority, phase2: majority };
+}
+
+// --- The configuration history -------------------------------------------------------------
+
+interface Epoch {
+  /** First slot this configuration governs. */
+  readonly from: Slot;
+  readonly membership: Membership;
+}
+
+/**
+ * The configurations of a reconfigurable cluster: the initial one, and one per applicable change
+ * decided, each governing from its slot + α. Changes are recorded as slots are decided, in any
+ * order; the configuration of a slot is read only once everything that can change it is decided.
+ */
+export class ConfigurationHistory implements Configurations {
+  /** α: a change decided in slot c governs slots from c + delaySlots on. */
+  protected readonly delaySlots: number;
+  private readonly universe: number;
+  /** The configuration folded from every change already forgotten: the first epoch. */
+  private base: Epoch;
+  private readonly changes = new SlotMap<MembershipChange[]>();
+  private epochs: Epoch[];
+  private lastChangeSlot: Slot = -1;
+
+  constructor(initial: readonly NodeId[], universe: number, delaySlots = RECONFIG_WINDOW_SLOTS) {
+    this.delaySlots = delaySlots;
+    this.universe = universe;
+    this.base = { from: 0, membership: majorityOf(new Set(initial)) };
+    this.epochs = [this.base];
+  }
+
+  get settledFrom(): Slot {
+    return this.lastChangeSlot < 0 ? 0 : this.lastChangeSlot + this.delaySlots;
+  }
+
+  at(slot: Slot, firstUndecided: Slot): Membership | null {
+    if (!this.knows(slot, firstUndecided)) return null;
+    let found = this.epochs[0]!;
+    for (const epoch of this.epochs) if (epoch.from <= slot) found = epoch;
+    return found.membership;
+  }
+
+  record(slot: Slot, batch: Batch): void {
+    const changes: MembershipChange[] = [];
+    for (const command of batch.commands) {
+      const change = decodeMembershipChange(command.op);
+      if (change !== null) changes.push(change);
+    }
+    if (changes.length === 0) return;
+    this.changes.set(slot, changes);
+    this.lastChangeSlot = Math.max(this.lastChangeSlot, slot);
+    this.epochs = this.fold();
+  }
+
+  forgetBelow(slot: Slot): void {
+    // Keep the epoch governing `slot` itself as the new base.
+    const governing = this.epochs.filter((e) => e.from <= slot).at(-1)!;
+    if (governing === this.base) return;
+    this.base = governing;
+    for (const c of [...this.changes.keys()]) if (c + this.delaySlots <= governing.from) this.changes.delete(c);
+    this.epochs = this.fold();
+  }
+
+  /** Whether every slot that can change the configuration of `slot` is decided. */
+  protected knows(slot: Slot, firstUndecided: Slot): boolean {
+    return slot - this.delaySlots < firstUndecided;
+  }
+
+  private fold(): Epoch[] {
+    const epochs = [this.base];
+    let members = this.base.membership.members;
+    for (const c of [...this.changes.keys()].sort((a, b) => a - b)) {
+      for (const change of this.changes.get(c)!) members = applyChange(members, change, this.universe) ?? members;
+      if (members !== epochs.at(-1)!.membership.members) epochs.push({ from: c + this.delaySlots, membership: majorityOf(members) });
+    }
+    return epochs;
+  }
+}

@@ -1,0 +1,115 @@
+// Reconfiguration through the log, rule by rule (seed 001, "Paxos Made Moderately Complex": a
+// change decided in slot c governs from c + WINDOW on; seed 003, Multi-Paxos).
+import { describe, expect, it } from 'vitest';
+import {
+  applyChange,
+  ConfigurationHistory,
+  decodeMembershipChange,
+  encodeMembershipChange,
+  hasQuorum,
+  isMembershipOp,
+  majorityOf,
+  type MembershipChange,
+} from '../../src/core/configuration.ts';
+import { RECONFIG_WINDOW_SLOTS as ALPHA } from '../../src/base/limits.ts';
+import { Learner } from '../../src/core/learner.ts';
+import { crashQuorums } from '../../src/core/quorum.ts';
+import { encodeKvOp } from '../../src/app/kv.ts';
+import { batchDigest } from '../../src/messages/codec.ts';
+import { NOOP, type Batch, type Slot } from '../../src/base/types.ts';
+
+const change = (c: MembershipChange): Batch => ({ commands: [{ clientId: 9, session: 1, seq: 1, op: encodeMembershipChange(c), signature: new Uint8Array(0) }] });
+const members = (h: ConfigurationHistory, slot: Slot, firstUndecided: Slot): number[] | null => {
+  const m = h.at(slot, firstUndecided);
+  return m === null ? null : [...m.members].sort();
+};
+
+describe('membership commands', () => {
+  it('round-trip add, remove and replace; a kv op is never one', () => {
+    for (const c of [{ kind: 'add', node: 3 }, { kind: 'remove', node: 0 }, { kind: 'replace', out: 1, in: 4 }] as MembershipChange[]) {
+      expect(decodeMembershipChange(encodeMembershipChange(c))).toEqual(c);
+    }
+    expect(isMembershipOp(encodeKvOp({ type: 'put', key: 'k', value: 'v' }))).toBe(false);
+  });
+
+  it('a malformed one decodes to null (it changes nothing, on every replica alike)', () => {
+    const bytes = encodeMembershipChange({ kind: 'add', node: 3 });
+    expect(decodeMembershipChange(bytes.subarray(0, bytes.length - 1))).toBeNull();
+    expect(decodeMembershipChange(Uint8Array.from([...bytes, 7]))).toBeNull();
+  });
+
+  it('a change that does not apply is ignored: removing a non-member, adding a member, emptying, leaving the universe', () => {
+    const m = new Set([0, 1, 2]);
+    expect(applyChange(m, { kind: 'remove', node: 5 }, 6)).toBeNull();
+    expect(applyChange(m, { kind: 'add', node: 1 }, 6)).toBeNull();
+    expect(applyChange(m, { kind: 'add', node: 6 }, 6)).toBeNull();
+    expect(applyChange(new Set([0]), { kind: 'remove', node: 0 }, 6)).toBeNull();
+    expect([...applyChange(m, { kind: 'replace', out: 2, in: 5 }, 6)!].sort()).toEqual([0, 1, 5]);
+  });
+
+  it('quorums follow the members: majorities, counted over members only', () => {
+    expect(majorityOf(new Set([0, 1, 2, 3])).phase2).toBe(3);
+    expect(majorityOf(new Set([0, 1, 2, 3, 4])).phase1).toBe(3);
+    const m = majorityOf(new Set([0, 1, 3]));
+    expect(hasQuorum(m, [1, 2], 2)).toBe(false);
+    expect(hasQuorum(m, [1, 3], 2)).toBe(true);
+  });
+});
+
+describe('the window α: a change decided in slot c governs from c + α', () => {
+  it('the configuration of s is known only once every slot up to s − α is decided', () => {
+    const h = new ConfigurationHistory([0, 1, 2], 5);
+    expect(members(h, ALPHA - 1, 0)).toEqual([0, 1, 2]);
+    expect(members(h, ALPHA, 0)).toBeNull();
+    expect(members(h, ALPHA, 1)).toEqual([0, 1, 2]);
+  });
+
+  it('slots before c + α keep the old configuration, slots from it on have the new one', () => {
+    const h = new ConfigurationHistory([0, 1, 2], 5);
+    h.record(4, change({ kind: 'add', node: 3 }));
+    expect(members(h, 4 + ALPHA - 1, 5)).toEqual([0, 1, 2]);
+    expect(members(h, 4 + ALPHA, 5)).toEqual([0, 1, 2, 3]);
+    expect(h.settledFrom).toBe(4 + ALPHA);
+  });
+
+  it('changes recorded out of slot order apply in slot order', () => {
+    const h = new ConfigurationHistory([0, 1, 2], 5);
+    h.record(6, change({ kind: 'remove', node: 3 }));
+    h.record(2, change({ kind: 'add', node: 3 }));
+    expect(members(h, 2 + ALPHA, 7)).toEqual([0, 1, 2, 3]);
+    expect(members(h, 6 + ALPHA, 7)).toEqual([0, 1, 2]);
+  });
+
+  it('forgetting settled slots keeps every configuration still asked for', () => {
+    const h = new ConfigurationHistory([0, 1, 2], 5);
+    h.record(1, change({ kind: 'add', node: 3 }));
+    h.record(3, change({ kind: 'remove', node: 0 }));
+    h.forgetBelow(1 + ALPHA);
+    expect(members(h, 1 + ALPHA, 4)).toEqual([0, 1, 2, 3]);
+    expect(members(h, 3 + ALPHA, 4)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('the learner counts votes of the slot configuration only, and holds a slot until it knows it', () => {
+  const ballot = { round: 1, leader: 0 };
+  const value = { commands: [{ clientId: 1, session: 1, seq: 1, op: encodeKvOp({ type: 'put', key: 'k', value: 'v' }), signature: new Uint8Array(0) }] };
+
+  it('a slot beyond the window waits for the slots up to s − α, then decides', () => {
+    const learner = new Learner(crashQuorums(1), new Map(), 0, new ConfigurationHistory([0, 1, 2], 5));
+    learner.recordBatch(ALPHA, batchDigest(value), value);
+    expect(learner.onAccepted(0, ballot, ALPHA, batchDigest(value))).toBe('pending');
+    expect(learner.onAccepted(1, ballot, ALPHA, batchDigest(value))).toBe('pending');
+    expect(learner.learnDecided(0, NOOP)).toBe(true);
+    expect(learner.decideHeld()).toEqual([ALPHA]);
+  });
+
+  it('after a replace, the new member counts and the removed one does not', () => {
+    const learner = new Learner(crashQuorums(1), new Map(), 0, new ConfigurationHistory([0, 1, 2], 5));
+    learner.learnDecided(0, change({ kind: 'replace', out: 2, in: 4 }));
+    for (let s = 1; s < ALPHA; s++) learner.learnDecided(s, NOOP);
+    learner.recordBatch(ALPHA, batchDigest(value), value);
+    expect(learner.onAccepted(2, ballot, ALPHA, batchDigest(value))).toBe('pending');
+    expect(learner.onAccepted(1, ballot, ALPHA, batchDigest(value))).toBe('pending');
+    expect(learner.onAccepted(4, ballot, ALPHA, batchDigest(value))).toBe('decided');
+  });
+});
