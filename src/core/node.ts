@@ -487,8 +487,13 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
     if (this.proposer.isLeader) return;
     if (this.proposer.round + 1 > ROUND_MAX) return;
     const electorate = this.learner.membershipAt(this.learner.firstUndecided)!;
-    // Not a member (yet, or any more): keep listening, campaign only once a member.
-    if (!electorate.members.has(this.id)) return out.setTimer('election', this.electionTimeout());
+    // Not a member as far as we know (yet, or any more): campaign only once one. We may just lag
+    // behind a change that made us one, with no leader left to hear it from: ask a peer.
+    if (!electorate.members.has(this.id)) {
+      const peer = (this.id + 1 + this.rng.int(this.n - 1)) % this.n;
+      out.send(peer, { type: 'catchup-request', fromSlot: this.learner.firstUndecided });
+      return out.setTimer('election', this.electionTimeout());
+    }
     if (this.proposer.role === 'candidate') this.proposer.failedAttempts += 1;
     const prepare = this.proposer.startPhase1(this.learner.firstUndecided, electorate);
     out.persist([{ type: 'round', round: prepare.ballot.round }]);
