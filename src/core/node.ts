@@ -250,7 +250,9 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
   private executeDecided(out: Outbox): void {
     this.executeReady(out);
     const since = this.snapshot?.executedUpTo ?? 0;
-    if (this.replica.executedUpTo - since >= SNAPSHOT_INTERVAL_SLOTS) this.takeSnapshot(out);
+    // A snapshot does not carry the configuration history yet: truncating the log below one would
+    // lose the membership changes a restart (or a new member) needs, so a reconfigurable cluster keeps its log.
+    if (this.config.reconfiguration === null && this.replica.executedUpTo - since >= SNAPSHOT_INTERVAL_SLOTS) this.takeSnapshot(out);
   }
 
   private executeReady(out: Outbox): void {

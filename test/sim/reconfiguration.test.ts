@@ -85,7 +85,8 @@ describe('mutant: a membership change applied at once, without the window α', (
       const r = simulate({ seed, f: 1, commands: 30, faults, makeNode });
       if (r.safetyViolations.some((v) => v.kind === 'quorum')) caught++;
     }
-    expect(caught).toBeGreaterThan(0);
+    // 16 of these 20 when it was written; any catch proves the check can fail.
+    expect(caught).toBeGreaterThanOrEqual(8);
   });
 
   // Found by sweeping the mutant: learners that know different prefixes of the log count quorums
