@@ -121,37 +121,44 @@ interface Epoch {
   readonly membership: Membership;
 }
 
+/** A snapshot's configuration part, decoded and checked (ConfigurationHistory.decodePart). */
+export type ConfigurationPart = readonly Epoch[];
+
 /**
  * The configurations of a reconfigurable cluster: the initial one, and one per applicable change
  * decided, each governing from its slot + α. Changes are recorded as slots are decided, in any
  * order; the configuration of a slot is read only once everything that can change it is decided.
+ *
+ * A snapshot at `executedUpTo` X carries, as one state part, what the changes at slots below X
+ * make of the slots from X on (encodeAt): the configuration governing X and those still pending,
+ * at most α slots of them. Restoring it, or forgetting below X, folds those changes into `base`.
  */
 export class ConfigurationHistory implements Configurations {
   /** α: a change decided in slot c governs slots from c + delaySlots on. */
   protected readonly delaySlots: number;
   private readonly universe: number;
-  /** The configuration folded from every change already forgotten: the first epoch. */
-  private base: Epoch;
+  /** What the changes already folded away left: the epochs governing the slots from the last fold on. */
+  private base: readonly Epoch[];
+  /** Decided changes not folded into `base`, by slot. */
   private readonly changes = new SlotMap<MembershipChange[]>();
-  private epochs: Epoch[];
+  private epochs: readonly Epoch[];
   private lastChangeSlot: Slot = -1;
 
   constructor(initial: readonly NodeId[], universe: number, delaySlots = RECONFIG_WINDOW_SLOTS) {
     this.delaySlots = delaySlots;
     this.universe = universe;
-    this.base = { from: 0, membership: majorityOf(new Set(initial)) };
-    this.epochs = [this.base];
+    this.base = [{ from: 0, membership: majorityOf(new Set(initial)) }];
+    this.epochs = this.base;
   }
 
   get settledFrom(): Slot {
-    return this.lastChangeSlot < 0 ? 0 : this.lastChangeSlot + this.delaySlots;
+    const lastEpoch = this.epochs.at(-1)!.from;
+    return Math.max(lastEpoch, this.lastChangeSlot < 0 ? 0 : this.lastChangeSlot + this.delaySlots);
   }
 
   at(slot: Slot, firstUndecided: Slot): Membership | null {
     if (!this.knows(slot, firstUndecided)) return null;
-    let found = this.epochs[0]!;
-    for (const epoch of this.epochs) if (epoch.from <= slot) found = epoch;
-    return found.membership;
+    return governing(this.epochs, slot)[0]!.membership;
   }
 
   record(slot: Slot, batch: Batch): void {
@@ -167,11 +174,25 @@ export class ConfigurationHistory implements Configurations {
   }
 
   forgetBelow(slot: Slot): void {
-    // Keep the epoch governing `slot` itself as the new base.
-    const governing = this.epochs.filter((e) => e.from <= slot).at(-1)!;
-    if (governing === this.base) return;
-    this.base = governing;
-    for (const c of [...this.changes.keys()]) if (c + this.delaySlots <= governing.from) this.changes.delete(c);
+    this.base = governing(this.fold(slot), slot);
+    this.changes.forgetBelow(slot);
+    this.epochs = this.fold();
+  }
+
+  /** The state part of a snapshot at `executedUpTo`: every slot below it is decided here. */
+  encodeAt(executedUpTo: Slot): Uint8Array {
+    const epochs = governing(this.fold(executedUpTo), executedUpTo);
+    const bytes: number[] = [epochs.length];
+    for (const { from, membership } of epochs) {
+      bytes.push(...u48(from), membership.members.size, ...[...membership.members].sort((a, b) => a - b));
+    }
+    return Uint8Array.from(bytes);
+  }
+
+  /** Installs a snapshot's configuration part (`executedUpTo` its position), checked by decodePart. */
+  install(part: ConfigurationPart, executedUpTo: Slot): void {
+    this.base = part;
+    this.changes.forgetBelow(executedUpTo);
     this.epochs = this.fold();
   }
 
@@ -180,13 +201,58 @@ export class ConfigurationHistory implements Configurations {
     return slot - this.delaySlots < firstUndecided;
   }
 
-  private fold(): Epoch[] {
-    const epochs = [this.base];
-    let members = this.base.membership.members;
+  /** The epochs from `base` and the changes at slots below `below`, in slot order. */
+  private fold(below = Infinity): Epoch[] {
+    const epochs = [...this.base];
+    let members = epochs.at(-1)!.membership.members;
     for (const c of [...this.changes.keys()].sort((a, b) => a - b)) {
+      if (c >= below) break;
       for (const change of this.changes.get(c)!) members = applyChange(members, change, this.universe) ?? members;
       if (members !== epochs.at(-1)!.membership.members) epochs.push({ from: c + this.delaySlots, membership: majorityOf(members) });
     }
     return epochs;
   }
+
+  /** A snapshot's configuration part; throws RangeError if it is malformed. Changes nothing. */
+  decodePart(part: Uint8Array): ConfigurationPart {
+    const fail = (why: string): never => {
+      throw new RangeError(`configuration part: ${why}`);
+    };
+    const epochs: Epoch[] = [];
+    let at = 1;
+    const count = part[0] ?? fail('empty');
+    for (let i = 0; i < count; i++) {
+      if (at + 7 > part.length) fail('truncated');
+      const from = readU48(part, at);
+      const size = part[at + 6]!;
+      at += 7;
+      if (size < 1 || size > CONFIGURATION_MEMBERS_MAX || at + size > part.length) fail(`bad member count ${size}`);
+      const members = new Set(part.subarray(at, at + size));
+      at += size;
+      if (members.size !== size || [...members].some((id) => id >= this.universe)) fail('bad members');
+      if (epochs.length > 0 && from <= epochs.at(-1)!.from) fail('epochs out of order');
+      epochs.push({ from, membership: majorityOf(members) });
+    }
+    if (count < 1 || at !== part.length) fail('bad length');
+    return epochs;
+  }
+}
+
+/** The epoch governing `slot` and every later one. */
+function governing(epochs: readonly Epoch[], slot: Slot): readonly Epoch[] {
+  let index = 0;
+  for (let i = 0; i < epochs.length; i++) if (epochs[i]!.from <= slot) index = i;
+  return epochs.slice(index);
+}
+
+function u48(value: number): number[] {
+  const bytes: number[] = [];
+  for (let shift = 40; shift >= 0; shift -= 8) bytes.push(Math.floor(value / 2 ** shift) % 256);
+  return bytes;
+}
+
+function readU48(bytes: Uint8Array, at: number): number {
+  let value = 0;
+  for (let i = 0; i < 6; i++) value = value * 256 + bytes[at + i]!;
+  return value;
 }

@@ -18,7 +18,7 @@ import { Acceptor } from './acceptor.ts';
 import { ballotEquals, ballotGreater, compareBallots } from '../base/ballot.ts';
 import { Engagement, mainsOf } from './cheap.ts';
 import type { CoreConfig, Reconfiguration } from './config.ts';
-import { ConfigurationHistory, StaticConfiguration, type Configurations } from './configuration.ts';
+import { ConfigurationHistory, StaticConfiguration } from './configuration.ts';
 import type { Effect, TimerName } from './effects.ts';
 import { StepLoop } from './step-loop.ts';
 import { Learner } from './learner.ts';
@@ -71,7 +71,7 @@ export interface NodeOptions {
   readonly makeAcceptor?: (state: PersistentState) => Acceptor;
   readonly makeProposer?: (id: NodeId, config: CoreConfig, round: number) => Proposer;
   /** Lets mutation tests substitute a configuration history (one that skips the window). */
-  readonly makeConfigurations?: (reconfiguration: Reconfiguration) => Configurations;
+  readonly makeConfigurations?: (reconfiguration: Reconfiguration) => ConfigurationHistory;
 }
 
 export interface NodeStats {
@@ -118,14 +118,12 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
     this.acceptor = options.makeAcceptor?.(state) ?? new Acceptor(state.promised, state.accepted);
     const round = Math.max(state.round, state.promised.round);
     this.proposer = options.makeProposer?.(id, config, round) ?? new Proposer(id, config, round);
-    this.replica = new Replica(options.app);
+    const history =
+      reconfiguration === null ? null : (options.makeConfigurations?.(reconfiguration) ?? new ConfigurationHistory(reconfiguration.members, reconfiguration.universe));
+    this.replica = new Replica(options.app, history);
     this.transfer = new StateTransfer(id, this.mains);
     const logFrom = state.snapshot?.logFrom ?? 0;
-    const configurations =
-      reconfiguration === null
-        ? new StaticConfiguration(config.quorums)
-        : (options.makeConfigurations?.(reconfiguration) ?? new ConfigurationHistory(reconfiguration.members, reconfiguration.universe));
-    this.learner = new Learner(config.quorums, state.decided, logFrom, configurations);
+    this.learner = new Learner(config.quorums, state.decided, logFrom, history ?? new StaticConfiguration(config.quorums));
     this.acceptor.truncateBelow(logFrom);
     if (state.snapshot !== null) {
       // Our own store: a snapshot that does not restore is a damaged store, and throws.
@@ -250,9 +248,7 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
   private executeDecided(out: Outbox): void {
     this.executeReady(out);
     const since = this.snapshot?.executedUpTo ?? 0;
-    // A snapshot does not carry the configuration history yet: truncating the log below one would
-    // lose the membership changes a restart (or a new member) needs, so a reconfigurable cluster keeps its log.
-    if (this.config.reconfiguration === null && this.replica.executedUpTo - since >= SNAPSHOT_INTERVAL_SLOTS) this.takeSnapshot(out);
+    if (this.replica.executedUpTo - since >= SNAPSHOT_INTERVAL_SLOTS) this.takeSnapshot(out);
   }
 
   private executeReady(out: Outbox): void {

@@ -90,6 +90,31 @@ describe('the window α: a change decided in slot c governs from c + α', () => 
   });
 });
 
+describe('a snapshot carries the configuration history', () => {
+  it('the part at X holds what changes below X make of the slots from X on; installing it restores them', () => {
+    const h = new ConfigurationHistory([0, 1, 2], 5);
+    h.record(1, change({ kind: 'add', node: 3 }));
+    h.record(20, change({ kind: 'remove', node: 1 }));
+    h.record(23, change({ kind: 'replace', out: 0, in: 4 }));
+    h.record(30, change({ kind: 'remove', node: 2 }));
+    const X = 25;
+    const fresh = new ConfigurationHistory([0, 1, 2], 5);
+    fresh.install(fresh.decodePart(h.encodeAt(X)), X);
+    // The change at 30, beyond the snapshot, is not in the part: it is decided after X.
+    for (const slot of [X, 20 + ALPHA, 23 + ALPHA]) expect(members(fresh, slot, X + 1)).toEqual(members(h, slot, X + 1));
+    expect(members(fresh, 30 + ALPHA, 31)).toEqual([2, 3, 4]);
+  });
+
+  it('a malformed part is refused, and nothing changes', () => {
+    const h = new ConfigurationHistory([0, 1, 2], 5);
+    const part = h.encodeAt(0);
+    for (const bad of [new Uint8Array(0), part.subarray(0, part.length - 1), Uint8Array.from([...part, 0]), Uint8Array.from([1, 0, 0, 0, 0, 0, 0, 1, 7])]) {
+      expect(() => h.decodePart(bad)).toThrow(RangeError);
+    }
+    expect(members(h, 0, 0)).toEqual([0, 1, 2]);
+  });
+});
+
 describe('the learner counts votes of the slot configuration only, and holds a slot until it knows it', () => {
   const ballot = { round: 1, leader: 0 };
   const value = { commands: [{ clientId: 1, session: 1, seq: 1, op: encodeKvOp({ type: 'put', key: 'k', value: 'v' }), signature: new Uint8Array(0) }] };
