@@ -138,7 +138,7 @@ export class Proposer {
     const membership = decisions.membershipAt(this.nextSlot);
     if (this.role !== 'leader' || membership === null) return null;
     if (!membership.members.has(this.id)) return 'removed';
-    return hasQuorum(membership, this.promisers, membership.phase1) ? null : 'no-quorum';
+    return this.promisedBy(membership) ? null : 'no-quorum';
   }
 
   stepDown(): void {
@@ -228,7 +228,12 @@ export class Proposer {
   /** The slot's configuration is known, has this proposer as a member, and a phase-1 quorum of it promised our ballot. */
   private mayPropose(slot: Slot, decisions: DecisionView): boolean {
     const membership = decisions.membershipAt(slot);
-    return membership !== null && membership.members.has(this.id) && hasQuorum(membership, this.promisers, membership.phase1);
+    return membership !== null && membership.members.has(this.id) && this.promisedBy(membership);
+  }
+
+  /** Whether a phase-1 quorum of `membership` promised our ballot. */
+  protected promisedBy(membership: Membership): boolean {
+    return hasQuorum(membership, this.promisers, membership.phase1);
   }
 
   private report(promise: Promise1b): void {

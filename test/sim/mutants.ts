@@ -67,6 +67,13 @@ class ImmediateConfigurations extends ConfigurationHistory {
   }
 }
 
+/** Takes the quorum that elected it for every slot: never asks whether a later configuration's acceptors promised. */
+class ElectorateOnlyProposer extends Proposer {
+  protected override promisedBy(): boolean {
+    return true;
+  }
+}
+
 type Factory = (options: NodeOptions) => PaxosNode;
 
 export const MUTANTS: Readonly<Record<string, Factory>> = {
@@ -88,4 +95,6 @@ export const CHEAP_MUTANTS: Readonly<Record<string, Factory>> = {
 export const RECONFIGURATION_MUTANTS: Readonly<Record<string, Factory>> = {
   'a membership change applies at once, without the window α': (o) =>
     new PaxosNode({ ...o, makeConfigurations: (r) => new ImmediateConfigurations(r.members, r.universe) }),
+  "a leader proposes in a later configuration on the promises that elected it": (o) =>
+    new PaxosNode({ ...o, makeProposer: (id: NodeId, c: CoreConfig, r: number) => new ElectorateOnlyProposer(id, c, r) }),
 };
