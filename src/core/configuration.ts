@@ -14,16 +14,29 @@ import { SlotMap } from './slot-window.ts';
 
 /** The acceptors of one configuration and its quorum sizes. */
 export interface Membership {
-  readonly members: ReadonlySet<NodeId>;
+  /**
+   * Null in a static cluster: every node counts that the node's sender check admits (ids
+   * 0..n−1; a lone node whatever its own id), as before reconfiguration existed.
+   */
+  readonly members: ReadonlySet<NodeId> | null;
   readonly phase1: number;
   readonly phase2: number;
+}
+
+export function isMember(membership: Membership, id: NodeId): boolean {
+  return membership.members === null || membership.members.has(id);
 }
 
 /** Whether at least `size` of `voters` are members. */
 export function hasQuorum(membership: Membership, voters: Iterable<NodeId>, size: number): boolean {
   let count = 0;
-  for (const voter of voters) if (membership.members.has(voter) && ++count >= size) return true;
+  for (const voter of voters) if (isMember(membership, voter) && ++count >= size) return true;
   return false;
+}
+
+/** The members, for messages: every id, or 'all' in a static cluster. */
+export function formatMembers(membership: Membership): string {
+  return membership.members === null ? 'all' : `{${[...membership.members].sort((a, b) => a - b).join(',')}}`;
 }
 
 export interface Configurations {
@@ -40,13 +53,13 @@ export interface Configurations {
   readonly settledFrom: Slot;
 }
 
-/** Every slot: members 0..n−1 with the spec's quorum sizes (flexible quorums included). */
+/** Every slot: the spec's quorum sizes (flexible quorums included) over the n members. */
 export class StaticConfiguration implements Configurations {
   readonly settledFrom = 0;
   readonly #membership: Membership;
 
   constructor(quorums: QuorumSpec) {
-    this.#membership = { members: new Set(Array.from({ length: quorums.n }, (_, id) => id)), phase1: quorums.phase1, phase2: quorums.phase2 };
+    this.#membership = { members: null, phase1: quorums.phase1, phase2: quorums.phase2 };
   }
 
   at(): Membership {
@@ -108,7 +121,7 @@ export function applyChange(members: ReadonlySet<NodeId>, change: MembershipChan
 }
 
 /** Crash mode's quorums of a configuration: majorities of its members. */
-export function majorityOf(members: ReadonlySet<NodeId>): Membership {
+export function majorityOf(members: ReadonlySet<NodeId>): Membership & { readonly members: ReadonlySet<NodeId> } {
   const majority = Math.floor(members.size / 2) + 1;
   return { members, phase1: majority, phase2: majority };
 }
@@ -118,7 +131,7 @@ export function majorityOf(members: ReadonlySet<NodeId>): Membership {
 interface Epoch {
   /** First slot this configuration governs. */
   readonly from: Slot;
-  readonly membership: Membership;
+  readonly membership: ReturnType<typeof majorityOf>;
 }
 
 /** A snapshot's configuration part, decoded and checked (ConfigurationHistory.decodePart). */

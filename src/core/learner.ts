@@ -10,7 +10,7 @@ import type { Ballot, Batch, NodeId, Slot } from '../base/types.ts';
 import { compareBallots } from '../base/ballot.ts';
 import { LEARNER_WINDOW_SLOTS } from '../base/limits.ts';
 import type { QuorumSpec } from './quorum.ts';
-import { StaticConfiguration, type Configurations, type Membership } from './configuration.ts';
+import { isMember, StaticConfiguration, type Configurations, type Membership } from './configuration.ts';
 import { VoteSet } from './vote-set.ts';
 import { toHex } from '../../crypto/digest.ts';
 
@@ -165,7 +165,7 @@ export class Learner {
       this.held.add(slot);
       return undefined;
     }
-    return this.votes.firstQuorum(slot, membership.phase2, (signer) => membership.members.has(signer))?.[0]!.digestHex;
+    return this.votes.firstQuorum(slot, membership.phase2, (signer) => isMember(membership, signer))?.[0]!.digestHex;
   }
 
   private decide(slot: Slot, batch: Batch): void {

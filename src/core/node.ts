@@ -18,7 +18,7 @@ import { Acceptor } from './acceptor.ts';
 import { ballotEquals, ballotGreater, compareBallots } from '../base/ballot.ts';
 import { Engagement, mainsOf } from './cheap.ts';
 import type { CoreConfig, Reconfiguration } from './config.ts';
-import { ConfigurationHistory, StaticConfiguration } from './configuration.ts';
+import { ConfigurationHistory, isMember, StaticConfiguration } from './configuration.ts';
 import type { Effect, TimerName } from './effects.ts';
 import { StepLoop } from './step-loop.ts';
 import { Learner } from './learner.ts';
@@ -487,7 +487,7 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
     const electorate = this.learner.membershipAt(this.learner.firstUndecided)!;
     // Not a member as far as we know (yet, or any more): campaign only once one. We may just lag
     // behind a change that made us one, with no leader left to hear it from: ask a peer.
-    if (!electorate.members.has(this.id)) {
+    if (!isMember(electorate, this.id)) {
       const peer = (this.id + 1 + this.rng.int(this.n - 1)) % this.n;
       out.send(peer, { type: 'catchup-request', fromSlot: this.learner.firstUndecided });
       return out.setTimer('election', this.electionTimeout());

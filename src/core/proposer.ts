@@ -13,7 +13,7 @@ import { ballotEquals, compareBallots } from '../base/ballot.ts';
 import type { CoreConfig } from './config.ts';
 import { CLIENT_QUEUE_MAX } from '../base/limits.ts';
 import { mayOpenSlot } from './pipeline.ts';
-import { hasQuorum, StaticConfiguration, type Membership } from './configuration.ts';
+import { hasQuorum, isMember, StaticConfiguration, type Membership } from './configuration.ts';
 import { commandKey, NOOP, type Batch, type Command, type NodeId, type PValue, type Slot } from '../base/types.ts';
 import type { Accept, Prepare, Promise1b } from '../messages/types.ts';
 
@@ -137,7 +137,7 @@ export class Proposer {
   stall(decisions: DecisionView): Stall | null {
     const membership = decisions.membershipAt(this.nextSlot);
     if (this.role !== 'leader' || membership === null) return null;
-    if (!membership.members.has(this.id)) return 'removed';
+    if (!isMember(membership, this.id)) return 'removed';
     return this.promisedBy(membership) ? null : 'no-quorum';
   }
 
@@ -228,7 +228,7 @@ export class Proposer {
   /** The slot's configuration is known, has this proposer as a member, and a phase-1 quorum of it promised our ballot. */
   private mayPropose(slot: Slot, decisions: DecisionView): boolean {
     const membership = decisions.membershipAt(slot);
-    return membership !== null && membership.members.has(this.id) && this.promisedBy(membership);
+    return membership !== null && isMember(membership, this.id) && this.promisedBy(membership);
   }
 
   /** Whether a phase-1 quorum of `membership` promised our ballot. */

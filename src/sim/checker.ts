@@ -5,7 +5,7 @@
 // ballot. Each returns violations; none throws.
 import { checkLinearizable, type HistoryOp } from './linearizability.ts';
 import { commandKey, type Ballot, type Batch, type Command, type NodeId, type Slot } from '../base/types.ts';
-import { hasQuorum, type Configurations } from '../core/configuration.ts';
+import { formatMembers, hasQuorum, type Configurations } from '../core/configuration.ts';
 import { batchDigest } from '../messages/codec.ts';
 import { bytesEqual, toHex } from '../../crypto/digest.ts';
 
@@ -99,7 +99,7 @@ export class SafetyChecker {
     if (membership === null) return false;
     if (!voters.some((set) => hasQuorum(membership, set, membership.phase2))) {
       const heard = voters.map((set) => `{${[...set].sort((a, b) => a - b).join(',')}}`).join(' ') || 'none';
-      this.report('quorum', `slot ${slot}: n${node} decided a value that no phase-2 quorum of its configuration {${[...membership.members].sort((a, b) => a - b).join(',')}} had accepted (voters by ballot: ${heard})`);
+      this.report('quorum', `slot ${slot}: n${node} decided a value that no phase-2 quorum of its configuration ${formatMembers(membership)} had accepted (voters by ballot: ${heard})`);
     }
     return true;
   }

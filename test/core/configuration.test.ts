@@ -21,7 +21,7 @@ import { NOOP, type Batch, type Slot } from '../../src/base/types.ts';
 const change = (c: MembershipChange): Batch => ({ commands: [{ clientId: 9, session: 1, seq: 1, op: encodeMembershipChange(c), signature: new Uint8Array(0) }] });
 const members = (h: ConfigurationHistory, slot: Slot, firstUndecided: Slot): number[] | null => {
   const m = h.at(slot, firstUndecided);
-  return m === null ? null : [...m.members].sort();
+  return m === null ? null : [...m.members!].sort();
 };
 
 describe('membership commands', () => {
