@@ -16,7 +16,10 @@ import { Learner } from '../../src/core/learner.ts';
 import { crashQuorums } from '../../src/core/quorum.ts';
 import { encodeKvOp } from '../../src/app/kv.ts';
 import { batchDigest } from '../../src/messages/codec.ts';
-import { NOOP, type Batch, type Slot } from '../../src/base/types.ts';
+import { NOOP, type Batch, type Command, type Slot } from '../../src/base/types.ts';
+import { defaultConfig } from '../../src/core/config.ts';
+import { Proposer } from '../../src/core/proposer.ts';
+import type { Accept } from '../../src/messages/types.ts';
 
 const change = (c: MembershipChange): Batch => ({ commands: [{ clientId: 9, session: 1, seq: 1, op: encodeMembershipChange(c), signature: new Uint8Array(0) }] });
 const members = (h: ConfigurationHistory, slot: Slot, firstUndecided: Slot): number[] | null => {
@@ -136,5 +139,62 @@ describe('the learner counts votes of the slot configuration only, and holds a s
     expect(learner.onAccepted(2, ballot, ALPHA, batchDigest(value))).toBe('pending');
     expect(learner.onAccepted(1, ballot, ALPHA, batchDigest(value))).toBe('pending');
     expect(learner.onAccepted(4, ballot, ALPHA, batchDigest(value))).toBe('decided');
+  });
+});
+
+describe('the proposer in a reconfigurable cluster: the window stalls it, the change takes effect, a removed leader stops', () => {
+  const config = defaultConfig(1, { reconfiguration: { members: [0, 1, 2], universe: 5 }, eagerSlots: ALPHA, batchCommandsMax: 1 });
+  const put = (seq: number): Command => ({ clientId: 1, session: 1, seq, op: encodeKvOp({ type: 'put', key: 'k', value: `${seq}` }), signature: new Uint8Array(0) });
+  const membership = (c: MembershipChange): Command => change(c).commands[0]!;
+
+  /** Leader 0 elected by {0, 1} at slot 0, with a real learner as its view of the decisions. */
+  function leader() {
+    const learner = new Learner(config.quorums, new Map(), 0, new ConfigurationHistory([0, 1, 2], 5));
+    const proposer = new Proposer(0, config, 0);
+    const prepare = proposer.startPhase1(0, learner.membershipAt(0)!);
+    const promise = { type: 'promise', ballot: prepare.ballot, fromSlot: 0, accepted: [], truncated: false, decidedUpTo: 0 } as const;
+    expect(proposer.onPromise(0, promise)).toBe('pending');
+    expect(proposer.onPromise(1, promise)).toBe('elected');
+    expect(proposer.becomeLeader(learner)).toEqual([]);
+    /** Every open slot up to `slot` decided as proposed. */
+    const decide = (accepts: readonly Accept[], upTo: Slot) => {
+      for (const a of accepts) if (a.slot <= upTo) learner.learnDecided(a.slot, a.batch);
+    };
+    return { learner, proposer, promise, decide };
+  }
+
+  it('it opens slots only up to first undecided + α, then, after a change adds a member, waits for that member to promise', () => {
+    const { learner, proposer, promise, decide } = leader();
+    proposer.enqueue(membership({ kind: 'add', node: 3 }));
+    for (let seq = 2; seq <= 12; seq++) proposer.enqueue(put(seq));
+    const first = proposer.proposeReady(learner);
+    expect(first.map((a) => a.slot)).toEqual([...Array(ALPHA).keys()]);
+    decide(first, 0);
+    // Slot α is governed by {0, 1, 2, 3}: three promises needed, two held.
+    expect(proposer.proposeReady(learner)).toEqual([]);
+    expect(proposer.stall(learner)).toBe('no-quorum');
+    // The new member's promise, arriving after the election, counts.
+    expect(proposer.onPromise(3, promise)).toBe('pending');
+    expect(proposer.proposeReady(learner).map((a) => a.slot)).toEqual([ALPHA]);
+  });
+
+  it('with nothing queued it fills the window with no-ops, so the change takes effect', () => {
+    const { learner, proposer, decide } = leader();
+    proposer.enqueue(membership({ kind: 'add', node: 3 }));
+    const change = proposer.proposeReady(learner);
+    expect(change.map((a) => a.slot)).toEqual([0]);
+    decide(change, 0);
+    const fill = proposer.proposeReady(learner);
+    expect(fill.map((a) => a.slot)).toEqual([...Array(ALPHA).keys()].slice(1));
+    expect(fill.every((a) => a.batch.commands.length === 0)).toBe(true);
+  });
+
+  it('a leader the change removes leads the slots before it takes effect, then stops', () => {
+    const { learner, proposer, decide } = leader();
+    proposer.enqueue(membership({ kind: 'remove', node: 0 }));
+    for (let seq = 2; seq <= 12; seq++) proposer.enqueue(put(seq));
+    decide(proposer.proposeReady(learner), 0);
+    expect(proposer.proposeReady(learner)).toEqual([]);
+    expect(proposer.stall(learner)).toBe('removed');
   });
 });
