@@ -70,6 +70,11 @@ describe('sweep: crash mode with every fault and membership churn', () => {
     }
   });
 
+  it('a churn run is a function of its seed: the same trace hash twice', () => {
+    const options = { seed: 7, f: 1, commands: 20, faults: parseFaults(ALL_FAULTS_AND_CHURN) };
+    expect(simulate(options).traceHash).toBe(simulate(options).traceHash);
+  });
+
   it('churn is crash mode only, for now', () => {
     expect(() => simulate({ mode: 'byzantine', seed: 1, f: 1, commands: 1, faults: parseFaults('churn') })).toThrow(/churn needs --mode crash/);
   });
