@@ -70,7 +70,9 @@ export type ModeBuild = CrashBuild | ByzantineBuild;
 
 export function buildCrash(f: number, overrides?: Partial<CoreConfig>): CrashBuild {
   const config = defaultConfig(f, overrides);
-  return { mode: 'crash', n: config.quorums.n, f, config, clientRetryMs: CLIENT_RETRY_MS_CRASH };
+  // A reconfigurable cluster's clients and links reach every node that may become a member.
+  const n = config.reconfiguration?.universe ?? config.quorums.n;
+  return { mode: 'crash', n, f, config, clientRetryMs: CLIENT_RETRY_MS_CRASH };
 }
 
 export interface ByzantineBuildOptions {
