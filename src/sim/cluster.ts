@@ -185,7 +185,10 @@ export class Cluster {
   }
 
   private readonly handlers: EffectHandlers<NodeId> = {
-    persist: (e, id) => this.nodes[id]!.storage.apply([e.record]),
+    persist: (e, id) => {
+      this.nodes[id]!.storage.apply([e.record]);
+      this.outcomes.persisted(id, e.record);
+    },
     send: (e, id) => this.network.transmit(id, e.to, e.msg),
     broadcast: (e, id) => {
       for (let to = 0; to < this.w.n; to++) if (to !== id) this.network.transmit(id, to, e.msg);
