@@ -177,8 +177,8 @@ export function accountabilityProblems(claim: AccountabilityClaim, backend: Sign
     if (proofs.length === 0) problems.push(`n${node} named without a proof`);
     for (const proof of proofs) {
       const verdict = verifyEvidence(claim.cluster, proof, backend);
-      if (!verdict.ok) problems.push(`a ${proof.kind} proof against n${node} does not verify: ${verdict.reason}`);
-      else if (verdict.culprit !== node) problems.push(`a ${proof.kind} proof filed against n${node} proves n${verdict.culprit}`);
+      if (!verdict.ok) problems.push(`${proof.kind} proof against n${node} does not verify: ${verdict.reason}`);
+      else if (verdict.culprit !== node) problems.push(`${proof.kind} proof filed against n${node} proves n${verdict.culprit}`);
     }
   }
   const needed = claim.cluster.f + 1;
