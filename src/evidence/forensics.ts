@@ -66,16 +66,18 @@ export function analyse(cluster: ClusterConfig, transcript: Transcript, backend:
     if (digests === undefined) bySlot.set(entry.slot, (digests = new Map()));
     if (!digests.has(quorum.digestHex)) digests.set(quorum.digestHex, quorum);
   }
-  // By round: an equivocating leader may have had honest members join two different ones.
+  // By round: an equivocating leader may have had honest members join different ones, at most
+  // one each; more than n for one round cannot all be what honest members hold (and would let
+  // the walk below branch without bound).
   const joinedBy = new Map<number, NewBallot[]>();
   for (const envelope of transcript.newBallots) {
     const msg = auth.open(envelope);
+    const list = msg?.type === 'new-ballot' ? (joinedBy.get(msg.ballot.round) ?? []) : [];
     // Honest members join only a justified NewBallot: anything else here is not what they hold.
-    if (msg?.type !== 'new-ballot' || !checkNewBallot(ctx, msg, envelope.signer).ok) {
+    if (msg?.type !== 'new-ballot' || list.length >= n || !checkNewBallot(ctx, msg, envelope.signer).ok) {
       dropped++;
       continue;
     }
-    const list = joinedBy.get(msg.ballot.round) ?? [];
     list.push(msg);
     joinedBy.set(msg.ballot.round, list);
   }
