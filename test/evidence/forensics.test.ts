@@ -15,7 +15,7 @@ import { simulate, type SimResult } from '../../src/sim/simulator.ts';
 import { parseFaults } from '../../src/sim/faults.ts';
 import { nativeBackend } from '../../crypto/ed25519.ts';
 import { cachedVerifier } from '../../crypto/envelope.ts';
-import { acceptedVote, flipSignature, prepared, promise, seal } from '../modes/byzantine/fixtures.ts';
+import { acceptedVote, flipSignature, Net, prepared, promise, seal, verifyVote } from '../modes/byzantine/fixtures.ts';
 import { strategy } from '../adversary/sweep-helpers.ts';
 import type { Adversary } from '../../src/adversary/adversary.ts';
 import type { Mode } from '../../src/base/mode.ts';
@@ -90,6 +90,44 @@ describe('analyse: the certificates of a disagreement name f+1 culprits', () => 
 
   it('agreeing certificates name nobody, even from two ballots', () => {
     expect(analyse(fx.cluster, { certificates: [accepted(B1, A, [0, 1, 2]), accepted(B2, A, [1, 2, 3])], newBallots: [] }).culprits).toEqual([]);
+  });
+});
+
+describe('a scripted disagreement across two ballots, on real honest nodes n2 and n3', () => {
+  // The test signs as n0 and n1, the colluders, and decides which envelope reaches which node.
+  it('n0 and n1 accept A in ballot 1 with n2, then lead ballot 2 to B with n3, hiding their votes: omitted-vote', () => {
+    const net = new Net(fx);
+    net.inFlight = [];
+    const accept = (b: Ballot, batch: Batch) => seal(fx, b.leader, { type: 'accept', ballot: b, slot: SLOT, batch, decidedUpTo: 0 });
+    const votes = (to: NodeId, b: Ballot, batch: Batch) => {
+      for (const from of [0, 1]) net.deliver(to, from, verifyVote(fx, from, b, SLOT, batch));
+      for (const from of [0, 1]) net.deliver(to, from, acceptedVote(fx, from, b, SLOT, batch));
+    };
+    // Ballot 1 (n0 leads): only n2 hears of the slot; its own votes to n3 are lost.
+    net.deliver(2, 0, accept(B1, A));
+    votes(2, B1, A);
+    net.inFlight = [];
+    // n0 and n1 promise ballot 2 with nothing prepared: n3 follows (f+1 left), and promises too.
+    for (const from of [0, 1]) net.deliver(3, from, promise(fx, from, B2));
+    const own = net.inFlight.find((m) => m.from === 3 && m.msg.type === 'signed' && frameType(m.msg.payload) === 'certified-promise')!.msg as SignedEnvelope;
+    net.inFlight = [];
+    // n1 leads ballot 2 on n0's, its own and n3's promises: slot 0 is free, so it proposes B.
+    net.deliver(3, 1, newBallot([promise(fx, 0, B2), promise(fx, 1, B2), own]));
+    net.deliver(3, 1, accept(B2, B));
+    votes(3, B2, B);
+    expect(net.decisions.map((d) => [d.node, d.slot, d.batch])).toEqual([
+      [2, SLOT, A],
+      [3, SLOT, B],
+    ]);
+
+    // What the two honest members hold: their certificates, and the NewBallot n3 joined by.
+    const held = [2, 3].map((id) => net.storages[id]!.load().byzantine);
+    const result = analyse(fx.cluster, { certificates: held.map((s) => s.certified.get(SLOT)!), newBallots: [held[1]!.joined!.by!] });
+    expect(kindsOf(result.culprits)).toEqual([
+      [0, ['omitted-vote']],
+      [1, ['omitted-vote']],
+    ]);
+    expect(accountabilityProblems({ cluster: fx.cluster, byzantine: new Set([0, 1]), agreementBroken: true, culprits: result.culprits })).toEqual([]);
   });
 });
 
