@@ -474,7 +474,9 @@ function describeByzantine(b: ByzantineArgs, s: SimSummary): string[] {
   ];
   const count = byzantineCount(b);
   if (count > s.f) {
-    lines.push(`beyond the bound on purpose (--beyond-bound): ${count} Byzantine nodes, f=${s.f}; nothing is promised here, violations show what breaks`);
+    // Forensics holds up to 2f Byzantine members (docs/PROTOCOL.md, "Forensics beyond the bound").
+    const promise = count <= 2 * s.f ? 'only that f+1 culprits are named if it breaks' : 'nor accountability, beyond 2f';
+    lines.push(`beyond the bound on purpose (--beyond-bound): ${count} Byzantine nodes, f=${s.f}; agreement is not promised here (violations show what breaks), ${promise}`);
   }
   return lines;
 }

@@ -168,8 +168,9 @@ export interface AccountabilityClaim {
 }
 
 /**
- * The forensic guarantee, checked from outside the analysis: when agreement broke, at least f+1
- * members are named, and every member named is Byzantine and proven so by each of its proofs.
+ * The forensic guarantee, checked from outside the analysis: when agreement broke with at most 2f
+ * Byzantine members, at least f+1 members are named; and every member named is Byzantine and
+ * proven so by each of its proofs.
  * Returns what fails; empty when the run is accountable.
  */
 export function accountabilityProblems(claim: AccountabilityClaim, backend: SignatureBackend = nobleBackend): string[] {
@@ -184,7 +185,8 @@ export function accountabilityProblems(claim: AccountabilityClaim, backend: Sign
     }
   }
   const needed = claim.cluster.f + 1;
-  if (claim.agreementBroken && claim.culprits.length < needed) {
+  // Beyond 2f Byzantine members a certificate may hold no honest vote: f+1 is not promised there.
+  if (claim.agreementBroken && claim.byzantine.size <= 2 * claim.cluster.f && claim.culprits.length < needed) {
     problems.push(`agreement broke but ${claim.culprits.length} culprit(s) named, fewer than f+1 = ${needed}`);
   }
   return problems;
