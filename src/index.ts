@@ -32,5 +32,6 @@ export { Authenticator, signCommand } from './modes/byzantine/auth.ts';
 export { clusterIdOf, validateCluster, type ClusterConfig } from './modes/byzantine/cluster.ts';
 export type { Evidence, EvidenceKind, Suspicion } from './messages/evidence.ts';
 export { verifyEvidence, type EvidenceVerdict } from './evidence/verify.ts';
+export { analyse, accountabilityProblems, type AccountabilityClaim, type Culprit, type Forensics, type Transcript } from './evidence/forensics.ts';
 export { decodeEvidenceFile, encodeEvidenceFile, decodeClusterFile, EVIDENCE_FORMAT, type EvidenceFile } from './evidence/file.ts';
 export { frameType } from './messages/codec.ts';

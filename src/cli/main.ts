@@ -38,9 +38,12 @@ commands:
                            see experiments/adversary-example); may be repeated
     --byzantine IDS        e.g. 0,3: these nodes are Byzantine, dealt the strategies in
                            turn (default: each seed picks one node per strategy)
-    --beyond-bound         allow more than f Byzantine nodes, to see what breaks
-    --evidence-out DIR     write each distinct proof of misbehaviour to DIR/<id>.json (an
-                           evidence file for 'evidence verify'); DIR is created if missing
+    --beyond-bound         allow more than f Byzantine nodes, to see what breaks; where
+                           honest learners disagree, forensics names f+1 or more culprits
+                           with proofs (--json: culprits)
+    --evidence-out DIR     write each distinct proof of misbehaviour (culprits' too) to
+                           DIR/<id>.json (an evidence file for 'evidence verify'); DIR is
+                           created if missing
     (one run only, --seeds 1)
     --html FILE            write the run's message-flow diagram: a self-contained page, one
                            lane per node, arrows by message type, faults, view changes and

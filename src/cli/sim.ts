@@ -9,6 +9,8 @@ import { byzantineQuorums, crashQuorums, flexibleQuorums, type QuorumSpec } from
 import { PREPARED_CERTIFICATES_MAX } from '../base/limits.ts';
 import type { NodeId } from '../base/types.ts';
 import { encodeEvidenceFile, evidenceId } from '../evidence/file.ts';
+import { accountabilityProblems } from '../evidence/forensics.ts';
+import type { Evidence } from '../messages/evidence.ts';
 import { formatFaults, parseFaults, type FaultSpec } from '../sim/faults.ts';
 import { renderFlowHtml } from '../sim/flow-html.ts';
 import { simulate, type SimResult } from '../sim/simulator.ts';
@@ -107,6 +109,13 @@ interface SimSummary {
   /** Unprovable misbehaviour honest nodes reported (withheld or late commitments and reveals). */
   readonly suspicions: number;
   /**
+   * Beyond the bound, per run whose honest learners disagreed: the members proven faulty, each
+   * proof an evidence file (`evidence verify` reads JSON.stringify(proof) + newline).
+   */
+  readonly culprits: { seed: number; node: NodeId; proofs: unknown[] }[];
+  /** Runs whose honest learners decided different batches for a slot, and of those, runs naming f+1 or more culprits, all proven and Byzantine. */
+  readonly forensics: { readonly agreementBroken: number; readonly accountable: number; readonly honestNamed: number };
+  /**
    * Commitment messages sent per decided slot (commit-reveal; 0 otherwise), from the wire counts:
    * each acceptor's box to the leader (the leader's own stays local), resends and answers to
    * reveal requests; boxes a Bundle relays are not new signatures and are not counted.
@@ -130,7 +139,7 @@ export async function runSim(argv: readonly string[]): Promise<number> {
     if (args.trace) process.stdout.write(`${trace.join('\n')}\n\n`);
     process.stdout.write(formatSummary(summary, failed, args.byzantine, args.evidenceOut));
   }
-  return summary.safetyViolations.length > 0 || summary.falseEvidence > 0 ? 1 : 0;
+  return summary.safetyViolations.length > 0 || summary.falseEvidence > 0 || summary.forensics.honestNamed > 0 ? 1 : 0;
 }
 
 async function parseSimArgs(argv: readonly string[]): Promise<SimArgs> {
@@ -226,9 +235,10 @@ function attempt(step: () => void, what: string): void {
   }
 }
 
-/** One file per distinct proof of the run, named by its evidence id. */
+/** One file per distinct proof of the run (gathered, or naming a culprit), named by its evidence id. */
 function writeEvidence(dir: string, result: SimResult): void {
-  for (const { evidence } of result.evidence) {
+  const proofs: Evidence[] = [...result.evidence.map((e) => e.evidence), ...result.culprits.flatMap((c) => c.proofs)];
+  for (const evidence of proofs) {
     const path = join(dir, `${evidenceId(evidence)}.json`);
     attempt(() => writeFileSync(path, encodeEvidenceFile(result.cluster!, evidence)), `cannot write '${path}'`);
   }
@@ -250,6 +260,8 @@ function sweep(args: SimArgs): { summary: SimSummary; failed: FailedSeed[]; trac
   let falseEvidence = 0;
   let suspicions = 0;
   let commitments = 0;
+  const culprits: SimSummary['culprits'] = [];
+  const forensics = { agreementBroken: 0, accountable: 0, honestNamed: 0 };
   const nodesBySeed: NodeId[][] = [];
   let trace: readonly string[] = [];
   let flow: FlowTrace | null = null;
@@ -267,6 +279,12 @@ function sweep(args: SimArgs): { summary: SimSummary; failed: FailedSeed[]; trac
     falseEvidence += framed(result).length;
     suspicions += result.suspicions.length;
     commitments += result.messages.byType.get('commitment')?.count ?? 0;
+    for (const c of result.culprits) culprits.push({ seed: result.seed, node: c.node, proofs: c.proofs.map((p) => JSON.parse(encodeEvidenceFile(result.cluster!, p)) as unknown) });
+    if (agreementBroken(result)) {
+      forensics.agreementBroken++;
+      if (accountability(result).length === 0) forensics.accountable++;
+    }
+    forensics.honestNamed += result.culprits.filter((c) => !result.byzantineNodes.includes(c.node)).length;
     if (args.evidenceOut !== null) writeEvidence(args.evidenceOut, result);
     trace = result.trace;
     flow = result.flow;
@@ -312,6 +330,8 @@ function sweep(args: SimArgs): { summary: SimSummary; failed: FailedSeed[]; trac
     evidence,
     falseEvidence,
     suspicions,
+    culprits,
+    forensics,
     commitmentsPerDecision: perSlot(commitments, slotsDecided),
   };
   return { summary, failed, trace, flow };
@@ -350,8 +370,20 @@ function framed(result: SimResult): SimResult['evidence'] {
   return result.evidence.filter((e) => !result.byzantineNodes.includes(e.culprit));
 }
 
+function agreementBroken(result: SimResult): boolean {
+  return result.safetyViolations.some((v) => v.kind === 'agreement');
+}
+
+/** Forensics' promise for the run (forensics.ts): f+1 culprits when agreement broke, each proven and Byzantine. */
+function accountability(result: SimResult): string[] {
+  if (result.cluster === null) return [];
+  return accountabilityProblems({ cluster: result.cluster, byzantine: new Set(result.byzantineNodes), agreementBroken: agreementBroken(result), culprits: result.culprits });
+}
+
 function describeFailures(result: SimResult): string[] {
   const reasons = result.safetyViolations.map((v) => `${v.kind}: ${v.detail}`);
+  for (const problem of accountability(result)) reasons.push(`forensics: ${problem}`);
+  for (const c of result.culprits) reasons.push(`culprit: n${c.node}, ${c.proofs.length} proof(s) (${[...new Set(c.proofs.map((p) => p.kind))].join(', ')})`);
   if (result.livenessFailure !== null) reasons.push(`liveness: ${result.livenessFailure}`);
   for (const e of framed(result)) reasons.push(`false evidence: n${e.reporter} proves ${e.evidence.kind} by honest n${e.culprit} at ${e.atMs.toFixed(3)} ms`);
   return reasons;
@@ -420,7 +452,16 @@ function describeCosts(s: SimSummary, evidenceOut: string | null): string[] {
     `signatures: ${s.signaturesPerDecision} made, ${s.verificationsPerDecision} checked per decided slot`,
     ...(s.mode === 'commit-reveal' ? [`commitments: ${s.commitmentsPerDecision} sent per decided slot`] : []),
     `evidence: ${s.evidence} distinct proof(s), ${against}${written}; ${s.suspicions} suspicion(s)`,
+    ...(s.forensics.agreementBroken === 0 && s.culprits.length === 0 ? [] : [describeForensics(s)]),
   ];
+}
+
+/** Beyond the bound: did each run whose honest learners disagreed name f+1 proven culprits? */
+function describeForensics(s: SimSummary): string {
+  const { agreementBroken, accountable, honestNamed } = s.forensics;
+  const named = [...new Set(s.culprits.map((c) => c.node))].sort((a, b) => a - b).map((id) => `n${id}`);
+  const honest = honestNamed === 0 ? 'no honest member named' : `${honestNamed} honest member(s) named`;
+  return `forensics: ${accountable} of ${agreementBroken} run(s) that broke agreement named f+1=${s.f + 1} or more culprits with verified proofs (${s.culprits.length} culprit(s) over all runs: ${named.join(', ') || 'none'}); ${honest}`;
 }
 
 function byzantineCount(b: ByzantineArgs): number {
@@ -436,7 +477,9 @@ function describeByzantine(b: ByzantineArgs, s: SimSummary): string[] {
   ];
   const count = byzantineCount(b);
   if (count > s.f) {
-    lines.push(`beyond the bound on purpose (--beyond-bound): ${count} Byzantine nodes, f=${s.f}; nothing is promised here, violations show what breaks`);
+    // Forensics holds up to 2f Byzantine members (docs/PROTOCOL.md, "Forensics beyond the bound").
+    const promise = count <= 2 * s.f ? 'only that f+1 culprits are named if it breaks' : 'nor accountability, beyond 2f';
+    lines.push(`beyond the bound on purpose (--beyond-bound): ${count} Byzantine nodes, f=${s.f}; agreement is not promised here (violations show what breaks), ${promise}`);
   }
   return lines;
 }

@@ -29,6 +29,7 @@ const ENVELOPES: { readonly [K in EvidenceKind]: readonly Exclude<keyof Extract<
   equivocation: ['first', 'second'],
   'commitment-mismatch': ['commitment', 'reveal'],
   'unjustified-new-ballot': ['newBallot'],
+  'omitted-vote': ['vote', 'promise'],
 };
 
 const utf8 = new TextEncoder();

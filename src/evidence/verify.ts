@@ -1,7 +1,7 @@
 // Checking Evidence: anyone holding the cluster configuration reaches the same verdict, so a
 // culprit can be named to people who saw none of the traffic. Evidence is untrusted input: the
 // verdict is "genuine" only when every rule holds, and nothing a prover sends makes it throw.
-import { ballotEquals, formatBallot } from '../base/ballot.ts';
+import { ballotEquals, compareBallots, formatBallot } from '../base/ballot.ts';
 import { byzantineQuorums } from '../core/quorum.ts';
 import type { NodeId } from '../base/types.ts';
 import type { SignedEnvelope } from '../messages/types.ts';
@@ -11,7 +11,7 @@ import { leaderOf, validateCluster, type ClusterConfig } from '../modes/byzantin
 import { opens } from '../../crypto/commitment.ts';
 import { bytesEqual } from '../../crypto/digest.ts';
 import { nobleBackend, type SignatureBackend } from '../../crypto/ed25519.ts';
-import { at, claimOf } from '../modes/byzantine/claim.ts';
+import { at, claimOf, voteOf } from '../modes/byzantine/claim.ts';
 import type { Evidence } from '../messages/evidence.ts';
 
 export type EvidenceVerdict =
@@ -54,6 +54,8 @@ function judge(cluster: ClusterConfig, evidence: Evidence, backend: SignatureBac
       return commitmentMismatch(open(evidence.commitment, 'commitment'), open(evidence.reveal, 'reveal'), evidence, auth.clusterId);
     case 'unjustified-new-ballot':
       return unjustifiedNewBallot(open(evidence.newBallot, 'newBallot'), evidence.newBallot.signer, cluster, auth);
+    case 'omitted-vote':
+      return omittedVote(open(evidence.vote, 'vote'), open(evidence.promise, 'promise'), evidence);
     default:
       throw new Error(`unknown evidence kind ${JSON.stringify((evidence as { kind: unknown }).kind)}`);
   }
@@ -62,7 +64,7 @@ function judge(cluster: ClusterConfig, evidence: Evidence, backend: SignatureBac
 function equivocation(first: SignedPayload, second: SignedPayload, evidence: Extract<Evidence, { kind: 'equivocation' }>): Finding {
   const signer = evidence.first.signer;
   if (evidence.second.signer !== signer) throw new Error(`signed by two different nodes (n${signer}, n${evidence.second.signer})`);
-  if (first.type !== second.type) throw new Error(`messages of different types (${first.type}, ${second.type})`);
+  if (first.type !== second.type) return splitVote(first, second, signer);
   const a = claimOf(first, evidence.first.payload);
   const b = claimOf(second, evidence.second.payload);
   if (a === null || b === null) throw new Error(`${first.type} messages are not evidence: an honest node may sign many that differ`);
@@ -72,6 +74,16 @@ function equivocation(first: SignedPayload, second: SignedPayload, evidence: Ext
     throw new Error(`same content at ${a.position}: the messages differ only where an honest node may change its mind`);
   }
   return { culprit: signer, summary: `signed two different ${first.type} messages for ${a.position}` };
+}
+
+/** A Verify and a second vote (or two kinds of second vote) of one acceptor at one position. */
+function splitVote(first: SignedPayload, second: SignedPayload, signer: NodeId): Finding {
+  const a = voteOf(first);
+  const b = voteOf(second);
+  if (a === null || b === null) throw new Error(`messages of different types (${first.type}, ${second.type})`);
+  if (a.position !== b.position) throw new Error(`different positions (${a.position}; ${b.position})`);
+  if (bytesEqual(a.digest, b.digest)) throw new Error(`${first.type} and ${second.type} for one digest at ${a.position}: one vote`);
+  return { culprit: signer, summary: `signed ${first.type} and ${second.type} messages for two different digests at ${a.position}` };
 }
 
 function commitmentMismatch(
@@ -104,4 +116,26 @@ function unjustifiedNewBallot(msg: SignedPayload, signer: NodeId, cluster: Clust
   const result = checkNewBallot(ctx, msg, signer);
   if (result.ok) throw new Error(`the new-ballot for ballot ${formatBallot(msg.ballot)} is justified by its promises: honest behaviour`);
   return { culprit: signer, summary: `sent a new-ballot for ballot ${formatBallot(msg.ballot)} that its promises do not justify (${result.reason})` };
+}
+
+/**
+ * An acceptor casts its second vote at (b, s) only once it holds a prepared certificate there,
+ * keeps the highest-ballot one per slot until a stable checkpoint passes the slot, and never
+ * returns to a lower round; so every promise it signs for a later ballot reports one at (≥ b, s).
+ */
+function omittedVote(vote: SignedPayload, promise: SignedPayload, evidence: Extract<Evidence, { kind: 'omitted-vote' }>): Finding {
+  if (vote.type !== 'accepted' && vote.type !== 'commitment' && vote.type !== 'reveal') throw new Error(`vote: a ${vote.type} message, not a second vote`);
+  if (promise.type !== 'certified-promise') throw new Error(`promise: a ${promise.type} message, not a certified-promise`);
+  const signer = evidence.vote.signer;
+  if (evidence.promise.signer !== signer) throw new Error(`signed by two different nodes (n${signer}, n${evidence.promise.signer})`);
+  const position = at(vote.ballot, vote.slot);
+  if (compareBallots(promise.ballot, vote.ballot) <= 0) throw new Error(`the promise is for ballot ${formatBallot(promise.ballot)}, not after the vote at ${position}`);
+  const low = promise.checkpoint?.slot ?? 0;
+  if (low > vote.slot) throw new Error(`the promise's checkpoint at slot ${low} settles slot ${vote.slot}`);
+  const reported = promise.prepared.find((c) => c.slot === vote.slot && compareBallots(c.ballot, vote.ballot) >= 0);
+  if (reported !== undefined) throw new Error(`the promise reports slot ${vote.slot} prepared at ballot ${formatBallot(reported.ballot)}: honest behaviour`);
+  return {
+    culprit: signer,
+    summary: `cast its ${vote.type} at ${position}, then promised ballot ${formatBallot(promise.ballot)} reporting nothing prepared there since`,
+  };
 }

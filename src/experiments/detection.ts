@@ -2,11 +2,14 @@
 // soon, and do they ever "prove" something against an honest node? Each strategy notes its own
 // provable acts (recordAct in src/adversary/adversary.ts); an act counts only if the verifier
 // accepts its messages as a proof and each of them reached some honest node (the network did not
-// lose it on every path). Proofs count only if they verify and name a Byzantine node.
+// lose it on every path). Proofs count only if they verify and name a Byzantine node. Beyond the
+// bound (a colluding pair at f=1), where agreement does break: does forensics name f+1 proven
+// culprits in every such run, and never an honest member?
 import type { Mode } from '../base/mode.ts';
 import { actsOf, type Adversary, type AdversaryAct } from '../adversary/adversary.ts';
-import { BUILT_IN_ADVERSARIES } from '../adversary/strategies.ts';
+import { adversaryNamed, BUILT_IN_ADVERSARIES } from '../adversary/strategies.ts';
 import type { NodeId } from '../base/types.ts';
+import { accountabilityProblems } from '../evidence/forensics.ts';
 import { verifyEvidence } from '../evidence/verify.ts';
 import type { ClusterConfig } from '../modes/byzantine/cluster.ts';
 import { formatFaults, parseFaults } from '../sim/faults.ts';
@@ -43,6 +46,12 @@ export interface DetectionRow extends Row {
   readonly delaysToProof: number | null;
   readonly safetyViolations: number;
   readonly livenessFailures: number;
+  /** Runs whose honest learners decided different batches for a slot (beyond the bound only). */
+  readonly agreementBroken: number;
+  /** Of those, runs whose forensics named f+1 or more culprits, each Byzantine and proven. */
+  readonly accountable: number;
+  /** Culprits named that were honest, over all runs: must be 0. */
+  readonly honestNamed: number;
 }
 
 export interface DetectionOptions {
@@ -50,6 +59,8 @@ export interface DetectionOptions {
   readonly seeds?: number;
   /** Built-in adversaries to run, by name; default all. */
   readonly adversaries?: readonly string[];
+  /** Also the colluding pair beyond the bound (default true). */
+  readonly beyondBound?: boolean;
   readonly progress?: Progress;
 }
 
@@ -65,13 +76,19 @@ export const MEAN_LINK_DELAY_MS = ((DELAY.minMs + DELAY.maxMs) / 2) * 1.25;
 const COMMIT_REVEAL_ONLY = new Set(['reveal-mismatch', 'withhold-reveal', 'withhold-commitment', 'commit-equivocation', 'late-reveal']);
 /** Detection needs signed messages: the Byzantine modes only. */
 const SIGNED_MODES: readonly Mode[] = ['byzantine', 'commit-reveal'];
+/** Beyond the bound: the colluding pair that breaks agreement when the seed makes its leader Byzantine. */
+const BEYOND_BOUND = ['equivocating-leader', 'equivocating-acceptor'];
 
 export function runDetection(options: DetectionOptions = {}): ExperimentResult<DetectionRow> {
   const seeds = options.seeds ?? 50;
   const wanted = options.adversaries ?? BUILT_IN_ADVERSARIES.map((a) => a.name);
   const adversaries = BUILT_IN_ADVERSARIES.filter((a) => wanted.includes(a.name));
-  const cases = SIGNED_MODES.flatMap((mode) => adversaryCases(mode, adversaries).map((adversary) => ({ mode, adversary })));
-  const rows = sweep(cases, options.progress, ({ mode, adversary }) => `${mode} ${adversary.name}`, ({ mode, adversary }) => row(mode, adversary, seeds));
+  const pair = BEYOND_BOUND.map((name) => adversaryNamed(name)!);
+  const cases = SIGNED_MODES.flatMap((mode) => [
+    ...adversaryCases(mode, adversaries).map((adversary): readonly Adversary[] => [adversary]),
+    ...(options.beyondBound === false ? [] : [pair]),
+  ].map((strategies) => ({ mode, strategies })));
+  const rows = sweep(cases, options.progress, ({ mode, strategies }) => `${mode} ${nameOf(strategies)}`, ({ mode, strategies }) => row(mode, strategies, seeds));
   return {
     rows,
     columns: COLUMNS,
@@ -99,15 +116,23 @@ export interface RunOutcome {
   readonly honestSuspected: boolean;
   readonly safetyViolation: boolean;
   readonly livenessFailure: boolean;
+  readonly agreementBroken: boolean;
+  /** Forensics kept its promise (forensics.ts accountabilityProblems): f+1 proven culprits if agreement broke, none honest. */
+  readonly accountable: boolean;
 }
 
-function row(mode: Mode, adversary: Adversary, seeds: number): DetectionRow {
-  const runs = seedRange(seeds).map((seed) => detectRun(mode, adversary, seed));
+/** A strategy's name, or colluders' names joined by '+'. */
+function nameOf(strategies: readonly Adversary[]): string {
+  return strategies.map((a) => a.name).join('+');
+}
+
+function row(mode: Mode, strategies: readonly Adversary[], seeds: number): DetectionRow {
+  const runs = seedRange(seeds).map((seed) => detectRun(mode, strategies, seed));
   const count = (pick: (r: RunOutcome) => boolean) => runs.filter(pick).length;
   const delays = runs.flatMap((r) => (r.actAt !== null && r.proofAt !== null ? [(r.proofAt - r.actAt) / MEAN_LINK_DELAY_MS] : []));
   return {
     mode,
-    adversary: adversary.name,
+    adversary: nameOf(strategies),
     runs: seeds,
     acted: count((r) => r.actAt !== null),
     proven: count((r) => r.proofAt !== null),
@@ -118,6 +143,9 @@ function row(mode: Mode, adversary: Adversary, seeds: number): DetectionRow {
     delaysToProof: meanOrNull(delays),
     safetyViolations: count((r) => r.safetyViolation),
     livenessFailures: count((r) => r.livenessFailure),
+    agreementBroken: count((r) => r.agreementBroken),
+    accountable: count((r) => r.agreementBroken && r.accountable),
+    honestNamed: runs.reduce((sum, r) => sum + r.result.culprits.filter((c) => !r.result.byzantineNodes.includes(c.node)).length, 0),
   };
 }
 
@@ -177,6 +205,7 @@ export function detectRun(mode: Mode, adversary: Adversary | readonly Adversary[
     if (!verdict.ok || !byzantine.has(verdict.culprit)) falseEvidence++;
     else proofAt = Math.min(proofAt ?? Infinity, gathered.atMs);
   }
+  const agreementBroken = result.safetyViolations.some((v) => v.kind === 'agreement');
   return {
     result,
     actAt: first === -1 ? null : actTimes[first]!,
@@ -186,6 +215,8 @@ export function detectRun(mode: Mode, adversary: Adversary | readonly Adversary[
     honestSuspected: result.suspicions.some((s) => !byzantine.has(s.node)),
     safetyViolation: result.safetyViolations.length > 0,
     livenessFailure: result.livenessFailure !== null,
+    agreementBroken,
+    accountable: accountabilityProblems({ cluster, byzantine, agreementBroken, culprits: result.culprits }, verifier).length === 0,
   };
 }
 
@@ -238,6 +269,9 @@ const COLUMNS: readonly Column[] = [
   { key: 'delaysToProof', header: 'delays→proof', digits: 2 },
   { key: 'safetyViolations', header: 'safety viol.' },
   { key: 'livenessFailures', header: 'liveness fail.' },
+  { key: 'agreementBroken', header: 'agreement broken' },
+  { key: 'accountable', header: 'f+1 culprits proven' },
+  { key: 'honestNamed', header: 'honest named' },
 ];
 
 function provenChart(rows: readonly DetectionRow[]): BarChart {
@@ -252,7 +286,7 @@ function provenChart(rows: readonly DetectionRow[]): BarChart {
 
 export const detectionExperiment: Experiment = {
   name: 'detection',
-  summary: 'Per adversary and mode (f = 1, lossy network): runs with a provable act, with a verified proof, with a suspicion; false proofs (must be 0); mean link delays from the act to the first proof.',
+  summary: 'Per adversary and mode (f = 1, lossy network): runs with a provable act, with a verified proof, with a suspicion; false proofs (must be 0); mean link delays from the act to the first proof; beyond the bound, runs that broke agreement and named f+1 proven culprits (honest named: must be 0).',
   simulated: true,
   seedsDefault: 50,
   run: async ({ seeds, progress }) => runDetection({ seeds, progress }),

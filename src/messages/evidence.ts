@@ -10,7 +10,13 @@ export type Evidence =
   /** A signed Commitment and a signed Reveal for the same (ballot, slot) that does not open it. */
   | { readonly kind: 'commitment-mismatch'; readonly commitment: SignedEnvelope; readonly reveal: SignedEnvelope }
   /** A leader's signed NewBallot whose own attached promises do not justify it. */
-  | { readonly kind: 'unjustified-new-ballot'; readonly newBallot: SignedEnvelope };
+  | { readonly kind: 'unjustified-new-ballot'; readonly newBallot: SignedEnvelope }
+  /**
+   * A second vote (Accepted, Commitment or Reveal) at (ballot, slot), which an acceptor casts only
+   * once the slot is prepared there, and the same node's later CertifiedPromise that reports no
+   * prepared certificate for the slot at that ballot or higher (forensics beyond the bound).
+   */
+  | { readonly kind: 'omitted-vote'; readonly vote: SignedEnvelope; readonly promise: SignedEnvelope };
 
 export type EvidenceKind = Evidence['kind'];
 
@@ -29,5 +35,7 @@ export function evidenceEnvelopes(evidence: Evidence): readonly SignedEnvelope[]
       return [evidence.commitment, evidence.reveal];
     case 'unjustified-new-ballot':
       return [evidence.newBallot];
+    case 'omitted-vote':
+      return [evidence.vote, evidence.promise];
   }
 }

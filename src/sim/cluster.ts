@@ -196,7 +196,10 @@ export class Cluster {
   }
 
   private readonly handlers: EffectHandlers<NodeId> = {
-    persist: (e, id) => this.nodes[id]!.storage.apply([e.record]),
+    persist: (e, id) => {
+      this.nodes[id]!.storage.apply([e.record]);
+      this.outcomes.persisted(id, e.record);
+    },
     send: (e, id) => {
       if (e.msg.type === 'accepted') this.outcomes.accepted(id, e.msg);
       this.network.transmit(id, e.to, e.msg);

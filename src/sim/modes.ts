@@ -21,6 +21,7 @@ import type { PersistentState } from '../core/storage.ts';
 import type { Adversary } from '../adversary/adversary.ts';
 import { keyPairFromSeed, nativeBackend, type KeyPair } from '../../crypto/ed25519.ts';
 import { cachedVerifier, type CachedVerifier } from '../../crypto/envelope.ts';
+import { analyse, type Forensics, type Transcript } from '../evidence/forensics.ts';
 import { domainDigest } from '../../crypto/digest.ts';
 import { derivedEntropy, type Entropy } from '../../crypto/entropy.ts';
 
@@ -39,6 +40,8 @@ export interface ModeSetup {
   signatureCounts(): { signs: number; verifies: number };
   /** The checker's validity rule: does a decided command carry its client's valid signature? */
   signedByClient(command: Command): boolean;
+  /** Forensics over what honest members hold (Byzantine modes); null in crash mode. */
+  analyse(transcript: Transcript): Forensics | null;
 }
 
 export function crashSetup(f: number, config: Partial<CoreConfig> | undefined, makeNode?: (o: NodeOptions) => PaxosNode): ModeSetup {
@@ -58,6 +61,7 @@ export function crashSetup(f: number, config: Partial<CoreConfig> | undefined, m
     makeClient: (clientId, session, rng) => makeClient(build, clientId, session, rng, null),
     signatureCounts: () => ({ signs: 0, verifies: 0 }),
     signedByClient: () => true,
+    analyse: () => null,
   };
 }
 
@@ -119,6 +123,7 @@ export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
     }),
     // The checker's own check, outside any node and its counters.
     signedByClient: (command) => checker.verifyCommand(command),
+    analyse: (transcript) => analyse(cluster, transcript, backend),
   };
 }
 

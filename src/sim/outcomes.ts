@@ -1,8 +1,14 @@
 // What the honest members report as they run: decisions and executions go to the safety checker
 // and the run's counts, proofs of misbehaviour are kept once each, suspicions as they come. What a
 // Byzantine member reports counts for nothing: safety is judged over the other members only.
+// What honest members persist of their decisions (certificates, the NewBallots they joined by)
+// is kept where it may matter for forensics beyond the bound.
 import { commandKey, type Batch, type Command, type NodeId, type Slot } from '../base/types.ts';
 import { toHex } from '../../crypto/digest.ts';
+import type { PersistRecord } from '../core/effects.ts';
+import type { Transcript } from '../evidence/forensics.ts';
+import { batchDigest, frameType } from '../messages/codec.ts';
+import type { CertifiedEntry, SignedEnvelope } from '../messages/types.ts';
 import { evidenceEnvelopes, type Evidence, type Suspicion } from '../messages/evidence.ts';
 import type { Adversary } from '../adversary/adversary.ts';
 import type { Accepted } from '../messages/types.ts';
@@ -24,6 +30,10 @@ export class Outcomes {
   private readonly decidedSlots = new Set<number>();
   private readonly decidedCommandSlot = new Map<string, number>();
   private readonly evidenceIds = new Set<string>();
+  /** Per slot, the first certificate an honest learner held for each digest. */
+  private readonly certificates = new Map<Slot, Map<string, CertifiedEntry>>();
+  /** NewBallots honest members joined by, by signature. */
+  private readonly newBallots = new Map<string, SignedEnvelope>();
 
   constructor(
     world: World,
@@ -64,6 +74,24 @@ export class Outcomes {
   /** Crash mode: an acceptor announced it accepted (the quorum-of-configuration check's votes). */
   accepted(id: NodeId, msg: Accepted): void {
     if (!this.byzantine.has(id)) this.checker.recordAccepted(id, msg.ballot, msg.slot, msg.digest);
+  }
+
+  persisted(id: NodeId, record: PersistRecord): void {
+    if (this.byzantine.has(id)) return;
+    if (record.type === 'certified') {
+      let digests = this.certificates.get(record.entry.slot);
+      if (digests === undefined) this.certificates.set(record.entry.slot, (digests = new Map()));
+      const digestHex = toHex(batchDigest(record.entry.batch));
+      if (!digests.has(digestHex)) digests.set(digestHex, record.entry);
+    } else if (record.type === 'joined' && record.by !== null && frameType(record.by.payload) === 'new-ballot') {
+      this.newBallots.set(toHex(record.by.signature), record.by);
+    }
+  }
+
+  /** What forensics needs when honest learners disagree: their certificates of such slots; null when they never did. */
+  transcript(): Transcript | null {
+    const certificates = [...this.certificates.values()].filter((digests) => digests.size > 1).flatMap((digests) => [...digests.values()]);
+    return certificates.length === 0 ? null : { certificates, newBallots: [...this.newBallots.values()] };
   }
 
   /** `incarnation` tells a restarted node's executions from its earlier life's. */

@@ -2,6 +2,7 @@
 import type { NodeId } from '../base/types.ts';
 import type { ClusterConfig } from '../modes/byzantine/cluster.ts';
 import type { Evidence } from '../messages/evidence.ts';
+import type { Culprit } from '../evidence/forensics.ts';
 import type { FlowTrace } from '../trace/flow-trace.ts';
 import type { Violation } from './checker.ts';
 
@@ -37,6 +38,11 @@ export interface SimResult {
   readonly coverage: Coverage;
   /** Proofs of misbehaviour honest nodes gathered (deduplicated), with who they accuse. */
   readonly evidence: readonly GatheredEvidence[];
+  /**
+   * Beyond the bound, when honest learners hold certificates for different digests in a slot: the
+   * members those certificates prove faulty, each with its proofs (forensics.ts); empty otherwise.
+   */
+  readonly culprits: readonly Culprit[];
   /** Unprovable misbehaviour honest nodes noticed. */
   readonly suspicions: readonly { readonly reporter: NodeId; readonly node: NodeId; readonly reason: string; readonly atMs: number }[];
   readonly timings: ReadonlyMap<string, CommandTiming>;

@@ -198,12 +198,18 @@ class Simulation {
       },
       coverage,
       evidence: outcomes.evidence,
+      culprits: this.culprits(),
       suspicions: outcomes.suspicions,
       timings: clients.timings,
       byzantineNodes: [...this.adversaries.keys()],
       cluster: this.setup.cluster,
       replayCommand: this.replayCommand(),
     };
+  }
+
+  private culprits(): SimResult['culprits'] {
+    const transcript = this.outcomes.transcript();
+    return transcript === null ? [] : (this.setup.analyse(transcript)?.culprits ?? []);
   }
 
   private replayCommand(): string {

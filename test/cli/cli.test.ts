@@ -238,6 +238,26 @@ describe('byzpaxos sim --mode byzantine', () => {
     expect(r.status, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/beyond the bound on purpose/);
     expect(r.stdout).toMatch(/^ {2}agreement: slot \d+/m);
+    expect(r.stdout).toMatch(/^forensics: 5 of 5 run\(s\) that broke agreement named f\+1=2 or more culprits with verified proofs \(10 culprit\(s\) over all runs: n0, n1\); no honest member named$/m);
+    expect(r.stdout).toMatch(/^ {2}culprit: n0, \d+ proof\(s\) \(equivocation\)$/m);
+  });
+
+  it('--beyond-bound --json: a culprits array, each proof an evidence file `evidence verify` accepts', () => {
+    const r = byzpaxos('sim', ...BYZ, '--commands', '3', '--seeds', '2', '--beyond-bound', '--adversary', 'equivocating-leader,equivocating-acceptor', '--byzantine', '0,1', '--json');
+    expect(r.status, r.stderr).toBe(1);
+    const summary = JSON.parse(r.stdout) as { culprits: { seed: number; node: number; proofs: unknown[] }[]; forensics: unknown };
+    expect(summary.forensics).toEqual({ agreementBroken: 2, accountable: 2, honestNamed: 0 });
+    expect(summary.culprits.map((c) => [c.seed, c.node])).toEqual([[1, 0], [1, 1], [2, 0], [2, 1]]);
+    const dir = mkdtempSync(join(tmpdir(), 'byzpaxos-culprit-'));
+    try {
+      const file = join(dir, 'proof.json');
+      writeFileSync(file, `${JSON.stringify(summary.culprits[1]!.proofs[0])}\n`);
+      const verdict = byzpaxos('evidence', 'verify', file);
+      expect(verdict.status, verdict.stderr).toBe(0);
+      expect(verdict.stdout).toMatch(/^genuine: equivocation by n1 /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the printed replay command reproduces the run, Byzantine nodes the seed picked included', () => {

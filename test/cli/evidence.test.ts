@@ -45,7 +45,7 @@ describe('byzpaxos evidence verify', () => {
     const r = byzpaxos('evidence', 'verify', write(`${kind}.json`, encodeEvidenceFile(fx.cluster, evidence)));
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
-    const culprit = { equivocation: 0, 'commitment-mismatch': 2, 'unjustified-new-ballot': 1 }[kind];
+    const culprit = { equivocation: 0, 'commitment-mismatch': 2, 'unjustified-new-ballot': 1, 'omitted-vote': 2 }[kind];
     expect(r.stdout).toMatch(
       new RegExp(`^genuine: ${kind} by n${culprit} — [^\\n]+ \\(cluster [0-9a-f]{16} as the file names it, not checked: give --config CLUSTER\\.json to check it is yours\\)\\n$`),
     );

@@ -65,7 +65,7 @@ describe('decoding is strict and names what is wrong', () => {
     ['a fraction', edited((j) => (j.evidence.first.signer = 0.5)), /^evidence\.first\.signer: not an integer in 0\.\.255$/],
     ['a negative id', edited((j) => (j.cluster.clients[0].id = -1)), /^cluster\.clients\[0\]\.id: not an integer in 0\.\.4294967295$/],
     ['a signer out of range', edited((j) => (j.evidence.second.signer = 256)), /^evidence\.second\.signer: not an integer in 0\.\.255$/],
-    ['an unknown kind', edited((j) => (j.evidence.kind = 'lying')), /^evidence\.kind: not one of equivocation, commitment-mismatch, unjustified-new-ballot$/],
+    ['an unknown kind', edited((j) => (j.evidence.kind = 'lying')), /^evidence\.kind: not one of equivocation, commitment-mismatch, unjustified-new-ballot, omitted-vote$/],
     ['no kind', edited((j) => delete j.evidence.kind), /^evidence\.kind: not one of/],
     ['another kind’s envelope', edited((j) => (j.evidence.reveal = j.evidence.first)), /^evidence: unexpected key "reveal"$/],
     ['an envelope missing', edited((j) => delete j.evidence.second), /^evidence: missing key "second"$/],

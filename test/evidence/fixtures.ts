@@ -52,4 +52,10 @@ export const GENUINE: { readonly [K in EvidenceKind]: Extract<Evidence, { kind: 
     kind: 'unjustified-new-ballot',
     newBallot: newBallot({ ...validCertificate, verifies: validCertificate.verifies.with(2, flipSignature(validCertificate.verifies[2]!)) }),
   },
+  // n2 accepted A at slot 0 in B1, then promised B2 reporting nothing prepared there.
+  'omitted-vote': {
+    kind: 'omitted-vote',
+    vote: seal(fx, 2, { type: 'accepted', ballot: B1, slot: 0, digest: batchDigest(A) }),
+    promise: promise(fx, 2, B2),
+  },
 };

@@ -98,10 +98,25 @@ describe('equivocation: one signer, one type, one position, two contents', () =>
     expectRejected(pair(requests[0]!, requests[1]!), /catchup-request messages are not evidence/);
   });
 
-  it('a Verify and an Accepted are different types, even with one digest', () => {
+  it('a Verify and an Accepted for one digest are one vote', () => {
+    const verify = seal(fx, 1, { type: 'verify', ballot: B1, slot: 5, digest: DIGESTS[0] });
+    const accepted = seal(fx, 1, { type: 'accepted', ballot: B1, slot: 5, digest: DIGESTS[0] });
+    expectRejected(pair(verify, accepted), /verify and accepted for one digest at ballot \(1,n0\) slot 5: one vote/);
+  });
+
+  it('a Verify and a second vote (Accepted, Reveal) for two digests at one position are equivocation', () => {
+    // An acceptor casts its second vote only for the digest it verified there (seed 000 §4).
     const verify = seal(fx, 1, { type: 'verify', ballot: B1, slot: 5, digest: DIGESTS[0] });
     const accepted = seal(fx, 1, { type: 'accepted', ballot: B1, slot: 5, digest: DIGESTS[1] });
-    expectRejected(pair(verify, accepted), /different types \(verify, accepted\)/);
+    expectGenuine(pair(verify, accepted), 1, /^signed verify and accepted messages for two different digests at ballot \(1,n0\) slot 5/);
+    expectGenuine(pair(reveal(1, B1, 5, B, KEY_1), verify), 1, /^signed reveal and verify messages for two different digests/);
+    const elsewhere = seal(fx, 1, { type: 'accepted', ballot: B1, slot: 6, digest: DIGESTS[1] });
+    expectRejected(pair(verify, elsewhere), /different positions/);
+  });
+
+  it('a vote and a message of another type are not comparable', () => {
+    const verify = seal(fx, 1, { type: 'verify', ballot: B1, slot: 5, digest: DIGESTS[0] });
+    expectRejected(pair(verify, commitment(1, B1, 5, B, KEY_1)), /different types \(verify, commitment\)/);
   });
 
   it('Accepts that differ only in decidedUpTo propose the same batch', () => {
@@ -204,6 +219,41 @@ describe('unjustified-new-ballot: the leader’s NewBallot that its own promises
   });
 });
 
+describe('omitted-vote: a second vote, then a promise that reports nothing prepared there since', () => {
+  const accepted = (signer: number, b: Ballot, slot: Slot, digest: Uint8Array = DIGESTS[0]) => seal(fx, signer, { type: 'accepted', ballot: b, slot, digest });
+  const evidence = (vote: SignedEnvelope, p: SignedEnvelope): Evidence => ({ kind: 'omitted-vote', vote, promise: p });
+
+  it('genuine: an Accepted, a Commitment or a Reveal, then an empty promise for a later ballot', () => {
+    expectGenuine(GENUINE['omitted-vote'], 2, /^cast its accepted at ballot \(1,n0\) slot 0, then promised ballot \(2,n1\) reporting nothing prepared there since/);
+    expectGenuine(evidence(commitment(2, B1, 4, A, KEY_1), promise(fx, 2, B3)), 2, /cast its commitment at ballot \(1,n0\) slot 4/);
+    expectGenuine(evidence(reveal(2, B1, 4, A, KEY_1), promise(fx, 2, B3, [prepared(fx, B1, 3, A)])), 2, /cast its reveal/);
+  });
+
+  it('genuine: the promise reports the slot prepared only at a lower ballot', () => {
+    expectGenuine(evidence(accepted(2, B2, 0), promise(fx, 2, B3, [prepared(fx, B1, 0, A)])), 2, /then promised ballot \(3,n2\)/);
+  });
+
+  it('a promise that reports the slot prepared at the vote’s ballot or later is honest', () => {
+    expectRejected(evidence(accepted(2, B1, 0), promise(fx, 2, B2, [prepared(fx, B1, 0, A)])), /reports slot 0 prepared at ballot \(1,n0\): honest/);
+    expectRejected(evidence(accepted(2, B1, 0), promise(fx, 2, B3, [prepared(fx, B2, 0, B)])), /prepared at ballot \(2,n1\): honest/);
+  });
+
+  it('a promise for the vote’s ballot or an earlier one, or whose checkpoint settles the slot', () => {
+    expectRejected(evidence(accepted(2, B2, 0), promise(fx, 2, B2)), /the promise is for ballot \(2,n1\), not after the vote/);
+    expectRejected(evidence(accepted(2, B2, 0), promise(fx, 2, B1)), /not after the vote/);
+    const checkpoint = { slot: 4, stateDigest: DIGESTS[1], signatures: [] };
+    expectRejected(evidence(accepted(2, B1, 3), promise(fx, 2, B2, [], checkpoint)), /checkpoint at slot 4 settles slot 3/);
+    expectGenuine(evidence(accepted(2, B1, 4), promise(fx, 2, B2, [], checkpoint)), 2, /slot 4/);
+  });
+
+  it('two signers, messages in the wrong roles, or forged', () => {
+    expectRejected(evidence(accepted(1, B1, 0), promise(fx, 2, B2)), /signed by two different nodes \(n1, n2\)/);
+    expectRejected(evidence(seal(fx, 2, { type: 'verify', ballot: B1, slot: 0, digest: DIGESTS[0] }), promise(fx, 2, B2)), /^vote: a verify message, not a second vote/);
+    expectRejected(evidence(accepted(2, B1, 0), accepted(2, B2, 0)), /^promise: a accepted message, not a certified-promise/);
+    expectRejected(evidence(accepted(2, B1, 0), flipSignature(promise(fx, 2, B2))), /^promise: not .* validly signed/);
+  });
+});
+
 describe('whatever the input, a verdict and never a throw', () => {
   it('an unusable cluster configuration', () => {
     expectRejected(GENUINE.equivocation, /^cluster: f=2 needs n=7 members, got 4/, { ...fx.cluster, f: 2 });
@@ -233,6 +283,8 @@ describe('a proof whose envelopes do not verify is never genuine', () => {
         return { ...evidence, commitment: { ...evidence.commitment, signer }, reveal: { ...evidence.reveal, signer } };
       case 'unjustified-new-ballot':
         return { ...evidence, newBallot: { ...evidence.newBallot, signer } };
+      case 'omitted-vote':
+        return { ...evidence, vote: { ...evidence.vote, signer }, promise: { ...evidence.promise, signer } };
     }
   };
   it.each(Object.values(GENUINE))('$kind, renamed to each other member', (evidence) => {

@@ -16,6 +16,8 @@ describe('detection experiment', () => {
       'withhold-reveal',
       'lying-promise',
     ],
+    // Its runs go on to the liveness bound; the test below runs one of them.
+    beyondBound: false,
   });
   const rowOf = (mode: string, adversary: string) => rows.find((r) => r.mode === mode && r.adversary === adversary)!;
 
@@ -59,6 +61,15 @@ describe('detection experiment', () => {
 });
 
 describe('detectRun with colluders', () => {
+  it('beyond the bound: a run that breaks agreement names f+1 proven culprits, none honest', () => {
+    // Seed 31 deals the equivocating leader to n0, the first leader, and the acceptor to n1: the
+    // honest n2 and n3 sit on different halves of the split, and agreement breaks at once.
+    const run = detectRun('byzantine', [strategy('equivocating-leader'), strategy('equivocating-acceptor')], 31, 4);
+    expect(run.agreementBroken, run.result.replayCommand).toBe(true);
+    expect(run.accountable, run.result.replayCommand).toBe(true);
+    expect(run.result.culprits.map((c) => c.node).sort()).toEqual([...run.result.byzantineNodes].sort());
+  });
+
   it('counts an act whose message reached honest nodes only through a colluder (a commitment to a Byzantine leader, bundled)', () => {
     // Seed 174 of the f=2 sweep: n4 (reveal-mismatch) sends its commitment to the first leader n0
     // (late-reveal), whose Bundle carries it to the learners; they prove the mismatch.

@@ -34,3 +34,12 @@ export function claimOf(msg: SignedPayload, payload: Uint8Array): Claim | null {
       return null;
   }
 }
+
+/**
+ * The digest an acceptor's vote names at (ballot, slot): an honest acceptor signs Verify there for
+ * one digest only and casts its second vote (Accepted, Reveal) for that same digest, so any two of
+ * them naming different digests are equivocation, whatever their types. Null for other messages.
+ */
+export function voteOf(msg: SignedPayload): { readonly position: string; readonly digest: Uint8Array } | null {
+  return msg.type === 'verify' || msg.type === 'accepted' || msg.type === 'reveal' ? { position: at(msg.ballot, msg.slot), digest: msg.digest } : null;
+}
