@@ -31,7 +31,9 @@ commands:
                            equivocating-acceptor, equivocating-leader, lying-promise,
                            bad-signature, replay, slow, twins, forger; and, touching only
                            commit-reveal messages: reveal-mismatch, withhold-reveal,
-                           withhold-commitment, commit-equivocation, late-reveal
+                           withhold-commitment, commit-equivocation, late-reveal; and,
+                           acting only against an app that refuses ops (the patch ledger):
+                           skips-validation
     --adversary-module P   also run the strategy a module default-exports (an Adversary;
                            see experiments/adversary-example); may be repeated
     --byzantine IDS        e.g. 0,3: these nodes are Byzantine, dealt the strategies in

@@ -17,6 +17,7 @@ import { ByzantineNode, type ByzantineNodeOptions } from './byzantine/node.ts';
 import { AcceptedVote, type SecondVoteFactory } from './byzantine/second-vote.ts';
 import { RevealVote } from './commit-reveal/reveal-vote.ts';
 import type { PersistentState } from '../core/storage.ts';
+import type { StateMachine } from '../core/state-machine.ts';
 import type { Adversary } from '../adversary/adversary.ts';
 import { nativeBackend, type SignatureBackend } from '../../crypto/ed25519.ts';
 import { cachedVerifier } from '../../crypto/envelope.ts';
@@ -45,12 +46,19 @@ export type CommandSigner = (command: Omit<Command, 'signature'>) => Uint8Array;
 // ---------------------------------------------------------------------------------------------
 // Mode builds: what a mode needs to make nodes and clients, keys aside.
 
+/** Makes each node's replicated application; every member of a cluster runs the same one. */
+export type AppFactory = () => StateMachine;
+
+/** The default application: the key-value store, which accepts every op. */
+export const kvApp: AppFactory = () => new KvStore();
+
 export interface CrashBuild {
   readonly mode: 'crash';
   readonly n: number;
   readonly f: number;
   readonly config: CoreConfig;
   readonly clientRetryMs: number;
+  readonly app: AppFactory;
 }
 
 export interface ByzantineBuild {
@@ -63,13 +71,14 @@ export interface ByzantineBuild {
   /** Signs and verifies for every node and client made from this build. */
   readonly backend: SignatureBackend;
   readonly clientRetryMs: number;
+  readonly app: AppFactory;
 }
 
 export type ModeBuild = CrashBuild | ByzantineBuild;
 
-export function buildCrash(f: number, overrides?: Partial<CoreConfig>): CrashBuild {
+export function buildCrash(f: number, overrides?: Partial<CoreConfig>, app: AppFactory = kvApp): CrashBuild {
   const config = defaultConfig(f, overrides);
-  return { mode: 'crash', n: config.quorums.n, f, config, clientRetryMs: CLIENT_RETRY_MS_CRASH };
+  return { mode: 'crash', n: config.quorums.n, f, config, clientRetryMs: CLIENT_RETRY_MS_CRASH, app };
 }
 
 export interface ByzantineBuildOptions {
@@ -81,6 +90,8 @@ export interface ByzantineBuildOptions {
    * may share one cache: each distinct signature is checked once with real crypto.
    */
   readonly backend?: SignatureBackend;
+  /** Default kvApp. */
+  readonly app?: AppFactory;
 }
 
 export function buildByzantine(options: ByzantineBuildOptions): ByzantineBuild {
@@ -96,11 +107,12 @@ export function buildByzantine(options: ByzantineBuildOptions): ByzantineBuild {
     clusterId: clusterIdOf(cluster),
     backend: options.backend ?? cachedVerifier(nativeBackend),
     clientRetryMs: CLIENT_RETRY_MS_BYZANTINE,
+    app: options.app ?? kvApp,
   };
 }
 
 export function crashNodeOptions(build: CrashBuild, id: NodeId, state: PersistentState, rng: Rng): NodeOptions {
-  return { id, config: build.config, state, rng, app: new KvStore() };
+  return { id, config: build.config, state, rng, app: build.app() };
 }
 
 /**
@@ -116,7 +128,7 @@ export function byzantineNodeOptions(
   entropy: Entropy,
 ): ByzantineNodeOptions {
   const auth = new Authenticator(build.cluster, id, secretKey, build.backend);
-  return { id, config: build.config, auth, state, rng, entropy, app: new KvStore(), secondVote: secondVoteOf(build.mode) };
+  return { id, config: build.config, auth, state, rng, entropy, app: build.app(), secondVote: secondVoteOf(build.mode) };
 }
 
 /** The second vote of a Byzantine mode (byzantine/second-vote.ts): plain Accepted, or commit-reveal's. */

@@ -1,11 +1,12 @@
-// Safety checks over one simulated run: agreement, validity, exactly-once execution and
-// linearizability of what clients observed. Each returns violations; none throws.
+// Safety checks over one simulated run: agreement, validity, exactly-once execution, no command
+// the application refuses applied (validated proposals), and linearizability of what clients
+// observed. Each returns violations; none throws.
 import { checkLinearizable, type HistoryOp } from './linearizability.ts';
 import { commandKey, type Batch, type Command, type NodeId, type Slot } from '../base/types.ts';
 import { batchDigest } from '../messages/codec.ts';
 import { bytesEqual, toHex } from '../../crypto/digest.ts';
 
-export type ViolationKind = 'agreement' | 'validity' | 'exactly-once' | 'linearizability';
+export type ViolationKind = 'agreement' | 'validity' | 'exactly-once' | 'invalid-command' | 'linearizability';
 
 export interface Violation {
   readonly seed: number;
@@ -25,9 +26,13 @@ export class SafetyChecker {
   /** Whether a decided command carries a valid client signature (Byzantine modes); crash mode has none. */
   private readonly signedByClient: (command: Command) => boolean;
 
-  constructor(seed: number, signedByClient: (command: Command) => boolean = () => true) {
+  /** The application's predicate (StateMachine.validate); null when it accepts every op. */
+  private readonly validOp: ((op: Uint8Array) => boolean) | null;
+
+  constructor(seed: number, signedByClient: (command: Command) => boolean = () => true, validOp: ((op: Uint8Array) => boolean) | null = null) {
     this.seed = seed;
     this.signedByClient = signedByClient;
+    this.validOp = validOp;
   }
 
   recordSubmitted(command: Pick<Command, 'clientId' | 'session' | 'seq' | 'op'>): void {
@@ -46,8 +51,14 @@ export class SafetyChecker {
     }
   }
 
-  /** Exactly-once: within one incarnation of a replica, a command takes effect at most once. */
-  recordExecution(node: NodeId, incarnation: number, command: Pick<Command, 'clientId' | 'session' | 'seq'>): void {
+  /**
+   * Exactly-once: within one incarnation of a replica, a command takes effect at most once.
+   * Validated proposals: an honest replica applies no command its application refuses.
+   */
+  recordExecution(node: NodeId, incarnation: number, command: Pick<Command, 'clientId' | 'session' | 'seq' | 'op'>): void {
+    if (this.validOp !== null && !this.validOp(command.op)) {
+      this.report('invalid-command', `n${node} applied c${command.clientId}#${command.seq}, which the application refuses`);
+    }
     const who = `${node}/${incarnation}`;
     let set = this.executed.get(who);
     if (set === undefined) this.executed.set(who, (set = new Set()));

@@ -30,6 +30,12 @@ export type { CommandTiming, Coverage, GatheredEvidence, MessageCounts, SimResul
 /** Without `eagerSlots`: a leader opens every slot its window allows as commands arrive. */
 const SIM_EAGER_SLOTS = PREPARED_CERTIFICATES_MAX;
 
+/** The predicate of an application, from an instance the checker keeps to itself; null: every op is valid. */
+function validatorOf(app: SimOptions['app']): ((op: Uint8Array) => boolean) | null {
+  const judge = app?.();
+  return judge?.validate === undefined ? null : (op) => judge.validate!(op);
+}
+
 export function simulate(options: SimOptions): SimResult {
   return new Simulation(options).run();
 }
@@ -61,8 +67,8 @@ class Simulation {
     const eagerSlots = o.eagerSlots ?? SIM_EAGER_SLOTS;
     const setup =
       o.mode === 'crash'
-        ? crashSetup(o.f, { eagerSlots, ...o.config }, o.makeNode)
-        : byzantineSetup({ mode: o.mode, seed: o.seed, f: o.f, clients: o.clients, config: { eagerSlots, ...o.byzantineConfig }, adversaries: this.adversaries });
+        ? crashSetup(o.f, { eagerSlots, ...o.config }, o.makeNode, o.app)
+        : byzantineSetup({ mode: o.mode, seed: o.seed, f: o.f, clients: o.clients, config: { eagerSlots, ...o.byzantineConfig }, adversaries: this.adversaries, app: o.app });
     this.setup = setup;
     this.w = {
       o,
@@ -75,7 +81,8 @@ class Simulation {
     };
     this.faultRng = new SeededRng(o.seed, 1);
     this.trace = new SimTrace(this.w);
-    this.checker = new SafetyChecker(o.seed, (command) => setup.signedByClient(command));
+    const judge = o.validOp ?? validatorOf(o.app);
+    this.checker = new SafetyChecker(o.seed, (command) => setup.signedByClient(command), judge);
     this.network = new Network(this.w, this.trace, this.control);
     this.clients = new Clients(this.w, this.trace, this.network, this.checker, this.control, () => this.warmedUp());
     this.outcomes = new Outcomes(this.w, this.trace, this.checker, this.adversaries, this.clients.timings);
