@@ -235,6 +235,21 @@ export function decodeLedgerResult(bytes: Uint8Array): LedgerResult {
   return result;
 }
 
+type Judged = { readonly patch: Patch; readonly reason: null } | { readonly patch: null; readonly reason: string };
+
+/** The parsed patch, or why an acceptor refuses it before any tree is consulted (what validate decides). */
+export function judgePatch(text: string, check: LedgerCheck = noBreakMarker): Judged {
+  let patch: Patch;
+  try {
+    patch = parsePatch(text);
+  } catch (e) {
+    if (e instanceof PatchError) return { patch: null, reason: e.message };
+    throw e;
+  }
+  const refused = check(patch);
+  return refused === null ? { patch, reason: null } : { patch: null, reason: `check: ${refused}` };
+}
+
 /** The head of the empty history. */
 export const GENESIS_HEAD: Uint8Array = domainDigest('byzpaxos/ledger-head/v1');
 
@@ -340,17 +355,8 @@ export class PatchLedger implements StateMachine {
     }
   }
 
-  /** The parsed patch, or why it is refused before any tree is consulted. */
-  private judge(text: string): { readonly patch: Patch; readonly reason: null } | { readonly patch: null; readonly reason: string } {
-    let patch: Patch;
-    try {
-      patch = parsePatch(text);
-    } catch (e) {
-      if (e instanceof PatchError) return { patch: null, reason: e.message };
-      throw e;
-    }
-    const refused = this.check(patch);
-    return refused === null ? { patch, reason: null } : { patch: null, reason: `check: ${refused}` };
+  private judge(text: string): Judged {
+    return judgePatch(text, this.check);
   }
 
   /** All of it or nothing: a refused patch changes neither tree nor history. */

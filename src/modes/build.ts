@@ -2,7 +2,7 @@
 // client sessions. One place for the simulator (src/sim/modes.ts, keys derived from a seed) and the
 // deployed runtime and cluster client (src/node/build.ts, keys from a deployment file), so they
 // cannot drift apart.
-import { KvStore } from '../app/kv.ts';
+import { kvApp, type AppFactory } from '../app/apps.ts';
 import { Client, type ClientOptions } from '../core/client.ts';
 import { defaultConfig, type CoreConfig } from '../core/config.ts';
 import { isAuxiliary, mainsOf } from '../core/cheap.ts';
@@ -17,7 +17,6 @@ import { ByzantineNode, type ByzantineNodeOptions } from './byzantine/node.ts';
 import { AcceptedVote, type SecondVoteFactory } from './byzantine/second-vote.ts';
 import { RevealVote } from './commit-reveal/reveal-vote.ts';
 import type { PersistentState } from '../core/storage.ts';
-import type { StateMachine } from '../core/state-machine.ts';
 import type { Adversary } from '../adversary/adversary.ts';
 import { nativeBackend, type SignatureBackend } from '../../crypto/ed25519.ts';
 import { cachedVerifier } from '../../crypto/envelope.ts';
@@ -45,12 +44,6 @@ export type CommandSigner = (command: Omit<Command, 'signature'>) => Uint8Array;
 
 // ---------------------------------------------------------------------------------------------
 // Mode builds: what a mode needs to make nodes and clients, keys aside.
-
-/** Makes each node's replicated application; every member of a cluster runs the same one. */
-export type AppFactory = () => StateMachine;
-
-/** The default application: the key-value store, which accepts every op. */
-export const kvApp: AppFactory = () => new KvStore();
 
 export interface CrashBuild {
   readonly mode: 'crash';

@@ -2,7 +2,8 @@
 // runtime uses too (src/modes/build.ts). Byzantine mode derives every key from the run's seed, and
 // every secret a node draws (commitment keys) from the seed, node and incarnation, so a run stays
 // a pure function of its seed. A deployment draws its secrets from the system CSPRNG instead.
-import { buildByzantine, buildCrash, byzantineNodeOptions, commandSigner, crashNodeOptions, makeClient, type AppFactory } from '../modes/build.ts';
+import { buildByzantine, buildCrash, byzantineNodeOptions, commandSigner, crashNodeOptions, makeClient } from '../modes/build.ts';
+import type { AppFactory } from '../app/apps.ts';
 import type { Mode } from '../base/mode.ts';
 import type { Client } from '../core/client.ts';
 import type { CoreConfig } from '../core/config.ts';

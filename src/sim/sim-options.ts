@@ -4,7 +4,7 @@
 import type { Mode } from '../base/mode.ts';
 import type { KvOp } from '../app/kv.ts';
 import type { CoreConfig } from '../core/config.ts';
-import type { AppFactory } from '../modes/build.ts';
+import type { AppFactory } from '../app/apps.ts';
 import type { Effect } from '../core/effects.ts';
 import type { PaxosNode, NodeOptions } from '../core/node.ts';
 import type { ProtocolNode } from '../core/protocol.ts';

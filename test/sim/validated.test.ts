@@ -9,7 +9,7 @@ import { decodeKvOp, encodeKvOp, KvStore } from '../../src/app/kv.ts';
 import type { Command } from '../../src/base/types.ts';
 import type { Effect, Input } from '../../src/core/effects.ts';
 import type { ProtocolNode } from '../../src/core/protocol.ts';
-import { kvApp } from '../../src/modes/build.ts';
+import { kvApp } from '../../src/app/apps.ts';
 import { signCommand } from '../../src/modes/byzantine/auth.ts';
 import { simKeyPair } from '../../src/sim/modes.ts';
 import { SafetyChecker } from '../../src/sim/checker.ts';
