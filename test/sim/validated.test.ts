@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Adversary, AdversaryContext } from '../../src/adversary/adversary.ts';
 import { adversaryNamed } from '../../src/adversary/strategies.ts';
-import { decodeKvOp, encodeKvOp, KvStore } from '../../src/app/kv.ts';
+import { encodeKvOp } from '../../src/app/kv.ts';
 import type { Command } from '../../src/base/types.ts';
 import type { Effect, Input } from '../../src/core/effects.ts';
 import type { ProtocolNode } from '../../src/core/protocol.ts';
@@ -16,24 +16,7 @@ import { SafetyChecker } from '../../src/sim/checker.ts';
 import { simulate, type SimOptions } from '../../src/sim/simulator.ts';
 import { nativeBackend } from '../../crypto/ed25519.ts';
 
-/** What the application refuses: the patch ledger's content rule, on key-value values. */
-const MARKER = 'TODO-BREAK';
-
-function validKvOp(op: Uint8Array): boolean {
-  try {
-    const kv = decodeKvOp(op);
-    return kv.type === 'get' || kv.type === 'delete' || !kv.value.includes(MARKER);
-  } catch {
-    // Malformed ops are apply's to answer (an error result): they break nothing.
-    return true;
-  }
-}
-
-class CheckedKv extends KvStore {
-  validate(op: Uint8Array): boolean {
-    return validKvOp(op);
-  }
-}
+import { REFUSED_MARK, RefusingKv, validKvOp } from '../app/refusing-kv.ts';
 
 const ROGUE_CLIENT = 1;
 /** A session the honest client 1 never draws in these runs: the rogue command is its own. */
@@ -41,7 +24,7 @@ const ROGUE_SESSION = 2 ** 40;
 
 /** The command a rogue client hands the Byzantine leader, signed with that client's key in the run of `seed`. */
 function rogueCommand(seed: number, ctx: AdversaryContext): Command {
-  const unsigned = { clientId: ROGUE_CLIENT, session: ROGUE_SESSION, seq: 1, op: encodeKvOp({ type: 'put', key: 'k0', value: `${MARKER}!` }) };
+  const unsigned = { clientId: ROGUE_CLIENT, session: ROGUE_SESSION, seq: 1, op: encodeKvOp({ type: 'put', key: 'k0', value: `${REFUSED_MARK}!` }) };
   const key = simKeyPair(seed, 'client', ROGUE_CLIENT);
   return { ...unsigned, signature: signCommand(nativeBackend, key.secretKey, ctx.auth.clusterId, unsigned, key.publicKey) };
 }
@@ -96,12 +79,12 @@ function run(seed: number, app: SimOptions['app'], validOp?: SimOptions['validOp
 describe('validated proposals in the simulator (seed 000 §6)', () => {
   it('an application that accepts every op its clients send changes nothing: the same run, hash for hash', () => {
     const options: SimOptions = { mode: 'byzantine', seed: 5, f: 1, commands: 20 };
-    expect(simulate({ ...options, app: () => new CheckedKv() }).traceHash).toBe(simulate(options).traceHash);
+    expect(simulate({ ...options, app: () => new RefusingKv() }).traceHash).toBe(simulate(options).traceHash);
   });
 
   it('honest acceptors refuse a Byzantine leader\'s invalid batch: it is never applied, and the run stays safe and live', () => {
     for (const seed of [1, 2, 3]) {
-      const { result, refusals } = run(seed, () => new CheckedKv());
+      const { result, refusals } = run(seed, () => new RefusingKv());
       const replay = `seed ${seed}`;
       expect(refusals, replay).toBeGreaterThan(0);
       expect(result.safetyViolations, replay).toEqual([]);
@@ -120,7 +103,7 @@ describe('validated proposals in the simulator (seed 000 §6)', () => {
 describe('the checker\'s "no invalid command applied"', () => {
   it('reports an honest replica applying a command the predicate refuses, and nothing else', () => {
     const good = { clientId: 1, session: 1, seq: 1, op: encodeKvOp({ type: 'put', key: 'k', value: 'v' }), signature: new Uint8Array(0) };
-    const bad = { ...good, seq: 2, op: encodeKvOp({ type: 'put', key: 'k', value: MARKER }) };
+    const bad = { ...good, seq: 2, op: encodeKvOp({ type: 'put', key: 'k', value: REFUSED_MARK }) };
     const checker = new SafetyChecker(7, () => true, validKvOp);
     checker.recordExecution(0, 1, good);
     expect(checker.violations).toEqual([]);
