@@ -27,8 +27,11 @@ const MALICIOUS = 0;
 /** Bounds: a member's start, one CLI command, the rogue patch's wait, a member's stop. */
 const START_MS_MAX = 30_000;
 const COMMAND_MS_MAX = 20_000;
-const ROGUE_WAIT_MS = 4_000;
+// Counted from the CLI process's start: on a loaded machine loading and connecting alone took 4 s.
+const ROGUE_WAIT_MS = 10_000;
 const STOP_GRACE_MS = 5_000;
+/** `status` calls while waiting for the first ballot to settle (each up to its 2 s timeout). */
+const READY_TRIES_MAX = 10;
 
 export interface Step {
   readonly command: string;
@@ -127,6 +130,18 @@ export async function runPatchLedgerDemo(options: { readonly dir?: string; reado
     metricsPorts.push(...started.map((fields) => Number(fields.metricsPort)));
     say(`members running, pids ${members.map((m) => m.child.pid).join(', ')}`);
     const client = (c: number) => ['--config', config, '--client', String(c)];
+    /** Who leads, as `byzpaxos status` reports it: the member that claims to, if every member follows one ballot. */
+    const leader = async (): Promise<number | null> => {
+      const r = await run(process.execPath, [BYZPAXOS, 'status', '--json', ...client(1)], dir);
+      if (r.code !== 0) return null;
+      const rows = (JSON.parse(r.stdout) as { members: { reachable: boolean; isLeader?: boolean; ballot?: { round: number } }[] }).members;
+      if (!rows.every((m) => m.reachable) || new Set(rows.map((m) => m.ballot!.round)).size !== 1) return null;
+      return rows.findIndex((m) => m.isLeader === true);
+    };
+    for (let tries = 0; (await leader()) !== MALICIOUS; tries++) {
+      if (tries >= READY_TRIES_MAX) throw new Error(`n${MALICIOUS} did not come to lead a ballot every member follows`);
+    }
+    say(`n${MALICIOUS} leads the first ballot`);
 
     // The developer's first two patches, from a git working directory.
     mkdirSync(join(work, 'src'), { recursive: true });
@@ -145,6 +160,10 @@ export async function runPatchLedgerDemo(options: { readonly dir?: string; reado
     writeFileSync(join(rogue, 'tree', 'src', 'main.c'), readFileSync(join(rogue, 'tree', 'src', 'main.c'), 'utf8').replace('  return 0;\n', '  TODO-BREAK;\n  return 0;\n'));
     const broken = await change(join(rogue, 'tree'), 'broken');
     await byzpaxos(['ledger', 'propose', broken, '--message', 'break the build', ...client(2)], 'refused');
+    // The story needs the malicious member to lead when the patch arrives; on a loaded machine a view change may have come first.
+    const leading = await leader();
+    say(`n${leading ?? '?'} leads`);
+    if (leading !== MALICIOUS) problems.push(`n${MALICIOUS} no longer leads (n${leading ?? '?'} does): rerun on a quieter machine`);
     await byzpaxos(['ledger', 'propose', broken, '--message', 'break the build', '--force', '--timeout-ms', String(ROGUE_WAIT_MS), ...client(2)], 'refused', ROGUE_WAIT_MS + COMMAND_MS_MAX);
 
     // Honest work goes on (the stalled slot makes the honest members replace the malicious leader); then a stale patch conflicts.
