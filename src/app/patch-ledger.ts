@@ -373,6 +373,8 @@ export class PatchLedger implements StateMachine {
       const current = this.files[part - 1]!.get(file.path);
       const applied = applyFile(current, file);
       if ('conflict' in applied) return { type: 'refused', reason: `conflict: ${applied.conflict}` };
+      const clash = file.kind === 'create' ? this.directoryClash(file.path) : null;
+      if (clash !== null) return { type: 'refused', reason: `conflict: ${file.path}: ${clash}` };
       const delta = (applied.content === null ? 0 : encoder.encode(applied.content).length) - (current === undefined ? 0 : encoder.encode(current).length);
       treeBytes += delta;
       partBytes.set(part, (partBytes.get(part) ?? this.encodedPartBytes(part)) + delta + entryOverhead(file.path, current, applied.content));
@@ -392,6 +394,18 @@ export class PatchLedger implements StateMachine {
     this.headValue = nextHead(this.headValue, patchDigest, message);
     this.changed.add(0);
     return { type: 'applied', head: this.headValue, count: this.history.length };
+  }
+
+  /** Why a new file at `path` cannot sit in the tree beside the others (a file where a directory is, or the reverse), or null. */
+  private directoryClash(path: string): string | null {
+    const parts = path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (this.files[partOf(dir) - 1]!.has(dir)) return `${dir} is a file`;
+    }
+    const below = `${path}/`;
+    for (const files of this.files) for (const other of files.keys()) if (other.startsWith(below)) return 'is a directory';
+    return null;
   }
 
   private encodedPartBytes(part: number): number {

@@ -196,14 +196,27 @@ export function treeDigest(tree: readonly (readonly [string, string])[]): string
 }
 
 function requireEmptyDir(command: string, dir: string): void {
-  if (existsSync(dir) && readdirSync(dir).length > 0) throw new RefusalError(`${command}: ${dir} is not empty`);
+  let entries: string[];
+  try {
+    entries = existsSync(dir) ? readdirSync(dir) : [];
+  } catch (e) {
+    throw new RefusalError(`${command}: cannot use ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (entries.length > 0) throw new RefusalError(`${command}: ${dir} is not empty`);
 }
 
+/** The tree's files under `dir`; its paths are checked (relative, no '..'), so nothing lands outside it. */
 function writeTree(dir: string, tree: readonly (readonly [string, string])[]): void {
-  for (const [path, content] of tree) {
-    const file = join(dir, path);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, content);
+  try {
+    mkdirSync(dir, { recursive: true });
+    for (const [path, content] of tree) {
+      if (pathDefect(path) !== null) throw new RefusalError(`the tree holds a path no file may have: ${JSON.stringify(path)}`);
+      const file = join(dir, path);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, content);
+    }
+  } catch (e) {
+    if (e instanceof RefusalError) throw e;
+    throw new RefusalError(`cannot write the tree into ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  mkdirSync(dir, { recursive: true });
 }

@@ -122,6 +122,14 @@ describe('PatchLedger', () => {
     expect(ledger.tree()).toEqual([]);
   });
 
+  it('a file cannot be created where a directory is, nor under a file', () => {
+    const ledger = new PatchLedger();
+    run(ledger, CREATE_README.replaceAll('README', 'src/a'));
+    expect(run(ledger, CREATE_README.replaceAll('README', 'src'))).toEqual({ type: 'refused', reason: 'conflict: src: is a directory' });
+    expect(run(ledger, CREATE_README.replaceAll('README', 'src/a/b'))).toEqual({ type: 'refused', reason: 'conflict: src/a/b: src/a is a file' });
+    expect(run(ledger, CREATE_README.replaceAll('README', 'src/b'))).toMatchObject({ type: 'applied', count: 2 });
+  });
+
   it('ops round-trip, and a message must be one line', () => {
     const op = { type: 'patch', message: 'fix', patch: EDIT_README } as const;
     expect(decodeLedgerOp(encodeLedgerOp(op))).toEqual(op);
