@@ -1,6 +1,7 @@
 // The patch ledger (seed 000 §6): patches apply hunk by hunk at exactly the lines they name; a
 // broken patch (the content rule) is invalid before any tree is consulted; a conflicting one is
 // refused at apply, changing nothing; the history is a hash chain every replica computes alike.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   BREAK_MARKER,
@@ -136,3 +137,22 @@ describe('PatchLedger', () => {
     expect(() => encodeLedgerOp({ ...op, message: 'a\nb' })).toThrow(/one line/);
   });
 });
+
+describe('untrusted ops', () => {
+  const line = fc.oneof(fc.constantFrom('--- a/x', '+++ b/x', '--- /dev/null', '+++ /dev/null', '@@ -1,2 +1,2 @@', '@@ -0,0 +1 @@', ' a', '-a', '+b', '\\ No newline at end of file', 'diff --git a/x b/x'), fc.string({ maxLength: 12 }));
+  it('validate and apply never throw, on any bytes and on any patch-like text; what validate refuses, apply refuses too', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.array(line, { maxLength: 12 }), (bytes, lines) => {
+        const ledger = new PatchLedger();
+        ledger.apply(patchOp(CREATE_README));
+        ledger.validate(bytes);
+        ledger.apply(bytes);
+        const op = patchOp(`${lines.join('\n')}\n`);
+        if (!ledger.validate(op)) expect(decodeLedgerResult(ledger.apply(op)).type).toBe('refused');
+        else ledger.apply(op);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
