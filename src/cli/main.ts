@@ -125,6 +125,8 @@ commands:
                            existing one is reused only if its cluster.json has the same mode
                            and size
     --base-port P          member I listens on port P+I (default 7000)
+    --app APP              as for init: kv (default) or patch-ledger; a reused --dir must
+                           run the same one
     --json                 once every member runs, print one JSON line (cluster.json path,
                            mode, f, n, each member's id, pid, addrs and trace file); logs
                            stay on stderr
