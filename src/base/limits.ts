@@ -46,6 +46,16 @@ export const SNAPSHOT_INTERVAL_SLOTS = 256;
  * caught up with CATCHUP_ENTRIES_MAX-entry replies rather than a whole state transfer.
  */
 export const LOG_RETAIN_SLOTS = 256;
+/**
+ * Reconfiguration's window α (seed 001's WINDOW, "Paxos Made Moderately Complex"): a membership
+ * change decided in slot c governs slots from c + α on, so a proposer knows the configuration of
+ * slot s, and may propose there, once every slot up to s − α is decided. Equal to the default
+ * pipelining window, so a leader with room in its window rarely stalls on the configuration.
+ * Every member of one cluster must use the same α.
+ */
+export const RECONFIG_WINDOW_SLOTS = 8;
+/** Most members one configuration holds (node ids stay below NODE_ID_MAX + 1). */
+export const CONFIGURATION_MEMBERS_MAX = 64;
 /** Learners track votes only for slots in [firstUndecided, firstUndecided + LEARNER_WINDOW_SLOTS). */
 export const LEARNER_WINDOW_SLOTS = 4096;
 /** Most pending client commands a leader queues; beyond it clients are told to retry. */
@@ -144,6 +154,13 @@ export function evidenceQueriesMax(watermarkSlots: number): number {
 }
 /** Retransmit periods an unanswered Accept or Bundle waits before the leader sends it again. */
 export const LEADER_RESEND_PERIODS = 2;
+/**
+ * A leader with nothing queued or in flight, whose log has not advanced, heartbeats only every
+ * this many retransmit periods once as many such periods have passed: an idle Byzantine cluster
+ * sends 2 heartbeats a second, not 17. Followers use them only to learn how far the log is
+ * decided (catch-up); no timer of theirs waits on them while they hold no client command.
+ */
+export const IDLE_HEARTBEAT_PERIODS = 8;
 /** A replica sends its votes for undecided slots again every this many retransmit periods. */
 export const VOTE_RESEND_PERIODS = 2;
 /** Reveal requests a learner sends an acceptor for one slot before it suspects it of withholding. */

@@ -14,11 +14,13 @@ import type { QuorumSpec } from './quorum.ts';
 export interface CheapLayout {
   readonly quorums: QuorumSpec;
   readonly auxiliaries: number;
+  /** A reconfigurable cluster (never with auxiliaries): every node of its universe is a main one. */
+  readonly reconfiguration?: { readonly universe: number } | null;
 }
 
 /** Main members are 0..mains-1; auxiliaries are mains..n-1. */
 export function mainsOf(config: CheapLayout): number {
-  return config.quorums.n - config.auxiliaries;
+  return (config.reconfiguration?.universe ?? config.quorums.n) - config.auxiliaries;
 }
 
 export function isAuxiliary(config: CheapLayout, id: NodeId): boolean {

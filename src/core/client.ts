@@ -10,6 +10,11 @@
 // before (up to CLIENT_RETRY_DOUBLINGS_MAX doublings), so a cluster slowed by load is not flooded
 // with resends of what it already holds. The leader hint that f+1 replies agree on becomes the
 // next command's target: at least one of them is honest.
+// In the Byzantine modes only f+1 designated followers answer unasked (repliers.ts). One that
+// owed an answer when the retry timer fired, while another replica had answered, is taken as
+// silent: each later first attempt also asks followers in its place, so one crashed member does
+// not cost every command of its clients a retry period. It is trusted again once it answers
+// with the accepted result.
 import { CLIENT_RETRY_DOUBLINGS_MAX } from '../base/limits.ts';
 import type { Rng } from './rng.ts';
 import type { ClientId, Command, NodeId, SessionId } from '../base/types.ts';
@@ -30,6 +35,8 @@ export interface ClientOptions {
   readonly resendToAll: boolean;
   /** Signs (clientId, session, seq, op); crash mode leaves commands unsigned. */
   readonly sign: ((command: Omit<Command, 'signature'>) => Uint8Array) | null;
+  /** Byzantine modes: whether `replica` answers this client unasked while `leader` leads (repliers.ts). */
+  readonly designated?: (replica: NodeId, leader: NodeId) => boolean;
 }
 
 /** A session id from two random 32-bit words: 53 bits, the most a safe integer holds. */
@@ -62,6 +69,8 @@ export class Client {
   private readonly replies = new Map<NodeId, Answer>();
   /** The leader each of those replies named. */
   private readonly hints = new Map<NodeId, NodeId>();
+  /** Designated repliers taken as silent: first attempts ask other followers in their place. */
+  private readonly silent = new Set<NodeId>();
 
   constructor(id: ClientId, session: SessionId, n: number, rng: Rng, retryMs: number, options: ClientOptions = CRASH_CLIENT) {
     if (!Number.isInteger(options.replyQuorum) || options.replyQuorum < 1 || options.replyQuorum > n) {
@@ -115,6 +124,8 @@ export class Client {
 
   onTimeout(): ClientEffect[] {
     if (this.outstanding === null) return [];
+    // Someone answered, so the command executed: a designated replier without an answer is silent.
+    if (this.replies.size > 0) for (const r of this.repliers()) if (!this.replies.has(r)) this.silent.add(r);
     this.target = (this.target + 1 + this.rng.int(this.n)) % this.n;
     this.resends++;
     return this.transmit();
@@ -127,6 +138,7 @@ export class Client {
     let matching = 0;
     for (const other of this.replies.values()) if (sameAnswer(other, answer)) matching++;
     if (matching < this.options.replyQuorum) return [];
+    for (const [r, other] of this.replies) if (sameAnswer(other, answer)) this.silent.delete(r);
     // Crash-mode replies name their sender, not a leader: there only a redirect moves the target.
     if (this.options.resendToAll) this.followHint();
     this.outstanding = null;
@@ -151,12 +163,36 @@ export class Client {
     }
   }
 
+  /** The followers that answer the outstanding command unasked, as this client sees the leader. */
+  private repliers(): NodeId[] {
+    const designated = this.options.designated;
+    if (designated === undefined) return [];
+    return Array.from({ length: this.n }, (_, r) => r).filter((r) => designated(r, this.target));
+  }
+
+  /** Followers asked directly in place of silent designated repliers, in ring order after the leader. */
+  private standIns(): NodeId[] {
+    if (this.silent.size === 0) return [];
+    let missing = this.options.replyQuorum - this.repliers().filter((r) => !this.silent.has(r)).length;
+    const asked: NodeId[] = [];
+    for (let step = 1; step < this.n && missing > 0; step++) {
+      const r = (this.target + step) % this.n;
+      if (this.silent.has(r) || this.options.designated!(r, this.target)) continue;
+      asked.push(r);
+      missing--;
+    }
+    return asked;
+  }
+
   private transmit(): ClientEffect[] {
     const request = this.outstanding!;
     const effects: ClientEffect[] = [];
     const toAll = this.options.resendToAll && this.resends > 0;
     if (toAll) for (let to = 0; to < this.n; to++) effects.push({ type: 'send', to, msg: request });
-    else effects.push({ type: 'send', to: this.target, msg: request });
+    else {
+      effects.push({ type: 'send', to: this.target, msg: request });
+      for (const to of this.standIns()) effects.push({ type: 'send', to, msg: request });
+    }
     // Crash mode keeps its pace: a resend there also looks for the leader at the next replica.
     const doublings = this.options.resendToAll ? Math.min(this.resends, CLIENT_RETRY_DOUBLINGS_MAX) : 0;
     effects.push({ type: 'setTimer', delayMs: this.retryMs * 2 ** doublings });

@@ -3,11 +3,14 @@
 // different ballots never add up: only a quorum within one ballot chooses a value.
 // Slots below `logFrom` were decided, executed into a snapshot and forgotten: they count as
 // decided, but their batches are gone.
+// Only the votes of members of the slot's configuration count (configuration.ts); a slot whose
+// configuration is not known yet (some slot up to s − α undecided) is held until it is.
 import { assert } from '../base/assert.ts';
 import type { Ballot, Batch, NodeId, Slot } from '../base/types.ts';
 import { compareBallots } from '../base/ballot.ts';
 import { LEARNER_WINDOW_SLOTS } from '../base/limits.ts';
 import type { QuorumSpec } from './quorum.ts';
+import { isMember, StaticConfiguration, type Configurations, type Membership } from './configuration.ts';
 import { VoteSet } from './vote-set.ts';
 import { toHex } from '../../crypto/digest.ts';
 
@@ -19,7 +22,7 @@ interface Vote {
 export type LearnOutcome = 'decided' | 'pending' | 'stale' | 'out-of-window' | 'missing-batch';
 
 export class Learner {
-  private readonly quorums: QuorumSpec;
+  private readonly configurations: Configurations;
   private readonly decided: Map<Slot, Batch>;
   private logFromSlot: Slot;
   private firstUndecidedSlot: Slot;
@@ -31,10 +34,13 @@ export class Learner {
   });
   /** Batches seen in Accept messages, by digest, per open slot. */
   private readonly batches = new Map<Slot, Map<string, Batch>>();
+  /** Slots with votes waiting for their configuration. */
+  private readonly held = new Set<Slot>();
 
-  constructor(quorums: QuorumSpec, decided: ReadonlyMap<Slot, Batch>, logFrom: Slot = 0) {
-    this.quorums = quorums;
+  constructor(quorums: QuorumSpec, decided: ReadonlyMap<Slot, Batch>, logFrom: Slot = 0, configurations: Configurations = new StaticConfiguration(quorums)) {
+    this.configurations = configurations;
     this.decided = new Map(decided);
+    for (const [slot, batch] of this.decided) configurations.record(slot, batch);
     this.logFromSlot = logFrom;
     this.firstUndecidedSlot = logFrom;
     this.highestDecidedSlot = logFrom - 1;
@@ -63,9 +69,11 @@ export class Learner {
       for (const s of map.keys()) if (s < slot) map.delete(s);
     }
     this.votes.forgetBelow(slot);
+    for (const s of this.held) if (s < slot) this.held.delete(s);
     if (this.firstUndecidedSlot < slot) this.firstUndecidedSlot = slot;
     if (this.highestDecidedSlot < slot - 1) this.highestDecidedSlot = slot - 1;
     this.advance();
+    this.configurations.forgetBelow(slot);
   }
 
   /** Every slot below this is decided here. */
@@ -75,6 +83,27 @@ export class Learner {
 
   get highestDecided(): Slot {
     return this.highestDecidedSlot;
+  }
+
+  /** The configuration of `slot`, or null while it is not known here. */
+  membershipAt(slot: Slot): Membership | null {
+    return this.configurations.at(slot, this.firstUndecidedSlot);
+  }
+
+  /** See Configurations.settledFrom. */
+  get configurationSettledFrom(): Slot {
+    return this.configurations.settledFrom;
+  }
+
+  /** Held slots whose configuration became known and whose votes decide them now. */
+  decideHeld(): Slot[] {
+    const decided: Slot[] = [];
+    for (const slot of [...this.held].sort((a, b) => a - b)) {
+      if (this.membershipAt(slot) === null) continue;
+      this.held.delete(slot);
+      if (this.tryDecide(slot) === 'decided') decided.push(slot);
+    }
+    return decided;
   }
 
   decision(slot: Slot): Batch | undefined {
@@ -131,15 +160,22 @@ export class Learner {
   }
 
   private chosenDigest(slot: Slot): string | undefined {
-    return this.votes.firstQuorum(slot, this.quorums.phase2)?.[0]!.digestHex;
+    const membership = this.membershipAt(slot);
+    if (membership === null) {
+      this.held.add(slot);
+      return undefined;
+    }
+    return this.votes.firstQuorum(slot, membership.phase2, (signer) => isMember(membership, signer))?.[0]!.digestHex;
   }
 
   private decide(slot: Slot, batch: Batch): void {
     assert(!this.decided.has(slot), 'a slot is decided once');
     assert(this.inWindow(slot), 'a decision lies in the learner window');
     this.decided.set(slot, batch);
+    this.configurations.record(slot, batch);
     this.votes.forget(slot);
     this.batches.delete(slot);
+    this.held.delete(slot);
     this.highestDecidedSlot = Math.max(this.highestDecidedSlot, slot);
     this.advance();
   }

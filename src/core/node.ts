@@ -9,11 +9,16 @@
 // With Cheap Paxos auxiliaries (cheap.ts) a main member sends Accepted, Heartbeats and catch-up
 // traffic to the main members only, and as leader asks the auxiliaries only while it suspects a
 // main acceptor.
+//
+// With reconfiguration (configuration.ts) every node of the universe runs, members or not: a
+// non-member accepts and learns (so a new member catches up before it counts) but does not
+// campaign, and a leader that finds itself outside the configuration of its next slot steps down.
 import type { Ballot } from '../base/types.ts';
 import { Acceptor } from './acceptor.ts';
 import { ballotEquals, ballotGreater, compareBallots } from '../base/ballot.ts';
 import { Engagement, mainsOf } from './cheap.ts';
-import type { CoreConfig } from './config.ts';
+import type { CoreConfig, Reconfiguration } from './config.ts';
+import { ConfigurationHistory, isMember, StaticConfiguration } from './configuration.ts';
 import type { Effect, TimerName } from './effects.ts';
 import { StepLoop } from './step-loop.ts';
 import { Learner } from './learner.ts';
@@ -65,6 +70,8 @@ export interface NodeOptions {
   /** Lets tests and adversaries substitute a (mutated) acceptor or proposer. */
   readonly makeAcceptor?: (state: PersistentState) => Acceptor;
   readonly makeProposer?: (id: NodeId, config: CoreConfig, round: number) => Proposer;
+  /** Lets mutation tests substitute a configuration history (one that skips the window). */
+  readonly makeConfigurations?: (reconfiguration: Reconfiguration) => ConfigurationHistory;
 }
 
 export interface NodeStats {
@@ -83,6 +90,7 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
   /** Best guess of the current leader, -1 when unknown; clients are redirected to it. */
   leaderHint: NodeId = -1;
   private readonly rng: Rng;
+  /** Node ids that may be members: n in a static cluster, the universe in a reconfigurable one. */
   private readonly n: number;
   /** Members 0..mains-1 lead, learn and execute; the rest (Cheap Paxos auxiliaries) only accept. */
   private readonly mains: number;
@@ -102,17 +110,20 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
     const { id, config, state } = options;
     this.id = id;
     this.config = config;
-    this.n = config.quorums.n;
+    const { reconfiguration } = config;
+    this.n = reconfiguration?.universe ?? config.quorums.n;
     this.mains = mainsOf(config);
     this.engagement = config.auxiliaries > 0 ? new Engagement(id, this.mains) : null;
     this.rng = options.rng;
     this.acceptor = options.makeAcceptor?.(state) ?? new Acceptor(state.promised, state.accepted);
     const round = Math.max(state.round, state.promised.round);
     this.proposer = options.makeProposer?.(id, config, round) ?? new Proposer(id, config, round);
-    this.replica = new Replica(options.app);
+    const history =
+      reconfiguration === null ? null : (options.makeConfigurations?.(reconfiguration) ?? new ConfigurationHistory(reconfiguration.members, reconfiguration.universe));
+    this.replica = new Replica(options.app, history);
     this.transfer = new StateTransfer(id, this.mains);
     const logFrom = state.snapshot?.logFrom ?? 0;
-    this.learner = new Learner(config.quorums, state.decided, logFrom);
+    this.learner = new Learner(config.quorums, state.decided, logFrom, history ?? new StaticConfiguration(config.quorums));
     this.acceptor.truncateBelow(logFrom);
     if (state.snapshot !== null) {
       // Our own store: a snapshot that does not restore is a damaged store, and throws.
@@ -147,6 +158,7 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
   protected drain(out: Outbox): void {
     for (;;) {
       while (out.local.length > 0) this.handle(this.id, out.local.shift()!, out);
+      for (const slot of this.learner.decideHeld()) this.onDecided(slot, out);
       this.executeDecided(out);
       for (const accept of this.proposer.proposeReady(this.learner)) this.toAcceptors(accept, out);
       if (out.local.length === 0) return;
@@ -449,6 +461,9 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
         return this.startElection(out);
       case 'heartbeat':
         if (!this.proposer.isLeader) return;
+        // Removed, or its promises are no phase-1 quorum of the next slot's configuration: a new
+        // ballot's Prepare reaches the new members (or, removed, it leaves leading to a member).
+        if (this.proposer.stall(this.learner) !== null) return this.stepDown(out);
         this.toMains(this.heartbeat(), out);
         this.retransmit(out);
         out.setTimer('heartbeat', this.config.heartbeatMs);
@@ -471,8 +486,16 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
   private startElection(out: Outbox): void {
     if (this.proposer.isLeader) return;
     if (this.proposer.round + 1 > ROUND_MAX) return;
+    const electorate = this.learner.membershipAt(this.learner.firstUndecided)!;
+    // Not a member as far as we know (yet, or any more): campaign only once one. We may just lag
+    // behind a change that made us one, with no leader left to hear it from: ask a peer.
+    if (!isMember(electorate, this.id)) {
+      const peer = (this.id + 1 + this.rng.int(this.n - 1)) % this.n;
+      out.send(peer, { type: 'catchup-request', fromSlot: this.learner.firstUndecided });
+      return out.setTimer('election', this.electionTimeout());
+    }
     if (this.proposer.role === 'candidate') this.proposer.failedAttempts += 1;
-    const prepare = this.proposer.startPhase1(this.learner.firstUndecided);
+    const prepare = this.proposer.startPhase1(this.learner.firstUndecided, electorate);
     out.persist([{ type: 'round', round: prepare.ballot.round }]);
     // After a failed attempt a main acceptor may be down: the retry asks the auxiliaries too.
     this.engagement?.beginPhase1(this.proposer.failedAttempts > 0);

@@ -17,6 +17,7 @@
 import { CLIENT_SESSIONS_MAX, CLIENT_SESSIONS_PER_CLIENT_MAX, SESSION_PARTS, STATE_PART_BYTES_MAX, STATE_PARTS_MAX } from '../base/limits.ts';
 import type { Batch, ClientId, Command, SessionId, Slot } from '../base/types.ts';
 import type { StateMachine } from './state-machine.ts';
+import { isMembershipOp, type ConfigurationHistory } from './configuration.ts';
 import { bytesEqual } from '../../crypto/digest.ts';
 import { decodeSessionPart, encodeSessionPart, SESSION_BYTES_MAX, stateDigestOf, statePartDigest, type ClientSessions } from '../messages/codec.ts';
 
@@ -57,6 +58,8 @@ export function snapshotOf(executedUpTo: Slot, parts: readonly Uint8Array[]): St
   return { executedUpTo, parts, digests, digest: stateDigestOf({ executedUpTo, digests }) };
 }
 
+/** What a membership command returns: the change is decided; it takes effect α slots later. */
+const MEMBERSHIP_RESULT = new Uint8Array(0);
 /** The seq every session starts at. */
 const FIRST_SEQ = 1;
 /** Sessions one part holds at most: even with maximal results it stays within STATE_PART_BYTES_MAX. */
@@ -83,10 +86,14 @@ export class Replica {
   /** The part refresh hashed last, and its digest. */
   private lastHashed: { readonly part: Uint8Array; readonly digest: Uint8Array } | null = null;
   private changedSessions = new Set<number>();
+  /** A reconfigurable cluster's configuration history: its state at a snapshot is the last part. */
+  private readonly configuration: ConfigurationHistory | null;
 
-  constructor(app: StateMachine) {
-    if (SESSION_PARTS + app.partCount > STATE_PARTS_MAX) throw new Error(`replica: ${SESSION_PARTS + app.partCount} state parts > STATE_PARTS_MAX ${STATE_PARTS_MAX}`);
+  constructor(app: StateMachine, configuration: ConfigurationHistory | null = null) {
+    const parts = SESSION_PARTS + app.partCount + (configuration === null ? 0 : 1);
+    if (parts > STATE_PARTS_MAX) throw new Error(`replica: ${parts} state parts > STATE_PARTS_MAX ${STATE_PARTS_MAX}`);
     this.app = app;
+    this.configuration = configuration;
   }
 
   /** First slot not yet executed. */
@@ -94,9 +101,9 @@ export class Replica {
     return this.nextSlot;
   }
 
-  /** Parts of the state: the session table's, then the application's. */
+  /** Parts of the state: the session table's, then the application's, then (reconfigurable) the configuration's. */
   get partCount(): number {
-    return SESSION_PARTS + this.app.partCount;
+    return SESSION_PARTS + this.app.partCount + (this.configuration === null ? 0 : 1);
   }
 
   /**
@@ -110,9 +117,9 @@ export class Replica {
     return { kind: 'stale' };
   }
 
-  /** Whether the application lets `command` be decided (StateMachine.validate). */
+  /** Whether the application lets `command` be decided (StateMachine.validate); a membership command is the configuration's to judge, as at execution. */
   valid(command: Command): boolean {
-    return this.app.validate?.(command.op) ?? true;
+    return isMembershipOp(command.op) || (this.app.validate?.(command.op) ?? true);
   }
 
   /** Whether every command of `batch` is valid: an acceptor Verifies no other. */
@@ -144,6 +151,8 @@ export class Replica {
     for (const index of first ? Array.from({ length: SESSION_PARTS }, (_, i) => i) : this.changedSessions) this.refresh(index, encodeSessionPart(this.clientsOf(index)));
     this.changedSessions.clear();
     for (const index of first ? Array.from({ length: this.app.partCount }, (_, i) => i) : appChanged) this.refresh(SESSION_PARTS + index, this.app.part(index));
+    // A few bytes: encoded afresh every time.
+    if (this.configuration !== null) this.refresh(SESSION_PARTS + this.app.partCount, this.configuration.encodeAt(this.nextSlot));
     const executedUpTo = this.nextSlot;
     const digests = this.digests.slice();
     return { executedUpTo, parts: this.encoded.slice(), digests, digest: stateDigestOf({ executedUpTo, digests }) };
@@ -163,7 +172,10 @@ export class Replica {
     });
     const sessionCount = parts.reduce((sum, part) => sum + part.sessions, 0);
     if (sessionCount > CLIENT_SESSIONS_MAX) throw new Error(`replica: ${sessionCount} sessions > CLIENT_SESSIONS_MAX ${CLIENT_SESSIONS_MAX}`);
-    this.app.restore(snapshot.parts.slice(SESSION_PARTS));
+    const appEnd = SESSION_PARTS + this.app.partCount;
+    const configuration = this.configuration?.decodePart(snapshot.parts[appEnd]!) ?? null;
+    this.app.restore(snapshot.parts.slice(SESSION_PARTS, appEnd));
+    if (configuration !== null) this.configuration!.install(configuration, snapshot.executedUpTo);
     this.parts = parts;
     this.sessionCount = sessionCount;
     this.changedSessions = new Set();
@@ -198,7 +210,8 @@ export class Replica {
       if (command.seq !== FIRST_SEQ) return null;
       if (!this.admit(part, sessions)) return undefined;
     }
-    const result = this.app.apply(command.op);
+    // A membership command acts on the configuration (configuration.ts), never on the application.
+    const result = isMembershipOp(command.op) ? MEMBERSHIP_RESULT : this.app.apply(command.op);
     const own = sessions ?? new Map<SessionId, Session>();
     if (sessions === undefined) part.clients.set(command.clientId, own);
     else own.delete(command.session); // re-inserted last: the most recently used

@@ -75,10 +75,11 @@ export class VoteSet<V> {
     return null;
   }
 
-  /** The first group of `size` agreeing votes to form, in the order they came, or null. */
-  firstQuorum(position: Slot, size: number): V[] | null {
+  /** The first group of `size` agreeing votes (of signers `counts` admits) to form, in the order they came, or null. */
+  firstQuorum(position: Slot, size: number, counts: (signer: NodeId) => boolean = () => true): V[] | null {
     const groups = new Map<string, V[]>();
-    for (const vote of this.at(position)) {
+    for (const [signer, vote] of this.entries(position)) {
+      if (!counts(signer)) continue;
       const key = this.#rules.key(vote);
       const group = groups.get(key) ?? [];
       group.push(vote);

@@ -14,6 +14,7 @@ import { Authenticator, signCommand } from './byzantine/auth.ts';
 import { clusterIdOf, validateCluster, type ClusterConfig } from './byzantine/cluster.ts';
 import { defaultByzantineConfig, type ByzantineConfig } from './byzantine/config.ts';
 import { ByzantineNode, type ByzantineNodeOptions } from './byzantine/node.ts';
+import { designatedReplier } from './byzantine/repliers.ts';
 import { AcceptedVote, type SecondVoteFactory } from './byzantine/second-vote.ts';
 import { RevealVote } from './commit-reveal/reveal-vote.ts';
 import type { PersistentState } from '../core/storage.ts';
@@ -71,7 +72,9 @@ export type ModeBuild = CrashBuild | ByzantineBuild;
 
 export function buildCrash(f: number, overrides?: Partial<CoreConfig>, app: AppFactory = kvApp): CrashBuild {
   const config = defaultConfig(f, overrides);
-  return { mode: 'crash', n: config.quorums.n, f, config, clientRetryMs: CLIENT_RETRY_MS_CRASH, app };
+  // A reconfigurable cluster's clients and links reach every node that may become a member.
+  const n = config.reconfiguration?.universe ?? config.quorums.n;
+  return { mode: 'crash', n, f, config, clientRetryMs: CLIENT_RETRY_MS_CRASH, app };
 }
 
 export interface ByzantineBuildOptions {
@@ -136,16 +139,18 @@ export function commandSigner(build: ByzantineBuild, secretKey: Uint8Array): Com
 }
 
 /** Crash mode: take the first answer, resend to the next replica. Byzantine: sign, take f+1 matching, resend to all. */
-export function clientOptions(build: ModeBuild, sign: CommandSigner | null): ClientOptions {
+export function clientOptions(build: ModeBuild, clientId: ClientId, sign: CommandSigner | null): ClientOptions {
   if (build.mode === 'crash') return { replyQuorum: 1, resendToAll: false, sign: null };
   if (sign === null) throw new Error(`${build.mode} mode: clients must sign their commands`);
-  return { replyQuorum: build.config.quorums.weak, resendToAll: true, sign };
+  const { n } = build;
+  const weak = build.config.quorums.weak;
+  return { replyQuorum: weak, resendToAll: true, sign, designated: (replica, leader) => designatedReplier(replica, clientId, leader, n, weak - 1) };
 }
 
 export function makeClient(build: ModeBuild, clientId: ClientId, session: SessionId, rng: Rng, sign: CommandSigner | null, retryMs = build.clientRetryMs): Client {
   // Cheap Paxos auxiliaries serve no clients: a client knows the main members only.
   const replicas = build.mode === 'crash' ? mainsOf(build.config) : build.n;
-  return new Client(clientId, session, replicas, rng, retryMs, clientOptions(build, sign));
+  return new Client(clientId, session, replicas, rng, retryMs, clientOptions(build, clientId, sign));
 }
 
 /** A node and how far its log is decided (what `status` and the metrics report). */

@@ -1,12 +1,23 @@
 // Safety checks over one simulated run: agreement, validity, exactly-once execution, no command
 // the application refuses applied (validated proposals), and linearizability of what clients
-// observed. Each returns violations; none throws.
+// observed, and (crash mode) that every decision was chosen: when a learner decides slot s, a
+// phase-2 quorum of the configuration of s (computed here from the agreed log, with the true
+// window α) has already announced Accepted for that value in one ballot. Each returns violations;
+// none throws.
 import { checkLinearizable, type HistoryOp } from './linearizability.ts';
-import { commandKey, type Batch, type Command, type NodeId, type Slot } from '../base/types.ts';
+import { commandKey, type Ballot, type Batch, type Command, type NodeId, type Slot } from '../base/types.ts';
+import { formatMembers, hasQuorum, type Configurations } from '../core/configuration.ts';
 import { batchDigest } from '../messages/codec.ts';
 import { bytesEqual, toHex } from '../../crypto/digest.ts';
 
-export type ViolationKind = 'agreement' | 'validity' | 'exactly-once' | 'invalid-command' | 'linearizability';
+export type ViolationKind = 'agreement' | 'validity' | 'exactly-once' | 'invalid-command' | 'linearizability' | 'quorum';
+
+/** A decision to judge once the configuration of its slot is known: the voters for its value then, by ballot. */
+interface DecisionVotes {
+  readonly node: NodeId;
+  readonly slot: Slot;
+  readonly voters: readonly ReadonlySet<NodeId>[];
+}
 
 export interface Violation {
   readonly seed: number;
@@ -22,6 +33,13 @@ export class SafetyChecker {
   /** Commands executed by each node incarnation. */
   private readonly executed = new Map<string, Set<string>>();
   readonly violations: Violation[] = [];
+  /** Null: no quorum check (the Byzantine modes vote with signed messages the network does not show). */
+  private readonly configurations: Configurations | null;
+  /** Acceptors that announced Accepted, by slot, by ballot and digest. */
+  private readonly accepted = new Map<Slot, Map<string, Set<NodeId>>>();
+  /** Every slot below this has a decision. */
+  private firstUndecided: Slot = 0;
+  private readonly unjudged: DecisionVotes[] = [];
 
   /** Whether a decided command carries a valid client signature (Byzantine modes); crash mode has none. */
   private readonly signedByClient: (command: Command) => boolean;
@@ -29,10 +47,26 @@ export class SafetyChecker {
   /** The application's predicate (StateMachine.validate); null when it accepts every op. */
   private readonly validOp: ((op: Uint8Array) => boolean) | null;
 
-  constructor(seed: number, signedByClient: (command: Command) => boolean = () => true, validOp: ((op: Uint8Array) => boolean) | null = null) {
+  constructor(
+    seed: number,
+    signedByClient: (command: Command) => boolean = () => true,
+    configurations: Configurations | null = null,
+    validOp: ((op: Uint8Array) => boolean) | null = null,
+  ) {
     this.seed = seed;
     this.signedByClient = signedByClient;
+    this.configurations = configurations;
     this.validOp = validOp;
+  }
+
+  recordAccepted(node: NodeId, ballot: Ballot, slot: Slot, digest: Uint8Array): void {
+    if (this.configurations === null) return;
+    let bySlot = this.accepted.get(slot);
+    if (bySlot === undefined) this.accepted.set(slot, (bySlot = new Map()));
+    const key = `${ballot.round}/${ballot.leader}/${toHex(digest)}`;
+    let voters = bySlot.get(key);
+    if (voters === undefined) bySlot.set(key, (voters = new Set()));
+    voters.add(node);
   }
 
   recordSubmitted(command: Pick<Command, 'clientId' | 'session' | 'seq' | 'op'>): void {
@@ -46,9 +80,38 @@ export class SafetyChecker {
     if (first === undefined) {
       this.decided.set(slot, { node, digestHex });
       this.checkValidity(node, slot, batch);
+      this.configurations?.record(slot, batch);
+      while (this.decided.has(this.firstUndecided)) this.firstUndecided++;
     } else if (first.digestHex !== digestHex) {
       this.report('agreement', `slot ${slot}: n${first.node} decided ${first.digestHex.slice(0, 12)}, n${node} decided ${digestHex.slice(0, 12)}`);
     }
+    if (this.configurations !== null) this.judgeOrKeep(node, slot, digestHex);
+  }
+
+  /** At the end of a run: every decision not yet judged, now that the log is as complete as it gets. */
+  checkQuorums(): void {
+    for (const votes of this.unjudged.splice(0)) {
+      if (!this.judge(votes)) this.report('quorum', `slot ${votes.slot}: n${votes.node} decided it, but slots up to ${votes.slot} − α were never all decided, so its configuration is unknown`);
+    }
+  }
+
+  /** The voters for the decided value as they are now, judged at once if the slot's configuration is known. */
+  private judgeOrKeep(node: NodeId, slot: Slot, digestHex: string): void {
+    const voters: ReadonlySet<NodeId>[] = [];
+    for (const [key, set] of this.accepted.get(slot) ?? []) if (key.endsWith(`/${digestHex}`)) voters.push(new Set(set));
+    const votes = { node, slot, voters };
+    if (!this.judge(votes)) this.unjudged.push(votes);
+  }
+
+  /** False while the configuration of the slot is unknown; otherwise reports a decision no phase-2 quorum of it had chosen. */
+  private judge({ node, slot, voters }: DecisionVotes): boolean {
+    const membership = this.configurations!.at(slot, this.firstUndecided);
+    if (membership === null) return false;
+    if (!voters.some((set) => hasQuorum(membership, set, membership.phase2))) {
+      const heard = voters.map((set) => `{${[...set].sort((a, b) => a - b).join(',')}}`).join(' ') || 'none';
+      this.report('quorum', `slot ${slot}: n${node} decided a value that no phase-2 quorum of its configuration ${formatMembers(membership)} had accepted (voters by ballot: ${heard})`);
+    }
+    return true;
   }
 
   /**

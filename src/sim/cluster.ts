@@ -38,8 +38,10 @@ export function chooseAdversaries(o: Settings): Map<NodeId, Adversary> {
 }
 
 interface SimNode {
-  /** Null while crashed. */
+  /** Null while crashed, or not yet joined. */
   core: ProtocolNode | null;
+  /** Membership churn: a spare is not booted until a change brings it in. */
+  joined: boolean;
   storage: MemoryStorage;
   incarnation: number;
   /** Armed timers and the generation that arms them: a stale timer event is ignored. */
@@ -68,12 +70,21 @@ export class Cluster {
     this.control = control;
   }
 
-  /** Boots every member, in id order, each on empty storage. */
-  bootAll(): void {
+  /** Boots the first `live` nodes (every one by default), in id order, each on empty storage; the others wait to join. */
+  bootAll(live = this.w.n): void {
     for (let id = 0; id < this.w.n; id++) {
-      this.nodes.push({ core: null, storage: new MemoryStorage(), incarnation: 0, timers: new Map() });
-      this.boot(id);
+      this.nodes.push({ core: null, joined: id < live, storage: new MemoryStorage(), incarnation: 0, timers: new Map() });
+      if (id < live) this.boot(id);
     }
+  }
+
+  /** Membership churn: a spare starts, on empty storage; a node that already joined is left as it is. */
+  join(id: NodeId): void {
+    const node = this.member(id);
+    if (node.joined) return;
+    node.joined = true;
+    this.trace.note(`n${id} JOINS empty`);
+    this.boot(id);
   }
 
   isUp(id: NodeId): boolean {
@@ -114,7 +125,7 @@ export class Cluster {
 
   /** Faults end: every crashed node restarts, in id order. */
   restartAllDown(): void {
-    for (let id = 0; id < this.w.n; id++) if (this.nodes[id]!.core === null) this.restart(id);
+    for (let id = 0; id < this.w.n; id++) if (this.nodes[id]!.joined && this.nodes[id]!.core === null) this.restart(id);
   }
 
   /** SimControl.crash: any member, at once, with no bound. */
@@ -186,8 +197,12 @@ export class Cluster {
 
   private readonly handlers: EffectHandlers<NodeId> = {
     persist: (e, id) => this.nodes[id]!.storage.apply([e.record]),
-    send: (e, id) => this.network.transmit(id, e.to, e.msg),
+    send: (e, id) => {
+      if (e.msg.type === 'accepted') this.outcomes.accepted(id, e.msg);
+      this.network.transmit(id, e.to, e.msg);
+    },
     broadcast: (e, id) => {
+      if (e.msg.type === 'accepted') this.outcomes.accepted(id, e.msg);
       for (let to = 0; to < this.w.n; to++) if (to !== id) this.network.transmit(id, to, e.msg);
     },
     reply: (e, id) => this.network.transmitToClient(id, e.clientId, e.msg),

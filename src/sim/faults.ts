@@ -1,4 +1,4 @@
-// Fault mixes for the simulator, and the `--faults` syntax: drop=0.1,dup=0.05,reorder,partition,crash
+// Fault mixes for the simulator, and the `--faults` syntax: drop=0.1,dup=0.05,reorder,partition,crash,churn
 
 export interface FaultSpec {
   /** Probability a message is lost. */
@@ -11,9 +11,11 @@ export interface FaultSpec {
   readonly partition: boolean;
   /** Node crashes and restarts from what they persisted. */
   readonly crash: boolean;
+  /** Crash mode: members added, removed and replaced through the log (churn.ts). */
+  readonly churn: boolean;
 }
 
-export const NO_FAULTS: FaultSpec = Object.freeze({ drop: 0, dup: 0, reorder: false, partition: false, crash: false });
+export const NO_FAULTS: FaultSpec = Object.freeze({ drop: 0, dup: 0, reorder: false, partition: false, crash: false, churn: false });
 
 /** Parses the `--faults` value; throws an Error with a one-line message naming the bad part. */
 export function parseFaults(text: string): FaultSpec {
@@ -30,11 +32,12 @@ export function parseFaults(text: string): FaultSpec {
       case 'reorder':
       case 'partition':
       case 'crash':
+      case 'churn':
         if (value !== undefined) throw new Error(`--faults: '${name}' takes no value`);
         spec[name] = true;
         break;
       default:
-        throw new Error(`--faults: unknown fault '${name}' (expected drop=P, dup=P, reorder, partition, crash)`);
+        throw new Error(`--faults: unknown fault '${name}' (expected drop=P, dup=P, reorder, partition, crash, churn)`);
     }
   }
   return spec;
@@ -55,5 +58,6 @@ export function formatFaults(spec: FaultSpec): string {
   if (spec.reorder) parts.push('reorder');
   if (spec.partition) parts.push('partition');
   if (spec.crash) parts.push('crash');
+  if (spec.churn) parts.push('churn');
   return parts.length === 0 ? 'none' : parts.join(',');
 }

@@ -11,7 +11,7 @@ import { PaxosNode, type NodeOptions } from '../core/node.ts';
 import { AuxiliaryNode } from '../core/auxiliary.ts';
 import { isAuxiliary } from '../core/cheap.ts';
 import type { ProtocolNode } from '../core/protocol.ts';
-import { byzantineQuorums } from '../core/quorum.ts';
+import { byzantineQuorums, type QuorumSpec } from '../core/quorum.ts';
 import { SeededRng } from '../core/rng.ts';
 import type { ClientId, Command, NodeId, SessionId } from '../base/types.ts';
 import { Verifier, type Authenticator } from '../modes/byzantine/auth.ts';
@@ -29,6 +29,8 @@ export interface ModeSetup {
   readonly mode: Mode;
   readonly n: number;
   readonly f: number;
+  /** A static cluster's quorums (crash mode: flexible ones included). */
+  readonly quorums: QuorumSpec;
   /** Who signs with which key (Byzantine modes): what evidence is checked against. Null in crash mode. */
   readonly cluster: ClusterConfig | null;
   /** `rng` schedules; `entropy` makes the node's secrets (Byzantine modes; crash mode has none). */
@@ -46,6 +48,7 @@ export function crashSetup(f: number, config: Partial<CoreConfig> | undefined, m
     mode: 'crash',
     n: build.n,
     f,
+    quorums: build.config.quorums,
     cluster: null,
     makeNode: (id, state, rng) => {
       // Cheap Paxos auxiliaries are acceptors only; `makeNode` (mutants, scripts) builds the main members.
@@ -77,7 +80,8 @@ export function simKeyPair(seed: number, role: 'member' | 'client', index: numbe
 }
 
 export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
-  const { n } = byzantineQuorums(options.f);
+  const quorums = byzantineQuorums(options.f);
+  const { n } = quorums;
   const key = (role: 'member' | 'client', index: number): KeyPair => simKeyPair(options.seed, role, index);
   const memberKeys = Array.from({ length: n }, (_, id) => key('member', id));
   const clientKeys = Array.from({ length: options.clients }, (_, i) => key('client', i + 1));
@@ -99,6 +103,7 @@ export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
     mode: options.mode,
     n,
     f: options.f,
+    quorums,
     cluster,
     makeNode: (id, state, rng, entropy) => {
       const honest = byzantineNodeOptions(build, id, memberKeys[id]!.secretKey, state, rng, entropy);

@@ -5,6 +5,7 @@ import { commandKey, type Batch, type Command, type NodeId, type Slot } from '..
 import { toHex } from '../../crypto/digest.ts';
 import { evidenceEnvelopes, type Evidence, type Suspicion } from '../messages/evidence.ts';
 import type { Adversary } from '../adversary/adversary.ts';
+import type { Accepted } from '../messages/types.ts';
 import type { SafetyChecker } from './checker.ts';
 import type { CommandTiming, GatheredEvidence, SimResult } from './sim-result.ts';
 import type { SimTrace } from './sim-trace.ts';
@@ -58,6 +59,11 @@ export class Outcomes {
       const timing = this.timings.get(key);
       if (timing !== undefined && timing.firstDecidedAt === null) timing.firstDecidedAt = this.w.now;
     }
+  }
+
+  /** Crash mode: an acceptor announced it accepted (the quorum-of-configuration check's votes). */
+  accepted(id: NodeId, msg: Accepted): void {
+    if (!this.byzantine.has(id)) this.checker.recordAccepted(id, msg.ballot, msg.slot, msg.digest);
   }
 
   /** `incarnation` tells a restarted node's executions from its earlier life's. */

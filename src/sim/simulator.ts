@@ -12,6 +12,8 @@ import { PREPARED_CERTIFICATES_MAX } from '../base/limits.ts';
 import { adversaryNamed } from '../adversary/strategies.ts';
 import { SafetyChecker } from './checker.ts';
 import { Clients } from './clients.ts';
+import { Churn, churnReconfiguration } from './churn.ts';
+import { ConfigurationHistory, StaticConfiguration } from '../core/configuration.ts';
 import { chooseAdversaries, Cluster } from './cluster.ts';
 import { EventQueue } from './event-queue.ts';
 import { scheduleFaults } from './fault-schedule.ts';
@@ -52,6 +54,10 @@ class Simulation {
   private readonly clients: Clients;
   private readonly outcomes: Outcomes;
   private readonly cluster: Cluster;
+  /** Membership churn (crash mode, `--faults churn`), else null. */
+  private readonly churn: Churn | null;
+  /** Nodes booted at the start: every one, but for churn's spares. */
+  private readonly initialMembers: number;
   private signaturesAtWarmup = { signs: 0, verifies: 0 };
   private events = 0;
   private readonly control: SimControl = {
@@ -65,9 +71,11 @@ class Simulation {
     const o = settingsOf(options);
     this.adversaries = chooseAdversaries(o);
     const eagerSlots = o.eagerSlots ?? SIM_EAGER_SLOTS;
+    if (o.faults.churn && o.mode !== 'crash') throw new Error('sim: membership churn needs --mode crash (the Byzantine modes do not reconfigure yet)');
+    const reconfiguration = o.faults.churn ? churnReconfiguration(o.f) : null;
     const setup =
       o.mode === 'crash'
-        ? crashSetup(o.f, { eagerSlots, ...o.config }, o.makeNode, o.app)
+        ? crashSetup(o.f, { eagerSlots, ...o.config, ...(reconfiguration === null ? {} : { reconfiguration }) }, o.makeNode, o.app)
         : byzantineSetup({ mode: o.mode, seed: o.seed, f: o.f, clients: o.clients, config: { eagerSlots, ...o.byzantineConfig }, adversaries: this.adversaries, app: o.app });
     this.setup = setup;
     this.w = {
@@ -81,12 +89,16 @@ class Simulation {
     };
     this.faultRng = new SeededRng(o.seed, 1);
     this.trace = new SimTrace(this.w);
-    const judge = o.validOp ?? validatorOf(o.app);
-    this.checker = new SafetyChecker(o.seed, (command) => setup.signedByClient(command), judge);
+    // The checker's own view of the configurations, with the true window: what a mutant's nodes use is not trusted.
+    const configurations =
+      o.mode !== 'crash' ? null : reconfiguration === null ? new StaticConfiguration(setup.quorums) : new ConfigurationHistory(reconfiguration.members, reconfiguration.universe);
+    this.checker = new SafetyChecker(o.seed, (command) => setup.signedByClient(command), configurations, o.validOp ?? validatorOf(o.app));
     this.network = new Network(this.w, this.trace, this.control);
     this.clients = new Clients(this.w, this.trace, this.network, this.checker, this.control, () => this.warmedUp());
     this.outcomes = new Outcomes(this.w, this.trace, this.checker, this.adversaries, this.clients.timings);
     this.cluster = new Cluster(this.w, this.trace, setup, this.network, this.outcomes, this.adversaries, this.control);
+    this.churn = reconfiguration === null ? null : new Churn(this.w, this.trace, this.network, this.checker, setup.makeClient, (id) => this.cluster.join(id));
+    this.initialMembers = reconfiguration?.members.length ?? setup.n;
   }
 
   run(): SimResult {
@@ -100,15 +112,17 @@ class Simulation {
       this.dispatch(next.event);
     }
     this.checker.checkHistory(clients.collectHistory());
+    this.checker.checkQuorums();
     return this.result();
   }
 
   /** In this order, for the draws from the scheduling stream: links, members' start, clients. */
   private setUp(): void {
     this.network.drawLinks();
-    this.cluster.bootAll();
+    this.cluster.bootAll(this.initialMembers);
     this.clients.open(this.setup.makeClient);
     scheduleFaults(this.w, this.faultRng);
+    this.churn?.schedule();
     this.w.queue.push(this.w.o.faultPhaseMs, { kind: 'heal-all' });
   }
 
@@ -121,12 +135,14 @@ class Simulation {
       }
       case 'deliver-client': {
         const reply = this.network.arriveAtClient(event.clientId, event.bytes, event.flowId);
-        if (reply !== null) this.clients.arrive(event.clientId, event.from, reply);
-        return;
+        if (reply === null) return;
+        if (event.clientId === this.churn?.clientIndex) return this.churn.arrive(event.from, reply);
+        return this.clients.arrive(event.clientId, event.from, reply);
       }
       case 'node-timer':
         return this.cluster.fire(event.node, event.timer, event.generation);
       case 'client-timer':
+        if (event.clientId === this.churn?.clientIndex) return this.churn.timeout(event.generation);
         return this.clients.timeout(event.clientId, event.generation);
       case 'client-submit':
         return this.clients.submit(event.clientId);
@@ -148,6 +164,8 @@ class Simulation {
         return;
       case 'liveness-check':
         return this.clients.checkLiveness(event.clientId, event.seq);
+      case 'churn':
+        return this.churn?.change();
     }
   }
 

@@ -46,7 +46,9 @@ export type SimEvent =
   | { kind: 'partition'; groupA: readonly NodeId[]; healAt: number }
   | { kind: 'partition-heal' }
   | { kind: 'heal-all' }
-  | { kind: 'liveness-check'; clientId: number; seq: number };
+  | { kind: 'liveness-check'; clientId: number; seq: number }
+  /** Membership churn: the operator submits its next change (churn.ts). */
+  | { kind: 'churn' };
 
 export interface World {
   readonly o: Settings;

@@ -41,6 +41,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { Connection, ConnectionGater, Metrics, PeerId, Stream } from '@libp2p/interface';
 import { bytesEqual } from '../../crypto/digest.ts';
 import { keyPairFromSeed } from '../../crypto/ed25519.ts';
+import './noise-decoder.ts';
 import './yamux-window.ts';
 import { encodeFrames, FrameDecoder, varintBytes, type FrameError } from './frames.ts';
 import { libp2pPrivateKey, peerIdOf } from './identity.ts';

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Client, type ClientEffect } from '../../src/core/client.ts';
 import { CLIENT_RETRY_DOUBLINGS_MAX } from '../../src/base/limits.ts';
 import { SeededRng } from '../../src/core/rng.ts';
+import { designatedReplier } from '../../src/modes/byzantine/repliers.ts';
 
 const RETRY_MS = 300;
 const delays = (effects: ClientEffect[]): number[] => effects.flatMap((e) => (e.type === 'setTimer' ? [e.delayMs] : []));
@@ -105,5 +106,49 @@ describe('client leader hints', () => {
     c.onReply(1, reply(1, 'ok', 1));
     c.onReply(2, reply(1, 'ok', 2));
     expect(targets(c.submit(new Uint8Array([2])))).toEqual([asked]);
+  });
+});
+
+describe('silent designated repliers', () => {
+  // n = 4, f = 1: the repliers of the real build (repliers.ts), client 1.
+  const designated = (replica: number, leader: number) => designatedReplier(replica, 1, leader, 4, 1);
+  const byzantine = () => new Client(1, 7, 4, new SeededRng(1, 0), RETRY_MS, { replyQuorum: 2, resendToAll: true, sign: () => new Uint8Array(64), designated });
+  const repliersOf = (leader: number) => [0, 1, 2, 3].filter((r) => designated(r, leader));
+
+  /** A command answered by `answering`, the leader hint naming `leader`; the client ends on `leader`. */
+  function settle(c: Client, seq: number, leader: number, answering: readonly number[]): void {
+    c.submit(new Uint8Array([seq]));
+    for (const from of answering) c.onReply(from, reply(seq, 'ok', leader));
+  }
+
+  it('one that stays silent while another answered is replaced: the next first attempts also ask a follower in its place', () => {
+    const c = byzantine();
+    // The first command's replies name leader 0: the client targets it from then on.
+    settle(c, 1, 0, [1, 2, 3]);
+    // Command 2: one designated replier answers, the other is down; the retry timer fires.
+    const [up, down] = repliersOf(0) as [number, number];
+    expect(targets(c.submit(new Uint8Array([2])))).toEqual([0]);
+    c.onReply(up, reply(2, 'ok', 0));
+    c.onTimeout();
+    for (const from of [0, 1, 2, 3].filter((r) => r !== down)) c.onReply(from, reply(2, 'ok', 0));
+    // Command 3 goes to the leader and to the one follower that is neither leader nor designated.
+    const standIn = [1, 2, 3].find((r) => !designated(r, 0))!;
+    expect(targets(c.submit(new Uint8Array([3]))).sort()).toEqual([0, standIn].sort());
+    // Answered by `up` and the stand-in, it completes without a timeout; the next one asks the same.
+    c.onReply(up, reply(3, 'ok', 0));
+    expect(c.onReply(standIn, reply(3, 'ok', 0))).toContainEqual({ type: 'complete', seq: 3, result: new Uint8Array([9]) });
+    expect(targets(c.submit(new Uint8Array([4]))).sort()).toEqual([0, standIn].sort());
+    // Once the silent one answers again with the accepted result, first attempts go to the leader alone.
+    for (const from of [up, down]) c.onReply(from, reply(4, 'ok', 0));
+    expect(targets(c.submit(new Uint8Array([5])))).toEqual([0]);
+  });
+
+  it('a timeout with no answer at all (a slow cluster, or a faulty leader) marks nobody', () => {
+    const c = byzantine();
+    settle(c, 1, 0, [1, 2, 3]);
+    c.submit(new Uint8Array([2]));
+    c.onTimeout();
+    for (const from of [1, 2, 3]) c.onReply(from, reply(2, 'ok', 0));
+    expect(targets(c.submit(new Uint8Array([3])))).toEqual([0]);
   });
 });

@@ -4,6 +4,8 @@ import type { Ballot } from '../../src/base/types.ts';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/core/config.ts';
 import { Proposer, type DecisionView } from '../../src/core/proposer.ts';
+import { StaticConfiguration, type Membership } from '../../src/core/configuration.ts';
+import { crashQuorums } from '../../src/core/quorum.ts';
 import { NOOP, type Batch, type Command, type PValue, type Slot } from '../../src/base/types.ts';
 import type { Accept, Promise1b } from '../../src/messages/types.ts';
 
@@ -34,6 +36,11 @@ class Decisions implements DecisionView {
   isDecided(slot: Slot): boolean {
     return this.decided.has(slot);
   }
+  /** A static cluster of three. */
+  membershipAt(): Membership {
+    return new StaticConfiguration(crashQuorums(1)).at();
+  }
+  readonly configurationSettledFrom = 0;
 }
 
 const range = (lo: number, hi: number): number[] => Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);

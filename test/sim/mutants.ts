@@ -6,6 +6,7 @@ import type { CoreConfig } from '../../src/core/config.ts';
 import { PaxosNode, type NodeOptions } from '../../src/core/node.ts';
 import { Proposer } from '../../src/core/proposer.ts';
 import { isAuxiliary } from '../../src/core/cheap.ts';
+import { ConfigurationHistory } from '../../src/core/configuration.ts';
 import type { Promise1b } from '../../src/messages/types.ts';
 import { NOOP, type Batch, type NodeId, type PValue } from '../../src/base/types.ts';
 import { encodeKvOp } from '../../src/app/kv.ts';
@@ -50,6 +51,29 @@ class AuxiliaryBlindProposer extends Proposer {
   }
 }
 
+/**
+ * Reconfiguration without the window: a change decided in slot c governs from c + 1, and a node
+ * uses whatever configuration it knows for any slot, without waiting for the slots up to s − α.
+ * Proposers and learners that know different prefixes of the log then count different quorums
+ * for one slot.
+ */
+class ImmediateConfigurations extends ConfigurationHistory {
+  constructor(initial: readonly NodeId[], universe: number) {
+    super(initial, universe, 1);
+  }
+
+  protected override knows(): boolean {
+    return true;
+  }
+}
+
+/** Takes the quorum that elected it for every slot: never asks whether a later configuration's acceptors promised. */
+class ElectorateOnlyProposer extends Proposer {
+  protected override promisedBy(): boolean {
+    return true;
+  }
+}
+
 type Factory = (options: NodeOptions) => PaxosNode;
 
 export const MUTANTS: Readonly<Record<string, Factory>> = {
@@ -65,4 +89,12 @@ export const MUTANTS: Readonly<Record<string, Factory>> = {
 export const CHEAP_MUTANTS: Readonly<Record<string, Factory>> = {
   "leader ignores the auxiliaries' phase-1 pvalues": (o) =>
     new PaxosNode({ ...o, makeProposer: (id: NodeId, c: CoreConfig, r: number) => new AuxiliaryBlindProposer(id, c, r) }),
+};
+
+/** Mutants of a reconfigurable cluster (`--faults churn`). */
+export const RECONFIGURATION_MUTANTS: Readonly<Record<string, Factory>> = {
+  'a membership change applies at once, without the window α': (o) =>
+    new PaxosNode({ ...o, makeConfigurations: (r) => new ImmediateConfigurations(r.members, r.universe) }),
+  "a leader proposes in a later configuration on the promises that elected it": (o) =>
+    new PaxosNode({ ...o, makeProposer: (id: NodeId, c: CoreConfig, r: number) => new ElectorateOnlyProposer(id, c, r) }),
 };

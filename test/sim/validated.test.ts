@@ -104,7 +104,7 @@ describe('the checker\'s "no invalid command applied"', () => {
   it('reports an honest replica applying a command the predicate refuses, and nothing else', () => {
     const good = { clientId: 1, session: 1, seq: 1, op: encodeKvOp({ type: 'put', key: 'k', value: 'v' }), signature: new Uint8Array(0) };
     const bad = { ...good, seq: 2, op: encodeKvOp({ type: 'put', key: 'k', value: REFUSED_MARK }) };
-    const checker = new SafetyChecker(7, () => true, validKvOp);
+    const checker = new SafetyChecker(7, () => true, null, validKvOp);
     checker.recordExecution(0, 1, good);
     expect(checker.violations).toEqual([]);
     checker.recordExecution(0, 1, bad);

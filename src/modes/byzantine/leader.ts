@@ -1,7 +1,7 @@
 // The leader (proposer) of a Byzantine ballot: queues client commands, packs them into batches
 // within the frame budget, and sends Accept(b, s, batch) for slots within the pipelining window
 // and the watermarks; Accepts not yet decided go out again every few periods.
-import { CLIENT_QUEUE_MAX, LEADER_RESEND_PERIODS } from '../../base/limits.ts';
+import { CLIENT_QUEUE_MAX, IDLE_HEARTBEAT_PERIODS, LEADER_RESEND_PERIODS } from '../../base/limits.ts';
 import { commandKey, type Command, type Slot } from '../../base/types.ts';
 import type { Outbox } from '../../core/outbox.ts';
 import { mayOpenSlot } from '../../core/pipeline.ts';
@@ -25,6 +25,8 @@ export class Leader {
   #queueBytes = 0;
   #nextSlot: Slot;
   readonly #inFlight = new SlotMap<Flight>();
+  /** Retransmit periods in a row with nothing to send but the heartbeat, and where the log stood. */
+  #idle = { periods: 0, firstUndecided: -1 };
 
   constructor(ctx: ReplicaContext, view: BallotView, window: Watermarks, replica: Replica, nextSlot: Slot) {
     this.#ctx = ctx;
@@ -66,10 +68,15 @@ export class Leader {
     }
   }
 
-  /** Each retransmit period, as leader: the heartbeat, then Accepts unanswered for a while. */
+  /** Each retransmit period, as leader: the heartbeat (less often while idle), then Accepts unanswered for a while. */
   retransmit(firstUndecided: Slot, others: Iterable<[Slot, Flight]>, isDecided: (slot: Slot) => boolean, out: Outbox): void {
-    out.broadcastToPeers(this.#ctx.auth.seal({ type: 'heartbeat', ballot: this.#view.ballot, decidedUpTo: firstUndecided }));
-    for (const [slot, flight] of [...this.#inFlight, ...others]) {
+    const flights = [...this.#inFlight, ...others];
+    const idle = flights.length === 0 && this.#queue.length === 0 && firstUndecided === this.#idle.firstUndecided;
+    this.#idle = { periods: idle ? this.#idle.periods + 1 : 0, firstUndecided };
+    if (this.#idle.periods < IDLE_HEARTBEAT_PERIODS || this.#idle.periods % IDLE_HEARTBEAT_PERIODS === 0) {
+      out.broadcastToPeers(this.#ctx.auth.seal({ type: 'heartbeat', ballot: this.#view.ballot, decidedUpTo: firstUndecided }));
+    }
+    for (const [slot, flight] of flights) {
       if (isDecided(slot)) continue;
       if (++flight.age >= LEADER_RESEND_PERIODS) {
         flight.age = 0;

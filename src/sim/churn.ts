@@ -1,0 +1,153 @@
+// Membership churn (`--faults churn`, crash mode): during the fault phase an operator client adds,
+// removes and replaces members through the log, one change at a time, while the workload runs. The
+// universe holds CHURN_SPARES nodes beyond the first configuration; a spare starts, on empty
+// storage, when a change brings it in, and catches up through the ordinary catch-up path. A
+// removed node keeps running (a removed leader must step down by itself). The operator keeps
+// configurations between CHURN_MEMBERS_MIN and CHURN_MEMBERS_MAX members, so the crash faults
+// (at most f down at once) never take away a quorum.
+import type { Reconfiguration } from '../core/config.ts';
+import { encodeMembershipChange, type MembershipChange } from '../core/configuration.ts';
+import { sessionFromWords, type Client, type ClientEffect } from '../core/client.ts';
+import { SeededRng } from '../core/rng.ts';
+import type { NodeId } from '../base/types.ts';
+import type { ClientReply } from '../messages/types.ts';
+import type { SafetyChecker } from './checker.ts';
+import type { ModeSetup } from './modes.ts';
+import type { Network } from './network.ts';
+import type { SimTrace } from './sim-trace.ts';
+import type { World } from './world.ts';
+
+/** Nodes beyond the first configuration that changes may bring in. */
+export const CHURN_SPARES = 2;
+/** The operator's rng streams: its choices, and its client session. */
+const CHURN_STREAM = 6000;
+const OPERATOR_CLIENT_STREAM = 6001;
+
+/** The reconfigurable cluster a churn run starts from: members 0..2f, spares after them. */
+export function churnReconfiguration(f: number): Reconfiguration {
+  const n = 2 * f + 1;
+  return { members: Array.from({ length: n }, (_, id) => id), universe: n + CHURN_SPARES };
+}
+
+export class Churn {
+  private readonly w: World;
+  private readonly trace: SimTrace;
+  private readonly network: Network;
+  private readonly checker: SafetyChecker;
+  private readonly join: (id: NodeId) => void;
+  private readonly rng: SeededRng;
+  private readonly client: Client;
+  private readonly minMembers: number;
+  private readonly maxMembers: number;
+  /** The members as the operator's completed changes left them. */
+  private members: Set<NodeId>;
+  private outstanding: { readonly change: MembershipChange; readonly next: Set<NodeId> } | null = null;
+  private timerGeneration = 0;
+  /** Changes completed: the run's coverage of churn. */
+  completed = 0;
+
+  constructor(world: World, trace: SimTrace, network: Network, checker: SafetyChecker, makeClient: ModeSetup['makeClient'], join: (id: NodeId) => void) {
+    this.w = world;
+    this.trace = trace;
+    this.network = network;
+    this.checker = checker;
+    this.join = join;
+    this.rng = new SeededRng(world.o.seed, CHURN_STREAM);
+    const initial = churnReconfiguration(world.o.f).members;
+    this.members = new Set(initial);
+    this.minMembers = initial.length;
+    this.maxMembers = initial.length + CHURN_SPARES;
+    const session = sessionFromWords(this.rng.nextU32(), this.rng.nextU32());
+    this.client = makeClient(this.clientIndex + 1, session, new SeededRng(world.o.seed, OPERATOR_CLIENT_STREAM));
+  }
+
+  /** The operator's client index (after the workload's): replies and timers to it come here. */
+  get clientIndex(): number {
+    return this.w.o.clients;
+  }
+
+  /** The change times over the fault phase, from the churn stream. */
+  schedule(): void {
+    for (let t = 150 + this.rng.next() * 300; t < this.w.o.faultPhaseMs; t += 250 + this.rng.next() * 400) {
+      this.w.queue.push(t, { kind: 'churn' });
+    }
+  }
+
+  /** A change is due: skipped while the last one is still outstanding. */
+  change(): void {
+    if (this.outstanding !== null) return;
+    const change = this.draw();
+    const next = new Set(this.members);
+    if (change.kind !== 'add') next.delete(change.kind === 'remove' ? change.node : change.out);
+    if (change.kind !== 'remove') {
+      const joining = change.kind === 'add' ? change.node : change.in;
+      next.add(joining);
+      this.join(joining);
+    }
+    this.outstanding = { change, next };
+    const op = encodeMembershipChange(change);
+    this.checker.recordSubmitted({ clientId: this.client.id, session: this.client.session, seq: this.client.nextSeq, op });
+    this.trace.note(`churn: ${describe(change)} submitted`);
+    this.run(this.client.submit(op));
+  }
+
+  arrive(from: NodeId, reply: ClientReply): void {
+    this.run(this.client.onReply(from, reply));
+  }
+
+  timeout(generation: number): void {
+    if (generation === this.timerGeneration) this.run(this.client.onTimeout());
+  }
+
+  private draw(): MembershipChange {
+    const members = [...this.members].sort((a, b) => a - b);
+    const outside = Array.from({ length: this.maxMembers }, (_, id) => id).filter((id) => !this.members.has(id));
+    const kinds: MembershipChange['kind'][] = [];
+    if (members.length < this.maxMembers) kinds.push('add');
+    if (members.length > this.minMembers) kinds.push('remove');
+    if (outside.length > 0) kinds.push('replace');
+    const pick = <T>(items: readonly T[]): T => items[this.rng.int(items.length)]!;
+    switch (pick(kinds)) {
+      case 'add':
+        return { kind: 'add', node: pick(outside) };
+      case 'remove':
+        return { kind: 'remove', node: pick(members) };
+      case 'replace':
+        return { kind: 'replace', out: pick(members), in: pick(outside) };
+    }
+  }
+
+  private run(effects: readonly ClientEffect[]): void {
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'send':
+          this.network.sendRequest(effect.to, effect.msg);
+          break;
+        case 'setTimer':
+          this.timerGeneration++;
+          this.w.queue.push(this.w.now + effect.delayMs, { kind: 'client-timer', clientId: this.clientIndex, generation: this.timerGeneration });
+          break;
+        case 'complete':
+          this.timerGeneration++;
+          this.members = this.outstanding!.next;
+          this.trace.note(`churn: ${describe(this.outstanding!.change)} decided`);
+          this.outstanding = null;
+          this.completed++;
+          break;
+        case 'evicted':
+          break;
+      }
+    }
+  }
+}
+
+function describe(change: MembershipChange): string {
+  switch (change.kind) {
+    case 'add':
+      return `add n${change.node}`;
+    case 'remove':
+      return `remove n${change.node}`;
+    case 'replace':
+      return `replace n${change.out} by n${change.in}`;
+  }
+}
