@@ -18,6 +18,16 @@ export type { Message, PeerMessage } from './messages/types.ts';
 export { CodecError, decodeMessage, encodeMessage, batchDigest } from './messages/codec.ts';
 export type { StateMachine } from './core/state-machine.ts';
 export { KvStore, encodeKvOp, decodeKvResult, type KvOp, type KvResult } from './app/kv.ts';
+export {
+  PatchLedger,
+  noBreakMarker,
+  encodeLedgerOp,
+  decodeLedgerResult,
+  type LedgerCheck,
+  type LedgerOp,
+  type LedgerResult,
+} from './app/patch-ledger.ts';
+export { parsePatch, type Patch } from './app/patch.ts';
 export type { Storage, PersistentState } from './core/storage.ts';
 export { MemoryStorage } from './storage/memory.ts';
 export { simulate, type SimOptions, type SimResult } from './sim/simulator.ts';

@@ -7,6 +7,7 @@ import type { Accept, Bundle, CertifiedPromise, PeerMessage, SignedEnvelope } fr
 import type { SignedPayload } from '../modes/byzantine/auth.ts';
 import { chooseFromPromises } from '../modes/byzantine/certificates.ts';
 import { ByzantineNode } from '../modes/byzantine/node.ts';
+import type { StateMachine } from '../core/state-machine.ts';
 import { isPeerTraffic, recipientsOf, recordAct, Tamper, type Adversary, type AdversaryContext } from './adversary.ts';
 import { claimOf } from '../modes/byzantine/claim.ts';
 import { commit } from '../../crypto/commitment.ts';
@@ -520,6 +521,25 @@ class WithholdCommitment extends Tamper {
   }
 }
 
+/**
+ * The honest node with its application's predicate switched off (validated proposals, seed 000
+ * §6): as leader it proposes the ops clients send that the application refuses (a rogue
+ * developer's broken patch), and as acceptor it Verifies them. Honest acceptors refuse them.
+ */
+function skippingValidation(ctx: AdversaryContext): ProtocolNode {
+  const app = ctx.honest.app;
+  // Delegates, so the state stays in the one instance its state digest is read from (build.ts).
+  const unvalidated: StateMachine = {
+    partCount: app.partCount,
+    apply: (op) => app.apply(op),
+    stateDigest: () => app.stateDigest(),
+    part: (index) => app.part(index),
+    takeChangedParts: () => app.takeChangedParts(),
+    restore: (parts) => app.restore(parts),
+  };
+  return new ByzantineNode({ ...ctx.honest, app: unvalidated });
+}
+
 function strategy(name: string, description: string, make: (ctx: AdversaryContext) => ProtocolNode): Adversary {
   return { name, description, create: make };
 }
@@ -541,6 +561,14 @@ export const BUILT_IN_ADVERSARIES: readonly Adversary[] = [
   strategy('late-reveal', 'commit-reveal: delays its reveals by 250 ms', (ctx) => new LateReveal(ctx)),
 ];
 
+/**
+ * Strategies that act only against an application that refuses some ops (the patch ledger): the
+ * key-value store accepts every op, so with it they are honest nodes, and the sweeps skip them.
+ */
+export const APP_ADVERSARIES: readonly Adversary[] = [
+  strategy('skips-validation', 'proposes and Verifies ops its application refuses (validated proposals)', skippingValidation),
+];
+
 export function adversaryNamed(name: string): Adversary | undefined {
-  return BUILT_IN_ADVERSARIES.find((a) => a.name === name);
+  return [...BUILT_IN_ADVERSARIES, ...APP_ADVERSARIES].find((a) => a.name === name);
 }

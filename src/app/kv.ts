@@ -4,6 +4,7 @@
 import { sha256, sha256Concat } from '../../crypto/digest.ts';
 import { OP_BYTES_MAX, RESULT_BYTES_MAX, STATE_BYTES_MAX, STATE_PART_BYTES_MAX } from '../base/limits.ts';
 import type { StateMachine } from '../core/state-machine.ts';
+import { checkedUtf8, Reader, Writer } from './app-codec.ts';
 
 /** Longest key, in UTF-8 bytes. */
 export const KV_KEY_BYTES_MAX = 256;
@@ -67,128 +68,10 @@ export function kvModelStep(state: string | null, op: KvOp): { next: string | nu
 }
 
 const encoder = new TextEncoder();
-// ignoreBOM: a leading U+FEFF is content, not a marker; stripping it would break round trips.
-const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** UTF-8 of `s`, checked; lone surrogates are rejected because TextEncoder would silently replace them. */
+/** UTF-8 of `s`, checked (app-codec.ts), named as a kv field. */
 function utf8(s: string, what: string, max: number): Uint8Array {
-  if (!s.isWellFormed()) throw new Error(`kv: ${what} contains a lone surrogate`);
-  const bytes = encoder.encode(s);
-  if (bytes.length > max) throw new Error(`kv: ${what} too long: ${bytes.length} bytes > ${max}`);
-  return bytes;
-}
-
-class Writer {
-  readonly bytes: Uint8Array;
-  private readonly view: DataView;
-  private pos = 0;
-
-  constructor(size: number) {
-    this.bytes = new Uint8Array(size);
-    this.view = new DataView(this.bytes.buffer);
-  }
-
-  u8(v: number): void {
-    this.view.setUint8(this.pos, v);
-    this.pos += 1;
-  }
-
-  u16(v: number): void {
-    this.view.setUint16(this.pos, v);
-    this.pos += 2;
-  }
-
-  u32(v: number): void {
-    this.view.setUint32(this.pos, v);
-    this.pos += 4;
-  }
-
-  /** u16 length prefix, then the bytes. */
-  field(b: Uint8Array): void {
-    this.u16(b.length);
-    this.bytes.set(b, this.pos);
-    this.pos += b.length;
-  }
-
-  done(): Uint8Array {
-    if (this.pos !== this.bytes.length) throw new Error(`kv: encoder wrote ${this.pos} of ${this.bytes.length} bytes`);
-    return this.bytes;
-  }
-}
-
-class Reader {
-  private readonly bytes: Uint8Array;
-  private readonly view: DataView;
-  /** Names the thing being decoded in error messages. */
-  private readonly what: string;
-  private pos = 0;
-
-  constructor(bytes: Uint8Array, what: string) {
-    this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.what = what;
-  }
-
-  private need(n: number, field: string): void {
-    const have = this.bytes.length - this.pos;
-    if (have < n) throw new Error(`${this.what}: truncated ${field} at offset ${this.pos}: need ${n} bytes, have ${have}`);
-  }
-
-  u8(field: string): number {
-    this.need(1, field);
-    const v = this.view.getUint8(this.pos);
-    this.pos += 1;
-    return v;
-  }
-
-  u16(field: string): number {
-    this.need(2, field);
-    const v = this.view.getUint16(this.pos);
-    this.pos += 2;
-    return v;
-  }
-
-  u32(field: string): number {
-    this.need(4, field);
-    const v = this.view.getUint32(this.pos);
-    this.pos += 4;
-    return v;
-  }
-
-  /** A 0/1 byte. */
-  flag(field: string): boolean {
-    const v = this.u8(field);
-    if (v > 1) throw new Error(`${this.what}: ${field} byte must be 0 or 1, got ${v}`);
-    return v === 1;
-  }
-
-  /** u16 length-prefixed UTF-8, at most `max` bytes; the bound is checked before reading. */
-  field(field: string, max: number): Uint8Array {
-    const len = this.u16(`${field} length`);
-    if (len > max) throw new Error(`${this.what}: ${field} too long: ${len} bytes > ${max}`);
-    this.need(len, field);
-    const b = this.bytes.subarray(this.pos, this.pos + len);
-    this.pos += len;
-    return b;
-  }
-
-  string(field: string, max: number): string {
-    return this.text(this.field(field, max), field);
-  }
-
-  /** Strict UTF-8 decoding of bytes already read. */
-  text(b: Uint8Array, field: string): string {
-    try {
-      return decoder.decode(b);
-    } catch {
-      throw new Error(`${this.what}: ${field} is not valid UTF-8`);
-    }
-  }
-
-  end(): void {
-    const left = this.bytes.length - this.pos;
-    if (left !== 0) throw new Error(`${this.what}: ${left} trailing bytes after offset ${this.pos}`);
-  }
+  return checkedUtf8(s, `kv: ${what}`, max);
 }
 
 export function encodeKvOp(op: KvOp): Uint8Array {

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Adversary } from '../adversary/adversary.ts';
-import { adversaryNamed, BUILT_IN_ADVERSARIES } from '../adversary/strategies.ts';
+import { adversaryNamed, APP_ADVERSARIES, BUILT_IN_ADVERSARIES } from '../adversary/strategies.ts';
 import type { NodeId } from '../base/types.ts';
 import { UsageError } from './args.ts';
 
@@ -61,7 +61,7 @@ export async function parseByzantineOptions(values: ByzantineOptionValues, f: nu
 export function builtIn(name: string): Adversary {
   const adversary = adversaryNamed(name);
   if (adversary === undefined) {
-    const known = BUILT_IN_ADVERSARIES.map((a) => a.name).join(', ');
+    const known = [...BUILT_IN_ADVERSARIES, ...APP_ADVERSARIES].map((a) => a.name).join(', ');
     throw new UsageError(`--adversary: unknown strategy '${name}' (one of ${known}; or load your own with --adversary-module PATH)`);
   }
   return adversary;

@@ -19,7 +19,7 @@ import { createLogger } from '../node/log.ts';
 import { integerOption, parseOptions, UsageError, withEnvDefaults } from './args.ts';
 import { libp2pTransport, loadDeployment, RefusalError, reportRefusals } from './deployment.ts';
 
-const COMMON = {
+export const COMMON = {
   config: { type: 'string' },
   client: { type: 'string' },
   key: { type: 'string' },
@@ -41,7 +41,7 @@ interface ClientArgs {
   readonly timeoutMs: number;
 }
 
-function clientArgs(command: string, given: { config?: string; client?: string; key?: string; 'timeout-ms'?: string }, timeoutDefault: number): ClientArgs {
+export function clientArgs(command: string, given: { config?: string; client?: string; key?: string; 'timeout-ms'?: string }, timeoutDefault: number): ClientArgs {
   const values = withEnvDefaults(given, ENV_OPTIONS);
   if (values.config === undefined) throw new UsageError(`${command}: missing --config DIR/cluster.json (or BYZPAXOS_CONFIG)`);
   return {
@@ -59,7 +59,7 @@ function checkText(what: string, text: string, bytesMax: number): string {
 }
 
 /** Connects client `clientId`, runs `use`, and always closes the client. */
-async function withClient<T>(a: ClientArgs, use: (client: ClusterClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(a: ClientArgs, use: (client: ClusterClient) => Promise<T>): Promise<T> {
   const loaded = loadDeployment(a.configPath, 'client', a.clientId, a.keyPath);
   const logger = createLogger({ level: 'error' });
   const client = await ClusterClient.connect({
@@ -82,9 +82,18 @@ async function withClient<T>(a: ClientArgs, use: (client: ClusterClient) => Prom
 const PROCESS_START = 0;
 
 /** One KV operation; a timeout, an unreachable cluster or an evicted session is a refusal (exit 1), naming the operation. */
-async function operate(client: ClusterClient, op: KvOp, timeoutMs: number) {
+function operate(client: ClusterClient, op: KvOp, timeoutMs: number) {
+  return refusingFailures(client.execute(op, { timeoutMs, startedAt: PROCESS_START }));
+}
+
+/** One operation of any application: a timeout, an unreachable cluster or an evicted session is a refusal (exit 1). */
+export function submit(client: ClusterClient, bytes: Uint8Array, what: string, timeoutMs: number): Promise<Uint8Array> {
+  return refusingFailures(client.submit(bytes, what, { timeoutMs, startedAt: PROCESS_START }));
+}
+
+async function refusingFailures<T>(operation: Promise<T>): Promise<T> {
   try {
-    return await client.execute(op, { timeoutMs, startedAt: PROCESS_START });
+    return await operation;
   } catch (e) {
     if (e instanceof ClusterTimeoutError || e instanceof SessionEvictedError) throw new RefusalError(e.message);
     throw e;
@@ -92,7 +101,7 @@ async function operate(client: ClusterClient, op: KvOp, timeoutMs: number) {
 }
 
 /** Prints a command's result: `text` for a terminal, or with --json one object. */
-function printResult(json: boolean | undefined, text: string | null, object: Readonly<Record<string, unknown>>): void {
+export function printResult(json: boolean | undefined, text: string | null, object: Readonly<Record<string, unknown>>): void {
   if (json === true) process.stdout.write(`${JSON.stringify(object)}\n`);
   else if (text !== null) process.stdout.write(`${text}\n`);
 }

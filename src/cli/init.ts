@@ -13,6 +13,7 @@ import { CLUSTER_FILE_NAME, DATA_DIR_NAME, checkMemberAddr, ConfigError, F_MAX, 
 import { keyFileName, writeKeyFile, type KeyFile } from '../deploy/key-file.ts';
 import { integerOption, parseOptions, UsageError } from './args.ts';
 import { writableDirProblem } from './dirs.ts';
+import { APP_NAMES, type AppName } from '../app/apps.ts';
 
 const OPTIONS = {
   nodes: { type: 'string' },
@@ -21,6 +22,7 @@ const OPTIONS = {
   'base-port': { type: 'string' },
   host: { type: 'string' },
   clients: { type: 'string' },
+  app: { type: 'string' },
   force: { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
@@ -43,6 +45,8 @@ export interface InitOptions {
   readonly basePort: number;
   readonly host: string;
   readonly clients: number;
+  /** The replicated application (cluster.json "app"); absent: the key-value store. */
+  readonly app?: AppName;
   readonly force: boolean;
   /** Print one JSON object instead of the description. */
   readonly json: boolean;
@@ -85,7 +89,9 @@ export function parseInitArgs(argv: readonly string[]): InitOptions {
   if (reason !== null) throw new UsageError(`--host: ${reason}`);
   const clients = integerOption('clients', values.clients, 1, 0, INIT_CLIENTS_MAX);
   if (values.dir === '') throw new UsageError('--dir must not be empty');
-  return { mode, nodes, dir: values.dir, basePort, host, clients, force: values.force === true, json: values.json === true };
+  const app = values.app === undefined ? undefined : APP_NAMES.find((a) => a === values.app);
+  if (values.app !== undefined && app === undefined) throw new UsageError(`--app must be one of ${APP_NAMES.join(', ')}; got '${values.app}'`);
+  return { mode, nodes, dir: values.dir, basePort, host, clients, ...(app === undefined ? {} : { app }), force: values.force === true, json: values.json === true };
 }
 
 /** n must be 2f+1 (crash) or 3f+1 (Byzantine modes) for an f the cluster file accepts. */
@@ -122,6 +128,7 @@ export function initCluster(o: InitOptions): InitResult {
     n: o.nodes,
     members: members.map((m) => ({ id: m.id, publicKey: m.publicKey, addrs: [`${prefix}/tcp/${o.basePort + m.id}`] })),
     clients: clients.map((c) => ({ id: c.id, publicKey: c.publicKey })),
+    ...(o.app === undefined ? {} : { app: o.app }),
   };
   const text = formatClusterFile(config);
   const clusterPath = join(o.dir, CLUSTER_FILE_NAME);

@@ -33,7 +33,9 @@ commands:
                            equivocating-acceptor, equivocating-leader, lying-promise,
                            bad-signature, replay, slow, twins, forger; and, touching only
                            commit-reveal messages: reveal-mismatch, withhold-reveal,
-                           withhold-commitment, commit-equivocation, late-reveal
+                           withhold-commitment, commit-equivocation, late-reveal; and,
+                           acting only against an app that refuses ops (the patch ledger):
+                           skips-validation
     --adversary-module P   also run the strategy a module default-exports (an Adversary;
                            see experiments/adversary-example); may be repeated
     --byzantine IDS        e.g. 0,3: these nodes are Byzantine, dealt the strategies in
@@ -92,6 +94,8 @@ commands:
     --host H               address in every member's multiaddr (default 127.0.0.1);
                            edit cluster.json to spread the cluster over machines
     --clients C            client keys to generate, ids 1..C (default 1)
+    --app APP              the replicated application: kv (default) or patch-ledger (see
+                           'ledger'); cluster.json says which, so every member runs the same
     --force                overwrite an existing cluster.json and key files, and remove
                            DIR/data (the previous cluster's stores and evidence)
     --json                 print one JSON object (paths, mode, f, n, start commands)
@@ -126,6 +130,8 @@ commands:
                            existing one is reused only if its cluster.json has the same mode
                            and size
     --base-port P          member I listens on port P+I (default 7000)
+    --app APP              as for init: kv (default) or patch-ledger; a reused --dir must
+                           run the same one
     --json                 once every member runs, print one JSON line (cluster.json path,
                            mode, f, n, each member's id, pid, addrs and trace file); logs
                            stay on stderr
@@ -149,6 +155,19 @@ commands:
     --json                 print one JSON object
     (each option's default may come from BYZPAXOS_CONFIG, BYZPAXOS_CLIENT, BYZPAXOS_KEY,
     BYZPAXOS_TIMEOUT_MS)
+  ledger SUB   the patch ledger of a cluster made with 'init --app patch-ledger': a tree of text
+               files every member keeps, changed only by the patches the cluster decides
+    propose PATCH --message M  apply a unified diff (as 'git diff' writes it; - reads stdin);
+                           prints the new history head. Refused (exit 1): a conflict with the
+                           tree, or what the acceptors' check refuses (a line it adds holding
+                           TODO-BREAK), refused here before it is sent unless --force
+    log                    the history head, its length and its latest patches
+    cat PATH               print one file of the tree
+    checkout DIR           write the whole tree into DIR (missing or empty)
+    (these four take put's --config, --client, --key, --timeout-ms and --json)
+    replica --config C --id I [--data D] [--out DIR] [--json]
+                           a stopped member's own repository, rebuilt from its store: its
+                           head, history and tree (--out: the files, written into DIR)
   backup OUT   copy a stopped member's store to OUT: consistent, compacted, synced
   restore FILE install a backup as a member's store, where none is (checked first: its
                cluster, node and mode); only the latest backup of a member that has not run
@@ -208,6 +227,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   cas: async () => (await import('./client-commands.ts')).runCas,
   delete: async () => (await import('./client-commands.ts')).runDelete,
   status: async () => (await import('./client-commands.ts')).runStatus,
+  ledger: async () => (await import('./ledger.ts')).runLedger,
   backup: async () => (await import('./store-commands.ts')).runBackup,
   restore: async () => (await import('./store-commands.ts')).runRestore,
   compact: async () => (await import('./store-commands.ts')).runCompact,

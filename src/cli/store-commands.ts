@@ -34,21 +34,25 @@ function target(command: string, argv: readonly string[], positional: string | n
   const parsed = parseOptions(command, argv, OPTIONS, positional === null ? 0 : 1);
   const values = withEnvDefaults(parsed.values, ENV_OPTIONS);
   if (positional !== null && parsed.positionals[0] === undefined) throw new UsageError(`${command}: missing ${positional}`);
+  return { store: memberStore(command, values), json: values.json === true, positional: parsed.positionals[0] };
+}
+
+/** The store of member --id in --config's cluster, under --data (default: data/ next to cluster.json). */
+export function memberStore(command: string, values: { readonly config?: string; readonly id?: string; readonly data?: string }): SqliteStorageOptions {
   if (values.config === undefined) throw new UsageError(`${command}: missing --config DIR/cluster.json (or BYZPAXOS_CONFIG)`);
   if (values.id === undefined) throw new UsageError(`${command}: missing --id I (or BYZPAXOS_ID)`);
   const id = integerOption('id', values.id, 0, 0, NODE_ID_MAX);
   const configPath = values.config;
-  const store = refusing(() => {
+  return refusing(() => {
     const config = loadClusterFile(configPath);
     if (id >= config.n) throw new UsageError(`--id ${id} is not a member of ${configPath} (ids 0..${config.n - 1})`);
     const dataDir = values.data ?? join(dirname(configPath), DATA_DIR_NAME);
     return { path: storePath(dataDir, id), clusterId: clusterIdOf(toClusterConfig(config, configPath)), nodeId: id, mode: config.mode };
   });
-  return { store, json: values.json === true, positional: parsed.positionals[0] };
 }
 
 /** Opens the existing store (never creates one), runs `use`, always closes it. */
-function withStore<T>(options: SqliteStorageOptions, use: (storage: SqliteStorage) => T): T {
+export function withStore<T>(options: SqliteStorageOptions, use: (storage: SqliteStorage) => T): T {
   if (!existsSync(options.path)) throw new RefusalError(`store ${options.path} does not exist`);
   const storage = refusing(() => SqliteStorage.open(options));
   try {

@@ -24,6 +24,7 @@ const OPTIONS = {
   mode: { type: 'string' },
   dir: { type: 'string' },
   'base-port': { type: 'string' },
+  app: { type: 'string' },
   json: { type: 'boolean' },
   'trace-json': { type: 'string' },
 } as const;
@@ -54,10 +55,11 @@ export function runUp(argv: readonly string[]): Promise<number> {
   if (values.nodes === undefined) throw new UsageError('up: missing --nodes N');
   if (values.mode === undefined) throw new UsageError(`up: missing --mode (one of ${MODES.join(', ')})`);
   const basePort = values['base-port'] === undefined ? [] : ['--base-port', values['base-port']];
+  const app = values.app === undefined ? [] : ['--app', values.app];
   const trace = values['trace-json'];
   if (trace === '') throw new UsageError('--trace-json needs a file name');
   // Checked before the temporary directory exists: a bad command line leaves nothing behind.
-  const init = parseInitArgs(['--nodes', values.nodes, '--mode', values.mode, '--dir', values.dir ?? tmpdir(), ...basePort]);
+  const init = parseInitArgs(['--nodes', values.nodes, '--mode', values.mode, '--dir', values.dir ?? tmpdir(), ...basePort, ...app]);
   return reportRefusals(async () => {
     const workspace = openWorkspace(values.dir);
     let running = false;
@@ -116,6 +118,9 @@ function prepare(init: InitOptions): { config: DeploymentConfig; clusterPath: st
     throw new UsageError(
       `up: ${clusterPath} is a ${config.mode} cluster of ${config.n} nodes, not ${init.mode} with ${init.nodes}; use another --dir`,
     );
+  }
+  if ((config.app ?? 'kv') !== (init.app ?? 'kv')) {
+    throw new UsageError(`up: ${clusterPath} runs the ${config.app ?? 'kv'} application, not ${init.app ?? 'kv'}; use another --dir`);
   }
   return { config, clusterPath, reused: true };
 }

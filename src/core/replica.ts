@@ -117,6 +117,16 @@ export class Replica {
     return { kind: 'stale' };
   }
 
+  /** Whether the application lets `command` be decided (StateMachine.validate); a membership command is the configuration's to judge, as at execution. */
+  valid(command: Command): boolean {
+    return isMembershipOp(command.op) || (this.app.validate?.(command.op) ?? true);
+  }
+
+  /** Whether every command of `batch` is valid: an acceptor Verifies no other. */
+  validBatch(batch: Batch): boolean {
+    return batch.commands.every((c) => this.valid(c));
+  }
+
   /** Execute every decided slot from the first unexecuted one on, in order. */
   executeReady(decision: (slot: Slot) => Batch | undefined): Execution[] {
     const executed: Execution[] = [];

@@ -6,6 +6,15 @@
 // each part checked against the certified digests on its own.
 
 export interface StateMachine {
+  /**
+   * Validated proposals (seed 000 §6): whether this op may be decided at all. Byzantine acceptors
+   * never Verify a batch holding an op it refuses, and replicas never propose one, so with at most
+   * f faulty members no refused op is ever decided. It judges the op alone, not against the state:
+   * an acceptor may Verify slot s before it has executed slot s−1 (pipelining), so a verdict that
+   * depended on the state could differ between acceptors. What does depend on the state is apply's
+   * to judge, the same on every replica. Must be deterministic; absent, every op is valid.
+   */
+  validate?(op: Uint8Array): boolean;
   /** Apply one op; must be deterministic. Malformed ops yield an error result, never throw. */
   apply(op: Uint8Array): Uint8Array;
   /** Digest of the whole state, for comparing replicas. */

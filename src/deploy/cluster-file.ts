@@ -7,6 +7,8 @@
 //   { "version": 1, "mode": "byzantine", "f": 1,
 //     "members": [ { "id": 0, "publicKey": "<64 hex>", "addrs": ["/ip4/127.0.0.1/tcp/7000"] }, … ],
 //     "clients": [ { "id": 1, "publicKey": "<64 hex>" } ] }
+// and optionally "app": "patch-ledger", the replicated application every member runs (absent: the
+// key-value store, "kv"; only another app is written, so key-value clusters' files are unchanged).
 // Members are listed in id order 0..n-1, n = 2f+1 in crash mode and 3f+1 otherwise. Every member
 // has an ed25519 key in every mode: crash mode does not sign messages, but the key is also the
 // node's libp2p identity.
@@ -19,6 +21,7 @@ import { fromHex, toHex } from '../../crypto/digest.ts';
 import { CLIENT_ID_MAX, NODE_ID_MAX } from '../base/limits.ts';
 import type { ClientId, NodeId } from '../base/types.ts';
 import { validateCluster, type ClientKey, type ClusterConfig } from '../modes/byzantine/cluster.ts';
+import { APP_NAMES, type AppName } from '../app/apps.ts';
 
 export const CLUSTER_FILE_VERSION = 1;
 export const CLUSTER_FILE_NAME = 'cluster.json';
@@ -59,6 +62,8 @@ export interface DeploymentConfig {
   /** In id order: members[i].id === i. */
   readonly members: readonly DeploymentMember[];
   readonly clients: readonly ClientKey[];
+  /** The replicated application; absent: 'kv'. */
+  readonly app?: AppName;
 }
 
 /** A deployment file (cluster.json or a key file) cannot be used; `message` is one line naming the file and field. */
@@ -87,7 +92,7 @@ export function readBounded(path: string, bytesMax: number): string {
 /** Checks the text of a cluster file; `source` (usually its path) starts every error message. */
 export function parseClusterFile(text: string, source: string): DeploymentConfig {
   const at: FieldReader = new FieldReader(source);
-  const top = at.record(at.json(text), '', ['version', 'mode', 'f', 'members', 'clients']);
+  const top = at.record(at.json(text), '', ['version', 'mode', 'f', 'members', 'clients'], ['app']);
   if (top.version !== CLUSTER_FILE_VERSION) at.fail('version', `expected ${CLUSTER_FILE_VERSION}, got ${show(top.version)}`);
   const mode = MODES.find((m) => m === top.mode);
   if (mode === undefined) at.fail('mode', `expected one of ${MODES.map((m) => JSON.stringify(m)).join(', ')}, got ${show(top.mode)}`);
@@ -121,7 +126,10 @@ export function parseClusterFile(text: string, source: string): DeploymentConfig
     clientIds.set(id, path);
     return { id, publicKey: at.publicKey(c.publicKey, `${path}.publicKey`, keys) };
   });
-  return { mode, f, n, members, clients };
+  if (!Object.hasOwn(top, 'app')) return { mode, f, n, members, clients };
+  const app = APP_NAMES.find((a) => a === top.app);
+  if (app === undefined) at.fail('app', `expected one of ${APP_NAMES.map((a) => JSON.stringify(a)).join(', ')}, got ${show(top.app)}`);
+  return { mode, f, n, members, clients, app };
 }
 
 /**
@@ -155,6 +163,7 @@ export function formatClusterFile(d: DeploymentConfig): string {
     `  "version": ${CLUSTER_FILE_VERSION},`,
     `  "mode": ${JSON.stringify(d.mode)},`,
     `  "f": ${d.f},`,
+    ...(d.app === undefined || d.app === 'kv' ? [] : [`  "app": ${JSON.stringify(d.app)},`]),
     `  "members": ${list(d.members.map(member))},`,
     `  "clients": ${list(d.clients.map(client))}`,
     '}',
@@ -211,11 +220,12 @@ export class FieldReader {
   }
 
   /** A plain object with exactly `fields`: an unknown field is most likely a typo. */
-  record(value: unknown, path: string, fields: readonly string[]): Record<string, unknown> {
+  /** An object with every one of `fields` and perhaps some of `optional`, nothing else. */
+  record(value: unknown, path: string, fields: readonly string[], optional: readonly string[] = []): Record<string, unknown> {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(path, 'expected an object');
     const obj = value as Record<string, unknown>;
     for (const key of Object.keys(obj)) {
-      if (!fields.includes(key)) this.fail(path, `unknown field ${show(key)} (expected ${fields.join(', ')})`);
+      if (!fields.includes(key) && !optional.includes(key)) this.fail(path, `unknown field ${show(key)} (expected ${[...fields, ...optional].join(', ')})`);
     }
     for (const key of fields) if (!Object.hasOwn(obj, key)) this.fail(path, `missing field ${JSON.stringify(key)}`);
     return obj;

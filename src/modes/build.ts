@@ -2,7 +2,7 @@
 // client sessions. One place for the simulator (src/sim/modes.ts, keys derived from a seed) and the
 // deployed runtime and cluster client (src/node/build.ts, keys from a deployment file), so they
 // cannot drift apart.
-import { KvStore } from '../app/kv.ts';
+import { kvApp, type AppFactory } from '../app/apps.ts';
 import { Client, type ClientOptions } from '../core/client.ts';
 import { defaultConfig, type CoreConfig } from '../core/config.ts';
 import { isAuxiliary, mainsOf } from '../core/cheap.ts';
@@ -52,6 +52,7 @@ export interface CrashBuild {
   readonly f: number;
   readonly config: CoreConfig;
   readonly clientRetryMs: number;
+  readonly app: AppFactory;
 }
 
 export interface ByzantineBuild {
@@ -64,15 +65,16 @@ export interface ByzantineBuild {
   /** Signs and verifies for every node and client made from this build. */
   readonly backend: SignatureBackend;
   readonly clientRetryMs: number;
+  readonly app: AppFactory;
 }
 
 export type ModeBuild = CrashBuild | ByzantineBuild;
 
-export function buildCrash(f: number, overrides?: Partial<CoreConfig>): CrashBuild {
+export function buildCrash(f: number, overrides?: Partial<CoreConfig>, app: AppFactory = kvApp): CrashBuild {
   const config = defaultConfig(f, overrides);
   // A reconfigurable cluster's clients and links reach every node that may become a member.
   const n = config.reconfiguration?.universe ?? config.quorums.n;
-  return { mode: 'crash', n, f, config, clientRetryMs: CLIENT_RETRY_MS_CRASH };
+  return { mode: 'crash', n, f, config, clientRetryMs: CLIENT_RETRY_MS_CRASH, app };
 }
 
 export interface ByzantineBuildOptions {
@@ -84,6 +86,8 @@ export interface ByzantineBuildOptions {
    * may share one cache: each distinct signature is checked once with real crypto.
    */
   readonly backend?: SignatureBackend;
+  /** Default kvApp. */
+  readonly app?: AppFactory;
 }
 
 export function buildByzantine(options: ByzantineBuildOptions): ByzantineBuild {
@@ -99,11 +103,12 @@ export function buildByzantine(options: ByzantineBuildOptions): ByzantineBuild {
     clusterId: clusterIdOf(cluster),
     backend: options.backend ?? cachedVerifier(nativeBackend),
     clientRetryMs: CLIENT_RETRY_MS_BYZANTINE,
+    app: options.app ?? kvApp,
   };
 }
 
 export function crashNodeOptions(build: CrashBuild, id: NodeId, state: PersistentState, rng: Rng): NodeOptions {
-  return { id, config: build.config, state, rng, app: new KvStore() };
+  return { id, config: build.config, state, rng, app: build.app() };
 }
 
 /**
@@ -119,7 +124,7 @@ export function byzantineNodeOptions(
   entropy: Entropy,
 ): ByzantineNodeOptions {
   const auth = new Authenticator(build.cluster, id, secretKey, build.backend);
-  return { id, config: build.config, auth, state, rng, entropy, app: new KvStore(), secondVote: secondVoteOf(build.mode) };
+  return { id, config: build.config, auth, state, rng, entropy, app: build.app(), secondVote: secondVoteOf(build.mode) };
 }
 
 /** The second vote of a Byzantine mode (byzantine/second-vote.ts): plain Accepted, or commit-reveal's. */

@@ -9,6 +9,7 @@ import type { PeerName, PeerSpec } from '../transport/transport.ts';
 import { checkPublicKey, keyPairFromSeed, type SignatureBackend } from '../../crypto/ed25519.ts';
 import { bytesEqual, toHex } from '../../crypto/digest.ts';
 import { buildByzantine, buildCrash, DEPLOYED_CRASH_TIMING, type ModeBuild } from '../modes/build.ts';
+import { APPS } from '../app/apps.ts';
 
 /** A cluster file's content (src/deploy/cluster-file.ts), plus optional core tunables. */
 export interface Deployment extends DeploymentConfig {
@@ -50,9 +51,10 @@ export function validateDeployment(deployment: Deployment): void {
 
 export function buildDeployment(deployment: Deployment, backend?: SignatureBackend): ModeBuild {
   validateDeployment(deployment);
-  if (deployment.mode === 'crash') return buildCrash(deployment.f, { ...DEPLOYED_CRASH_TIMING, ...deployment.crashConfig });
+  const app = APPS[deployment.app ?? 'kv'];
+  if (deployment.mode === 'crash') return buildCrash(deployment.f, { ...DEPLOYED_CRASH_TIMING, ...deployment.crashConfig }, app);
   const cluster = toClusterConfig(deployment, 'deployment');
-  return buildByzantine({ mode: deployment.mode, cluster, config: deployment.byzantineConfig, backend });
+  return buildByzantine({ mode: deployment.mode, cluster, config: deployment.byzantineConfig, backend, app });
 }
 
 /** Throws unless `secretKey` is the key `publicKey` names: a misconfigured node fails at start. */

@@ -103,9 +103,10 @@ export type StatusRow =
   | { readonly id: NodeId; readonly name: PeerName; readonly reachable: false };
 
 interface Operation {
-  readonly op: KvOp;
+  /** Names the operation in errors: `put "k"`. */
+  readonly what: string;
   readonly bytes: Uint8Array;
-  readonly resolve: (result: KvResult) => void;
+  readonly resolve: (result: Uint8Array) => void;
   readonly reject: (error: Error) => void;
   /** Settled (completed, timed out, aborted): the caller is no longer waiting. */
   settled: boolean;
@@ -192,27 +193,35 @@ export class ClusterClient {
     return this.execute({ type: 'cas', key, expected, value }, options);
   }
 
-  /** Runs one command; resolves with its result once accepted, rejects with ClusterTimeoutError on timeout or abort. */
-  execute(op: KvOp, options: OperationOptions = {}): Promise<KvResult> {
+  /** Runs one key-value command; resolves with its result once accepted, rejects with ClusterTimeoutError on timeout or abort. */
+  async execute(op: KvOp, options: OperationOptions = {}): Promise<KvResult> {
+    const what = `${op.type} ${JSON.stringify(op.key)}`;
+    const result = await this.submit(encodeKvOp(op), what, options);
+    try {
+      return decodeKvResult(result);
+    } catch (e) {
+      throw new Error(`${what}: the accepted result does not decode: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Runs one command of the cluster's application (`bytes`, its op; `what` names it in errors);
+   * resolves with the accepted result's bytes, rejects with ClusterTimeoutError on timeout or abort.
+   */
+  submit(bytes: Uint8Array, what: string, options: OperationOptions = {}): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(new Error(`client ${this.name}: closed`));
     if (this.queue.length >= OPERATIONS_QUEUED_MAX) {
       return Promise.reject(new RangeError(`client ${this.name}: more than ${OPERATIONS_QUEUED_MAX} operations queued`));
     }
-    let bytes: Uint8Array;
-    try {
-      bytes = encodeKvOp(op);
-    } catch (e) {
-      return Promise.reject(e);
-    }
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-    return new Promise<KvResult>((resolve, reject) => {
+    return new Promise<Uint8Array>((resolve, reject) => {
       const giveUp = (why: string): void => {
         if (operation.settled) return;
         const fate = this.current !== operation ? 'it was never sent' : this.hasLeft() ? 'it was sent and may still take effect' : 'it has not reached any member';
         settle();
         const queued = this.queue.indexOf(operation);
         if (queued >= 0) this.queue.splice(queued, 1);
-        reject(new ClusterTimeoutError(`${op.type} ${JSON.stringify(op.key)}: ${why}; ${fate}`));
+        reject(new ClusterTimeoutError(`${what}: ${why}; ${fate}`));
       };
       const timer = setTimeout(() => giveUp(`no accepted result within ${timeoutMs} ms`), remainingMs(timeoutMs, options.startedAt));
       const onAbort = (): void => giveUp('aborted');
@@ -221,7 +230,7 @@ export class ClusterClient {
         operation.cleanup();
       };
       const operation: Operation = {
-        op,
+        what,
         bytes,
         resolve: (result) => {
           settle();
@@ -351,7 +360,7 @@ export class ClusterClient {
     for (const operation of [...(this.current === null ? [] : [this.current]), ...this.queue.splice(0)]) {
       if (operation.settled) continue;
       const sent = operation === this.current ? 'nothing was sent yet' : 'it was never sent';
-      operation.reject(new NoMemberReachableError(`${operation.op.type} ${JSON.stringify(operation.op.key)}: no member reachable (${why.join(', ')}); ${sent}`));
+      operation.reject(new NoMemberReachableError(`${operation.what}: no member reachable (${why.join(', ')}); ${sent}`));
     }
   }
 
@@ -384,16 +393,7 @@ export class ClusterClient {
     this.stopWatchingReachability();
     const operation = this.current;
     this.current = null;
-    if (operation !== null && !operation.settled) {
-      let result: KvResult;
-      try {
-        result = decodeKvResult(resultBytes);
-      } catch (e) {
-        operation.reject(new Error(`${operation.op.type} ${JSON.stringify(operation.op.key)}: the accepted result does not decode: ${(e as Error).message}`));
-        return this.next();
-      }
-      operation.resolve(result);
-    }
+    if (operation !== null && !operation.settled) operation.resolve(resultBytes);
     this.next();
   }
 
@@ -411,7 +411,7 @@ export class ClusterClient {
     this.current = null;
     this.client = this.openSession();
     if (operation !== null && !operation.settled) {
-      const what = `${operation.op.type} ${JSON.stringify(operation.op.key)}`;
+      const what = operation.what;
       operation.reject(
         new SessionEvictedError(
           `${what}: the cluster evicted session ${session} of client ${this.id} (more than ${CLIENT_SESSIONS_PER_CLIENT_MAX} newer sessions of this client id), so it did not run now; if it was a retry it may have run before; later commands use a new session`,

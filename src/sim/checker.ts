@@ -1,15 +1,16 @@
-// Safety checks over one simulated run: agreement, validity, exactly-once execution and
-// linearizability of what clients observed, and (crash mode) that every decision was chosen: when
-// a learner decides slot s, a phase-2 quorum of the configuration of s (computed here from the
-// agreed log, with the true window α) has already announced Accepted for that value in one
-// ballot. Each returns violations; none throws.
+// Safety checks over one simulated run: agreement, validity, exactly-once execution, no command
+// the application refuses applied (validated proposals), and linearizability of what clients
+// observed, and (crash mode) that every decision was chosen: when a learner decides slot s, a
+// phase-2 quorum of the configuration of s (computed here from the agreed log, with the true
+// window α) has already announced Accepted for that value in one ballot. Each returns violations;
+// none throws.
 import { checkLinearizable, type HistoryOp } from './linearizability.ts';
 import { commandKey, type Ballot, type Batch, type Command, type NodeId, type Slot } from '../base/types.ts';
 import { formatMembers, hasQuorum, type Configurations } from '../core/configuration.ts';
 import { batchDigest } from '../messages/codec.ts';
 import { bytesEqual, toHex } from '../../crypto/digest.ts';
 
-export type ViolationKind = 'agreement' | 'validity' | 'exactly-once' | 'linearizability' | 'quorum';
+export type ViolationKind = 'agreement' | 'validity' | 'exactly-once' | 'invalid-command' | 'linearizability' | 'quorum';
 
 /** A decision to judge once the configuration of its slot is known: the voters for its value then, by ballot. */
 interface DecisionVotes {
@@ -43,10 +44,19 @@ export class SafetyChecker {
   /** Whether a decided command carries a valid client signature (Byzantine modes); crash mode has none. */
   private readonly signedByClient: (command: Command) => boolean;
 
-  constructor(seed: number, signedByClient: (command: Command) => boolean = () => true, configurations: Configurations | null = null) {
+  /** The application's predicate (StateMachine.validate); null when it accepts every op. */
+  private readonly validOp: ((op: Uint8Array) => boolean) | null;
+
+  constructor(
+    seed: number,
+    signedByClient: (command: Command) => boolean = () => true,
+    configurations: Configurations | null = null,
+    validOp: ((op: Uint8Array) => boolean) | null = null,
+  ) {
     this.seed = seed;
     this.signedByClient = signedByClient;
     this.configurations = configurations;
+    this.validOp = validOp;
   }
 
   recordAccepted(node: NodeId, ballot: Ballot, slot: Slot, digest: Uint8Array): void {
@@ -104,8 +114,14 @@ export class SafetyChecker {
     return true;
   }
 
-  /** Exactly-once: within one incarnation of a replica, a command takes effect at most once. */
-  recordExecution(node: NodeId, incarnation: number, command: Pick<Command, 'clientId' | 'session' | 'seq'>): void {
+  /**
+   * Exactly-once: within one incarnation of a replica, a command takes effect at most once.
+   * Validated proposals: an honest replica applies no command its application refuses.
+   */
+  recordExecution(node: NodeId, incarnation: number, command: Pick<Command, 'clientId' | 'session' | 'seq' | 'op'>): void {
+    if (this.validOp !== null && !this.validOp(command.op)) {
+      this.report('invalid-command', `n${node} applied c${command.clientId}#${command.seq}, which the application refuses`);
+    }
     const who = `${node}/${incarnation}`;
     let set = this.executed.get(who);
     if (set === undefined) this.executed.set(who, (set = new Set()));

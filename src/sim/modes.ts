@@ -3,6 +3,7 @@
 // every secret a node draws (commitment keys) from the seed, node and incarnation, so a run stays
 // a pure function of its seed. A deployment draws its secrets from the system CSPRNG instead.
 import { buildByzantine, buildCrash, byzantineNodeOptions, commandSigner, crashNodeOptions, makeClient } from '../modes/build.ts';
+import type { AppFactory } from '../app/apps.ts';
 import type { Mode } from '../base/mode.ts';
 import type { Client } from '../core/client.ts';
 import type { CoreConfig } from '../core/config.ts';
@@ -44,8 +45,8 @@ export interface ModeSetup {
   analyse(transcript: Transcript): Forensics | null;
 }
 
-export function crashSetup(f: number, config: Partial<CoreConfig> | undefined, makeNode?: (o: NodeOptions) => PaxosNode): ModeSetup {
-  const build = buildCrash(f, config);
+export function crashSetup(f: number, config: Partial<CoreConfig> | undefined, makeNode?: (o: NodeOptions) => PaxosNode, app?: AppFactory): ModeSetup {
+  const build = buildCrash(f, config, app);
   return {
     mode: 'crash',
     n: build.n,
@@ -73,13 +74,19 @@ export interface ByzantineSetupOptions {
   readonly config?: Partial<ByzantineConfig>;
   /** Which nodes are Byzantine, and the strategy each runs. */
   readonly adversaries: ReadonlyMap<NodeId, Adversary>;
+  /** Each node's application; default the key-value store. */
+  readonly app?: AppFactory;
+}
+
+/** The key of a member (`role` 'member', index its id) or client ('client', its id) in the run of `seed`. */
+export function simKeyPair(seed: number, role: 'member' | 'client', index: number): KeyPair {
+  return keyPairFromSeed(domainDigest('byzpaxos/sim-key/v1', u32(seed), new TextEncoder().encode(role), u32(index)));
 }
 
 export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
   const quorums = byzantineQuorums(options.f);
   const { n } = quorums;
-  const key = (role: string, index: number): KeyPair =>
-    keyPairFromSeed(domainDigest('byzpaxos/sim-key/v1', u32(options.seed), new TextEncoder().encode(role), u32(index)));
+  const key = (role: 'member' | 'client', index: number): KeyPair => simKeyPair(options.seed, role, index);
   const memberKeys = Array.from({ length: n }, (_, id) => key('member', id));
   const clientKeys = Array.from({ length: options.clients }, (_, i) => key('client', i + 1));
   const cluster: ClusterConfig = {
@@ -90,7 +97,7 @@ export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
   // Verdicts are deterministic, so sharing one cache between the nodes changes no behaviour:
   // each distinct signature is checked once with real crypto, however many nodes see it.
   const backend: CachedVerifier = cachedVerifier(nativeBackend);
-  const build = buildByzantine({ mode: options.mode, cluster, config: options.config, backend });
+  const build = buildByzantine({ mode: options.mode, cluster, config: options.config, backend, ...(options.app === undefined ? {} : { app: options.app }) });
   const auths: Authenticator[] = [];
   // Verifies only: the checker signs nothing, so it holds no member's key.
   const checker = new Verifier(cluster, backend);

@@ -4,6 +4,7 @@
 import type { Mode } from '../base/mode.ts';
 import type { KvOp } from '../app/kv.ts';
 import type { CoreConfig } from '../core/config.ts';
+import type { AppFactory } from '../app/apps.ts';
 import type { Effect } from '../core/effects.ts';
 import type { PaxosNode, NodeOptions } from '../core/node.ts';
 import type { ProtocolNode } from '../core/protocol.ts';
@@ -46,6 +47,16 @@ export interface SimOptions {
   readonly flow?: boolean;
   /** Builds the crash-mode nodes: mutation tests substitute mutants, scripts keep them to inspect. */
   readonly makeNode?: (options: NodeOptions) => PaxosNode;
+  /**
+   * Each node's application (default the key-value store, which accepts every op). The clients
+   * and the linearizability checker speak key-value ops, so it must run them as KvStore does.
+   */
+  readonly app?: AppFactory;
+  /**
+   * The checker's application predicate: no honest replica may apply an op it refuses. Default:
+   * that of `app`. Mutation tests give the nodes an app that skips it and the checker the real one.
+   */
+  readonly validOp?: (op: Uint8Array) => boolean;
   /** The ops each client submits, in order, instead of random ones over `keys` keys. */
   readonly workload?: (clientId: ClientId, seq: number) => KvOp;
   readonly hooks?: SimHooks;

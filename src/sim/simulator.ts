@@ -32,6 +32,12 @@ export type { CommandTiming, Coverage, GatheredEvidence, MessageCounts, SimResul
 /** Without `eagerSlots`: a leader opens every slot its window allows as commands arrive. */
 const SIM_EAGER_SLOTS = PREPARED_CERTIFICATES_MAX;
 
+/** The predicate of an application, from an instance the checker keeps to itself; null: every op is valid. */
+function validatorOf(app: SimOptions['app']): ((op: Uint8Array) => boolean) | null {
+  const judge = app?.();
+  return judge?.validate === undefined ? null : (op) => judge.validate!(op);
+}
+
 export function simulate(options: SimOptions): SimResult {
   return new Simulation(options).run();
 }
@@ -69,8 +75,8 @@ class Simulation {
     const reconfiguration = o.faults.churn ? churnReconfiguration(o.f) : null;
     const setup =
       o.mode === 'crash'
-        ? crashSetup(o.f, { eagerSlots, ...o.config, ...(reconfiguration === null ? {} : { reconfiguration }) }, o.makeNode)
-        : byzantineSetup({ mode: o.mode, seed: o.seed, f: o.f, clients: o.clients, config: { eagerSlots, ...o.byzantineConfig }, adversaries: this.adversaries });
+        ? crashSetup(o.f, { eagerSlots, ...o.config, ...(reconfiguration === null ? {} : { reconfiguration }) }, o.makeNode, o.app)
+        : byzantineSetup({ mode: o.mode, seed: o.seed, f: o.f, clients: o.clients, config: { eagerSlots, ...o.byzantineConfig }, adversaries: this.adversaries, app: o.app });
     this.setup = setup;
     this.w = {
       o,
@@ -86,7 +92,7 @@ class Simulation {
     // The checker's own view of the configurations, with the true window: what a mutant's nodes use is not trusted.
     const configurations =
       o.mode !== 'crash' ? null : reconfiguration === null ? new StaticConfiguration(setup.quorums) : new ConfigurationHistory(reconfiguration.members, reconfiguration.universe);
-    this.checker = new SafetyChecker(o.seed, (command) => setup.signedByClient(command), configurations);
+    this.checker = new SafetyChecker(o.seed, (command) => setup.signedByClient(command), configurations, o.validOp ?? validatorOf(o.app));
     this.network = new Network(this.w, this.trace, this.control);
     this.clients = new Clients(this.w, this.trace, this.network, this.checker, this.control, () => this.warmedUp());
     this.outcomes = new Outcomes(this.w, this.trace, this.checker, this.adversaries, this.clients.timings);

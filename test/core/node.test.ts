@@ -18,6 +18,7 @@ import { MemoryStorage } from '../../src/storage/memory.ts';
 import { ManualNetwork } from '../../src/sim/manual-network.ts';
 import type { PersistentState } from '../../src/core/storage.ts';
 import { toHex } from '../../crypto/index.ts';
+import { REFUSED_MARK, RefusingKv } from '../app/refusing-kv.ts';
 
 const b = (round: number, leader: number): Ballot => ({ round, leader });
 
@@ -38,10 +39,11 @@ class Cluster extends ManualNetwork<PaxosNode> {
   /** How many dependent sends the driver checked, by message type. */
   readonly checked: Map<string, number>;
 
-  constructor(f: number, overrides: Partial<CoreConfig> = {}) {
+  /** `makeApp`: each node's application (RefusingKv for validated proposals). */
+  constructor(f: number, overrides: Partial<CoreConfig> = {}, makeApp: () => KvStore = () => new KvStore()) {
     const config = defaultConfig(f, overrides);
     const apps: KvStore[] = [];
-    const make = (id: NodeId, state: PersistentState): PaxosNode => new PaxosNode({ id, config, state, rng: new SeededRng(1234, id), app: (apps[id] = new KvStore()) });
+    const make = (id: NodeId, state: PersistentState): PaxosNode => new PaxosNode({ id, config, state, rng: new SeededRng(1234, id), app: (apps[id] = makeApp()) });
     // The nodes boot (and are checked) while the network is built, before `this` exists.
     const checks: Checks = { violations: [], checked: new Map() };
     super(config.quorums.n, make, (id, e, storage) => inspect(checks, id, e, storage));
@@ -254,6 +256,20 @@ describe('seed 002 "Is there a problem?" end to end: a leader fails with accepte
     expect(okReplies(c, fresh.clientId)).toHaveLength(1);
     expect(c.digest(1)).toBe(c.digest(2));
     expect(c.violations).toEqual([]);
+  });
+});
+
+describe('validated proposals in crash mode (seed 000 §6)', () => {
+  it('the leader drops a request its application refuses: it is never proposed, decided or answered', () => {
+    const c = new Cluster(1, {}, () => new RefusingKv());
+    c.electZero();
+    const refused = command(put('k', `${REFUSED_MARK}!`));
+    expect(c.request(0, refused).filter((e) => e.type === 'send' || e.type === 'broadcast' || e.type === 'reply')).toEqual([]);
+    expect(c.nodes[0]!.stats.dropped.get('request:invalid-command')).toBe(1);
+    const fine = command(put('k', 'v'));
+    c.request(0, fine);
+    c.deliverAll();
+    for (let id = 0; id < 3; id++) expect(executes(c.effectsOf(id)).map((e) => e.command.seq === fine.seq && e.command.clientId === fine.clientId)).toEqual([true]);
   });
 });
 

@@ -4,6 +4,7 @@ import { KvStore, decodeKvResult, encodeKvOp, type KvOp } from '../../src/app/kv
 import type { StateMachine } from '../../src/core/state-machine.ts';
 import { CLIENT_SESSIONS_PER_CLIENT_MAX, SESSION_PARTS } from '../../src/base/limits.ts';
 import { Replica, snapshotOf } from '../../src/core/replica.ts';
+import { encodeMembershipChange } from '../../src/core/configuration.ts';
 import { decodeSessionPart, encodeSessionPart } from '../../src/messages/codec.ts';
 import { NOOP, type Batch, type Command, type Slot } from '../../src/base/types.ts';
 
@@ -248,5 +249,21 @@ describe('client sessions: one per client process, a bounded table evicted deter
     expect(() => r.restore(withPart([{ clientId: 100 + SESSION_PARTS, sessions: [entry(1)] }, { clientId: 100, sessions: [entry(1)] }]))).toThrow(/client 100 is not strictly ascending$/);
     expect(() => r.restore(withPart([{ clientId: 100, sessions: [] }]))).toThrow(/client 100 has no session$/);
     expect(r.snapshot()).toEqual(before);
+  });
+});
+
+describe('validated proposals: what the replica asks the application', () => {
+  it('every op but a membership command, which is the configuration\'s to judge', () => {
+    const refuseAll = new (class extends KvStore {
+      validate(): boolean {
+        return false;
+      }
+    })();
+    const replica = new Replica(refuseAll);
+    const of = (op: Uint8Array): Command => ({ clientId: 1, session: 1, seq: 1, op, signature: new Uint8Array(0) });
+    expect(replica.valid(of(encodeKvOp({ type: 'put', key: 'k', value: 'v' })))).toBe(false);
+    expect(replica.valid(of(encodeMembershipChange({ kind: 'add', node: 3 })))).toBe(true);
+    expect(replica.validBatch({ commands: [of(encodeMembershipChange({ kind: 'remove', node: 2 }))] })).toBe(true);
+    expect(new Replica(new KvStore()).valid(of(encodeKvOp({ type: 'put', key: 'k', value: 'v' })))).toBe(true);
   });
 });

@@ -42,6 +42,19 @@ describe('a good cluster.json', () => {
     expect(d.clients).toEqual([{ id: 1, publicKey: clientKey(1).publicKey }]);
   });
 
+  it('names its application only when it is not the key-value store, and reads it back', () => {
+    const d = parseClusterFile(clusterText(), 'cluster.json');
+    expect(d.app).toBeUndefined();
+    expect(formatClusterFile({ ...d, app: 'kv' })).toBe(formatClusterFile(d));
+    const ledger = formatClusterFile({ ...d, app: 'patch-ledger' });
+    expect(ledger).toContain('"app": "patch-ledger"');
+    expect(parseClusterFile(ledger, 'cluster.json').app).toBe('patch-ledger');
+    rejects(
+      clusterText((c) => (c.app = 'git')),
+      'cluster.json: app: expected one of "kv", "patch-ledger", got "git"',
+    );
+  });
+
   it('n is 2f+1 in crash mode and 3f+1 in the Byzantine modes', () => {
     expect(parseClusterFile(clusterText(undefined, 'crash', 2), 'c').n).toBe(5);
     expect(parseClusterFile(clusterText(undefined, 'crash', 0), 'c').n).toBe(1);
@@ -132,7 +145,7 @@ describe('a bad cluster.json is refused with one line naming the field', () => {
         c.member = c.members;
         delete c.members;
       }),
-      'cluster.json: unknown field "member" (expected version, mode, f, members, clients)',
+      'cluster.json: unknown field "member" (expected version, mode, f, members, clients, app)',
     );
     rejects(
       clusterText((c) => {

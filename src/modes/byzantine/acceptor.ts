@@ -1,7 +1,9 @@
 // The Byzantine acceptor (seed 000 §4): Accept(b, s, batch) from the ballot's leader → Verify(b, s,
 // digest) to all → on 2f+1 matching Verify, ours among them, a prepared certificate and the second
 // vote (second-vote.ts). The rule that makes it safe: never sign two digests for one (ballot,
-// slot), across restarts: the digest is persisted before the Verify leaves (`verify`).
+// slot), across restarts: the digest is persisted before the Verify leaves (`verify`). And never
+// Verify a batch the application refuses (validated proposals, seed 000 §6): a decision needs
+// 2f+1 Verify, f+1 of them honest, so with at most f faulty members no refused batch is decided.
 import type { Batch, NodeId, Slot } from '../../base/types.ts';
 import type { Outbox } from '../../core/outbox.ts';
 import { RoundSlotMap, SlotMap } from '../../core/slot-window.ts';
@@ -33,6 +35,8 @@ export class Acceptor implements VerifiedLog {
   readonly #window: Watermarks;
   readonly #router: Router;
   readonly #second: () => SecondVote;
+  /** The application's predicate (Replica.validBatch): deterministic, the same verdict at every acceptor. */
+  readonly #valid: (batch: Batch) => boolean;
   // Of the current ballot only.
   readonly #verified = new SlotMap<Verified>();
   readonly #ownVerify = new SlotMap<SignedEnvelope>();
@@ -43,8 +47,17 @@ export class Acceptor implements VerifiedLog {
   /** Highest-ballot prepared certificate per slot at or above the low watermark. */
   readonly #prepared: SlotMap<PreparedCertificate>;
 
-  constructor(ctx: ReplicaContext, view: BallotView, window: Watermarks, router: Router, second: () => SecondVote, state: ByzantineState) {
+  constructor(
+    ctx: ReplicaContext,
+    view: BallotView,
+    window: Watermarks,
+    router: Router,
+    second: () => SecondVote,
+    state: ByzantineState,
+    valid: (batch: Batch) => boolean,
+  ) {
     this.#ctx = ctx;
+    this.#valid = valid;
     this.#view = view;
     this.#window = window;
     this.#router = router;
@@ -76,8 +89,10 @@ export class Acceptor implements VerifiedLog {
     this.verify(msg.slot, msg.batch, digest, envelope, out);
   }
 
-  /** Sign Verify(b, s, digest): at most one digest per (ballot, slot), ever, across restarts. */
+  /** Sign Verify(b, s, digest): at most one digest per (ballot, slot), ever, across restarts; never for an invalid batch. */
   verify(slot: Slot, batch: Batch, digest: Uint8Array, accept: SignedEnvelope | null, out: Outbox): void {
+    // Whoever proposed it (an Accept, or a NewBallot carrying a batch only more than f faulty could prepare).
+    if (!this.#valid(batch)) return this.#ctx.drop('accept', 'invalid-batch');
     const { round, ballot } = this.#view;
     const signed = this.#signed.get(round, slot);
     if (signed !== undefined && !bytesEqual(signed, digest)) return this.#ctx.drop('accept', 'would-equivocate');

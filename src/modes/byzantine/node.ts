@@ -97,7 +97,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
       state,
     ));
     this.#gatherer = new EvidenceGatherer(ctx, view, window, (slot, round) => this.#second.ownEvidence(slot, round));
-    this.#acceptor = new Acceptor(ctx, view, window, this, () => this.#second, state);
+    this.#acceptor = new Acceptor(ctx, view, window, this, () => this.#second, state, (batch) => this.replica.validBatch(batch));
     const makeSecond = options.secondVote ?? ((parts) => new AcceptedVote(parts));
     this.#second = makeSecond({ ctx, view, window, verified: this.#acceptor, router: this, isDecided, entropy: options.entropy, state });
     this.#leader = new Leader(ctx, view, window, this.replica, this.#learner.firstUndecided);

@@ -159,10 +159,11 @@ export class Net extends ManualNetwork<ByzantineNode> {
   readonly fx: Fixture;
   readonly apps: KvStore[];
 
-  constructor(fx: Fixture) {
+  /** `makeApp`: each node's application (RefusingKv for validated proposals). */
+  constructor(fx: Fixture, makeApp: () => KvStore = () => new KvStore()) {
     const apps: KvStore[] = [];
     super(fx.n, (id, state, boot) => {
-      const app = (apps[id] = new KvStore());
+      const app = (apps[id] = makeApp());
       // Each incarnation draws fresh secrets.
       return new ByzantineNode({ id, config: fx.config, auth: fx.auths[id]!, state, rng: new SeededRng(4321, id), entropy: nodeEntropy(4321, id, boot), app, secondVote: secondVoteOf(fx.config.mode) });
     });

@@ -37,6 +37,7 @@ import {
   testKey,
   verifyVote,
 } from './fixtures.ts';
+import { REFUSED_MARK, RefusingKv } from '../../app/refusing-kv.ts';
 
 const B1 = ballot(1); // (1, n0): the ballot every node starts in
 const fx = makeFixture(1);
@@ -224,6 +225,36 @@ describe('Accept checks: no Verify for an Accept that fails any of them', () => 
       expect(sentOfType(fx, fine, 'verify').map((v) => v.slot)).toEqual([0]);
     });
   }
+});
+
+describe('validated proposals (seed 000 §6)', () => {
+  const good = command(fx, 1, 1, { type: 'put', key: 'k', value: 'v' });
+  const refused = command(fx, 2, 1, { type: 'put', key: 'k', value: `${REFUSED_MARK}!` });
+
+  it('an acceptor never Verifies a batch holding a command its application refuses, and counts it', () => {
+    const net = new Net(fx, () => new RefusingKv());
+    const effects = net.deliver(3, 0, seal(fx, 0, accept(0, batchOf(good, refused))));
+    expect(sentOfType(fx, effects, 'verify')).toEqual([]);
+    expect(persisted(effects).filter((r) => r.type === 'verified')).toEqual([]);
+    expect(dropped(net.nodes[3]!, 'accept:invalid-batch')).toBe(1);
+    const fine = net.deliver(3, 0, seal(fx, 0, accept(0, batchOf(good))));
+    expect(sentOfType(fx, fine, 'verify').map((v) => v.slot)).toEqual([0]);
+  });
+
+  it('a replica drops a request its application refuses: as leader it never proposes it, and it never waits for it', () => {
+    const net = new Net(fx, () => new RefusingKv());
+    const effects = net.request(0, refused);
+    expect(sentOfType(fx, effects, 'accept')).toEqual([]);
+    expect(effects.filter((e) => e.type === 'setTimer' && e.timer === 'progress')).toEqual([]);
+    expect(dropped(net.nodes[0]!, 'request:invalid-command')).toBe(1);
+    // The leader it is proposes a valid request at once.
+    expect(sentOfType(fx, net.request(0, good), 'accept').map((a) => a.batch.commands.length)).toEqual([1]);
+  });
+
+  it('the key-value store refuses nothing: the same Accept is verified', () => {
+    const net = new Net(fx);
+    expect(sentOfType(fx, net.deliver(3, 0, seal(fx, 0, accept(0, batchOf(good, refused)))), 'verify')).toHaveLength(1);
+  });
 });
 
 describe('quorum thresholds', () => {
