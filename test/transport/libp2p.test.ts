@@ -258,8 +258,9 @@ describe('libp2p transport', () => {
     t0.send('n1', utf8('first'));
     await waitFor('first', () => inbox1.length === 1);
     await t1.stop();
-    // Both ends dialled at start, so two streams close; on a loaded machine that can take a while.
-    await waitFor('n0 sees the stream close', () => t0.stats.peers['n1']!.streamsOpen === 0, 10_000);
+    // Both ends dialled at start, so two streams close. Usually within a second; once, in CI, n0
+    // had not seen both closes after 10 s (not reproduced since): the bound is generous.
+    await waitFor('n0 sees the stream close', () => t0.stats.peers['n1']!.streamsOpen === 0, 30_000);
     let accepted = 0;
     for (let k = 0; k < 50; k += 1) if (t0.send('n1', utf8(`down${k}`))) accepted += 1;
     expect(accepted).toBe(10);
