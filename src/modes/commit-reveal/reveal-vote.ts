@@ -130,6 +130,9 @@ export class RevealVote implements SecondVote {
     return this.#bundlesSent;
   }
 
+  /** Commit-reveal clusters do not reconfigure yet (validateByzantineConfig refuses it): nothing is ever held. */
+  retryHeld(): void {}
+
   decided(slot: Slot): void {
     this.#ledger.forget(slot);
     for (const map of [this.#bundleBatches, this.#bundlesSent, this.#asks]) map.delete(slot);
