@@ -1,4 +1,4 @@
-// Membership churn (`--faults churn`, crash and byzantine modes): during the fault phase an operator client adds,
+// Membership churn (`--faults churn`, every mode): during the fault phase an operator client adds,
 // removes and replaces members through the log, one change at a time, while the workload runs. The
 // universe holds CHURN_SPARES nodes beyond the first configuration; a spare starts, on empty
 // storage, when a change brings it in, and catches up through the ordinary catch-up path. A

@@ -72,7 +72,6 @@ class Simulation {
     const o = settingsOf(options);
     this.adversaries = chooseAdversaries(o);
     const eagerSlots = o.eagerSlots ?? SIM_EAGER_SLOTS;
-    if (o.faults.churn && o.mode === 'commit-reveal') throw new Error('sim: membership churn needs --mode crash or byzantine (commit-reveal does not reconfigure yet)');
     const reconfiguration = o.faults.churn ? churnReconfiguration(o.f, o.mode) : null;
     const setup =
       o.mode === 'crash'

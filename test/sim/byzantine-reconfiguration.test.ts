@@ -65,7 +65,7 @@ function sweepRun(mode: ByzantineMode, seed: number, coverage: ChurnCoverage) {
   });
 }
 
-describe.each(['byzantine'] as const)('sweep: %s mode with every fault, a Byzantine member and membership churn', (mode) => {
+describe.each(['byzantine', 'commit-reveal'] as const)('sweep: %s mode with every fault, a Byzantine member and membership churn', (mode) => {
   it(`${SEEDS} seeds: no safety violation, every command completes, no honest member accused; the churn covers joins, removed leaders and the no-op fill`, () => {
     const coverage: ChurnCoverage = { changes: 0, spareDecisions: 0, removedLeaders: 0, sevenMembers: 0 };
     let noopSlots = 0;
@@ -86,7 +86,7 @@ describe.each(['byzantine'] as const)('sweep: %s mode with every fault, a Byzant
     expect(coverage.spareDecisions).toBeGreaterThan(0);
     expect(coverage.removedLeaders).toBeGreaterThan(0);
     expect(noopSlots).toBeGreaterThan(0);
-  });
+  }, SEEDS * 10_000);
 
   it('a churn run is a function of its seed: the same trace hash twice', () => {
     const coverage: ChurnCoverage = { changes: 0, spareDecisions: 0, removedLeaders: 0, sevenMembers: 0 };

@@ -111,8 +111,6 @@ export function validateByzantineConfig(c: ByzantineConfig): void {
 
 function validateByzantineReconfiguration(c: ByzantineConfig): void {
   const r = c.reconfiguration!;
-  // Commit-reveal's second vote does not follow configurations yet.
-  if (c.mode !== 'byzantine') throw new RangeError(`config.reconfiguration: ${c.mode} mode does not reconfigure yet`);
   if (r.universe !== c.quorums.n) throw new RangeError(`config.reconfiguration.universe ${r.universe} must be quorums.n ${c.quorums.n}`);
   validateReconfiguration(r, 0);
   if (r.members.length < 4) throw new RangeError(`config.reconfiguration.members: a Byzantine configuration needs at least 4 members (3f+1, f ≥ 1), got ${r.members.length}`);
