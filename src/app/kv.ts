@@ -3,7 +3,7 @@
 // so the implementation and the spec it is checked against cannot drift apart.
 import { sha256, sha256Concat } from '../../crypto/digest.ts';
 import { OP_BYTES_MAX, RESULT_BYTES_MAX, STATE_BYTES_MAX, STATE_PART_BYTES_MAX } from '../base/limits.ts';
-import type { StateMachine } from '../core/state-machine.ts';
+import { ChangedParts, type StateMachine } from '../core/state-machine.ts';
 import { checkedUtf8, decodeTagged, fieldBytes, optionalBytes, Reader, taggedFields, Writer } from './app-codec.ts';
 
 /** Longest key, in UTF-8 bytes. */
@@ -179,7 +179,7 @@ export class KvStore implements StateMachine {
   private partBytes = new Uint32Array(KV_PARTS);
   private keys = 0;
   private bytes = 0;
-  private changed = new Set<number>();
+  private readonly changed = new ChangedParts();
   private readonly bounds: KvBounds;
 
   /** `keysMax` and `stateBytesMax` lower the bounds, so tests can reach them. */
@@ -262,9 +262,7 @@ export class KvStore implements StateMachine {
   }
 
   takeChangedParts(): number[] {
-    const changed = [...this.changed];
-    this.changed.clear();
-    return changed;
+    return this.changed.take();
   }
 
   restore(parts: readonly Uint8Array[]): void {
@@ -282,7 +280,7 @@ export class KvStore implements StateMachine {
     this.partBytes = Uint32Array.from(parts, (bytes) => bytes.length - PART_HEADER_BYTES);
     this.keys = keys;
     this.bytes = total;
-    this.changed = new Set();
+    this.changed.clear();
   }
 }
 

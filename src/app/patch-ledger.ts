@@ -17,7 +17,7 @@
 // whose lines all pass it and a patch whose added lines all pass it give a tree that does.
 import { bytesEqual, domainDigest, sha256 } from '../../crypto/digest.ts';
 import { OP_BYTES_MAX, RESULT_BYTES_MAX, STATE_PART_BYTES_MAX } from '../base/limits.ts';
-import type { StateMachine } from '../core/state-machine.ts';
+import { ChangedParts, type StateMachine } from '../core/state-machine.ts';
 import { checkedUtf8, decodeTagged, fieldBytes, optionalBytes, Reader, taggedFields, Writer } from './app-codec.ts';
 import { applyFile, parsePatch, pathDefect, PatchError, PATCH_PATH_BYTES_MAX, type FilePatch, type Patch } from './patch.ts';
 
@@ -255,7 +255,7 @@ export class PatchLedger implements StateMachine {
   private history: HistoryEntry[] = [];
   private headValue: Uint8Array = GENESIS_HEAD;
   private treeBytes = 0;
-  private changed = new Set<number>();
+  private readonly changed = new ChangedParts();
 
   constructor(check: LedgerCheck = noBreakMarker) {
     this.check = check;
@@ -410,9 +410,7 @@ export class PatchLedger implements StateMachine {
   }
 
   takeChangedParts(): number[] {
-    const changed = [...this.changed];
-    this.changed.clear();
-    return changed;
+    return this.changed.take();
   }
 
   restore(parts: readonly Uint8Array[]): void {
@@ -425,7 +423,7 @@ export class PatchLedger implements StateMachine {
     this.history = history;
     this.files = files;
     this.treeBytes = treeBytes;
-    this.changed = new Set();
+    this.changed.clear();
   }
 }
 
