@@ -176,7 +176,7 @@ const SCHEMAS: { readonly [K in WireMessageType]: MessageSchema<K> } = {
       clientId: uint(CLIENT_ID),
       session: uint(SESSION),
       seq: uint(SEQ),
-      status: choice('status', ['ok', 'redirect', 'busy', 'evicted']),
+      status: choice('status', ['ok', 'redirect', 'busy', 'evicted', 'refused']),
       result: bytes(RESULT_LENGTH),
       leaderHint: nodeIdOrNone,
     },

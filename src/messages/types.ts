@@ -75,8 +75,12 @@ export interface ClientRequest {
   readonly command: Command;
 }
 
-/** 'evicted': the command's session was evicted from the replicas' table, so it was not executed now. */
-export type ReplyStatus = 'ok' | 'redirect' | 'busy' | 'evicted';
+/**
+ * 'evicted': the command's session was evicted from the replicas' table, so it was not executed now.
+ * 'refused': the command may never be decided (an op the application refuses, a membership change
+ * in a static cluster); `result` says why, in UTF-8, and the seq was not used.
+ */
+export type ReplyStatus = 'ok' | 'redirect' | 'busy' | 'evicted' | 'refused';
 
 /** Node -> client. `result` is set when status is 'ok'; `leaderHint` is -1 when unknown. */
 export interface ClientReply {

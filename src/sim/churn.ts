@@ -134,6 +134,12 @@ export class Churn {
           this.outstanding = null;
           this.completed++;
           break;
+        case 'refused':
+          // Never in a reconfigurable cluster; if it were, the change is not made and churn goes on.
+          this.timerGeneration++;
+          this.trace.note(`churn: ${describe(this.outstanding!.change)} refused: ${effect.reason}`);
+          this.outstanding = null;
+          break;
         case 'evicted':
           break;
       }

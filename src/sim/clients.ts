@@ -142,8 +142,20 @@ export class Clients {
         case 'evicted':
           this.checker.recordEviction(sc.client.id, effect.seq);
           break;
+        case 'refused':
+          this.refused(index);
+          break;
       }
     }
+  }
+
+  /** The replicas refused the op (never decided, so it has no place in the history): the client goes on to its next one. */
+  private refused(index: number): void {
+    const sc = this.sessions[index]!;
+    sc.timerGeneration++;
+    sc.current = null;
+    sc.remaining--;
+    if (sc.remaining > 0) this.w.queue.push(this.w.now + this.w.rng.next() * this.w.o.thinkMs, { kind: 'client-submit', clientId: index });
   }
 
   private complete(index: number, resultBytes: Uint8Array): void {
