@@ -296,6 +296,19 @@ export interface StatusReply {
   readonly workingRound: number;
   /** The member is outside that ballot (changing, or joined below it): the cluster decides without its votes. */
   readonly outsideWorkingBallot: boolean;
+  /**
+   * A reconfigurable cluster's configurations as the member knows them: that of slot decidedUpTo,
+   * then each one a decided change makes of a later slot, below decidedUpTo + α (the pending
+   * changes). Empty in a static cluster.
+   */
+  readonly configurations: readonly KnownConfiguration[];
+}
+
+/** A configuration and the first slot it governs. */
+export interface KnownConfiguration {
+  readonly from: Slot;
+  /** Ascending. */
+  readonly members: readonly NodeId[];
 }
 
 export type StatusMessage = StatusRequest | StatusReply;

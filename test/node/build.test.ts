@@ -48,6 +48,10 @@ describe('status messages on the wire', () => {
     counts: { decisions: 1, viewChanges: 2, messagesIn: 3, messagesOut: 4, rejected: 5, evidence: 6, suspicions: 7 },
     workingRound: 4,
     outsideWorkingBallot: true,
+    configurations: [
+      { from: 300, members: [0, 1, 2] },
+      { from: 305, members: [0, 1, 2, 3] },
+    ],
   };
 
   it('round-trip with the next free tags, 24 and 25', () => {
@@ -55,8 +59,9 @@ describe('status messages on the wire', () => {
     expect(toHex(request)).toBe('0218ffffffff0f');
     expect(decodeWireMessage(request)).toEqual({ type: 'status-request', nonce: 0xffff_ffff });
     const bytes = encodeMessage(reply);
-    // version, tag, nonce, node, mode (index 2), round, leader+1, isLeader, decidedUpTo, uptimeMs, counts, workingRound, outside
-    expect(toHex(bytes)).toBe(['02', '19', '07', '02', '02', '03', '03', '01', 'ac02', 'd209', '01020304050607', '04', '01'].join(''));
+    // version, tag, nonce, node, mode (index 2), round, leader+1, isLeader, decidedUpTo, uptimeMs, counts, workingRound, outside,
+    // configurations (count, then each: from, member count, members)
+    expect(toHex(bytes)).toBe(['02', '19', '07', '02', '02', '03', '03', '01', 'ac02', 'd209', '01020304050607', '04', '01', '02', 'ac0203000102', 'b1020400010203'].join(''));
     expect(decodeWireMessage(bytes)).toStrictEqual(reply);
     expect(frameType(bytes)).toBe('status-reply');
   });
