@@ -23,10 +23,12 @@ export interface Deployment extends DeploymentConfig {
  */
 export function validateDeployment(deployment: Deployment): void {
   const { mode, f, n, members, clients, firstMembers } = deployment;
-  const first = firstMembers?.length ?? n;
-  if (first !== membersFor(mode, f) || members.length !== n) {
-    const what = firstMembers === undefined ? 'members' : 'first members';
-    throw new Error(`deployment: f=${f} needs ${membersFor(mode, f)} ${what} in ${mode} mode, got ${first} of n=${n} and ${members.length} members`);
+  const needed = membersFor(mode, f);
+  if (firstMembers === undefined && (n !== needed || members.length !== n)) {
+    throw new Error(`deployment: f=${f} needs n=${needed} members in ${mode} mode, got n=${n} and ${members.length} members`);
+  }
+  if (firstMembers !== undefined && (firstMembers.length !== needed || members.length !== n)) {
+    throw new Error(`deployment: f=${f} needs ${needed} first members in ${mode} mode, got ${firstMembers.length}, and n=${n} with ${members.length} members`);
   }
   if (firstMembers !== undefined) {
     if (mode !== 'crash') throw new Error(`deployment: ${mode} mode is not reconfigurable yet (firstMembers: crash mode only)`);
