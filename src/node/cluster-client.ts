@@ -430,12 +430,18 @@ export class ClusterClient {
     }
   }
 
-  private complete(resultBytes: Uint8Array): void {
+  /** The session is done with the current command: stops resending it and hands it back (null if none). */
+  private takeCurrent(): Operation | null {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.stopWatchingReachability();
     const operation = this.current;
     this.current = null;
+    return operation;
+  }
+
+  private complete(resultBytes: Uint8Array): void {
+    const operation = this.takeCurrent();
     if (operation !== null && !operation.settled) operation.resolve(resultBytes);
     this.next();
   }
@@ -446,23 +452,15 @@ export class ClusterClient {
 
   /** The command can never be decided: its caller hears why, and the session goes on with the next one. */
   private refused(reason: string): void {
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    this.stopWatchingReachability();
-    const operation = this.current;
-    this.current = null;
+    const operation = this.takeCurrent();
     if (operation !== null && !operation.settled) operation.reject(new CommandRefusedError(`${operation.what}: refused: ${reason}`));
     this.next();
   }
 
   /** The replicas no longer know this session: the command did not run now; later ones go in a new session. */
   private evicted(): void {
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    this.stopWatchingReachability();
-    const operation = this.current;
+    const operation = this.takeCurrent();
     const session = this.client.session;
-    this.current = null;
     this.client = this.openSession();
     if (operation !== null && !operation.settled) {
       const what = operation.what;

@@ -117,6 +117,13 @@ export class Churn {
     }
   }
 
+  /** Never in a reconfigurable cluster; if it were, the change is not made and churn goes on. */
+  private abandon(reason: string): void {
+    this.timerGeneration++;
+    this.trace.note(`churn: ${describe(this.outstanding!.change)} refused: ${reason}`);
+    this.outstanding = null;
+  }
+
   private run(effects: readonly ClientEffect[]): void {
     for (const effect of effects) {
       switch (effect.type) {
@@ -135,10 +142,7 @@ export class Churn {
           this.completed++;
           break;
         case 'refused':
-          // Never in a reconfigurable cluster; if it were, the change is not made and churn goes on.
-          this.timerGeneration++;
-          this.trace.note(`churn: ${describe(this.outstanding!.change)} refused: ${effect.reason}`);
-          this.outstanding = null;
+          this.abandon(effect.reason);
           break;
         case 'evicted':
           break;
