@@ -14,7 +14,7 @@ import type { MembershipChange } from '../core/configuration.ts';
 import { loadClusterFile, RECONFIGURABLE_MODES, type DeploymentConfig } from '../deploy/cluster-file.ts';
 import { memberName } from '../node/build.ts';
 import { describeChange, OPERATION_TIMEOUT_MS_DEFAULT, STATUS_TIMEOUT_MS_DEFAULT, type ClusterClient, type StatusRow } from '../node/cluster-client.ts';
-import type { KnownConfiguration } from '../messages/types.ts';
+import type { KnownConfiguration, StatusReply } from '../messages/types.ts';
 import { integerOption, parseOptions, UsageError } from './args.ts';
 import { clientArgs, COMMON, printResult, withClient } from './client-commands.ts';
 import { RefusalError, refusing, reportRefusals } from './deployment.ts';
@@ -128,7 +128,7 @@ function change(kind: 'add' | 'remove' | 'replace', argv: readonly string[]): Pr
     const config = reconfigurable(a.configPath);
     for (const id of ids) if (id >= config.n) throw new UsageError(`${what}: n${id} is not in ${a.configPath} (ids 0..${config.n - 1}); list its address and key there first, in every node's copy`);
     return withClient(a, async (client) => {
-      const view = viewOf(await client.status({ timeoutMs: STATUS_TIMEOUT_MS_DEFAULT }));
+      const view = viewOf(await client.status({ timeoutMs: STATUS_TIMEOUT_MS_DEFAULT, enough: everyMemberReplied }));
       if (view === null) throw new RefusalError(`${what}: no node answered status within ${STATUS_TIMEOUT_MS_DEFAULT} ms`);
       const problem = whyNot(proposed, latest(view));
       if (problem !== null) throw new RefusalError(`${what}: ${problem}`);
@@ -162,6 +162,15 @@ function takesEffect(change: MembershipChange, members: readonly NodeId[]): bool
   return members.includes(change.in) && !members.includes(change.out);
 }
 
+/** Whether every member, as the replies so far know them (pending changes included), has replied: spares need not. */
+function everyMemberReplied(replies: ReadonlyMap<NodeId, StatusReply>): boolean {
+  for (const reply of replies.values()) {
+    const known = reply.configurations;
+    if (known.length > 0 && known.every((c) => c.members.every((id) => replies.has(id)))) return true;
+  }
+  return false;
+}
+
 /** Why `change` cannot apply to `members` (the configuration once every known change is in), or null. */
 function whyNot(change: MembershipChange, members: readonly NodeId[]): string | null {
   const leaving = change.kind === 'add' ? null : change.kind === 'remove' ? change.node : change.out;
@@ -178,7 +187,7 @@ async function awaitAnswer(client: ClusterClient, id: NodeId, waitMs: number, wh
   for (;;) {
     const left = deadline - performance.now();
     if (left <= 0) throw new RefusalError(`${what}: n${id} did not answer status within ${waitMs} ms; start it first ('byzpaxos start'), then add it`);
-    const rows = await client.status({ timeoutMs: Math.min(JOIN_POLL_MS, left) });
+    const rows = await client.status({ timeoutMs: Math.min(JOIN_POLL_MS, left), enough: (replies) => replies.has(id) });
     if (rows[id]?.reachable === true) return;
   }
 }

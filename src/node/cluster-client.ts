@@ -123,7 +123,16 @@ interface Operation {
 
 interface StatusQuery {
   readonly replies: Map<NodeId, StatusReply>;
+  readonly enough: ((replies: ReadonlyMap<NodeId, StatusReply>) => boolean) | undefined;
   readonly done: () => void;
+}
+
+export interface StatusOptions extends OperationOptions {
+  /**
+   * Answers before every node replied once this holds (say, once every member did: a spare that
+   * is down would otherwise cost the whole bound); the rows of the others are then unreachable.
+   */
+  readonly enough?: (replies: ReadonlyMap<NodeId, StatusReply>) => boolean;
 }
 
 export class ClusterClient {
@@ -294,7 +303,7 @@ export class ClusterClient {
   }
 
   /** Asks every member for its status; each has `timeoutMs` (default 2 s) to answer. One row per member, in id order. */
-  async status(options: OperationOptions = {}): Promise<StatusRow[]> {
+  async status(options: StatusOptions = {}): Promise<StatusRow[]> {
     if (this.closed) throw new Error(`client ${this.name}: closed`);
     if (this.statusQueries.size >= STATUS_QUERIES_MAX) throw new RangeError(`client ${this.name}: more than ${STATUS_QUERIES_MAX} status queries in flight`);
     const nonce = this.takeNonce();
@@ -308,7 +317,7 @@ export class ClusterClient {
       };
       const timer = setTimeout(done, options.timeoutMs ?? STATUS_TIMEOUT_MS_DEFAULT);
       options.signal?.addEventListener('abort', done, { once: true });
-      this.statusQueries.set(nonce, { replies, done });
+      this.statusQueries.set(nonce, { replies, enough: options.enough, done });
       const bytes = encodeMessage({ type: 'status-request', nonce });
       for (let id = 0; id < this.build.n; id++) this.transport!.send(memberName(id), bytes);
       if (options.signal?.aborted) done();
@@ -500,7 +509,7 @@ export class ClusterClient {
     // The transport authenticates the sender; a reply that names another member is ignored.
     if (query === undefined || msg.node !== from || query.replies.has(from)) return;
     query.replies.set(from, msg);
-    if (query.replies.size === this.build.n) query.done();
+    if (query.replies.size === this.build.n || query.enough?.(query.replies) === true) query.done();
   }
 }
 
