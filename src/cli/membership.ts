@@ -62,7 +62,6 @@ function list(argv: readonly string[]): Promise<number> {
       const rows = await client.status({ timeoutMs: a.timeoutMs });
       const view = viewOf(rows);
       if (view === null) throw new RefusalError(`member list: no node answered within ${a.timeoutMs} ms`);
-      client.preferMembers(view.current.members);
       if (values.json === true) printResult(true, null, listJson(view, rows));
       else process.stdout.write(formatList(view, rows));
       return 0;
