@@ -91,8 +91,8 @@ export class Client {
   }
 
   /**
-   * Resends go to these replicas (the members of a reconfigurable cluster as last known: the
-   * rest of its universe may be spares, down or removed); a redirect still goes anywhere.
+   * Resends go to these replicas first (the members of a reconfigurable cluster as last known:
+   * the rest of its universe may be spares, down or removed); a redirect still goes anywhere.
    */
   prefer(replicas: readonly NodeId[]): void {
     const valid = replicas.filter((r) => validNode(r, this.n));
@@ -169,10 +169,13 @@ export class Client {
     return [{ type: 'evicted', seq: this.seq }];
   }
 
-  /** The replica a resend goes to: a random other one, among the preferred if any. */
+  /**
+   * The replica a resend goes to: a random other one, among the preferred for as many resends as
+   * there are of them, then any (the preferred may all have been removed and stopped since).
+   */
   private nextTarget(): NodeId {
     const among = this.preferred;
-    if (among.length === 0) return (this.target + 1 + this.rng.int(this.n)) % this.n;
+    if (among.length === 0 || this.resends >= among.length) return (this.target + 1 + this.rng.int(this.n)) % this.n;
     const at = among.indexOf(this.target);
     return among[(at + 1 + this.rng.int(among.length)) % among.length]!;
   }

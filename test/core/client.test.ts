@@ -173,13 +173,23 @@ describe('refused commands', () => {
 });
 
 describe('preferred replicas', () => {
-  it('resends cycle among the preferred replicas only; a redirect still goes anywhere', () => {
+  it('a command goes to the preferred replicas first; a redirect still goes anywhere, and the next command follows it', () => {
+    const c = client(false);
+    c.prefer([1, 2]);
+    const asked = [targets(c.submit(new Uint8Array([1])))[0], targets(c.onTimeout())[0]];
+    expect([1, 2]).toEqual(expect.arrayContaining(asked));
+    expect(targets(c.onReply(asked[1]!, reply(1, 'redirect', 3)))).toEqual([3]);
+    c.onReply(3, reply(1, 'ok', 3));
+    expect(targets(c.submit(new Uint8Array([2])))).toEqual([3]);
+  });
+
+  it('once every preferred replica had its turn, resends reach the others too (the preferred may all be gone)', () => {
     const c = client(false);
     c.prefer([1, 2]);
     const asked = [targets(c.submit(new Uint8Array([1])))[0]];
-    for (let i = 0; i < 20; i++) asked.push(targets(c.onTimeout())[0]);
-    expect(new Set(asked)).toEqual(new Set([1, 2]));
-    expect(targets(c.onReply(asked.at(-1)!, reply(1, 'redirect', 3)))).toEqual([3]);
+    for (let i = 0; i < 40; i++) asked.push(targets(c.onTimeout())[0]);
+    expect([1, 2]).toEqual(expect.arrayContaining(asked.slice(0, 3)));
+    expect(new Set(asked)).toEqual(new Set([0, 1, 2, 3]));
   });
 
   it('without preferred replicas, resends reach every replica', () => {
