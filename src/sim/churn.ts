@@ -68,6 +68,7 @@ export class Churn {
       },
       // An operator's command is as exactly-once as any other.
       evicted: (seq) => checker.recordEviction(client.id, seq),
+      refused: (reason) => this.abandon(reason),
     });
   }
 
@@ -126,6 +127,12 @@ export class Churn {
       case 'replace':
         return { kind: 'replace', out: pick(members), in: pick(outside) };
     }
+  }
+
+  /** Never in a reconfigurable cluster; if it were, the change is not made and churn goes on. */
+  private abandon(reason: string): void {
+    this.trace.note(`churn: ${describe(this.outstanding!.change)} refused: ${reason}`);
+    this.outstanding = null;
   }
 }
 

@@ -1,6 +1,6 @@
 // One simulated client session: it turns its Client's effects into network sends and timer
 // events, and drops a retry timer that a later timer or a completion made stale. The owner (the
-// workload's clients, the churn operator) says what a completion and an eviction mean.
+// workload's clients, the churn operator) says what a completion, an eviction and a refusal mean.
 import type { Client, ClientEffect } from '../core/client.ts';
 import type { NodeId } from '../base/types.ts';
 import type { ClientReply } from '../messages/types.ts';
@@ -10,6 +10,8 @@ import type { World } from './world.ts';
 export interface SessionOutcomes {
   complete(result: Uint8Array): void;
   evicted(seq: number): void;
+  /** The replicas refused the command: it was never decided. */
+  refused(reason: string): void;
 }
 
 export class SimSession {
@@ -58,6 +60,10 @@ export class SimSession {
           break;
         case 'evicted':
           this.outcomes.evicted(effect.seq);
+          break;
+        case 'refused':
+          this.timerGeneration++;
+          this.outcomes.refused(effect.reason);
           break;
       }
     }

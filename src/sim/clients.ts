@@ -60,7 +60,7 @@ export class Clients {
       const words = new SeededRng(seed, SESSION_STREAM + c);
       const session = sessionFromWords(words.nextU32(), words.nextU32());
       const client = makeClient(c + 1, session, new SeededRng(seed, 100 + c));
-      const outcomes = { complete: (result: Uint8Array) => this.complete(c, result), evicted: (seq: number) => this.checker.recordEviction(client.id, seq) };
+      const outcomes = { complete: (result: Uint8Array) => this.complete(c, result), evicted: (seq: number) => this.checker.recordEviction(client.id, seq), refused: () => this.refused(c) };
       this.sessions.push({ session: new SimSession(client, c, this.w, this.network, outcomes), remaining, current: null });
       if (remaining > 0) this.w.queue.push(this.w.rng.next() * 20, { kind: 'client-submit', clientId: c });
     }
@@ -122,6 +122,14 @@ export class Clients {
 
   private scheduleLivenessCheck(index: number, seq: number): void {
     this.w.queue.push(this.w.now + this.w.o.livenessBoundMs, { kind: 'liveness-check', clientId: index, seq });
+  }
+
+  /** The replicas refused the op (never decided, so it has no place in the history): the client goes on to its next one. */
+  private refused(index: number): void {
+    const sc = this.sessions[index]!;
+    sc.current = null;
+    sc.remaining--;
+    if (sc.remaining > 0) this.w.queue.push(this.w.now + this.w.rng.next() * this.w.o.thinkMs, { kind: 'client-submit', clientId: index });
   }
 
   private complete(index: number, resultBytes: Uint8Array): void {
