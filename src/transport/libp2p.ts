@@ -43,6 +43,7 @@ import { bytesEqual } from '../../crypto/digest.ts';
 import { keyPairFromSeed } from '../../crypto/ed25519.ts';
 import './noise-decoder.ts';
 import './yamux-window.ts';
+import './tcp-writes.ts';
 import { encodeFrames, FrameDecoder, varintBytes, type FrameError } from './frames.ts';
 import { libp2pPrivateKey, peerIdOf } from './identity.ts';
 import { libp2pLogger } from './libp2p-logger.ts';
