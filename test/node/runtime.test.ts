@@ -227,6 +227,43 @@ describe('persistence', () => {
     expect(checked).toBeGreaterThan(5);
   });
 
+  it("flushes the transport after each drain's sends, before it steps anything else", async () => {
+    const c = new TestCluster('byzantine');
+    cluster = c;
+    // Per node, in order: sends, flushes, and the applies that start each drain's commit.
+    const logs = c.deployment.members.map(() => [] as ('apply' | 'send' | 'flush')[]);
+    for (let id = 0; id < c.n; id++) {
+      const storage = new MemoryStorage();
+      const applyInner = storage.apply.bind(storage);
+      storage.apply = (records) => {
+        logs[id]!.push('apply');
+        applyInner(records);
+      };
+      await c.startNode(id, {
+        storage,
+        transport: (onMessage) => {
+          const inner: Transport = c.network.transport(`n${id}`, onMessage);
+          return {
+            send: (to, bytes) => (logs[id]!.push('send'), inner.send(to, bytes)),
+            flush: () => logs[id]!.push('flush'),
+            get stats() {
+              return inner.stats;
+            },
+            stop: () => inner.stop(),
+          };
+        },
+      });
+    }
+    const client = await c.client(1);
+    for (let i = 0; i < 3; i++) await client.put(`k${i}`, `v${i}`);
+    for (const log of logs) {
+      // Sends happen only in a drain (this cluster answers no status request), and every run of them ends in a flush.
+      const runs = log.join(' ').split(/ ?apply ?/).filter((run) => run.includes('send'));
+      expect(runs.length).toBeGreaterThan(2);
+      for (const run of runs) expect(run.endsWith('flush')).toBe(true);
+    }
+  });
+
   it('group commit: inputs that arrive in the same turn are stepped together, committed in one apply, then sent', async () => {
     const c = new TestCluster('crash');
     cluster = c;
