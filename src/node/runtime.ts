@@ -9,7 +9,8 @@
 //   2. hands every `persist` record of the whole drain to storage.apply in ONE call (one
 //      transaction, one fsync), and only then
 //   3. performs the drain's sends, broadcasts and replies, and reports its decide/execute/
-//      evidence/suspicion/view-change events, in the order the steps made them.
+//      evidence/suspicion/view-change events, in the order the steps made them; then flushes
+//      the transport, so the drain's messages leave before anything else is read.
 //   Every persist is durable before any message that follows it leaves (effects.ts): a send only
 //   waits longer. Under load, one fsync covers many protocol steps instead of one each.
 //
@@ -524,6 +525,7 @@ export class NodeRuntime {
         this.drainCounts.records += records.length;
       }
       for (const h of held) this.perform(h);
+      this.transport?.flush?.();
       return true;
     } catch (e) {
       this.fail(e, cause);
