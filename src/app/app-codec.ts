@@ -51,6 +51,12 @@ export class Writer {
     this.pos += b.length;
   }
 
+  /** A presence byte, then the field if present. */
+  optional(b: Uint8Array | null): void {
+    this.u8(b === null ? 0 : 1);
+    if (b !== null) this.field(b);
+  }
+
   done(): Uint8Array {
     if (this.pos !== this.bytes.length) throw new Error(`encoder wrote ${this.pos} of ${this.bytes.length} bytes`);
     return this.bytes;
@@ -125,6 +131,11 @@ export class Reader {
     return this.text(this.field(field, max), field);
   }
 
+  /** What Writer.optional wrote: a presence byte, then the string if present. */
+  optionalString(field: string, max: number): string | null {
+    return this.flag(`${field}-present`) ? this.string(field, max) : null;
+  }
+
   /** Strict UTF-8 decoding of bytes already read. */
   text(b: Uint8Array, field: string): string {
     try {
@@ -138,4 +149,29 @@ export class Reader {
     const left = this.bytes.length - this.pos;
     if (left !== 0) throw new Error(`${this.what}: ${left} trailing bytes after offset ${this.pos}`);
   }
+}
+
+/** Bytes of a field (length prefix and content) and of an optional one (presence byte first). */
+export const fieldBytes = (b: Uint8Array): number => 2 + b.length;
+export const optionalBytes = (b: Uint8Array | null): number => 1 + (b === null ? 0 : fieldBytes(b));
+
+/** A tag byte, then each field: the shape of most ops. */
+export function taggedFields(tag: number, ...fields: readonly Uint8Array[]): Uint8Array {
+  const w = new Writer(1 + fields.reduce((sum, b) => sum + fieldBytes(b), 0));
+  w.u8(tag);
+  for (const b of fields) w.field(b);
+  return w.done();
+}
+
+/**
+ * Decodes bytes that open with a tag byte: `read` reads the rest for a tag it knows and returns
+ * undefined for one it does not. Nothing may follow what it read.
+ */
+export function decodeTagged<T>(bytes: Uint8Array, what: string, read: (tag: number, r: Reader) => T | undefined): T {
+  const r = new Reader(bytes, what);
+  const tag = r.u8('tag');
+  const value = read(tag, r);
+  if (value === undefined) throw new Error(`${what}: unknown tag ${tag}`);
+  r.end();
+  return value;
 }

@@ -3,8 +3,8 @@
 // so the implementation and the spec it is checked against cannot drift apart.
 import { sha256, sha256Concat } from '../../crypto/digest.ts';
 import { OP_BYTES_MAX, RESULT_BYTES_MAX, STATE_BYTES_MAX, STATE_PART_BYTES_MAX } from '../base/limits.ts';
-import type { StateMachine } from '../core/state-machine.ts';
-import { checkedUtf8, Reader, Writer } from './app-codec.ts';
+import { ChangedParts, type StateMachine } from '../core/state-machine.ts';
+import { checkedUtf8, decodeTagged, fieldBytes, optionalBytes, Reader, taggedFields, Writer } from './app-codec.ts';
 
 /** Longest key, in UTF-8 bytes. */
 export const KV_KEY_BYTES_MAX = 256;
@@ -77,30 +77,19 @@ function utf8(s: string, what: string, max: number): Uint8Array {
 export function encodeKvOp(op: KvOp): Uint8Array {
   const key = utf8(op.key, 'key', KV_KEY_BYTES_MAX);
   switch (op.type) {
-    case 'put': {
-      const value = utf8(op.value, 'value', KV_VALUE_BYTES_MAX);
-      const w = new Writer(1 + 2 + key.length + 2 + value.length);
-      w.u8(TAG_PUT);
-      w.field(key);
-      w.field(value);
-      return w.done();
-    }
+    case 'put':
+      return taggedFields(TAG_PUT, key, utf8(op.value, 'value', KV_VALUE_BYTES_MAX));
     case 'get':
-    case 'delete': {
-      const w = new Writer(1 + 2 + key.length);
-      w.u8(op.type === 'get' ? TAG_GET : TAG_DELETE);
-      w.field(key);
-      return w.done();
-    }
+      return taggedFields(TAG_GET, key);
+    case 'delete':
+      return taggedFields(TAG_DELETE, key);
     case 'cas': {
       const expected = op.expected === null ? null : utf8(op.expected, 'expected', KV_VALUE_BYTES_MAX);
       const value = utf8(op.value, 'value', KV_VALUE_BYTES_MAX);
-      const expectedBytes = expected === null ? 0 : 2 + expected.length;
-      const w = new Writer(1 + 2 + key.length + 1 + expectedBytes + 2 + value.length);
+      const w = new Writer(1 + fieldBytes(key) + optionalBytes(expected) + fieldBytes(value));
       w.u8(TAG_CAS);
       w.field(key);
-      w.u8(expected === null ? 0 : 1);
-      if (expected !== null) w.field(expected);
+      w.optional(expected);
       w.field(value);
       return w.done();
     }
@@ -109,47 +98,38 @@ export function encodeKvOp(op: KvOp): Uint8Array {
 
 /** Decodes one op; throws an Error naming the defect on any non-canonical input. */
 export function decodeKvOp(bytes: Uint8Array): KvOp {
-  const r = new Reader(bytes, 'kv op');
-  const tag = r.u8('tag');
-  let op: KvOp;
-  switch (tag) {
-    case TAG_PUT: {
-      const key = r.string('key', KV_KEY_BYTES_MAX);
-      op = { type: 'put', key, value: r.string('value', KV_VALUE_BYTES_MAX) };
-      break;
+  return decodeTagged(bytes, 'kv op', (tag, r): KvOp | undefined => {
+    switch (tag) {
+      case TAG_PUT: {
+        const key = r.string('key', KV_KEY_BYTES_MAX);
+        return { type: 'put', key, value: r.string('value', KV_VALUE_BYTES_MAX) };
+      }
+      case TAG_GET:
+        return { type: 'get', key: r.string('key', KV_KEY_BYTES_MAX) };
+      case TAG_DELETE:
+        return { type: 'delete', key: r.string('key', KV_KEY_BYTES_MAX) };
+      case TAG_CAS: {
+        const key = r.string('key', KV_KEY_BYTES_MAX);
+        const expected = r.optionalString('expected', KV_VALUE_BYTES_MAX);
+        return { type: 'cas', key, expected, value: r.string('value', KV_VALUE_BYTES_MAX) };
+      }
     }
-    case TAG_GET:
-      op = { type: 'get', key: r.string('key', KV_KEY_BYTES_MAX) };
-      break;
-    case TAG_DELETE:
-      op = { type: 'delete', key: r.string('key', KV_KEY_BYTES_MAX) };
-      break;
-    case TAG_CAS: {
-      const key = r.string('key', KV_KEY_BYTES_MAX);
-      const expected = r.flag('expected-present') ? r.string('expected', KV_VALUE_BYTES_MAX) : null;
-      op = { type: 'cas', key, expected, value: r.string('value', KV_VALUE_BYTES_MAX) };
-      break;
-    }
-    default:
-      throw new Error(`kv op: unknown tag ${tag}`);
-  }
-  r.end();
-  return op;
+    return undefined;
+  });
 }
 
 export function encodeKvResult(result: KvResult): Uint8Array {
   const value = result.value === null ? null : utf8(result.value, 'value', KV_VALUE_BYTES_MAX);
-  const w = new Writer(2 + (value === null ? 0 : 2 + value.length));
+  const w = new Writer(1 + optionalBytes(value));
   w.u8(result.ok ? 1 : 0);
-  w.u8(value === null ? 0 : 1);
-  if (value !== null) w.field(value);
+  w.optional(value);
   return w.done();
 }
 
 export function decodeKvResult(bytes: Uint8Array): KvResult {
   const r = new Reader(bytes, 'kv result');
   const ok = r.flag('ok');
-  const value = r.flag('value-present') ? r.string('value', KV_VALUE_BYTES_MAX) : null;
+  const value = r.optionalString('value', KV_VALUE_BYTES_MAX);
   r.end();
   return { ok, value };
 }
@@ -199,7 +179,7 @@ export class KvStore implements StateMachine {
   private partBytes = new Uint32Array(KV_PARTS);
   private keys = 0;
   private bytes = 0;
-  private changed = new Set<number>();
+  private readonly changed = new ChangedParts();
   private readonly bounds: KvBounds;
 
   /** `keysMax` and `stateBytesMax` lower the bounds, so tests can reach them. */
@@ -282,9 +262,7 @@ export class KvStore implements StateMachine {
   }
 
   takeChangedParts(): number[] {
-    const changed = [...this.changed];
-    this.changed.clear();
-    return changed;
+    return this.changed.take();
   }
 
   restore(parts: readonly Uint8Array[]): void {
@@ -302,7 +280,7 @@ export class KvStore implements StateMachine {
     this.partBytes = Uint32Array.from(parts, (bytes) => bytes.length - PART_HEADER_BYTES);
     this.keys = keys;
     this.bytes = total;
-    this.changed = new Set();
+    this.changed.clear();
   }
 }
 

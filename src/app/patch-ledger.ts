@@ -17,8 +17,8 @@
 // whose lines all pass it and a patch whose added lines all pass it give a tree that does.
 import { bytesEqual, domainDigest, sha256 } from '../../crypto/digest.ts';
 import { OP_BYTES_MAX, RESULT_BYTES_MAX, STATE_PART_BYTES_MAX } from '../base/limits.ts';
-import type { StateMachine } from '../core/state-machine.ts';
-import { checkedUtf8, Reader, Writer } from './app-codec.ts';
+import { ChangedParts, type StateMachine } from '../core/state-machine.ts';
+import { checkedUtf8, decodeTagged, fieldBytes, optionalBytes, Reader, taggedFields, Writer } from './app-codec.ts';
 import { applyFile, parsePatch, pathDefect, PatchError, PATCH_PATH_BYTES_MAX, type FilePatch, type Patch } from './patch.ts';
 
 /** What the default check refuses in an added line: the mark of a change that breaks the tree. */
@@ -98,51 +98,34 @@ export function encodeLedgerOp(op: LedgerOp): Uint8Array {
     case 'patch': {
       const message = checkedUtf8(op.message, 'ledger: message', LEDGER_MESSAGE_BYTES_MAX);
       if (/[\n\r]/.test(op.message)) throw new Error('ledger: message must be one line');
-      const text = checkedUtf8(op.patch, 'ledger: patch', LEDGER_PATCH_BYTES_MAX);
-      const w = new Writer(1 + 2 + message.length + 2 + text.length);
-      w.u8(OP_PATCH);
-      w.field(message);
-      w.field(text);
-      return w.done();
+      return taggedFields(OP_PATCH, message, checkedUtf8(op.patch, 'ledger: patch', LEDGER_PATCH_BYTES_MAX));
     }
     case 'log':
+      return taggedFields(OP_LOG);
     case 'files':
-      return new Uint8Array([op.type === 'log' ? OP_LOG : OP_FILES]);
-    case 'cat': {
-      const path = checkedUtf8(op.path, 'ledger: path', PATCH_PATH_BYTES_MAX);
-      const w = new Writer(1 + 2 + path.length);
-      w.u8(OP_CAT);
-      w.field(path);
-      return w.done();
-    }
+      return taggedFields(OP_FILES);
+    case 'cat':
+      return taggedFields(OP_CAT, checkedUtf8(op.path, 'ledger: path', PATCH_PATH_BYTES_MAX));
   }
 }
 
 /** Decodes one op; throws an Error naming the defect on any non-canonical input. */
 export function decodeLedgerOp(bytes: Uint8Array): LedgerOp {
-  const r = new Reader(bytes, 'ledger op');
-  const tag = r.u8('tag');
-  let op: LedgerOp;
-  switch (tag) {
-    case OP_PATCH: {
-      const message = r.string('message', LEDGER_MESSAGE_BYTES_MAX);
-      op = { type: 'patch', message, patch: r.string('patch', LEDGER_PATCH_BYTES_MAX) };
-      break;
+  return decodeTagged(bytes, 'ledger op', (tag, r): LedgerOp | undefined => {
+    switch (tag) {
+      case OP_PATCH: {
+        const message = r.string('message', LEDGER_MESSAGE_BYTES_MAX);
+        return { type: 'patch', message, patch: r.string('patch', LEDGER_PATCH_BYTES_MAX) };
+      }
+      case OP_LOG:
+        return { type: 'log' };
+      case OP_CAT:
+        return { type: 'cat', path: r.string('path', PATCH_PATH_BYTES_MAX) };
+      case OP_FILES:
+        return { type: 'files' };
     }
-    case OP_LOG:
-      op = { type: 'log' };
-      break;
-    case OP_CAT:
-      op = { type: 'cat', path: r.string('path', PATCH_PATH_BYTES_MAX) };
-      break;
-    case OP_FILES:
-      op = { type: 'files' };
-      break;
-    default:
-      throw new Error(`ledger op: unknown tag ${tag}`);
-  }
-  r.end();
-  return op;
+    return undefined;
+  });
 }
 
 export function encodeLedgerResult(result: LedgerResult): Uint8Array {
@@ -158,14 +141,11 @@ export function encodeLedgerResult(result: LedgerResult): Uint8Array {
       // Cut by code points, so a long reason still decodes.
       let reason = encoder.encode(result.reason);
       for (let chars = [...result.reason]; reason.length > REASON_BYTES_MAX; chars = chars.slice(0, -1)) reason = encoder.encode(chars.join(''));
-      const w = new Writer(1 + 2 + reason.length);
-      w.u8(R_REFUSED);
-      w.field(reason);
-      return w.done();
+      return taggedFields(R_REFUSED, reason);
     }
     case 'log': {
       const entries = result.entries.map((e) => ({ ...e, message: encoder.encode(e.message) }));
-      const w = new Writer(1 + 32 + 4 + 1 + entries.reduce((sum, e) => sum + 4 + 32 + 2 + e.message.length, 0));
+      const w = new Writer(1 + 32 + 4 + 1 + entries.reduce((sum, e) => sum + 4 + 32 + fieldBytes(e.message), 0));
       w.u8(R_LOG);
       w.raw(result.head);
       w.u32(result.count);
@@ -179,15 +159,14 @@ export function encodeLedgerResult(result: LedgerResult): Uint8Array {
     }
     case 'file': {
       const content = result.content === null ? null : encoder.encode(result.content);
-      const w = new Writer(2 + (content === null ? 0 : 2 + content.length));
+      const w = new Writer(1 + optionalBytes(content));
       w.u8(R_FILE);
-      w.u8(content === null ? 0 : 1);
-      if (content !== null) w.field(content);
+      w.optional(content);
       return w.done();
     }
     case 'files': {
       const paths = result.paths.map((p) => encoder.encode(p));
-      const w = new Writer(1 + 1 + 2 + paths.reduce((sum, p) => sum + 2 + p.length, 0));
+      const w = new Writer(1 + 1 + 2 + paths.reduce((sum, p) => sum + fieldBytes(p), 0));
       w.u8(R_FILES);
       w.u8(result.truncated ? 1 : 0);
       w.u16(paths.length);
@@ -198,41 +177,32 @@ export function encodeLedgerResult(result: LedgerResult): Uint8Array {
 }
 
 export function decodeLedgerResult(bytes: Uint8Array): LedgerResult {
-  const r = new Reader(bytes, 'ledger result');
-  const tag = r.u8('tag');
-  let result: LedgerResult;
-  switch (tag) {
-    case R_APPLIED:
-      result = { type: 'applied', head: r.raw(32, 'head').slice(), count: r.u32('count') };
-      break;
-    case R_REFUSED:
-      result = { type: 'refused', reason: r.string('reason', REASON_BYTES_MAX) };
-      break;
-    case R_LOG: {
-      const head = r.raw(32, 'head').slice();
-      const count = r.u32('count');
-      const entries: LogEntry[] = [];
-      for (let n = r.u8('entries'), i = 0; i < n; i++) {
-        entries.push({ index: r.u32('index'), patchDigest: r.raw(32, 'digest').slice(), message: r.string('message', LEDGER_MESSAGE_BYTES_MAX) });
+  return decodeTagged(bytes, 'ledger result', (tag, r): LedgerResult | undefined => {
+    switch (tag) {
+      case R_APPLIED:
+        return { type: 'applied', head: r.raw(32, 'head').slice(), count: r.u32('count') };
+      case R_REFUSED:
+        return { type: 'refused', reason: r.string('reason', REASON_BYTES_MAX) };
+      case R_LOG: {
+        const head = r.raw(32, 'head').slice();
+        const count = r.u32('count');
+        const entries: LogEntry[] = [];
+        for (let n = r.u8('entries'), i = 0; i < n; i++) {
+          entries.push({ index: r.u32('index'), patchDigest: r.raw(32, 'digest').slice(), message: r.string('message', LEDGER_MESSAGE_BYTES_MAX) });
+        }
+        return { type: 'log', head, count, entries };
       }
-      result = { type: 'log', head, count, entries };
-      break;
+      case R_FILE:
+        return { type: 'file', content: r.optionalString('content', LEDGER_CAT_BYTES_MAX) };
+      case R_FILES: {
+        const truncated = r.flag('truncated');
+        const paths: string[] = [];
+        for (let n = r.u16('paths'), i = 0; i < n; i++) paths.push(r.string('path', PATCH_PATH_BYTES_MAX));
+        return { type: 'files', paths, truncated };
+      }
     }
-    case R_FILE:
-      result = { type: 'file', content: r.flag('present') ? r.string('content', LEDGER_CAT_BYTES_MAX) : null };
-      break;
-    case R_FILES: {
-      const truncated = r.flag('truncated');
-      const paths: string[] = [];
-      for (let n = r.u16('paths'), i = 0; i < n; i++) paths.push(r.string('path', PATCH_PATH_BYTES_MAX));
-      result = { type: 'files', paths, truncated };
-      break;
-    }
-    default:
-      throw new Error(`ledger result: unknown tag ${tag}`);
-  }
-  r.end();
-  return result;
+    return undefined;
+  });
 }
 
 type Judged = { readonly patch: Patch; readonly reason: null } | { readonly patch: null; readonly reason: string };
@@ -285,7 +255,7 @@ export class PatchLedger implements StateMachine {
   private history: HistoryEntry[] = [];
   private headValue: Uint8Array = GENESIS_HEAD;
   private treeBytes = 0;
-  private changed = new Set<number>();
+  private readonly changed = new ChangedParts();
 
   constructor(check: LedgerCheck = noBreakMarker) {
     this.check = check;
@@ -440,9 +410,7 @@ export class PatchLedger implements StateMachine {
   }
 
   takeChangedParts(): number[] {
-    const changed = [...this.changed];
-    this.changed.clear();
-    return changed;
+    return this.changed.take();
   }
 
   restore(parts: readonly Uint8Array[]): void {
@@ -455,7 +423,7 @@ export class PatchLedger implements StateMachine {
     this.history = history;
     this.files = files;
     this.treeBytes = treeBytes;
-    this.changed = new Set();
+    this.changed.clear();
   }
 }
 

@@ -14,7 +14,7 @@
 // member's time to answer). Bad files are one line and exit 1; bad usage exit 2.
 import { KV_KEY_BYTES_MAX, KV_VALUE_BYTES_MAX, type KvOp } from '../app/kv.ts';
 import { CLIENT_ID_MAX } from '../base/limits.ts';
-import { ClusterClient, ClusterTimeoutError, SessionEvictedError, OPERATION_TIMEOUT_MS_DEFAULT, STATUS_TIMEOUT_MS_DEFAULT, type StatusRow } from '../node/cluster-client.ts';
+import { ClusterClient, ClusterTimeoutError, CommandRefusedError, SessionEvictedError, OPERATION_TIMEOUT_MS_DEFAULT, STATUS_TIMEOUT_MS_DEFAULT, type StatusRow } from '../node/cluster-client.ts';
 import { createLogger } from '../node/log.ts';
 import { integerOption, parseOptions, UsageError, withEnvDefaults } from './args.ts';
 import { libp2pTransport, loadDeployment, RefusalError, reportRefusals } from './deployment.ts';
@@ -95,7 +95,7 @@ async function refusingFailures<T>(operation: Promise<T>): Promise<T> {
   try {
     return await operation;
   } catch (e) {
-    if (e instanceof ClusterTimeoutError || e instanceof SessionEvictedError) throw new RefusalError(e.message);
+    if (e instanceof ClusterTimeoutError || e instanceof SessionEvictedError || e instanceof CommandRefusedError) throw new RefusalError(e.message);
     throw e;
   }
 }

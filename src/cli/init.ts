@@ -1,7 +1,9 @@
-// `byzpaxos init --nodes N --mode M --dir DIR`: a new deployment. Generates an ed25519 key per
-// member and client, writes DIR/node-<i>.key and DIR/client-<c>.key (mode 0600) and DIR/cluster.json
-// (member i on /ip4/HOST/tcp/BASE+i), and prints the commands that start the nodes. Refuses to
-// overwrite anything without --force; a bad command line is one line and exit 2.
+// `byzpaxos init --nodes N --mode M --dir DIR [--spares K]`: a new deployment. Generates an ed25519
+// key per member and client, writes DIR/node-<i>.key and DIR/client-<c>.key (mode 0600) and
+// DIR/cluster.json (member i on /ip4/HOST/tcp/BASE+i), and prints the commands that start the
+// nodes. With --spares K (crash mode) the cluster is reconfigurable: its universe is N+K nodes,
+// ids N..N+K-1 spares that `byzpaxos member add` can bring in, the first N its first
+// configuration. Refuses to overwrite anything without --force; a bad command line is one line and exit 2.
 import { faultsFor, fOf, membersFor } from '../core/quorum.ts';
 import type { Mode } from '../base/mode.ts';
 import { existsSync, lstatSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +11,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { basename, join } from 'node:path';
 import { generateKeyPair } from '../../crypto/ed25519.ts';
 import { MODES } from '../base/mode.ts';
-import { CLUSTER_FILE_NAME, DATA_DIR_NAME, checkMemberAddr, ConfigError, F_MAX, F_MIN, formatClusterFile, parseClusterFile, toClusterConfig, type DeploymentConfig } from '../deploy/cluster-file.ts';
+import { CLUSTER_FILE_NAME, DATA_DIR_NAME, RECONFIGURABLE_MODES, UNIVERSE_MAX, checkMemberAddr, ConfigError, F_MAX, F_MIN, formatClusterFile, parseClusterFile, toClusterConfig, type DeploymentConfig } from '../deploy/cluster-file.ts';
 import { keyFileName, writeKeyFile, type KeyFile } from '../deploy/key-file.ts';
 import { integerOption, parseOptions, UsageError } from './args.ts';
 import { writableDirProblem } from './dirs.ts';
@@ -17,6 +19,7 @@ import { APP_NAMES, type AppName } from '../app/apps.ts';
 
 const OPTIONS = {
   nodes: { type: 'string' },
+  spares: { type: 'string' },
   mode: { type: 'string' },
   dir: { type: 'string' },
   'base-port': { type: 'string' },
@@ -40,7 +43,10 @@ const DNS_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0
 
 export interface InitOptions {
   readonly mode: Mode;
+  /** Members of the first configuration (of the cluster, if static). */
   readonly nodes: number;
+  /** A reconfigurable cluster with this many spare ids after the first members; absent: a static cluster. */
+  readonly spares?: number;
   readonly dir: string;
   readonly basePort: number;
   readonly host: string;
@@ -80,9 +86,11 @@ export function parseInitArgs(argv: readonly string[]): InitOptions {
   const mode = MODES.find((m) => m === values.mode);
   if (mode === undefined) throw new UsageError(`--mode must be one of ${MODES.join(', ')}; got '${values.mode}'`);
   const nodes = parseNodes(mode, values.nodes);
+  const spares = parseSpares(mode, nodes, values.spares);
+  const universe = nodes + (spares ?? 0);
   const basePort = integerOption('base-port', values['base-port'], BASE_PORT_DEFAULT, 1, PORT_MAX);
-  if (basePort + nodes - 1 > PORT_MAX) {
-    throw new UsageError(`--base-port ${basePort} with ${nodes} nodes runs past port ${PORT_MAX}`);
+  if (basePort + universe - 1 > PORT_MAX) {
+    throw new UsageError(`--base-port ${basePort} with ${universe} nodes runs past port ${PORT_MAX}`);
   }
   const host = values.host ?? HOST_DEFAULT;
   const reason = checkMemberAddr(`${hostPrefix(host)}/tcp/${basePort}`);
@@ -91,7 +99,7 @@ export function parseInitArgs(argv: readonly string[]): InitOptions {
   if (values.dir === '') throw new UsageError('--dir must not be empty');
   const app = values.app === undefined ? undefined : APP_NAMES.find((a) => a === values.app);
   if (values.app !== undefined && app === undefined) throw new UsageError(`--app must be one of ${APP_NAMES.join(', ')}; got '${values.app}'`);
-  return { mode, nodes, dir: values.dir, basePort, host, clients, ...(app === undefined ? {} : { app }), force: values.force === true, json: values.json === true };
+  return { mode, nodes, ...(spares === null ? {} : { spares }), dir: values.dir, basePort, host, clients, ...(app === undefined ? {} : { app }), force: values.force === true, json: values.json === true };
 }
 
 /** n must be 2f+1 (crash) or 3f+1 (Byzantine modes) for an f the cluster file accepts. */
@@ -108,6 +116,13 @@ function parseNodes(mode: Mode, raw: string): number {
   return nodes;
 }
 
+/** --spares K: a reconfigurable cluster (RECONFIGURABLE_MODES only) of at most UNIVERSE_MAX nodes; absent, null (static). */
+function parseSpares(mode: Mode, nodes: number, raw: string | undefined): number | null {
+  if (raw === undefined) return null;
+  if (!RECONFIGURABLE_MODES.includes(mode)) throw new UsageError(`--spares: ${mode} mode is not reconfigurable yet (only ${RECONFIGURABLE_MODES.join(', ')} mode is)`);
+  return integerOption('spares', raw, 0, 0, UNIVERSE_MAX - nodes);
+}
+
 /** The multiaddr prefix naming `host`: an IPv4 or IPv6 address, or a DNS name. */
 function hostPrefix(host: string): string {
   if (isIPv4(host)) return `/ip4/${host}`;
@@ -119,13 +134,15 @@ function hostPrefix(host: string): string {
 /** Generates the keys and writes the files (keys first, cluster.json last); refuses existing files unless `force`. */
 export function initCluster(o: InitOptions): InitResult {
   const f = fOf(o.mode, o.nodes);
-  const members: KeyFile[] = Array.from({ length: o.nodes }, (_, id) => ({ role: 'member', id, ...generateKeyPair() }));
+  const universe = o.nodes + (o.spares ?? 0);
+  const members: KeyFile[] = Array.from({ length: universe }, (_, id) => ({ role: 'member', id, ...generateKeyPair() }));
   const clients: KeyFile[] = Array.from({ length: o.clients }, (_, i) => ({ role: 'client', id: CLIENT_ID_FIRST + i, ...generateKeyPair() }));
   const prefix = hostPrefix(o.host);
   const config: DeploymentConfig = {
     mode: o.mode,
     f,
-    n: o.nodes,
+    n: universe,
+    ...(o.spares === undefined ? {} : { firstMembers: Array.from({ length: o.nodes }, (_, id) => id) }),
     members: members.map((m) => ({ id: m.id, publicKey: m.publicKey, addrs: [`${prefix}/tcp/${o.basePort + m.id}`] })),
     clients: clients.map((c) => ({ id: c.id, publicKey: c.publicKey })),
     ...(o.app === undefined ? {} : { app: o.app }),
@@ -191,16 +208,18 @@ function memberFileName(id: number): string {
 }
 
 function describeJson(r: InitResult): Record<string, unknown> {
-  const { mode, f, n } = r.config;
-  return { clusterPath: r.clusterPath, mode, f, n, keyFiles: r.keyPaths, memberFiles: r.memberPaths, staleKeyFiles: r.staleKeyFiles, removedData: r.removedData, start: startCommands(r) };
+  const { mode, f, n, firstMembers } = r.config;
+  return { clusterPath: r.clusterPath, mode, f, n, firstMembers: firstMembers ?? null, keyFiles: r.keyPaths, memberFiles: r.memberPaths, staleKeyFiles: r.staleKeyFiles, removedData: r.removedData, start: startCommands(r) };
 }
 
 function describe(o: InitOptions, r: InitResult): string {
   const { config } = r;
   const names = r.keyPaths.map((p) => basename(p));
   const lastPort = o.basePort + config.n - 1;
+  const first = config.firstMembers;
+  const shape = first === undefined ? `${config.n} members` : `reconfigurable, ${first.length} first members and ${config.n - first.length} spares (ids ${first.length}..${config.n - 1})`;
   const lines = [
-    `wrote ${r.clusterPath}: ${config.mode} mode, f=${config.f}, ${config.n} members on ${o.host} ports ${o.basePort}..${lastPort}, ${config.clients.length} client${config.clients.length === 1 ? '' : 's'}`,
+    `wrote ${r.clusterPath}: ${config.mode} mode, f=${config.f}, ${shape} on ${o.host} ports ${o.basePort}..${lastPort}, ${config.clients.length} client${config.clients.length === 1 ? '' : 's'}`,
     `wrote ${names.length} key files (mode 0600) in ${o.dir}: ${names.join(', ')}`,
     `wrote ${r.memberPaths.length} member files (each member's start options) in ${o.dir}: ${r.memberPaths.map((p) => basename(p)).join(', ')}`,
     ...(r.staleKeyFiles.length === 0 ? [] : [`left from before, not in the new cluster: ${r.staleKeyFiles.join(', ')} (delete them)`]),
@@ -209,6 +228,7 @@ function describe(o: InitOptions, r: InitResult): string {
     'start each node (one terminal or machine each):',
     ...startCommands(r).map((command) => `  ${command}`),
     '',
+    ...(first === undefined ? [] : [`a spare serves once \`npx byzpaxos member add ID --config ${r.clusterPath}\` makes it a member; start it first.`, '']),
     `node I needs ${CLUSTER_FILE_NAME}, node-I.key and node-I.json only; keep client keys with the clients.`,
     `to run on several machines, edit each member's "addrs" in ${CLUSTER_FILE_NAME} (e.g. "/ip4/10.0.0.5/tcp/${o.basePort}"), then copy the same file to every machine.`,
   ];

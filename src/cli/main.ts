@@ -86,6 +86,9 @@ commands:
                            A pretty-printed file (jq .) is read in its canonical layout
   init         create a deployment: a key per node and client, and DIR/cluster.json
     --nodes N              members: 2f+1 in crash mode (3, 5, …), 3f+1 otherwise (4, 7, …)
+    --spares K             crash mode: a reconfigurable cluster, its N members the first
+                           configuration and K more nodes (ids N..N+K-1, each with its key,
+                           address and member file) that 'member add' can bring in
     --mode MODE            crash, byzantine or commit-reveal
     --dir DIR              where to write cluster.json, node-I.key, client-C.key and
                            node-I.json (member I's file: 'start DIR/node-I.json' runs it)
@@ -130,6 +133,7 @@ commands:
                            existing one is reused only if its cluster.json has the same mode
                            and size
     --base-port P          member I listens on port P+I (default 7000)
+    --spares K             as for init; the spares run too, as non-members
     --app APP              as for init: kv (default) or patch-ledger; a reused --dir must
                            run the same one
     --json                 once every member runs, print one JSON line (cluster.json path,
@@ -179,6 +183,22 @@ commands:
     --json                 print one JSON object
   status       each member: reachable, leader, ballot, last decided slot
     --config PATH --client C --key FILE as for put; --timeout-ms T (default 2000); --json
+  member SUB   the membership of a reconfigurable cluster (crash mode, made with 'init --spares');
+               a change is decided in a slot c like any command and takes effect at slot c+8
+    list                   the members at the first undecided slot, the pending changes (the
+                           slots they were decided in and take effect at), and each node:
+                           member or not, reachable, last decided slot (--timeout-ms: each
+                           node's time to answer, default 2000)
+    add ID                 make node ID (listed in cluster.json, running) a member: waits up
+                           to --wait-ms W (default 10000) for it to answer status first, then
+                           prints the slot the change was decided in and the one it takes
+                           effect at, with the members from then on
+    remove ID              stop counting member ID (its process keeps running: stop it once
+                           'member list' no longer shows it); removing the leader is fine
+    replace OUT IN         one member out and another in, in one slot
+    (these take put's --config, --client, --key, --timeout-ms and --json; a static or
+    Byzantine-mode cluster, an id not in cluster.json, a non-member removed, a member added
+    or the last member removed is refused in one line)
   bench        throughput and latency of a local cluster over libp2p on 127.0.0.1 (members
                in this process, or with --processes each its own process); stops by itself
     --mode MODE --nodes N  as for init (default: f=1, n=3 crash, 4 otherwise)
@@ -227,6 +247,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   cas: async () => (await import('./client-commands.ts')).runCas,
   delete: async () => (await import('./client-commands.ts')).runDelete,
   status: async () => (await import('./client-commands.ts')).runStatus,
+  member: async () => (await import('./membership.ts')).runMember,
   ledger: async () => (await import('./ledger.ts')).runLedger,
   backup: async () => (await import('./store-commands.ts')).runBackup,
   restore: async () => (await import('./store-commands.ts')).runRestore,

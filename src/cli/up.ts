@@ -1,5 +1,5 @@
-// `byzpaxos up --nodes 4 --mode byzantine [--dir DIR] [--base-port P]`: a whole local cluster in
-// one command. Runs `init` into DIR (a fresh temporary directory by default; an existing DIR is
+// `byzpaxos up --nodes 4 --mode byzantine [--dir DIR] [--base-port P] [--spares K]`: a whole local
+// cluster in one command (with --spares, a reconfigurable one: its spares run too, as non-members). Runs `init` into DIR (a fresh temporary directory by default; an existing DIR is
 // reused only if it holds a cluster.json of the same mode and size, and refused if it holds
 // anything else), then runs one `byzpaxos start` child process per member, its output prefixed
 // `[n0] ` etc. Only once every member has started does it print how to use the cluster; if one
@@ -21,6 +21,7 @@ import { initCluster, parseInitArgs, type InitOptions } from './init.ts';
 
 const OPTIONS = {
   nodes: { type: 'string' },
+  spares: { type: 'string' },
   mode: { type: 'string' },
   dir: { type: 'string' },
   'base-port': { type: 'string' },
@@ -56,10 +57,11 @@ export function runUp(argv: readonly string[]): Promise<number> {
   if (values.mode === undefined) throw new UsageError(`up: missing --mode (one of ${MODES.join(', ')})`);
   const basePort = values['base-port'] === undefined ? [] : ['--base-port', values['base-port']];
   const app = values.app === undefined ? [] : ['--app', values.app];
+  const spares = values.spares === undefined ? [] : ['--spares', values.spares];
   const trace = values['trace-json'];
   if (trace === '') throw new UsageError('--trace-json needs a file name');
   // Checked before the temporary directory exists: a bad command line leaves nothing behind.
-  const init = parseInitArgs(['--nodes', values.nodes, '--mode', values.mode, '--dir', values.dir ?? tmpdir(), ...basePort, ...app]);
+  const init = parseInitArgs(['--nodes', values.nodes, '--mode', values.mode, '--dir', values.dir ?? tmpdir(), ...basePort, ...app, ...spares]);
   return reportRefusals(async () => {
     const workspace = openWorkspace(values.dir);
     let running = false;
@@ -114,15 +116,20 @@ function prepare(init: InitOptions): { config: DeploymentConfig; clusterPath: st
     if (e instanceof ConfigError) throw new RefusalError(e.message);
     throw e;
   }
-  if (config.mode !== init.mode || config.n !== init.nodes) {
-    throw new UsageError(
-      `up: ${clusterPath} is a ${config.mode} cluster of ${config.n} nodes, not ${init.mode} with ${init.nodes}; use another --dir`,
-    );
+  const found = shapeOf(config.n, config.firstMembers?.length ?? null);
+  const wanted = shapeOf(init.nodes + (init.spares ?? 0), init.spares === undefined ? null : init.nodes);
+  if (config.mode !== init.mode || found !== wanted) {
+    throw new UsageError(`up: ${clusterPath} is a ${config.mode} cluster of ${found}, not ${init.mode} with ${wanted}; use another --dir`);
   }
   if ((config.app ?? 'kv') !== (init.app ?? 'kv')) {
     throw new UsageError(`up: ${clusterPath} runs the ${config.app ?? 'kv'} application, not ${init.app ?? 'kv'}; use another --dir`);
   }
   return { config, clusterPath, reused: true };
+}
+
+/** A cluster's size as up compares it: `4 nodes`, or a reconfigurable one's `3 first members and 2 spares`. */
+function shapeOf(universe: number, firstMembers: number | null): string {
+  return firstMembers === null ? `${universe} nodes` : `${firstMembers} first members and ${universe - firstMembers} spares`;
 }
 
 /** The names in `dir`; [] if it does not exist. */
@@ -160,13 +167,15 @@ async function startMembers(config: DeploymentConfig, clusterPath: string, json:
 
 function printBanner(config: DeploymentConfig, clusterPath: string, reused: boolean, members: readonly Member[], temporary: boolean, trace: string | null): void {
   const out = (line: string): void => void process.stdout.write(`${line}\n`);
-  out(`${reused ? 'reusing' : 'created'} ${clusterPath}: ${config.mode} mode, f=${config.f}, ${config.n} members (${config.members.map((m) => m.addrs[0]).join(' ')})`);
+  const shape = config.firstMembers === undefined ? `${config.n} members` : `${shapeOf(config.n, config.firstMembers.length)}`;
+  out(`${reused ? 'reusing' : 'created'} ${clusterPath}: ${config.mode} mode, f=${config.f}, ${shape} (${config.members.map((m) => m.addrs[0]).join(' ')})`);
   for (const m of members) out(`[up] ${m.process.name} pid ${m.process.child.pid}`);
   out('');
   out('try, in another terminal:');
   out(`  npx byzpaxos put k v --config ${clusterPath}`);
   out(`  npx byzpaxos get k --config ${clusterPath}`);
   out(`  npx byzpaxos status --config ${clusterPath}`);
+  if (config.firstMembers !== undefined) out(`  npx byzpaxos member list --config ${clusterPath}`);
   if (trace !== null) {
     out(`each member records its message flow; once they stop, draw it:`);
     out(`  npx byzpaxos flow ${members.map((m) => m.tracePath).join(' ')} --html ${trace.slice(0, trace.length - extname(trace).length)}.html`);
@@ -178,7 +187,7 @@ function printBanner(config: DeploymentConfig, clusterPath: string, reused: bool
 /** The banner's facts as one JSON line: the cluster, and each member's pid and address. */
 function printJson(config: DeploymentConfig, clusterPath: string, reused: boolean, members: readonly Member[], temporary: boolean): void {
   const listed = members.map((m, id) => ({ id, name: m.process.name, pid: m.process.child.pid, addrs: config.members[id]!.addrs, traceJson: m.tracePath }));
-  process.stdout.write(`${JSON.stringify({ clusterPath, reused, temporary, mode: config.mode, f: config.f, n: config.n, members: listed })}\n`);
+  process.stdout.write(`${JSON.stringify({ clusterPath, reused, temporary, mode: config.mode, f: config.f, n: config.n, firstMembers: config.firstMembers ?? null, members: listed })}\n`);
   for (const m of members) m.release();
 }
 

@@ -26,7 +26,9 @@ export type ClientEffect =
   | { readonly type: 'setTimer'; readonly delayMs: number }
   | { readonly type: 'complete'; readonly seq: number; readonly result: Uint8Array }
   /** The replicas evicted this session, so the command was not executed now (it may have been before); the session is over. */
-  | { readonly type: 'evicted'; readonly seq: number };
+  | { readonly type: 'evicted'; readonly seq: number }
+  /** The replicas refuse the command: it can never be decided, so its seq is free for the next one; `reason` is theirs. */
+  | { readonly type: 'refused'; readonly seq: number; readonly reason: string };
 
 export interface ClientOptions {
   /** Matching replies from distinct replicas needed to accept a result: 1, or f+1 when replicas may lie. */
@@ -47,8 +49,8 @@ export function sessionFromWords(high: number, low: number): SessionId {
 const CRASH_CLIENT: ClientOptions = { replyQuorum: 1, resendToAll: false, sign: null };
 const NO_SIGNATURE = new Uint8Array(0);
 
-/** An answer as the quorum compares it: 'evicted' replies match each other, results by their bytes. */
-type Answer = { readonly evicted: false; readonly result: Uint8Array } | { readonly evicted: true };
+/** An answer as the quorum compares it: 'evicted' replies match each other, results and refusals by their bytes. */
+type Answer = { readonly kind: 'result' | 'refused'; readonly result: Uint8Array } | { readonly kind: 'evicted' };
 
 export class Client {
   readonly id: ClientId;
@@ -71,6 +73,8 @@ export class Client {
   private readonly hints = new Map<NodeId, NodeId>();
   /** Designated repliers taken as silent: first attempts ask other followers in their place. */
   private readonly silent = new Set<NodeId>();
+  /** The replicas a resend tries first (a reconfigurable cluster's members); empty: every one. */
+  private preferred: readonly NodeId[] = [];
 
   constructor(id: ClientId, session: SessionId, n: number, rng: Rng, retryMs: number, options: ClientOptions = CRASH_CLIENT) {
     if (!Number.isInteger(options.replyQuorum) || options.replyQuorum < 1 || options.replyQuorum > n) {
@@ -84,6 +88,16 @@ export class Client {
     this.retryMs = retryMs;
     this.options = options;
     this.target = rng.int(n);
+  }
+
+  /**
+   * Resends go to these replicas first (the members of a reconfigurable cluster as last known:
+   * the rest of its universe may be spares, down or removed); a redirect still goes anywhere.
+   */
+  prefer(replicas: readonly NodeId[]): void {
+    const valid = replicas.filter((r) => validNode(r, this.n));
+    this.preferred = valid;
+    if (valid.length > 0 && !valid.includes(this.target)) this.target = valid[this.rng.int(valid.length)]!;
   }
 
   /** The seq the next submitted command will carry. */
@@ -106,8 +120,9 @@ export class Client {
 
   onReply(from: NodeId, msg: ClientReply): ClientEffect[] {
     if (this.outstanding === null || msg.clientId !== this.id || msg.session !== this.session || msg.seq !== this.seq) return [];
-    if (msg.status === 'ok') return this.collect(from, msg.leaderHint, { evicted: false, result: msg.result });
-    if (msg.status === 'evicted') return this.collect(from, msg.leaderHint, { evicted: true });
+    if (msg.status === 'ok') return this.collect(from, msg.leaderHint, { kind: 'result', result: msg.result });
+    if (msg.status === 'evicted') return this.collect(from, msg.leaderHint, { kind: 'evicted' });
+    if (msg.status === 'refused') return this.collect(from, msg.leaderHint, { kind: 'refused', result: msg.result });
     // Once every replica holds the command, a redirect has nothing to add. A Byzantine-mode client
     // follows one redirect per command: two lying replicas could otherwise send it back and forth
     // for ever, each send restarting its retry timer.
@@ -126,7 +141,7 @@ export class Client {
     if (this.outstanding === null) return [];
     // Someone answered, so the command executed: a designated replier without an answer is silent.
     if (this.replies.size > 0) for (const r of this.repliers()) if (!this.replies.has(r)) this.silent.add(r);
-    this.target = (this.target + 1 + this.rng.int(this.n)) % this.n;
+    this.target = this.nextTarget();
     this.resends++;
     return this.transmit();
   }
@@ -144,9 +159,25 @@ export class Client {
     this.outstanding = null;
     this.replies.clear();
     this.hints.clear();
-    if (!answer.evicted) return [{ type: 'complete', seq: this.seq, result: answer.result }];
+    if (answer.kind === 'result') return [{ type: 'complete', seq: this.seq, result: answer.result }];
+    if (answer.kind === 'refused') {
+      // Never decided anywhere: a session's first seq must stay 1 (replica.ts), so the next command reuses it.
+      this.seq -= 1;
+      return [{ type: 'refused', seq: this.seq + 1, reason: new TextDecoder().decode(answer.result) }];
+    }
     this.ended = true;
     return [{ type: 'evicted', seq: this.seq }];
+  }
+
+  /**
+   * The replica a resend goes to: a random other one, among the preferred for as many resends as
+   * there are of them, then any (the preferred may all have been removed and stopped since).
+   */
+  private nextTarget(): NodeId {
+    const among = this.preferred;
+    if (among.length === 0 || this.resends >= among.length) return (this.target + 1 + this.rng.int(this.n)) % this.n;
+    const at = among.indexOf(this.target);
+    return among[(at + 1 + this.rng.int(among.length)) % among.length]!;
   }
 
   /** Targets the leader that replyQuorum of the replies name, if they agree on one. */
@@ -205,6 +236,6 @@ function validNode(id: NodeId, n: number): boolean {
 }
 
 function sameAnswer(a: Answer, b: Answer): boolean {
-  if (a.evicted || b.evicted) return a.evicted && b.evicted;
-  return bytesEqual(a.result, b.result);
+  if (a.kind === 'evicted' || b.kind === 'evicted') return a.kind === b.kind;
+  return a.kind === b.kind && bytesEqual(a.result, b.result);
 }

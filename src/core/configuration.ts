@@ -107,6 +107,27 @@ export function decodeMembershipChange(op: Uint8Array): MembershipChange | null 
   return null;
 }
 
+/**
+ * What a replica answers a membership command with: the slot it was decided in and the members of
+ * the configuration it takes effect in (that of slot + α; the same as before if the change did not
+ * apply). Every replica answers alike, so a Byzantine-mode client's f+1 matching replies work too.
+ */
+export interface MembershipResult {
+  readonly slot: Slot;
+  readonly members: readonly NodeId[];
+}
+
+export function encodeMembershipResult(result: MembershipResult): Uint8Array {
+  return Uint8Array.from([...u48(result.slot), result.members.length, ...[...result.members].sort((a, b) => a - b)]);
+}
+
+/** The result a membership command got; throws RangeError if `bytes` is not one. */
+export function decodeMembershipResult(bytes: Uint8Array): MembershipResult {
+  const size = bytes[6];
+  if (bytes.length < 7 || size === undefined || bytes.length !== 7 + size) throw new RangeError(`membership result: ${bytes.length} bytes, not a slot and a member list`);
+  return { slot: readU48(bytes, 0), members: [...bytes.subarray(7)] };
+}
+
 /** The members after `change`, or null if it does not apply to `members` (it is then ignored). */
 export function applyChange(members: ReadonlySet<NodeId>, change: MembershipChange, universe: number): ReadonlySet<NodeId> | null {
   const leaving = change.kind === 'add' ? null : change.kind === 'remove' ? change.node : change.out;
@@ -233,6 +254,16 @@ export class ConfigurationHistory implements Configurations {
     this.base = part;
     this.changes.forgetBelow(executedUpTo);
     this.epochs = this.fold();
+  }
+
+  /**
+   * What a replica answers the membership command it executes in `slot`: every slot up to it is
+   * decided, so the configuration it takes effect in, that of slot + α, is known.
+   */
+  resultAt(slot: Slot): Uint8Array {
+    const effective = slot + this.delaySlots;
+    if (!this.knows(effective, slot + 1)) throw new Error(`configuration: slot ${effective} is not known once ${slot} is decided`);
+    return encodeMembershipResult({ slot, members: [...governing(this.epochs, effective)[0]!.membership.members] });
   }
 
   /** Whether every slot that can change the configuration of `slot` is decided. */

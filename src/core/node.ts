@@ -448,7 +448,11 @@ export class PaxosNode extends StepLoop implements ProtocolNode {
     if (session.kind === 'done') return out.answer(command, 'ok', session.result, this.leaderHint);
     if (this.proposer.role === 'follower') return out.answer(command, 'redirect', EMPTY, this.leaderHint);
     // Validated proposals: no one lies in crash mode, so a leader that never proposes a refused op is all it takes.
-    if (!this.replica.valid(command)) return this.count(this.stats.dropped, 'request:invalid-command');
+    const refusal = this.replica.refusal(command);
+    if (refusal !== null) {
+      this.count(this.stats.dropped, 'request:invalid-command');
+      return out.answer(command, 'refused', new TextEncoder().encode(refusal), this.leaderHint);
+    }
     const key = sessionKey(command);
     const tracked = this.pendingReplies.has(key) || this.pendingReplies.size < CLIENT_SESSIONS_MAX;
     if (!tracked || !this.proposer.enqueue(command)) return out.answer(command, 'busy', EMPTY, this.leaderHint);

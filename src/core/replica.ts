@@ -58,8 +58,6 @@ export function snapshotOf(executedUpTo: Slot, parts: readonly Uint8Array[]): St
   return { executedUpTo, parts, digests, digest: stateDigestOf({ executedUpTo, digests }) };
 }
 
-/** What a membership command returns: the change is decided; it takes effect α slots later. */
-const MEMBERSHIP_RESULT = new Uint8Array(0);
 /** The seq every session starts at. */
 const FIRST_SEQ = 1;
 /** Sessions one part holds at most: even with maximal results it stays within STATE_PART_BYTES_MAX. */
@@ -117,9 +115,19 @@ export class Replica {
     return { kind: 'stale' };
   }
 
-  /** Whether the application lets `command` be decided (StateMachine.validate); a membership command is the configuration's to judge, as at execution. */
+  /**
+   * Whether `command` may be decided: the application's op if it lets it (StateMachine.validate),
+   * a membership command in a reconfigurable cluster only (whose configuration judges it at
+   * execution); a static cluster's membership never changes, so it refuses them.
+   */
   valid(command: Command): boolean {
-    return isMembershipOp(command.op) || (this.app.validate?.(command.op) ?? true);
+    return this.refusal(command) === null;
+  }
+
+  /** Why `command` may not be decided (one line, for the client), or null if it may. */
+  refusal(command: Command): string | null {
+    if (isMembershipOp(command.op)) return this.configuration === null ? 'a membership change, but this cluster is static (not reconfigurable)' : null;
+    return (this.app.validate?.(command.op) ?? true) ? null : 'the application refuses this op';
   }
 
   /** Whether every command of `batch` is valid: an acceptor Verifies no other. */
@@ -211,7 +219,7 @@ export class Replica {
       if (!this.admit(part, sessions)) return undefined;
     }
     // A membership command acts on the configuration (configuration.ts), never on the application.
-    const result = isMembershipOp(command.op) ? MEMBERSHIP_RESULT : this.app.apply(command.op);
+    const result = isMembershipOp(command.op) ? this.membershipResult() : this.app.apply(command.op);
     const own = sessions ?? new Map<SessionId, Session>();
     if (sessions === undefined) part.clients.set(command.clientId, own);
     else own.delete(command.session); // re-inserted last: the most recently used
@@ -222,6 +230,11 @@ export class Replica {
     own.set(command.session, { seq: command.seq, result });
     this.changedSessions.add(index);
     return result;
+  }
+
+  /** A decided membership command's answer; a static cluster (whose replicas refuse them) records no change. */
+  private membershipResult(): Uint8Array {
+    return this.configuration?.resultAt(this.nextSlot) ?? new Uint8Array(0);
   }
 
   /**

@@ -28,3 +28,22 @@ export interface StateMachine {
   /** Replace the state with these parts; throws an Error naming the defect if they are malformed, changing nothing. */
   restore(parts: readonly Uint8Array[]): void;
 }
+
+/** The parts a state machine changed since it was last asked: what its takeChangedParts returns. */
+export class ChangedParts {
+  private parts = new Set<number>();
+
+  add(index: number): void {
+    this.parts.add(index);
+  }
+
+  take(): number[] {
+    const changed = [...this.parts];
+    this.parts.clear();
+    return changed;
+  }
+
+  clear(): void {
+    this.parts.clear();
+  }
+}

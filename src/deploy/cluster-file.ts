@@ -9,7 +9,11 @@
 //     "clients": [ { "id": 1, "publicKey": "<64 hex>" } ] }
 // and optionally "app": "patch-ledger", the replicated application every member runs (absent: the
 // key-value store, "kv"; only another app is written, so key-value clusters' files are unchanged).
-// Members are listed in id order 0..n-1, n = 2f+1 in crash mode and 3f+1 otherwise. Every member
+// Members are listed in id order 0..n-1, n = 2f+1 in crash mode and 3f+1 otherwise. A
+// reconfigurable cluster (docs/PROTOCOL.md, "Reconfiguration through the log") lists its whole
+// universe there instead, spares included (each with its key and address, so that every node can
+// reach it), and marks its first configuration with "firstMembers": [0, 1, 2], 2f+1 (3f+1) ids;
+// `byzpaxos member …` changes the configuration afterwards, never this file. Every member
 // has an ed25519 key in every mode: crash mode does not sign messages, but the key is also the
 // node's libp2p identity.
 import { MODES, type Mode } from '../base/mode.ts';
@@ -18,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import { multiaddr } from '@multiformats/multiaddr';
 import { checkPublicKey, PUBLIC_KEY_BYTES } from '../../crypto/ed25519.ts';
 import { fromHex, toHex } from '../../crypto/digest.ts';
-import { CLIENT_ID_MAX, NODE_ID_MAX } from '../base/limits.ts';
+import { CLIENT_ID_MAX, CONFIGURATION_MEMBERS_MAX, NODE_ID_MAX } from '../base/limits.ts';
 import type { ClientId, NodeId } from '../base/types.ts';
 import { validateCluster, type ClientKey, type ClusterConfig } from '../modes/byzantine/cluster.ts';
 import { APP_NAMES, type AppName } from '../app/apps.ts';
@@ -40,6 +44,10 @@ export const F_MAX: Readonly<Record<Mode, number>> = {
   byzantine: Math.floor(NODE_ID_MAX / 3),
   'commit-reveal': Math.floor(NODE_ID_MAX / 3),
 };
+/** Modes whose clusters may be reconfigurable ("firstMembers"); the Byzantine modes are not yet. */
+export const RECONFIGURABLE_MODES: readonly Mode[] = ['crash'];
+/** Most node ids a reconfigurable cluster's universe holds: every one may be a member. */
+export const UNIVERSE_MAX = CONFIGURATION_MEMBERS_MAX;
 /** The protocols a member address may use: a host part, then TCP (the libp2p transport). */
 const HOST_PROTOCOLS: ReadonlySet<string> = new Set(['ip4', 'ip6', 'dns', 'dns4', 'dns6']);
 const UNSPECIFIED_HOSTS: ReadonlySet<string> = new Set(['0.0.0.0', '::']);
@@ -56,11 +64,14 @@ export interface DeploymentMember {
 
 export interface DeploymentConfig {
   readonly mode: Mode;
+  /** Of the first configuration, in a reconfigurable cluster. */
   readonly f: number;
-  /** members.length: 2f+1 in crash mode, 3f+1 otherwise. */
+  /** members.length: 2f+1 in crash mode, 3f+1 otherwise; in a reconfigurable cluster, its universe. */
   readonly n: number;
-  /** In id order: members[i].id === i. */
+  /** In id order: members[i].id === i. A reconfigurable cluster's every node, spares included. */
   readonly members: readonly DeploymentMember[];
+  /** A reconfigurable cluster's first configuration, ascending; absent: a static cluster, every member for good. */
+  readonly firstMembers?: readonly NodeId[];
   readonly clients: readonly ClientKey[];
   /** The replicated application; absent: 'kv'. */
   readonly app?: AppName;
@@ -92,13 +103,14 @@ export function readBounded(path: string, bytesMax: number): string {
 /** Checks the text of a cluster file; `source` (usually its path) starts every error message. */
 export function parseClusterFile(text: string, source: string): DeploymentConfig {
   const at: FieldReader = new FieldReader(source);
-  const top = at.record(at.json(text), '', ['version', 'mode', 'f', 'members', 'clients'], ['app']);
+  const top = at.record(at.json(text), '', ['version', 'mode', 'f', 'members', 'clients'], ['app', 'firstMembers']);
   if (top.version !== CLUSTER_FILE_VERSION) at.fail('version', `expected ${CLUSTER_FILE_VERSION}, got ${show(top.version)}`);
   const mode = MODES.find((m) => m === top.mode);
   if (mode === undefined) at.fail('mode', `expected one of ${MODES.map((m) => JSON.stringify(m)).join(', ')}, got ${show(top.mode)}`);
   const f = at.integer(top.f, 'f', F_MIN[mode], F_MAX[mode], ` in ${mode} mode`);
-  const n = membersFor(mode, f);
   const memberList = at.array(top.members, 'members');
+  const firstMembers = Object.hasOwn(top, 'firstMembers') ? at.firstMembers(top.firstMembers, mode, f, memberList.length) : undefined;
+  const n = firstMembers === undefined ? membersFor(mode, f) : memberList.length;
   if (memberList.length !== n) at.fail('', `f=${f} needs ${n} members in ${mode} mode, got ${memberList.length}`);
   const clientList = at.array(top.clients, 'clients');
   if (clientList.length > CLUSTER_CLIENTS_MAX) at.fail('clients', `${clientList.length} clients, more than ${CLUSTER_CLIENTS_MAX}`);
@@ -126,10 +138,11 @@ export function parseClusterFile(text: string, source: string): DeploymentConfig
     clientIds.set(id, path);
     return { id, publicKey: at.publicKey(c.publicKey, `${path}.publicKey`, keys) };
   });
-  if (!Object.hasOwn(top, 'app')) return { mode, f, n, members, clients };
+  const reconfigurable = firstMembers === undefined ? {} : { firstMembers };
+  if (!Object.hasOwn(top, 'app')) return { mode, f, n, members, clients, ...reconfigurable };
   const app = APP_NAMES.find((a) => a === top.app);
   if (app === undefined) at.fail('app', `expected one of ${APP_NAMES.map((a) => JSON.stringify(a)).join(', ')}, got ${show(top.app)}`);
-  return { mode, f, n, members, clients, app };
+  return { mode, f, n, members, clients, ...reconfigurable, app };
 }
 
 /**
@@ -163,6 +176,7 @@ export function formatClusterFile(d: DeploymentConfig): string {
     `  "version": ${CLUSTER_FILE_VERSION},`,
     `  "mode": ${JSON.stringify(d.mode)},`,
     `  "f": ${d.f},`,
+    ...(d.firstMembers === undefined ? [] : [`  "firstMembers": [${d.firstMembers.join(', ')}],`]),
     ...(d.app === undefined || d.app === 'kv' ? [] : [`  "app": ${JSON.stringify(d.app)},`]),
     `  "members": ${list(d.members.map(member))},`,
     `  "clients": ${list(d.clients.map(client))}`,
@@ -229,6 +243,18 @@ export class FieldReader {
     }
     for (const key of fields) if (!Object.hasOwn(obj, key)) this.fail(path, `missing field ${JSON.stringify(key)}`);
     return obj;
+  }
+
+  /** A reconfigurable cluster's first configuration: 2f+1 (3f+1) distinct ids of its `universe` listed members, ascending. */
+  firstMembers(value: unknown, mode: Mode, f: number, universe: number): readonly NodeId[] {
+    if (!RECONFIGURABLE_MODES.includes(mode)) this.fail('firstMembers', `${mode} mode is not reconfigurable yet (only ${RECONFIGURABLE_MODES.join(', ')} mode is); remove the field`);
+    if (universe > UNIVERSE_MAX) this.fail('members', `${universe} members, more than a reconfigurable cluster's ${UNIVERSE_MAX}`);
+    const list = this.array(value, 'firstMembers');
+    const size = membersFor(mode, f);
+    if (list.length !== size) this.fail('firstMembers', `f=${f} needs ${size} first members in ${mode} mode, got ${list.length}`);
+    const ids = list.map((id, i) => this.integer(id, `firstMembers[${i}]`, 0, universe - 1, ` (the ids members lists)`));
+    for (let i = 1; i < ids.length; i++) if (ids[i]! <= ids[i - 1]!) this.fail(`firstMembers[${i}]`, `expected distinct ids in ascending order, got ${ids[i]} after ${ids[i - 1]}`);
+    return ids;
   }
 
   array(value: unknown, path: string): readonly unknown[] {

@@ -17,6 +17,8 @@ import {
   CERTIFICATE_SIGNATURES_MAX,
   CLIENT_SESSIONS_MAX,
   CLIENT_SESSIONS_PER_CLIENT_MAX,
+  CONFIGURATION_MEMBERS_MAX,
+  RECONFIG_WINDOW_SLOTS,
   NODE_ID_MAX,
   PREPARED_CERTIFICATES_MAX,
   SIGNATURE_BYTES,
@@ -122,6 +124,9 @@ const certifiedEntry: Field<CertifiedEntry> = struct({ slot, batch, accepteds: e
 // Status counters and uptime: no protocol bound applies, only the varint's own.
 const COUNT: Bound = { max: Number.MAX_SAFE_INTEGER, name: 'MAX_SAFE_INTEGER', what: 'value' };
 const NONCE: Bound = { max: 2 ** 32 - 1, name: 'NONCE_MAX', what: 'value' };
+const CONFIGURATION_MEMBERS: Bound = { max: CONFIGURATION_MEMBERS_MAX, name: 'CONFIGURATION_MEMBERS_MAX', what: 'count' };
+/** The configuration of one slot and one per slot of the window after it, at most. */
+const KNOWN_CONFIGURATIONS: Bound = { max: RECONFIG_WINDOW_SLOTS + 1, name: 'RECONFIG_WINDOW_SLOTS + 1', what: 'count' };
 const count = uint(COUNT);
 const statusCounts: Field<StatusCounts> = struct({
   decisions: count,
@@ -176,7 +181,7 @@ const SCHEMAS: { readonly [K in WireMessageType]: MessageSchema<K> } = {
       clientId: uint(CLIENT_ID),
       session: uint(SESSION),
       seq: uint(SEQ),
-      status: choice('status', ['ok', 'redirect', 'busy', 'evicted']),
+      status: choice('status', ['ok', 'redirect', 'busy', 'evicted', 'refused']),
       result: bytes(RESULT_LENGTH),
       leaderHint: nodeIdOrNone,
     },
@@ -212,6 +217,7 @@ const SCHEMAS: { readonly [K in WireMessageType]: MessageSchema<K> } = {
       counts: statusCounts,
       workingRound: count,
       outsideWorkingBallot: bool,
+      configurations: list(struct({ from: slot, members: list(uint(NODE_ID), CONFIGURATION_MEMBERS) }), KNOWN_CONFIGURATIONS),
     },
   },
   'state-manifest': { tag: 27, fields: { checkpoint: checkpointCertificate, executedUpTo: slot, digests: list(digest, PARTS) } },

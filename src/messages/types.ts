@@ -75,8 +75,12 @@ export interface ClientRequest {
   readonly command: Command;
 }
 
-/** 'evicted': the command's session was evicted from the replicas' table, so it was not executed now. */
-export type ReplyStatus = 'ok' | 'redirect' | 'busy' | 'evicted';
+/**
+ * 'evicted': the command's session was evicted from the replicas' table, so it was not executed now.
+ * 'refused': the command may never be decided (an op the application refuses, a membership change
+ * in a static cluster); `result` says why, in UTF-8, and the seq was not used.
+ */
+export type ReplyStatus = 'ok' | 'redirect' | 'busy' | 'evicted' | 'refused';
 
 /** Node -> client. `result` is set when status is 'ok'; `leaderHint` is -1 when unknown. */
 export interface ClientReply {
@@ -292,6 +296,19 @@ export interface StatusReply {
   readonly workingRound: number;
   /** The member is outside that ballot (changing, or joined below it): the cluster decides without its votes. */
   readonly outsideWorkingBallot: boolean;
+  /**
+   * A reconfigurable cluster's configurations as the member knows them: that of slot decidedUpTo,
+   * then each one a decided change makes of a later slot, below decidedUpTo + α (the pending
+   * changes). Empty in a static cluster.
+   */
+  readonly configurations: readonly KnownConfiguration[];
+}
+
+/** A configuration and the first slot it governs. */
+export interface KnownConfiguration {
+  readonly from: Slot;
+  /** Ascending. */
+  readonly members: readonly NodeId[];
 }
 
 export type StatusMessage = StatusRequest | StatusReply;

@@ -1,7 +1,7 @@
 // Deployments: a cluster file's members and clients, with the keys and addresses they run with,
 // built into the mode's nodes and clients by src/modes/build.ts.
 import { membersFor } from '../core/quorum.ts';
-import type { CoreConfig } from '../core/config.ts';
+import type { CoreConfig, Reconfiguration } from '../core/config.ts';
 import type { ClientId, NodeId } from '../base/types.ts';
 import type { ByzantineConfig } from '../modes/byzantine/config.ts';
 import { toClusterConfig, type DeploymentConfig } from '../deploy/cluster-file.ts';
@@ -22,9 +22,19 @@ export interface Deployment extends DeploymentConfig {
  * passes; this is for deployments built in code.
  */
 export function validateDeployment(deployment: Deployment): void {
-  const { mode, f, n, members, clients } = deployment;
-  if (n !== membersFor(mode, f) || members.length !== n) {
-    throw new Error(`deployment: f=${f} needs n=${membersFor(mode, f)} members in ${mode} mode, got n=${n} and ${members.length} members`);
+  const { mode, f, n, members, clients, firstMembers } = deployment;
+  const needed = membersFor(mode, f);
+  if (firstMembers === undefined && (n !== needed || members.length !== n)) {
+    throw new Error(`deployment: f=${f} needs n=${needed} members in ${mode} mode, got n=${n} and ${members.length} members`);
+  }
+  if (firstMembers !== undefined && (firstMembers.length !== needed || members.length !== n)) {
+    throw new Error(`deployment: f=${f} needs ${needed} first members in ${mode} mode, got ${firstMembers.length}, and n=${n} with ${members.length} members`);
+  }
+  if (firstMembers !== undefined) {
+    if (mode !== 'crash') throw new Error(`deployment: ${mode} mode is not reconfigurable yet (firstMembers: crash mode only)`);
+    if (firstMembers.some((id, i) => !Number.isInteger(id) || id < 0 || id >= n || (i > 0 && id <= firstMembers[i - 1]!))) {
+      throw new Error(`deployment: firstMembers must be distinct ids of 0..${n - 1} in ascending order, got [${firstMembers.join(', ')}]`);
+    }
   }
   if (mode !== 'crash') {
     toClusterConfig(deployment, 'deployment'); // validates the members' and clients' keys
@@ -52,9 +62,14 @@ export function validateDeployment(deployment: Deployment): void {
 export function buildDeployment(deployment: Deployment, backend?: SignatureBackend): ModeBuild {
   validateDeployment(deployment);
   const app = APPS[deployment.app ?? 'kv'];
-  if (deployment.mode === 'crash') return buildCrash(deployment.f, { ...DEPLOYED_CRASH_TIMING, ...deployment.crashConfig }, app);
+  if (deployment.mode === 'crash') return buildCrash(deployment.f, { ...DEPLOYED_CRASH_TIMING, reconfiguration: reconfigurationOf(deployment), ...deployment.crashConfig }, app);
   const cluster = toClusterConfig(deployment, 'deployment');
   return buildByzantine({ mode: deployment.mode, cluster, config: deployment.byzantineConfig, backend, app });
+}
+
+/** A reconfigurable deployment's first configuration over its universe (every listed member); null if static. */
+export function reconfigurationOf(deployment: DeploymentConfig): Reconfiguration | null {
+  return deployment.firstMembers === undefined ? null : { members: deployment.firstMembers, universe: deployment.n };
 }
 
 /** Throws unless `secretKey` is the key `publicKey` names: a misconfigured node fails at start. */

@@ -13,6 +13,7 @@ import type { Ballot, ClientId, NodeId, SessionId } from '../base/types.ts';
 import { decodeKvResult, encodeKvOp, type KvOp, type KvResult } from '../app/kv.ts';
 import { sessionFromWords, type Client, type ClientEffect } from '../core/client.ts';
 import { CLIENT_SESSIONS_PER_CLIENT_MAX } from '../base/limits.ts';
+import { decodeMembershipResult, encodeMembershipChange, type MembershipChange, type MembershipResult } from '../core/configuration.ts';
 import { SeededRng } from '../core/rng.ts';
 import { CodecError, decodeWireMessage, encodeMessage } from '../messages/codec.ts';
 import type { ClientReply, ClientRequest, StatusCounts, StatusReply, WireMessage } from '../messages/types.ts';
@@ -80,6 +81,11 @@ export class NoMemberReachableError extends ClusterTimeoutError {
   override readonly name = 'NoMemberReachableError';
 }
 
+/** The cluster refuses the command: it was not and never will be decided (the message says why). */
+export class CommandRefusedError extends Error {
+  override readonly name = 'CommandRefusedError';
+}
+
 /** The replicas evicted the client's session; the operation's command did not run then (see the message). */
 export class SessionEvictedError extends Error {
   override readonly name = 'SessionEvictedError';
@@ -99,6 +105,8 @@ export type StatusRow =
       readonly counts: StatusCounts;
       readonly workingRound: number;
       readonly outsideWorkingBallot: boolean;
+      /** A reconfigurable cluster's: the configuration of lastDecidedSlot + 1, then the pending ones (StatusReply). */
+      readonly configurations: StatusReply['configurations'];
     }
   | { readonly id: NodeId; readonly name: PeerName; readonly reachable: false };
 
@@ -115,7 +123,16 @@ interface Operation {
 
 interface StatusQuery {
   readonly replies: Map<NodeId, StatusReply>;
+  readonly enough: ((replies: ReadonlyMap<NodeId, StatusReply>) => boolean) | undefined;
   readonly done: () => void;
+}
+
+export interface StatusOptions extends OperationOptions {
+  /**
+   * Answers before every node replied once this holds (say, once every member did: a spare that
+   * is down would otherwise cost the whole bound); the rows of the others are then unreachable.
+   */
+  readonly enough?: (replies: ReadonlyMap<NodeId, StatusReply>) => boolean;
 }
 
 export class ClusterClient {
@@ -128,6 +145,8 @@ export class ClusterClient {
   private readonly newSession: () => SessionId;
   private readonly sign: CommandSigner | null;
   private readonly retryMs: number | undefined;
+  /** Whom each session's resends go to (Client.prefer): a reconfigurable cluster's members as last known. */
+  private preferred: readonly NodeId[];
   private readonly failWhenUnreachable: boolean;
   private readonly log: Logger;
   private readonly timeoutMs: number;
@@ -167,13 +186,43 @@ export class ClusterClient {
     this.sign = this.build.mode === 'crash' ? null : commandSigner(this.build, init.secretKey);
     this.retryMs = init.retryMs;
     this.failWhenUnreachable = init.failWhenUnreachable ?? false;
+    this.preferred = init.deployment.firstMembers ?? [];
     this.client = this.openSession();
   }
 
   private openSession(): Client {
     // The rng only picks which member a crash-mode session asks first and next.
     const rng = new SeededRng(globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!, this.id);
-    return makeClient(this.build, this.id, this.newSession(), rng, this.sign, this.retryMs);
+    const client = makeClient(this.build, this.id, this.newSession(), rng, this.sign, this.retryMs);
+    if (this.preferred.length > 0) client.prefer(this.preferred);
+    return client;
+  }
+
+  /**
+   * A reconfigurable cluster's members as the caller knows them (from a membership result or a
+   * status row): resends go to them first, since the rest of the universe may be down.
+   */
+  preferMembers(members: readonly NodeId[]): void {
+    this.preferred = members;
+    this.client.prefer(members);
+  }
+
+  /**
+   * Submits a membership change (docs/PROTOCOL.md, "Reconfiguration through the log") and
+   * resolves with the slot it was decided in and the members it takes effect with (unchanged if
+   * it did not apply); rejects with CommandRefusedError where membership cannot change.
+   */
+  async changeMembership(change: MembershipChange, options: OperationOptions = {}): Promise<MembershipResult> {
+    const what = `member ${describeChange(change)}`;
+    const bytes = await this.submit(encodeMembershipChange(change), what, options);
+    let result: MembershipResult;
+    try {
+      result = decodeMembershipResult(bytes);
+    } catch (e) {
+      throw new Error(`${what}: the accepted result does not decode: ${(e as Error).message}`);
+    }
+    this.preferMembers(result.members);
+    return result;
   }
 
   put(key: string, value: string, options?: OperationOptions): Promise<KvResult> {
@@ -254,7 +303,7 @@ export class ClusterClient {
   }
 
   /** Asks every member for its status; each has `timeoutMs` (default 2 s) to answer. One row per member, in id order. */
-  async status(options: OperationOptions = {}): Promise<StatusRow[]> {
+  async status(options: StatusOptions = {}): Promise<StatusRow[]> {
     if (this.closed) throw new Error(`client ${this.name}: closed`);
     if (this.statusQueries.size >= STATUS_QUERIES_MAX) throw new RangeError(`client ${this.name}: more than ${STATUS_QUERIES_MAX} status queries in flight`);
     const nonce = this.takeNonce();
@@ -268,7 +317,7 @@ export class ClusterClient {
       };
       const timer = setTimeout(done, options.timeoutMs ?? STATUS_TIMEOUT_MS_DEFAULT);
       options.signal?.addEventListener('abort', done, { once: true });
-      this.statusQueries.set(nonce, { replies, done });
+      this.statusQueries.set(nonce, { replies, enough: options.enough, done });
       const bytes = encodeMessage({ type: 'status-request', nonce });
       for (let id = 0; id < this.build.n; id++) this.transport!.send(memberName(id), bytes);
       if (options.signal?.aborted) done();
@@ -383,16 +432,25 @@ export class ClusterClient {
         case 'evicted':
           this.evicted();
           break;
+        case 'refused':
+          this.refused(effect.reason);
+          break;
       }
     }
   }
 
-  private complete(resultBytes: Uint8Array): void {
+  /** The session is done with the current command: stops resending it and hands it back (null if none). */
+  private takeCurrent(): Operation | null {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.stopWatchingReachability();
     const operation = this.current;
     this.current = null;
+    return operation;
+  }
+
+  private complete(resultBytes: Uint8Array): void {
+    const operation = this.takeCurrent();
     if (operation !== null && !operation.settled) operation.resolve(resultBytes);
     this.next();
   }
@@ -401,14 +459,17 @@ export class ClusterClient {
     this.transport!.send(memberName(to), encodeMessage(msg));
   }
 
+  /** The command can never be decided: its caller hears why, and the session goes on with the next one. */
+  private refused(reason: string): void {
+    const operation = this.takeCurrent();
+    if (operation !== null && !operation.settled) operation.reject(new CommandRefusedError(`${operation.what}: refused: ${reason}`));
+    this.next();
+  }
+
   /** The replicas no longer know this session: the command did not run now; later ones go in a new session. */
   private evicted(): void {
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    this.stopWatchingReachability();
-    const operation = this.current;
+    const operation = this.takeCurrent();
     const session = this.client.session;
-    this.current = null;
     this.client = this.openSession();
     if (operation !== null && !operation.settled) {
       const what = operation.what;
@@ -448,8 +509,14 @@ export class ClusterClient {
     // The transport authenticates the sender; a reply that names another member is ignored.
     if (query === undefined || msg.node !== from || query.replies.has(from)) return;
     query.replies.set(from, msg);
-    if (query.replies.size === this.build.n) query.done();
+    if (query.replies.size === this.build.n || query.enough?.(query.replies) === true) query.done();
   }
+}
+
+/** A change as the CLI spells it: `add 3`, `remove 0`, `replace 0 3`. */
+export function describeChange(change: MembershipChange): string {
+  if (change.kind === 'replace') return `replace ${change.out} ${change.in}`;
+  return `${change.kind} ${change.node}`;
 }
 
 /** What is left of a bound of `timeoutMs` that started at `startedAt` (performance.now()'s clock). */
@@ -484,5 +551,6 @@ function statusRow(id: NodeId, reply: StatusReply | undefined): StatusRow {
     counts: reply.counts,
     workingRound: reply.workingRound,
     outsideWorkingBallot: reply.outsideWorkingBallot,
+    configurations: reply.configurations,
   };
 }

@@ -14,10 +14,12 @@ export {
 export {
   ClusterClient,
   ClusterTimeoutError,
+  CommandRefusedError,
   NoMemberReachableError,
   SessionEvictedError,
   type ClusterClientInit,
   type OperationOptions,
+  type StatusOptions,
   type StatusRow,
 } from './cluster-client.ts';
 export { LocalCluster, type LocalClusterOptions } from './local-cluster.ts';
@@ -30,3 +32,4 @@ export type { PeerName, PeerSpec, Transport, TransportOptions, TransportStats } 
 export { SqliteStorage, StoreError, type SqliteStorageOptions } from '../storage/sqlite.ts';
 export { loadClusterFile, parseClusterFile, formatClusterFile, ConfigError, type DeploymentConfig } from '../deploy/cluster-file.ts';
 export { loadKeyFile, type KeyFile } from '../deploy/key-file.ts';
+export type { MembershipChange, MembershipResult } from '../core/configuration.ts';

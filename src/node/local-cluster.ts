@@ -53,8 +53,10 @@ export type LocalStorageKind = 'sqlite' | 'memory';
 
 export interface LocalClusterOptions {
   readonly mode: Mode;
-  /** Members: 2f+1 in crash mode, 3f+1 otherwise. */
+  /** Members: 2f+1 in crash mode, 3f+1 otherwise (of the first configuration, with `spares`). */
   readonly nodes: number;
+  /** A reconfigurable cluster (crash mode): this many more nodes run, ids nodes.., as non-members. */
+  readonly spares?: number;
   readonly clients: number;
   /** Default 'sqlite': durable, one fsync per runtime drain that persists (group commit: many steps each). */
   readonly storage?: LocalStorageKind;
@@ -119,14 +121,16 @@ export class LocalCluster {
     checkOptions(options);
     const seed = options.seed ?? 1;
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'byzpaxos-local-'));
-    const ports = await freeLoopbackPorts(options.nodes);
-    const memberKeys = Array.from({ length: options.nodes }, (_, id) => localKey(seed, 'member', id));
+    const universe = options.nodes + (options.spares ?? 0);
+    const ports = await freeLoopbackPorts(universe);
+    const memberKeys = Array.from({ length: universe }, (_, id) => localKey(seed, 'member', id));
     const clientIds = Array.from({ length: options.clients }, (_, i) => i + 1);
     const clientKeys = clientIds.map((id) => localKey(seed, 'client', id));
     const deployment: Deployment = {
       mode: options.mode,
       f: fOf(options.mode, options.nodes),
-      n: options.nodes,
+      n: universe,
+      ...(options.spares === undefined ? {} : { firstMembers: Array.from({ length: options.nodes }, (_, id) => id) }),
       members: memberKeys.map((k, id) => ({ id, publicKey: k.publicKey, addrs: [`/ip4/127.0.0.1/tcp/${ports[id]}`] })),
       clients: clientKeys.map((k, i) => ({ id: clientIds[i]!, publicKey: k.publicKey })),
       ...(options.crashConfig === undefined ? {} : { crashConfig: options.crashConfig }),
@@ -507,6 +511,11 @@ function checkOptions(o: LocalClusterOptions): void {
     throw new RangeError(`local cluster: clients must be in 0..${LOCAL_CLIENTS_MAX}, got ${o.clients}`);
   }
   fOf(o.mode, o.nodes);
+  const spares = o.spares ?? 0;
+  if (!Number.isSafeInteger(spares) || spares < 0 || o.nodes + spares > LOCAL_NODES_MAX) {
+    throw new RangeError(`local cluster: nodes + spares must be at most ${LOCAL_NODES_MAX}, got ${o.nodes} + ${o.spares}`);
+  }
+  if (o.spares !== undefined && o.mode !== 'crash') throw new RangeError(`local cluster: spares need crash mode (${o.mode} mode is not reconfigurable yet)`);
   if (o.processes === true) {
     // A member process is configured by cluster.json alone, which carries none of these.
     if (o.threads === true) throw new RangeError('local cluster: processes and threads exclude each other');

@@ -9,7 +9,8 @@
 //   2. hands every `persist` record of the whole drain to storage.apply in ONE call (one
 //      transaction, one fsync), and only then
 //   3. performs the drain's sends, broadcasts and replies, and reports its decide/execute/
-//      evidence/suspicion/view-change events, in the order the steps made them.
+//      evidence/suspicion/view-change events, in the order the steps made them; then flushes
+//      the transport, so the drain's messages leave before anything else is read.
 //   Every persist is durable before any message that follows it leaves (effects.ts): a send only
 //   waits longer. Under load, one fsync covers many protocol steps instead of one each.
 //
@@ -22,12 +23,16 @@ import type { Mode } from '../base/mode.ts';
 import type { Ballot, Batch, ClientId, Command, NodeId, Slot } from '../base/types.ts';
 import { performance } from 'node:perf_hooks';
 import { ballotEquals } from '../base/ballot.ts';
+import { RECONFIG_WINDOW_SLOTS } from '../base/limits.ts';
 import { mustSync, type Effect, type Input, type PersistRecord, type TimerName } from '../core/effects.ts';
 import type { ProtocolNode } from '../core/protocol.ts';
 import { SeededRng } from '../core/rng.ts';
 import type { Evidence, Suspicion } from '../messages/evidence.ts';
 import { CodecError, decodeWireMessage, encodeMessage, frameType } from '../messages/codec.ts';
-import type { ClientRequest, PeerMessage, StatusCounts, StatusReply, StatusRequest, WireMessage } from '../messages/types.ts';
+import type { ClientRequest, KnownConfiguration, PeerMessage, StatusCounts, StatusReply, StatusRequest, WireMessage } from '../messages/types.ts';
+import { PaxosNode } from '../core/node.ts';
+import type { Learner } from '../core/learner.ts';
+import { isMembershipOp, type Membership } from '../core/configuration.ts';
 import type { Storage } from '../core/storage.ts';
 import type { PeerName, Transport } from '../transport/transport.ts';
 import { buildDeployment, clientName, memberName, parsePeerName, requireKeyMatches, type Deployment } from './build.ts';
@@ -341,6 +346,7 @@ export class NodeRuntime {
       counts: { ...this.counts },
       workingRound: core?.working?.round ?? 0,
       outsideWorkingBallot: core?.working?.outside ?? false,
+      configurations: core instanceof PaxosNode && core.config.reconfiguration !== null ? knownConfigurations(core.learner) : [],
     };
   }
 
@@ -384,6 +390,7 @@ export class NodeRuntime {
     switch (msg.type) {
       case 'request':
         if (msg.command.clientId !== clientId) return this.reject('client-id-mismatch', from, `command of c${msg.command.clientId}`);
+        if (this.build.mode !== 'crash' && isMembershipOp(msg.command.op)) return this.refuseMembership(from, msg);
         this.requestLatency.arrived(msg.command, performance.now());
         return this.enqueue({ type: 'request', msg: msg satisfies ClientRequest }, from, size);
       case 'status-request':
@@ -391,6 +398,16 @@ export class NodeRuntime {
       default:
         return this.reject('member-type-from-client', from, msg.type);
     }
+  }
+
+  /**
+   * The Byzantine modes' replicas are not reconfigurable yet and drop what they refuse unanswered:
+   * a membership command is answered here, as a static crash-mode cluster's leader answers it.
+   */
+  private refuseMembership(from: PeerName, msg: ClientRequest): void {
+    const { clientId, session, seq } = msg.command;
+    const reason = new TextEncoder().encode(`a membership change, but ${this.mode} mode is not reconfigurable yet`);
+    this.transmit(from, { type: 'reply', clientId, session, seq, status: 'refused', result: reason, leaderHint: -1 });
   }
 
   private answerStatus(from: PeerName, msg: StatusRequest): void {
@@ -508,6 +525,7 @@ export class NodeRuntime {
         this.drainCounts.records += records.length;
       }
       for (const h of held) this.perform(h);
+      this.transport?.flush?.();
       return true;
     } catch (e) {
       this.fail(e, cause);
@@ -682,6 +700,19 @@ export class NodeRuntime {
     this.emit({ type: 'stopped', error: this.failureValue });
     this.resolveStopped();
   }
+}
+
+/** The configuration of the first undecided slot and the later ones the learner knows (every slot below it + α). */
+function knownConfigurations(learner: Learner): KnownConfiguration[] {
+  const known: KnownConfiguration[] = [];
+  let last: Membership | null = null;
+  for (let slot = learner.firstUndecided; slot <= learner.firstUndecided + RECONFIG_WINDOW_SLOTS; slot++) {
+    const membership = learner.membershipAt(slot);
+    if (membership === null || membership.members === null) return known;
+    if (membership !== last) known.push({ from: slot, members: [...membership.members].sort((a, b) => a - b) });
+    last = membership;
+  }
+  return known;
 }
 
 /** Metric label of a message: its type, or for a signed envelope the type it carries. */

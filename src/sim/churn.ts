@@ -9,12 +9,13 @@
 import type { Mode } from '../base/mode.ts';
 import type { Reconfiguration } from '../core/config.ts';
 import { encodeMembershipChange, type MembershipChange } from '../core/configuration.ts';
-import { sessionFromWords, type Client, type ClientEffect } from '../core/client.ts';
+import { sessionFromWords } from '../core/client.ts';
 import { membersFor } from '../core/quorum.ts';
 import { SeededRng } from '../core/rng.ts';
 import type { NodeId } from '../base/types.ts';
 import type { ClientReply } from '../messages/types.ts';
 import type { SafetyChecker } from './checker.ts';
+import { SimSession } from './client-session.ts';
 import type { ModeSetup } from './modes.ts';
 import type { Network } from './network.ts';
 import type { SimTrace } from './sim-trace.ts';
@@ -40,7 +41,7 @@ export class Churn {
   private readonly checker: SafetyChecker;
   private readonly join: (id: NodeId) => void;
   private readonly rng: SeededRng;
-  private readonly client: Client;
+  private readonly session: SimSession;
   private readonly minMembers: number;
   private readonly maxMembers: number;
   /** The members as the operator's completed changes left them. */
@@ -48,7 +49,6 @@ export class Churn {
   private outstanding: { readonly change: MembershipChange; readonly next: Set<NodeId> } | null = null;
   /** The scripted changes not yet submitted (SimOptions.churnPlan), or null to draw them. */
   private readonly plan: MembershipChange[] | null;
-  private timerGeneration = 0;
   /** Changes completed: the run's coverage of churn. */
   completed = 0;
 
@@ -65,7 +65,18 @@ export class Churn {
     this.maxMembers = universe;
     this.plan = world.o.churnPlan === undefined ? null : [...world.o.churnPlan];
     const session = sessionFromWords(this.rng.nextU32(), this.rng.nextU32());
-    this.client = makeClient(this.clientIndex + 1, session, new SeededRng(world.o.seed, OPERATOR_CLIENT_STREAM));
+    const client = makeClient(this.clientIndex + 1, session, new SeededRng(world.o.seed, OPERATOR_CLIENT_STREAM));
+    this.session = new SimSession(client, this.clientIndex, world, network, {
+      complete: () => {
+        this.members = this.outstanding!.next;
+        this.trace.note(`churn: ${describe(this.outstanding!.change)} decided`);
+        this.outstanding = null;
+        this.completed++;
+      },
+      // An operator's command is as exactly-once as any other.
+      evicted: (seq) => checker.recordEviction(client.id, seq),
+      refused: (reason) => this.abandon(reason),
+    });
   }
 
   /** The operator's client index (after the workload's): replies and timers to it come here. */
@@ -93,17 +104,18 @@ export class Churn {
     }
     this.outstanding = { change, next };
     const op = encodeMembershipChange(change);
-    this.checker.recordSubmitted({ clientId: this.client.id, session: this.client.session, seq: this.client.nextSeq, op });
+    const { client } = this.session;
+    this.checker.recordSubmitted({ clientId: client.id, session: client.session, seq: client.nextSeq, op });
     this.trace.note(`churn: ${describe(change)} submitted`);
-    this.run(this.client.submit(op));
+    this.session.submit(op);
   }
 
   arrive(from: NodeId, reply: ClientReply): void {
-    this.run(this.client.onReply(from, reply));
+    this.session.arrive(from, reply);
   }
 
   timeout(generation: number): void {
-    if (generation === this.timerGeneration) this.run(this.client.onTimeout());
+    this.session.timeout(generation);
   }
 
   private draw(): MembershipChange {
@@ -124,27 +136,10 @@ export class Churn {
     }
   }
 
-  private run(effects: readonly ClientEffect[]): void {
-    for (const effect of effects) {
-      switch (effect.type) {
-        case 'send':
-          this.network.sendRequest(effect.to, effect.msg);
-          break;
-        case 'setTimer':
-          this.timerGeneration++;
-          this.w.queue.push(this.w.now + effect.delayMs, { kind: 'client-timer', clientId: this.clientIndex, generation: this.timerGeneration });
-          break;
-        case 'complete':
-          this.timerGeneration++;
-          this.members = this.outstanding!.next;
-          this.trace.note(`churn: ${describe(this.outstanding!.change)} decided`);
-          this.outstanding = null;
-          this.completed++;
-          break;
-        case 'evicted':
-          break;
-      }
-    }
+  /** Never in a reconfigurable cluster; if it were, the change is not made and churn goes on. */
+  private abandon(reason: string): void {
+    this.trace.note(`churn: ${describe(this.outstanding!.change)} refused: ${reason}`);
+    this.outstanding = null;
   }
 }
 

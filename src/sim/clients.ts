@@ -3,10 +3,11 @@
 // checked for liveness once faults heal. What they saw is the history the linearizability check reads.
 import { decodeKvResult, encodeKvOp, type KvOp } from '../app/kv.ts';
 import { commandKey, type ClientId, type NodeId } from '../base/types.ts';
-import { sessionFromWords, type Client, type ClientEffect } from '../core/client.ts';
+import { sessionFromWords } from '../core/client.ts';
 import { SeededRng } from '../core/rng.ts';
 import type { ClientReply } from '../messages/types.ts';
 import type { SafetyChecker } from './checker.ts';
+import { SimSession } from './client-session.ts';
 import type { HistoryOp } from './linearizability.ts';
 import type { ModeSetup } from './modes.ts';
 import type { Network } from './network.ts';
@@ -20,9 +21,8 @@ import type { World } from './world.ts';
 const SESSION_STREAM = 1 << 20;
 
 interface SimClient {
-  readonly client: Client;
+  readonly session: SimSession;
   remaining: number;
-  timerGeneration: number;
   current: { seq: number; op: KvOp; invokedAt: number } | null;
 }
 
@@ -60,32 +60,31 @@ export class Clients {
       const words = new SeededRng(seed, SESSION_STREAM + c);
       const session = sessionFromWords(words.nextU32(), words.nextU32());
       const client = makeClient(c + 1, session, new SeededRng(seed, 100 + c));
-      this.sessions.push({ client, remaining, timerGeneration: 0, current: null });
+      const outcomes = { complete: (result: Uint8Array) => this.complete(c, result), evicted: (seq: number) => this.checker.recordEviction(client.id, seq), refused: () => this.refused(c) };
+      this.sessions.push({ session: new SimSession(client, c, this.w, this.network, outcomes), remaining, current: null });
       if (remaining > 0) this.w.queue.push(this.w.rng.next() * 20, { kind: 'client-submit', clientId: c });
     }
   }
 
   submit(index: number): void {
     const sc = this.sessions[index]!;
-    const seq = sc.client.nextSeq;
-    const { op, bytes } = this.w.o.workload === undefined ? encodeRandomKvOp(this.w.rng, this.w.o.keys, sc.client.id, seq) : this.scripted(sc.client.id, seq);
+    const { client } = sc.session;
+    const seq = client.nextSeq;
+    const { op, bytes } = this.w.o.workload === undefined ? encodeRandomKvOp(this.w.rng, this.w.o.keys, client.id, seq) : this.scripted(client.id, seq);
     sc.current = { seq, op, invokedAt: this.w.now };
     this.submitted++;
-    this.checker.recordSubmitted({ clientId: sc.client.id, session: sc.client.session, seq, op: bytes });
-    this.timings.set(commandKey({ clientId: sc.client.id, session: sc.client.session, seq }), { invokedAt: this.w.now, firstDecidedAt: null, completedAt: null });
+    this.checker.recordSubmitted({ clientId: client.id, session: client.session, seq, op: bytes });
+    this.timings.set(commandKey({ clientId: client.id, session: client.session, seq }), { invokedAt: this.w.now, firstDecidedAt: null, completedAt: null });
     if (this.w.healed) this.scheduleLivenessCheck(index, seq);
-    this.run(index, sc.client.submit(bytes));
+    sc.session.submit(bytes);
   }
 
-  /** A retry timer fired; stale once the command it was set for completed. */
   timeout(index: number, generation: number): void {
-    const sc = this.sessions[index]!;
-    if (sc.timerGeneration !== generation) return;
-    this.run(index, sc.client.onTimeout());
+    this.sessions[index]!.session.timeout(generation);
   }
 
   arrive(index: number, from: NodeId, reply: ClientReply): void {
-    this.run(index, this.sessions[index]!.client.onReply(from, reply));
+    this.sessions[index]!.session.arrive(from, reply);
   }
 
   /** Faults ended: every command still in progress must now complete within the bound. */
@@ -111,7 +110,7 @@ export class Clients {
     for (const sc of this.sessions) {
       if (sc.current === null) continue;
       const { seq, op, invokedAt } = sc.current;
-      pending.push({ clientId: sc.client.id, seq, op, invokedAt, completedAt: null, result: null });
+      pending.push({ clientId: sc.session.client.id, seq, op, invokedAt, completedAt: null, result: null });
     }
     return [...this.history, ...pending];
   }
@@ -125,36 +124,23 @@ export class Clients {
     this.w.queue.push(this.w.now + this.w.o.livenessBoundMs, { kind: 'liveness-check', clientId: index, seq });
   }
 
-  private run(index: number, effects: readonly ClientEffect[]): void {
+  /** The replicas refused the op (never decided, so it has no place in the history): the client goes on to its next one. */
+  private refused(index: number): void {
     const sc = this.sessions[index]!;
-    for (const effect of effects) {
-      switch (effect.type) {
-        case 'send':
-          this.network.sendRequest(effect.to, effect.msg);
-          break;
-        case 'setTimer':
-          sc.timerGeneration++;
-          this.w.queue.push(this.w.now + effect.delayMs, { kind: 'client-timer', clientId: index, generation: sc.timerGeneration });
-          break;
-        case 'complete':
-          this.complete(index, effect.result);
-          break;
-        case 'evicted':
-          this.checker.recordEviction(sc.client.id, effect.seq);
-          break;
-      }
-    }
+    sc.current = null;
+    sc.remaining--;
+    if (sc.remaining > 0) this.w.queue.push(this.w.now + this.w.rng.next() * this.w.o.thinkMs, { kind: 'client-submit', clientId: index });
   }
 
   private complete(index: number, resultBytes: Uint8Array): void {
     const sc = this.sessions[index]!;
+    const { client } = sc.session;
     const current = sc.current!;
-    sc.timerGeneration++;
     this.completed++;
-    const timing = this.timings.get(commandKey({ clientId: sc.client.id, session: sc.client.session, seq: current.seq }))!;
+    const timing = this.timings.get(commandKey({ clientId: client.id, session: client.session, seq: current.seq }))!;
     timing.completedAt = this.w.now;
     const done: HistoryOp = {
-      clientId: sc.client.id,
+      clientId: client.id,
       seq: current.seq,
       op: current.op,
       invokedAt: current.invokedAt,

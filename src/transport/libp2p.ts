@@ -16,7 +16,9 @@
 //   client is unreachable until it dials in again, and what is queued for it is dropped ('no-route').
 // - Coalescing. send() only queues. One setImmediate per event-loop turn flushes every peer
 //   with queued messages: all of them go out as back-to-back frames in one stream write (chunks
-//   of at most WRITE_CHUNK_BYTES_MAX). The receiver splits and delivers them one by one.
+//   of at most WRITE_CHUNK_BYTES_MAX). The receiver splits and delivers them one by one. flush()
+//   does it at once: the runtime calls it after each drain's sends, which would otherwise wait
+//   for the next turn, behind the reading and decoding of whatever arrived meanwhile.
 // - Backpressure and bounds. Nothing is written while the current stream needs a drain; the
 //   per-peer queue is capped in messages and bytes, and send() drops (tail drop, counted
 //   'queue-full') beyond it. The queue is kept while a member is unreachable.
@@ -43,6 +45,7 @@ import { bytesEqual } from '../../crypto/digest.ts';
 import { keyPairFromSeed } from '../../crypto/ed25519.ts';
 import './noise-decoder.ts';
 import './yamux-window.ts';
+import './tcp-writes.ts';
 import { encodeFrames, FrameDecoder, varintBytes, type FrameError } from './frames.ts';
 import { libp2pPrivateKey, peerIdOf } from './identity.ts';
 import { libp2pLogger } from './libp2p-logger.ts';
@@ -273,6 +276,12 @@ class Libp2pTransportImpl implements Libp2pTransport {
       this.#log('warn', 'send:error', { to, error: String(err) });
       return false;
     }
+  }
+
+  flush(): void {
+    if (this.#flushImmediate === undefined) return;
+    clearImmediate(this.#flushImmediate);
+    this.#flushDirty();
   }
 
   stop(): Promise<void> {

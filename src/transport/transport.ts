@@ -89,6 +89,11 @@ export interface TransportStats extends Traffic {
 export interface Transport {
   /** Queues a message for `to`; returns false if it was dropped (unknown peer, queue full). Never throws. */
   send(to: PeerName, message: Uint8Array): boolean;
+  /**
+   * Writes out what send() queued now rather than at the end of this event-loop turn, where a
+   * transport that coalesces would (libp2p.ts); a driver calls it once it has sent a batch.
+   */
+  flush?(): void;
   /** A snapshot, taken when read. */
   readonly stats: TransportStats;
   /** Closes every stream and connection, cancels every timer; idempotent. */

@@ -172,6 +172,43 @@ describe('init refuses a bad command line with one line', () => {
   });
 });
 
+describe('init --spares K: a reconfigurable crash-mode cluster', () => {
+  it('lists N + K nodes with their keys, addresses and member files, the first N marked as the first configuration', () => {
+    const dir = freshDir();
+    const result = initCluster(parseInitArgs(['--nodes', '3', '--spares', '2', '--mode', 'crash', '--dir', dir, '--base-port', '7100']));
+    const config = loadClusterFile(result.clusterPath);
+    expect(config.n).toBe(5);
+    expect(config.f).toBe(1);
+    expect(config.firstMembers).toEqual([0, 1, 2]);
+    expect(config.members.map((m) => m.addrs[0])).toEqual([0, 1, 2, 3, 4].map((i) => `/ip4/127.0.0.1/tcp/${7100 + i}`));
+    expect(result.memberPaths).toHaveLength(5);
+    for (const id of [3, 4]) expect(loadKeyFile(join(dir, `node-${id}.key`), { expectRole: 'member', expectId: id, cluster: config }).id).toBe(id);
+    expect(parseStartArgs([result.memberPaths[4]!]).id).toBe(4);
+  });
+
+  it('--spares 0 is reconfigurable too (members can only be removed or replaced); without --spares the file is static as before', () => {
+    expect(loadClusterFile(initCluster(parseInitArgs(['--nodes', '3', '--spares', '0', '--mode', 'crash', '--dir', freshDir()])).clusterPath).firstMembers).toEqual([0, 1, 2]);
+    const text = readFileSync(initCluster(parseInitArgs(['--nodes', '3', '--mode', 'crash', '--dir', freshDir()])).clusterPath, 'utf8');
+    expect(text).not.toContain('firstMembers');
+  });
+
+  it('refuses the Byzantine modes, too many spares, and ports past the last', () => {
+    const dir = ['--dir', 'unused'];
+    expect(usageError(['--nodes', '4', '--spares', '3', '--mode', 'byzantine', ...dir])).toBe('--spares: byzantine mode is not reconfigurable yet (only crash mode is)');
+    expect(usageError(['--nodes', '3', '--spares', '62', '--mode', 'crash', ...dir])).toBe("--spares must be an integer in 0..61, got '62'");
+    expect(usageError(['--nodes', '3', '--spares', 'two', '--mode', 'crash', ...dir])).toBe("--spares must be an integer in 0..61, got 'two'");
+    expect(usageError(['--nodes', '3', '--spares', '2', '--mode', 'crash', ...dir, '--base-port', '65532'])).toBe('--base-port 65532 with 5 nodes runs past port 65535');
+  });
+
+  it('up refuses to reuse a directory whose cluster has another shape, in one line', () => {
+    const dir = freshDir();
+    initCluster(parseInitArgs(['--nodes', '3', '--mode', 'crash', '--dir', dir]));
+    const r = byzpaxos('up', '--nodes', '3', '--spares', '2', '--mode', 'crash', '--dir', dir);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`byzpaxos: up: ${join(dir, 'cluster.json')} is a crash cluster of 3 nodes, not crash with 3 first members and 2 spares; use another --dir\n${HELP_HINT}\n`);
+  });
+});
+
 describe('byzpaxos init (child process)', () => {
   it('writes the cluster and prints the files and the next commands', () => {
     const dir = freshDir();

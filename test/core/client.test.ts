@@ -152,3 +152,50 @@ describe('silent designated repliers', () => {
     expect(targets(c.submit(new Uint8Array([3])))).toEqual([0]);
   });
 });
+
+describe('refused commands', () => {
+  const refusal = (seq: number) => ({ type: 'reply', clientId: 1, session: 7, seq, status: 'refused', result: new TextEncoder().encode('static'), leaderHint: -1 }) as const;
+
+  it('a crash-mode client reports the first refusal, with its reason, and the next command reuses the seq', () => {
+    const c = client(false);
+    const [to] = targets(c.submit(new Uint8Array([1])));
+    expect(c.onReply(to!, refusal(1))).toEqual([{ type: 'refused', seq: 1, reason: 'static' }]);
+    expect(c.nextSeq).toBe(1);
+  });
+
+  it('a Byzantine-mode client needs f+1 matching refusals: one liar cannot refuse a command', () => {
+    const c = client(true);
+    c.submit(new Uint8Array([1]));
+    expect(c.onReply(3, refusal(1))).toEqual([]);
+    expect(c.onReply(2, reply(1, 'ok', 0))).toEqual([]);
+    expect(c.onReply(1, refusal(1))).toEqual([{ type: 'refused', seq: 1, reason: 'static' }]);
+  });
+});
+
+describe('preferred replicas', () => {
+  it('a command goes to the preferred replicas first; a redirect still goes anywhere, and the next command follows it', () => {
+    const c = client(false);
+    c.prefer([1, 2]);
+    const asked = [targets(c.submit(new Uint8Array([1])))[0], targets(c.onTimeout())[0]];
+    expect([1, 2]).toEqual(expect.arrayContaining(asked));
+    expect(targets(c.onReply(asked[1]!, reply(1, 'redirect', 3)))).toEqual([3]);
+    c.onReply(3, reply(1, 'ok', 3));
+    expect(targets(c.submit(new Uint8Array([2])))).toEqual([3]);
+  });
+
+  it('once every preferred replica had its turn, resends reach the others too (the preferred may all be gone)', () => {
+    const c = client(false);
+    c.prefer([1, 2]);
+    const asked = [targets(c.submit(new Uint8Array([1])))[0]];
+    for (let i = 0; i < 40; i++) asked.push(targets(c.onTimeout())[0]);
+    expect([1, 2]).toEqual(expect.arrayContaining(asked.slice(0, 3)));
+    expect(new Set(asked)).toEqual(new Set([0, 1, 2, 3]));
+  });
+
+  it('without preferred replicas, resends reach every replica', () => {
+    const c = client(false);
+    const asked = [targets(c.submit(new Uint8Array([1])))[0]];
+    for (let i = 0; i < 40; i++) asked.push(targets(c.onTimeout())[0]);
+    expect(new Set(asked)).toEqual(new Set([0, 1, 2, 3]));
+  });
+});

@@ -19,6 +19,7 @@ import { ManualNetwork } from '../../src/sim/manual-network.ts';
 import type { PersistentState } from '../../src/core/storage.ts';
 import { toHex } from '../../crypto/index.ts';
 import { REFUSED_MARK, RefusingKv } from '../app/refusing-kv.ts';
+import { encodeMembershipChange } from '../../src/core/configuration.ts';
 
 const b = (round: number, leader: number): Ballot => ({ round, leader });
 
@@ -260,16 +261,31 @@ describe('seed 002 "Is there a problem?" end to end: a leader fails with accepte
 });
 
 describe('validated proposals in crash mode (seed 000 §6)', () => {
-  it('the leader drops a request its application refuses: it is never proposed, decided or answered', () => {
+  it('the leader refuses a request its application refuses: it is never proposed or decided, and the client hears why', () => {
     const c = new Cluster(1, {}, () => new RefusingKv());
     c.electZero();
     const refused = command(put('k', `${REFUSED_MARK}!`));
-    expect(c.request(0, refused).filter((e) => e.type === 'send' || e.type === 'broadcast' || e.type === 'reply')).toEqual([]);
+    const out = c.request(0, refused).filter((e) => e.type === 'send' || e.type === 'broadcast' || e.type === 'reply');
+    expect(out).toMatchObject([{ type: 'reply', msg: { status: 'refused', seq: refused.seq } }]);
+    const reply = (out[0] as Extract<Effect, { type: 'reply' }>).msg;
+    expect(new TextDecoder().decode(reply.result)).toBe('the application refuses this op');
     expect(c.nodes[0]!.stats.dropped.get('request:invalid-command')).toBe(1);
     const fine = command(put('k', 'v'));
     c.request(0, fine);
     c.deliverAll();
     for (let id = 0; id < 3; id++) expect(executes(c.effectsOf(id)).map((e) => e.command.seq === fine.seq && e.command.clientId === fine.clientId)).toEqual([true]);
+  });
+});
+
+describe('membership commands in a static cluster', () => {
+  it('are refused, saying the cluster is static, and never proposed', () => {
+    const c = new Cluster(1);
+    c.electZero();
+    const change: Command = { clientId: nextClient++, session: 1, seq: 1, op: encodeMembershipChange({ kind: 'add', node: 3 }), signature: new Uint8Array(0) };
+    const out = c.request(0, change).filter((e) => e.type === 'send' || e.type === 'broadcast' || e.type === 'reply');
+    expect(out).toMatchObject([{ type: 'reply', msg: { status: 'refused' } }]);
+    const reply = (out[0] as Extract<Effect, { type: 'reply' }>).msg;
+    expect(new TextDecoder().decode(reply.result)).toMatch(/static/);
   });
 });
 

@@ -4,7 +4,7 @@ import { KvStore, decodeKvResult, encodeKvOp, type KvOp } from '../../src/app/kv
 import type { StateMachine } from '../../src/core/state-machine.ts';
 import { CLIENT_SESSIONS_PER_CLIENT_MAX, SESSION_PARTS } from '../../src/base/limits.ts';
 import { Replica, snapshotOf } from '../../src/core/replica.ts';
-import { encodeMembershipChange } from '../../src/core/configuration.ts';
+import { ConfigurationHistory, decodeMembershipResult, encodeMembershipChange } from '../../src/core/configuration.ts';
 import { decodeSessionPart, encodeSessionPart } from '../../src/messages/codec.ts';
 import { NOOP, type Batch, type Command, type Slot } from '../../src/base/types.ts';
 
@@ -259,11 +259,36 @@ describe('validated proposals: what the replica asks the application', () => {
         return false;
       }
     })();
-    const replica = new Replica(refuseAll);
+    const replica = new Replica(refuseAll, new ConfigurationHistory([0, 1, 2], 5));
     const of = (op: Uint8Array): Command => ({ clientId: 1, session: 1, seq: 1, op, signature: new Uint8Array(0) });
     expect(replica.valid(of(encodeKvOp({ type: 'put', key: 'k', value: 'v' })))).toBe(false);
     expect(replica.valid(of(encodeMembershipChange({ kind: 'add', node: 3 })))).toBe(true);
     expect(replica.validBatch({ commands: [of(encodeMembershipChange({ kind: 'remove', node: 2 }))] })).toBe(true);
     expect(new Replica(new KvStore()).valid(of(encodeKvOp({ type: 'put', key: 'k', value: 'v' })))).toBe(true);
+  });
+
+  it('a static cluster refuses membership commands: its membership never changes', () => {
+    const of = (op: Uint8Array): Command => ({ clientId: 1, session: 1, seq: 1, op, signature: new Uint8Array(0) });
+    const replica = new Replica(new KvStore());
+    expect(replica.refusal(of(encodeMembershipChange({ kind: 'add', node: 3 })))).toMatch(/static/);
+    expect(replica.refusal(of(encodeKvOp({ type: 'put', key: 'k', value: 'v' })))).toBeNull();
+  });
+});
+
+describe('membership results', () => {
+  it('a replica answers a membership command with its slot and the members it takes effect with, or the same members if it does not apply', () => {
+    const history = new ConfigurationHistory([0, 1, 2], 5);
+    const replica = new Replica(new KvStore(), history);
+    const command = (seq: number, op: Uint8Array): Command => ({ clientId: 1, session: 1, seq, op, signature: new Uint8Array(0) });
+    const batches: Batch[] = [
+      { commands: [command(1, encodeKvOp({ type: 'put', key: 'k', value: 'v' }))] },
+      { commands: [command(2, encodeMembershipChange({ kind: 'add', node: 3 }))] },
+      { commands: [command(3, encodeMembershipChange({ kind: 'remove', node: 4 }))] },
+    ];
+    batches.forEach((b, slot) => history.record(slot, b));
+    const results = replica.executeReady((slot) => batches[slot]).map((e) => e.result!);
+    expect(decodeMembershipResult(results[1]!)).toEqual({ slot: 1, members: [0, 1, 2, 3] });
+    expect(decodeMembershipResult(results[2]!)).toEqual({ slot: 2, members: [0, 1, 2, 3] }); // n4 is no member: ignored
+    expect(() => decodeMembershipResult(results[0]!)).toThrow(RangeError);
   });
 });

@@ -145,7 +145,7 @@ describe('a bad cluster.json is refused with one line naming the field', () => {
         c.member = c.members;
         delete c.members;
       }),
-      'cluster.json: unknown field "member" (expected version, mode, f, members, clients, app)',
+      'cluster.json: unknown field "member" (expected version, mode, f, members, clients, app, firstMembers)',
     );
     rejects(
       clusterText((c) => {
@@ -269,5 +269,46 @@ describe('a bad cluster.json is refused with one line naming the field', () => {
     for (const mode of ['crash', 'byzantine', 'commit-reveal'] as const) {
       expect(() => toClusterConfig(parseClusterFile(JSON.stringify(clusterObject(mode, 1)), 'c'))).not.toThrow();
     }
+  });
+});
+
+describe('a reconfigurable cluster.json (crash mode): the universe in members, the first configuration in firstMembers', () => {
+  /** Crash mode, f=1: five nodes, the first configuration {0, 1, 2} unless `edit` says otherwise. */
+  const reconfigurable = (edit: (c: any) => void = () => {}): string =>
+    clusterText((c) => {
+      c.firstMembers = [0, 1, 2];
+      c.members.push(...[3, 4].map((id) => ({ id, publicKey: toHex(memberKey(id).publicKey), addrs: [`/ip4/127.0.0.1/tcp/${7000 + id}`] })));
+      edit(c);
+    }, 'crash');
+
+  it('gives n as the universe and the first members, and round-trips', () => {
+    const d = parseClusterFile(reconfigurable(), 'cluster.json');
+    expect(d.n).toBe(5);
+    expect(d.f).toBe(1);
+    expect(d.firstMembers).toEqual([0, 1, 2]);
+    const text = formatClusterFile(d);
+    expect(text).toContain('"firstMembers": [0, 1, 2],');
+    expect(parseClusterFile(text, 'cluster.json')).toEqual(d);
+    expect(parseClusterFile(clusterText(() => {}, 'crash'), 'cluster.json').firstMembers).toBeUndefined();
+  });
+
+  it('any 2f+1 ids of the universe may be first, spares between them', () => {
+    expect(parseClusterFile(reconfigurable((c) => (c.firstMembers = [1, 3, 4])), 'cluster.json').firstMembers).toEqual([1, 3, 4]);
+    expect(parseClusterFile(clusterText((c) => (c.firstMembers = [0, 1, 2]), 'crash'), 'cluster.json').n).toBe(3);
+  });
+
+  it('refuses firstMembers of the wrong size, out of range, repeated or unordered', () => {
+    rejects(reconfigurable((c) => (c.firstMembers = [0, 1])), 'cluster.json: firstMembers: f=1 needs 3 first members in crash mode, got 2');
+    rejects(reconfigurable((c) => (c.firstMembers = [0, 1, 5])), 'cluster.json: firstMembers[2]: expected an integer in 0..4 (the ids members lists), got 5');
+    rejects(reconfigurable((c) => (c.firstMembers = [0, 2, 2])), 'cluster.json: firstMembers[2]: expected distinct ids in ascending order, got 2 after 2');
+    rejects(reconfigurable((c) => (c.firstMembers = [2, 1, 0])), 'cluster.json: firstMembers[1]: expected distinct ids in ascending order, got 1 after 2');
+    rejects(reconfigurable((c) => (c.firstMembers = 'all')), 'cluster.json: firstMembers: expected an array');
+  });
+
+  it('refuses firstMembers in the Byzantine modes, which are not reconfigurable yet', () => {
+    rejects(
+      clusterText((c) => (c.firstMembers = [0, 1, 2, 3])),
+      'cluster.json: firstMembers: byzantine mode is not reconfigurable yet (only crash mode is); remove the field',
+    );
   });
 });

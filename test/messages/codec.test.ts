@@ -79,7 +79,7 @@ const messageArbs: { readonly [K in Message['type']]: fc.Arbitrary<Extract<Messa
     clientId: natIn(0, CLIENT_ID_MAX),
     session: natIn(0, Number.MAX_SAFE_INTEGER),
     seq: natIn(0, Number.MAX_SAFE_INTEGER),
-    status: fc.constantFrom('ok', 'redirect', 'busy', 'evicted'),
+    status: fc.constantFrom('ok', 'redirect', 'busy', 'evicted', 'refused'),
     result: fc.uint8Array({ maxLength: 48 }),
     leaderHint: natIn(-1, NODE_ID_MAX),
   }),
@@ -521,7 +521,7 @@ describe('decode rejects', () => {
   });
 
   it('an unknown reply status', () => {
-    expectCodecError(frame(WIRE_VERSION, 10, 1, 1, 1, 4, 0, 0), 'reply.status: unknown status tag 4');
+    expectCodecError(frame(WIRE_VERSION, 10, 1, 1, 1, 5, 0, 0), 'reply.status: unknown status tag 5');
   });
 
   it('a digest of the wrong length', () => {

@@ -22,6 +22,21 @@ describe('deployment', () => {
     expect(() => validateDeployment({ ...byz, clients: [{ id: 1, publicKey: new Uint8Array(32) }] })).toThrow(/client 1 public key rejected/);
   });
 
+  it('a reconfigurable crash-mode deployment: its universe runs, the first members are its first configuration', () => {
+    const five = deploymentOf('crash', 2);
+    const spares = { ...five, f: 1, firstMembers: [0, 1, 2] };
+    const build = buildDeployment(spares);
+    expect(build.n).toBe(5);
+    const reconfigurationOf = (b: ReturnType<typeof buildDeployment>) => (b.mode === 'crash' ? b.config.reconfiguration : 'not crash mode');
+    expect(reconfigurationOf(build)).toEqual({ members: [0, 1, 2], universe: 5 });
+    expect(reconfigurationOf(buildDeployment(deploymentOf('crash', 1)))).toBeNull();
+    expect(() => validateDeployment({ ...spares, firstMembers: [0, 1] })).toThrow('deployment: f=1 needs 3 first members in crash mode, got 2, and n=5 with 5 members');
+    expect(() => validateDeployment({ ...spares, firstMembers: [0, 2, 1] })).toThrow(/ascending order/);
+    expect(() => validateDeployment({ ...spares, firstMembers: [0, 1, 5] })).toThrow(/ids of 0..4/);
+    const byz = deploymentOf('byzantine', 1);
+    expect(() => validateDeployment({ ...byz, firstMembers: [0, 1, 2, 3] })).toThrow('deployment: byzantine mode is not reconfigurable yet (firstMembers: crash mode only)');
+  });
+
   it('names peers n<id> and c<id>, and nothing else', () => {
     expect(parsePeerName('n0')).toEqual({ kind: 'member', id: 0 });
     expect(parsePeerName('c12')).toEqual({ kind: 'client', id: 12 });
@@ -48,6 +63,10 @@ describe('status messages on the wire', () => {
     counts: { decisions: 1, viewChanges: 2, messagesIn: 3, messagesOut: 4, rejected: 5, evidence: 6, suspicions: 7 },
     workingRound: 4,
     outsideWorkingBallot: true,
+    configurations: [
+      { from: 300, members: [0, 1, 2] },
+      { from: 305, members: [0, 1, 2, 3] },
+    ],
   };
 
   it('round-trip with the next free tags, 24 and 25', () => {
@@ -55,8 +74,9 @@ describe('status messages on the wire', () => {
     expect(toHex(request)).toBe('0218ffffffff0f');
     expect(decodeWireMessage(request)).toEqual({ type: 'status-request', nonce: 0xffff_ffff });
     const bytes = encodeMessage(reply);
-    // version, tag, nonce, node, mode (index 2), round, leader+1, isLeader, decidedUpTo, uptimeMs, counts, workingRound, outside
-    expect(toHex(bytes)).toBe(['02', '19', '07', '02', '02', '03', '03', '01', 'ac02', 'd209', '01020304050607', '04', '01'].join(''));
+    // version, tag, nonce, node, mode (index 2), round, leader+1, isLeader, decidedUpTo, uptimeMs, counts, workingRound, outside,
+    // configurations (count, then each: from, member count, members)
+    expect(toHex(bytes)).toBe(['02', '19', '07', '02', '02', '03', '03', '01', 'ac02', 'd209', '01020304050607', '04', '01', '02', 'ac0203000102', 'b1020400010203'].join(''));
     expect(decodeWireMessage(bytes)).toStrictEqual(reply);
     expect(frameType(bytes)).toBe('status-reply');
   });

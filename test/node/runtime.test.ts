@@ -166,36 +166,44 @@ describe('bad input', () => {
   });
 });
 
+type Recorded = { kind: 'apply'; records: readonly PersistRecord[] } | { kind: 'send'; bytes: Uint8Array } | { kind: 'flush' };
+
+/** Starts every member of `c` with what its storage applies and its transport is handed (sends, flushes) reported to `on`, in order. */
+async function startRecorded(c: TestCluster, on: (id: number, event: Recorded) => void): Promise<void> {
+  for (let id = 0; id < c.n; id++) {
+    const storage = new MemoryStorage();
+    const applyInner = storage.apply.bind(storage);
+    storage.apply = (records) => {
+      on(id, { kind: 'apply', records: [...records] });
+      applyInner(records);
+    };
+    await c.startNode(id, {
+      storage,
+      transport: (onMessage) => {
+        const inner: Transport = c.network.transport(`n${id}`, onMessage);
+        return {
+          send: (to, bytes) => (on(id, { kind: 'send', bytes }), inner.send(to, bytes)),
+          flush: () => on(id, { kind: 'flush' }),
+          get stats() {
+            return inner.stats;
+          },
+          stop: () => inner.stop(),
+        };
+      },
+    });
+  }
+}
+
 describe('persistence', () => {
   it('every vote and ballot leaves a node only after storage.apply made it durable', async () => {
     const c = new TestCluster('crash');
     cluster = c;
     // One log per node: what storage applied and what the transport was handed, in order.
     const logs = c.deployment.members.map(() => [] as ({ kind: 'apply'; records: readonly PersistRecord[] } | { kind: 'send'; msg: Message })[]);
-    for (let id = 0; id < c.n; id++) {
-      const storage = new MemoryStorage();
-      const applyInner = storage.apply.bind(storage);
-      storage.apply = (records) => {
-        logs[id]!.push({ kind: 'apply', records: [...records] });
-        applyInner(records);
-      };
-      await c.startNode(id, {
-        storage,
-        transport: (onMessage) => {
-          const inner: Transport = c.network.transport(`n${id}`, onMessage);
-          return {
-            send: (to, bytes) => {
-              logs[id]!.push({ kind: 'send', msg: decodeMessage(bytes) });
-              return inner.send(to, bytes);
-            },
-            get stats() {
-              return inner.stats;
-            },
-            stop: () => inner.stop(),
-          };
-        },
-      });
-    }
+    await startRecorded(c, (id, e) => {
+      if (e.kind === 'apply') logs[id]!.push(e);
+      if (e.kind === 'send') logs[id]!.push({ kind: 'send', msg: decodeMessage(e.bytes) });
+    });
     const client = await c.client(1);
     for (let i = 0; i < 5; i++) await client.put(`k${i}`, `v${i}`);
     let checked = 0;
@@ -225,6 +233,22 @@ describe('persistence', () => {
       }
     }
     expect(checked).toBeGreaterThan(5);
+  });
+
+  it("flushes the transport after each drain's sends, before it steps anything else", async () => {
+    const c = new TestCluster('byzantine');
+    cluster = c;
+    // Per node, in order: sends, flushes, and the applies that start each drain's commit.
+    const logs = c.deployment.members.map(() => [] as ('apply' | 'send' | 'flush')[]);
+    await startRecorded(c, (id, e) => logs[id]!.push(e.kind));
+    const client = await c.client(1);
+    for (let i = 0; i < 3; i++) await client.put(`k${i}`, `v${i}`);
+    for (const log of logs) {
+      // Sends happen only in a drain (this cluster answers no status request), and every run of them ends in a flush.
+      const runs = log.join(' ').split(/ ?apply ?/).filter((run) => run.includes('send'));
+      expect(runs.length).toBeGreaterThan(2);
+      for (const run of runs) expect(run.endsWith('flush')).toBe(true);
+    }
   });
 
   it('group commit: inputs that arrive in the same turn are stepped together, committed in one apply, then sent', async () => {

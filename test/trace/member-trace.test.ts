@@ -28,6 +28,7 @@ describe('a member trace', () => {
       counts: { decisions: 0, viewChanges: 0, messagesIn: 0, messagesOut: 0, rejected: 0, evidence: 0, suspicions: 0 },
       workingRound: 1,
       outsideWorkingBallot: false,
+      configurations: [],
     };
     recorder.sent(1_013, CLIENTS, status, frame(status), true);
     recorder.leader(1_014, { round: 2, leader: 1 });

@@ -100,6 +100,28 @@ describe('libp2p transport', () => {
     expect(dialsAfter).toEqual(dialsBefore);
   });
 
+  it('flush() writes what is queued at once, in one write per link, instead of at the end of the turn', async () => {
+    const all = await members(2);
+    const inboxes: Inbox[] = [[], []];
+    const [a, b] = await Promise.all(all.map((m, i) => start(m, othersOf(all, m), inboxes[i]!)));
+    a!.send('n1', utf8('open'));
+    await waitFor('a stream', () => inboxes[1]!.length === 1);
+    b!.send('n0', utf8('open'));
+    await waitFor('a stream back', () => inboxes[0]!.length === 1);
+    const writes = () => a!.stats.peers['n1']!.writes;
+    const before = writes();
+    for (let k = 0; k < 3; k += 1) a!.send('n1', utf8(`m${k}`));
+    expect(writes()).toBe(before);
+    a!.flush!();
+    expect(writes()).toBe(before + 1);
+    // Nothing is left for the turn's own flush, and a flush with nothing queued writes nothing.
+    a!.flush!();
+    await sleep(20);
+    expect(writes()).toBe(before + 1);
+    await waitFor('the flushed messages', () => inboxes[1]!.length === 4);
+    expect(inboxes[1]!.map((e) => e.message)).toEqual(['open', 'm0', 'm1', 'm2']);
+  });
+
   it('large messages cross intact and wait for the stream to drain', async () => {
     const all = await members(2);
     const received: Uint8Array[] = [];
