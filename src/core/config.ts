@@ -77,7 +77,7 @@ export function validateConfig(c: CoreConfig): void {
   }
 }
 
-function validateReconfiguration(r: Reconfiguration, auxiliaries: number): void {
+export function validateReconfiguration(r: Reconfiguration, auxiliaries: number): void {
   if (auxiliaries > 0) throw new RangeError('config.reconfiguration: Cheap Paxos auxiliaries are not reconfigurable yet');
   requireCount('reconfiguration.universe', r.universe, NODE_ID_MAX + 1);
   const members = new Set(r.members);

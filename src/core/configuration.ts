@@ -141,10 +141,28 @@ export function applyChange(members: ReadonlySet<NodeId>, change: MembershipChan
   return next;
 }
 
+/** A configuration's members and quorum sizes. */
+export type MemberSet = Membership & { readonly members: ReadonlySet<NodeId> };
+
 /** Crash mode's quorums of a configuration: majorities of its members. */
-export function majorityOf(members: ReadonlySet<NodeId>): Membership & { readonly members: ReadonlySet<NodeId> } {
+export function majorityOf(members: ReadonlySet<NodeId>): MemberSet {
   const majority = Math.floor(members.size / 2) + 1;
   return { members, phase1: majority, phase2: majority };
+}
+
+/** The faults a Byzantine configuration of `size` members tolerates: the largest f with 3f + 1 ≤ size. */
+export function byzantineFaultsOf(size: number): number {
+  return Math.floor((size - 1) / 3);
+}
+
+/**
+ * The Byzantine modes' quorums of a configuration: any two share f + 1 members, one of them
+ * honest. That is ⌈(n + f + 1) / 2⌉, which is 2f + 1 when n = 3f + 1 (a size between, such as 5
+ * or 6 with f = 1, needs more than 2f + 1: two sets of 3 among 5 may share only a faulty member).
+ */
+export function byzantineQuorumOf(members: ReadonlySet<NodeId>): MemberSet {
+  const quorum = Math.ceil((members.size + byzantineFaultsOf(members.size) + 1) / 2);
+  return { members, phase1: quorum, phase2: quorum };
 }
 
 // --- The configuration history -------------------------------------------------------------
@@ -152,7 +170,7 @@ export function majorityOf(members: ReadonlySet<NodeId>): Membership & { readonl
 interface Epoch {
   /** First slot this configuration governs. */
   readonly from: Slot;
-  readonly membership: ReturnType<typeof majorityOf>;
+  readonly membership: MemberSet;
 }
 
 /** A snapshot's configuration part, decoded and checked (ConfigurationHistory.decodePart). */
@@ -177,11 +195,14 @@ export class ConfigurationHistory implements Configurations {
   private readonly changes = new SlotMap<MembershipChange[]>();
   private epochs: readonly Epoch[];
   private lastChangeSlot: Slot = -1;
+  /** A configuration's quorums from its members: majorities in crash mode (byzantineQuorumOf in the Byzantine modes). */
+  private readonly quorumsOf: (members: ReadonlySet<NodeId>) => MemberSet;
 
-  constructor(initial: readonly NodeId[], universe: number, delaySlots = RECONFIG_WINDOW_SLOTS) {
+  constructor(initial: readonly NodeId[], universe: number, delaySlots = RECONFIG_WINDOW_SLOTS, quorumsOf = majorityOf) {
     this.delaySlots = delaySlots;
     this.universe = universe;
-    this.base = [{ from: 0, membership: majorityOf(new Set(initial)) }];
+    this.quorumsOf = quorumsOf;
+    this.base = [{ from: 0, membership: quorumsOf(new Set(initial)) }];
     this.epochs = this.base;
   }
 
@@ -193,6 +214,11 @@ export class ConfigurationHistory implements Configurations {
   at(slot: Slot, firstUndecided: Slot): Membership | null {
     if (!this.knows(slot, firstUndecided)) return null;
     return governing(this.epochs, slot)[0]!.membership;
+  }
+
+  /** The configuration of the last slot known here: what vouches for a state beyond what this node decided. */
+  newestKnown(firstUndecided: Slot): MemberSet {
+    return governing(this.epochs, firstUndecided + this.delaySlots - 1)[0]!.membership;
   }
 
   record(slot: Slot, batch: Batch): void {
@@ -252,7 +278,7 @@ export class ConfigurationHistory implements Configurations {
     for (const c of [...this.changes.keys()].sort((a, b) => a - b)) {
       if (c >= below) break;
       for (const change of this.changes.get(c)!) members = applyChange(members, change, this.universe) ?? members;
-      if (members !== epochs.at(-1)!.membership.members) epochs.push({ from: c + this.delaySlots, membership: majorityOf(members) });
+      if (members !== epochs.at(-1)!.membership.members) epochs.push({ from: c + this.delaySlots, membership: this.quorumsOf(members) });
     }
     return epochs;
   }
@@ -275,7 +301,7 @@ export class ConfigurationHistory implements Configurations {
       at += size;
       if (members.size !== size || [...members].some((id) => id >= this.universe)) fail('bad members');
       if (epochs.length > 0 && from <= epochs.at(-1)!.from) fail('epochs out of order');
-      epochs.push({ from, membership: majorityOf(members) });
+      epochs.push({ from, membership: this.quorumsOf(members) });
     }
     if (count < 1 || at !== part.length) fail('bad length');
     return epochs;

@@ -64,11 +64,11 @@ export class VoteSet<V> {
     return (this.#votes.get(position) ?? new Map<NodeId, V>()).entries();
   }
 
-  /** The first `size` votes agreeing on `key`, or null while fewer agree. */
-  quorumFor(position: Slot, key: string, size: number): V[] | null {
+  /** The first `size` votes agreeing on `key` (of signers `counts` admits), or null while fewer agree. */
+  quorumFor(position: Slot, key: string, size: number, counts: (signer: NodeId) => boolean = () => true): V[] | null {
     const found: V[] = [];
-    for (const vote of this.at(position)) {
-      if (this.#rules.key(vote) !== key) continue;
+    for (const [signer, vote] of this.entries(position)) {
+      if (this.#rules.key(vote) !== key || !counts(signer)) continue;
       found.push(vote);
       if (found.length === size) return found;
     }
@@ -100,6 +100,11 @@ export class VoteSet<V> {
 
   clear(): void {
     this.#votes.clear();
+  }
+
+  /** Positions with votes, in the order they were first voted on. */
+  keys(): IterableIterator<Slot> {
+    return this.#votes.keys();
   }
 
   /** Positions with votes. */

@@ -93,7 +93,7 @@ export interface ByzantineBuildOptions {
 export function buildByzantine(options: ByzantineBuildOptions): ByzantineBuild {
   const { cluster } = options;
   const config = defaultByzantineConfig(cluster.f, { ...options.config, mode: options.mode });
-  validateCluster(cluster);
+  validateCluster(cluster, config.reconfiguration?.universe ?? null);
   return {
     mode: options.mode,
     n: config.quorums.n,

@@ -1,9 +1,9 @@
 // Safety checks over one simulated run: agreement, validity, exactly-once execution, no command
 // the application refuses applied (validated proposals), and linearizability of what clients
-// observed, and (crash mode) that every decision was chosen: when a learner decides slot s, a
-// phase-2 quorum of the configuration of s (computed here from the agreed log, with the true
-// window α) has already announced Accepted for that value in one ballot. Each returns violations;
-// none throws.
+// observed, and that every decision was chosen: when a learner decides slot s, a phase-2 quorum
+// of the configuration of s (computed here from the agreed log, with the true window α) has
+// already announced Accepted (commit-reveal: Reveal) for that value in one ballot, the Byzantine
+// members counted as having voted for anything. Each returns violations; none throws.
 import { checkLinearizable, type HistoryOp } from './linearizability.ts';
 import { commandKey, type Ballot, type Batch, type Command, type NodeId, type Slot } from '../base/types.ts';
 import { formatMembers, hasQuorum, type Configurations } from '../core/configuration.ts';
@@ -33,8 +33,10 @@ export class SafetyChecker {
   /** Commands executed by each node incarnation. */
   private readonly executed = new Map<string, Set<string>>();
   readonly violations: Violation[] = [];
-  /** Null: no quorum check (the Byzantine modes vote with signed messages the network does not show). */
+  /** Null: no quorum check. */
   private readonly configurations: Configurations | null;
+  /** Byzantine members: they may have voted anything, to anyone, in any way the network does not show. */
+  private readonly faulty: ReadonlySet<NodeId>;
   /** Acceptors that announced Accepted, by slot, by ballot and digest. */
   private readonly accepted = new Map<Slot, Map<string, Set<NodeId>>>();
   /** Every slot below this has a decision. */
@@ -52,8 +54,10 @@ export class SafetyChecker {
     signedByClient: (command: Command) => boolean = () => true,
     configurations: Configurations | null = null,
     validOp: ((op: Uint8Array) => boolean) | null = null,
+    faulty: ReadonlySet<NodeId> = new Set(),
   ) {
     this.seed = seed;
+    this.faulty = faulty;
     this.signedByClient = signedByClient;
     this.configurations = configurations;
     this.validOp = validOp;
@@ -107,7 +111,7 @@ export class SafetyChecker {
   private judge({ node, slot, voters }: DecisionVotes): boolean {
     const membership = this.configurations!.at(slot, this.firstUndecided);
     if (membership === null) return false;
-    if (!voters.some((set) => hasQuorum(membership, set, membership.phase2))) {
+    if (!voters.some((set) => hasQuorum(membership, new Set([...set, ...this.faulty]), membership.phase2))) {
       const heard = voters.map((set) => `{${[...set].sort((a, b) => a - b).join(',')}}`).join(' ') || 'none';
       this.report('quorum', `slot ${slot}: n${node} decided a value that no phase-2 quorum of its configuration ${formatMembers(membership)} had accepted (voters by ballot: ${heard})`);
     }

@@ -1,13 +1,16 @@
-// Membership churn (`--faults churn`, crash mode): during the fault phase an operator client adds,
+// Membership churn (`--faults churn`, every mode): during the fault phase an operator client adds,
 // removes and replaces members through the log, one change at a time, while the workload runs. The
 // universe holds CHURN_SPARES nodes beyond the first configuration; a spare starts, on empty
 // storage, when a change brings it in, and catches up through the ordinary catch-up path. A
 // removed node keeps running (a removed leader must step down by itself). The operator keeps
-// configurations between CHURN_MEMBERS_MIN and CHURN_MEMBERS_MAX members, so the crash faults
-// (at most f down at once) never take away a quorum.
+// configurations between the first one's size and the universe's, so the faults (at most f
+// down or Byzantine at once, f of the first configuration) never take away a quorum. In the
+// Byzantine modes the spares take a cluster of 3f+1 to 3f+4 = 3(f+1)+1 members: f grows by one.
+import type { Mode } from '../base/mode.ts';
 import type { Reconfiguration } from '../core/config.ts';
 import { encodeMembershipChange, type MembershipChange } from '../core/configuration.ts';
 import { sessionFromWords } from '../core/client.ts';
+import { membersFor } from '../core/quorum.ts';
 import { SeededRng } from '../core/rng.ts';
 import type { NodeId } from '../base/types.ts';
 import type { ClientReply } from '../messages/types.ts';
@@ -18,16 +21,17 @@ import type { Network } from './network.ts';
 import type { SimTrace } from './sim-trace.ts';
 import type { World } from './world.ts';
 
-/** Nodes beyond the first configuration that changes may bring in. */
+/** Nodes beyond the first configuration that changes may bring in: crash mode's, and the Byzantine modes' (4 → 7, f 1 → 2). */
 export const CHURN_SPARES = 2;
+export const CHURN_SPARES_BYZANTINE = 3;
 /** The operator's rng streams: its choices, and its client session. */
 const CHURN_STREAM = 6000;
 const OPERATOR_CLIENT_STREAM = 6001;
 
-/** The reconfigurable cluster a churn run starts from: members 0..2f, spares after them. */
-export function churnReconfiguration(f: number): Reconfiguration {
-  const n = 2 * f + 1;
-  return { members: Array.from({ length: n }, (_, id) => id), universe: n + CHURN_SPARES };
+/** The reconfigurable cluster a churn run starts from: members 0..n−1 (n = 2f+1, or 3f+1 in the Byzantine modes), spares after them. */
+export function churnReconfiguration(f: number, mode: Mode = 'crash'): Reconfiguration {
+  const n = membersFor(mode, f);
+  return { members: Array.from({ length: n }, (_, id) => id), universe: n + (mode === 'crash' ? CHURN_SPARES : CHURN_SPARES_BYZANTINE) };
 }
 
 export class Churn {
@@ -43,6 +47,8 @@ export class Churn {
   /** The members as the operator's completed changes left them. */
   private members: Set<NodeId>;
   private outstanding: { readonly change: MembershipChange; readonly next: Set<NodeId> } | null = null;
+  /** The scripted changes not yet submitted (SimOptions.churnPlan), or null to draw them. */
+  private readonly plan: MembershipChange[] | null;
   /** Changes completed: the run's coverage of churn. */
   completed = 0;
 
@@ -53,10 +59,11 @@ export class Churn {
     this.checker = checker;
     this.join = join;
     this.rng = new SeededRng(world.o.seed, CHURN_STREAM);
-    const initial = churnReconfiguration(world.o.f).members;
+    const { members: initial, universe } = churnReconfiguration(world.o.f, world.o.mode);
     this.members = new Set(initial);
     this.minMembers = initial.length;
-    this.maxMembers = initial.length + CHURN_SPARES;
+    this.maxMembers = universe;
+    this.plan = world.o.churnPlan === undefined ? null : [...world.o.churnPlan];
     const session = sessionFromWords(this.rng.nextU32(), this.rng.nextU32());
     const client = makeClient(this.clientIndex + 1, session, new SeededRng(world.o.seed, OPERATOR_CLIENT_STREAM));
     this.session = new SimSession(client, this.clientIndex, world, network, {
@@ -86,8 +93,8 @@ export class Churn {
 
   /** A change is due: skipped while the last one is still outstanding. */
   change(): void {
-    if (this.outstanding !== null) return;
-    const change = this.draw();
+    if (this.outstanding !== null || this.plan?.length === 0) return;
+    const change = this.plan?.shift() ?? this.draw();
     const next = new Set(this.members);
     if (change.kind !== 'add') next.delete(change.kind === 'remove' ? change.node : change.out);
     if (change.kind !== 'remove') {

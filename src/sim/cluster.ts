@@ -201,11 +201,11 @@ export class Cluster {
       this.outcomes.persisted(id, e.record);
     },
     send: (e, id) => {
-      if (e.msg.type === 'accepted') this.outcomes.accepted(id, e.msg);
+      this.outcomes.sent(id, e.msg);
       this.network.transmit(id, e.to, e.msg);
     },
     broadcast: (e, id) => {
-      if (e.msg.type === 'accepted') this.outcomes.accepted(id, e.msg);
+      this.outcomes.sent(id, e.msg);
       for (let to = 0; to < this.w.n; to++) if (to !== id) this.network.transmit(id, to, e.msg);
     },
     reply: (e, id) => this.network.transmitToClient(id, e.clientId, e.msg),

@@ -6,7 +6,8 @@ import { buildByzantine, buildCrash, byzantineNodeOptions, commandSigner, crashN
 import type { AppFactory } from '../app/apps.ts';
 import type { Mode } from '../base/mode.ts';
 import type { Client } from '../core/client.ts';
-import type { CoreConfig } from '../core/config.ts';
+import type { CoreConfig, Reconfiguration } from '../core/config.ts';
+import type { ConfigurationHistory } from '../core/configuration.ts';
 import { PaxosNode, type NodeOptions } from '../core/node.ts';
 import { AuxiliaryNode } from '../core/auxiliary.ts';
 import { isAuxiliary } from '../core/cheap.ts';
@@ -16,7 +17,7 @@ import { SeededRng } from '../core/rng.ts';
 import type { ClientId, Command, NodeId, SessionId } from '../base/types.ts';
 import { Verifier, type Authenticator } from '../modes/byzantine/auth.ts';
 import type { ClusterConfig } from '../modes/byzantine/cluster.ts';
-import type { ByzantineConfig } from '../modes/byzantine/config.ts';
+import { universeQuorums, type ByzantineConfig } from '../modes/byzantine/config.ts';
 import { ByzantineNode } from '../modes/byzantine/node.ts';
 import type { PersistentState } from '../core/storage.ts';
 import type { Adversary } from '../adversary/adversary.ts';
@@ -76,6 +77,10 @@ export interface ByzantineSetupOptions {
   readonly adversaries: ReadonlyMap<NodeId, Adversary>;
   /** Each node's application; default the key-value store. */
   readonly app?: AppFactory;
+  /** Membership through the log (`--faults churn`): the universe's nodes all have keys; null or absent, a static cluster. */
+  readonly reconfiguration?: Reconfiguration | null;
+  /** Lets mutation tests substitute the honest nodes' configuration history. */
+  readonly makeConfigurations?: (reconfiguration: Reconfiguration) => ConfigurationHistory;
 }
 
 /** The key of a member (`role` 'member', index its id) or client ('client', its id) in the run of `seed`. */
@@ -84,11 +89,13 @@ export function simKeyPair(seed: number, role: 'member' | 'client', index: numbe
 }
 
 export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
-  const quorums = byzantineQuorums(options.f);
+  const reconfiguration = options.reconfiguration ?? null;
+  const quorums = reconfiguration === null ? byzantineQuorums(options.f) : universeQuorums(reconfiguration);
   const { n } = quorums;
   const key = (role: 'member' | 'client', index: number): KeyPair => simKeyPair(options.seed, role, index);
   const memberKeys = Array.from({ length: n }, (_, id) => key('member', id));
-  const clientKeys = Array.from({ length: options.clients }, (_, i) => key('client', i + 1));
+  // Churn's operator is one client more (churn.ts), with a key like the others.
+  const clientKeys = Array.from({ length: options.clients + (reconfiguration === null ? 0 : 1) }, (_, i) => key('client', i + 1));
   const cluster: ClusterConfig = {
     f: options.f,
     members: memberKeys.map((k, id) => ({ id, publicKey: k.publicKey })),
@@ -97,7 +104,8 @@ export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
   // Verdicts are deterministic, so sharing one cache between the nodes changes no behaviour:
   // each distinct signature is checked once with real crypto, however many nodes see it.
   const backend: CachedVerifier = cachedVerifier(nativeBackend);
-  const build = buildByzantine({ mode: options.mode, cluster, config: options.config, backend, ...(options.app === undefined ? {} : { app: options.app }) });
+  const config = reconfiguration === null ? options.config : { ...options.config, reconfiguration };
+  const build = buildByzantine({ mode: options.mode, cluster, config, backend, ...(options.app === undefined ? {} : { app: options.app }) });
   const auths: Authenticator[] = [];
   // Verifies only: the checker signs nothing, so it holds no member's key.
   const checker = new Verifier(cluster, backend);
@@ -110,7 +118,8 @@ export function byzantineSetup(options: ByzantineSetupOptions): ModeSetup {
     quorums,
     cluster,
     makeNode: (id, state, rng, entropy) => {
-      const honest = byzantineNodeOptions(build, id, memberKeys[id]!.secretKey, state, rng, entropy);
+      const built = byzantineNodeOptions(build, id, memberKeys[id]!.secretKey, state, rng, entropy);
+      const honest = options.makeConfigurations === undefined ? built : { ...built, makeConfigurations: options.makeConfigurations };
       const { auth } = honest;
       auths.push(auth);
       const adversary = options.adversaries.get(id);

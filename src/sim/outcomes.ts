@@ -7,11 +7,10 @@ import { commandKey, type Batch, type Command, type NodeId, type Slot } from '..
 import { toHex } from '../../crypto/digest.ts';
 import type { PersistRecord } from '../core/effects.ts';
 import type { Transcript } from '../evidence/forensics.ts';
-import { batchDigest, frameType } from '../messages/codec.ts';
-import type { CertifiedEntry, SignedEnvelope } from '../messages/types.ts';
+import { batchDigest, decodeMessage, frameType } from '../messages/codec.ts';
+import type { Accepted, CertifiedEntry, PeerMessage, Reveal, SignedEnvelope } from '../messages/types.ts';
 import { evidenceEnvelopes, type Evidence, type Suspicion } from '../messages/evidence.ts';
 import type { Adversary } from '../adversary/adversary.ts';
-import type { Accepted } from '../messages/types.ts';
 import type { SafetyChecker } from './checker.ts';
 import type { CommandTiming, GatheredEvidence, SimResult } from './sim-result.ts';
 import type { SimTrace } from './sim-trace.ts';
@@ -71,9 +70,18 @@ export class Outcomes {
     }
   }
 
-  /** Crash mode: an acceptor announced it accepted (the quorum-of-configuration check's votes). */
-  accepted(id: NodeId, msg: Accepted): void {
-    if (!this.byzantine.has(id)) this.checker.recordAccepted(id, msg.ballot, msg.slot, msg.digest);
+  /**
+   * A node sent `msg`: if it is an honest acceptor's announced vote (crash mode's Accepted, a
+   * Byzantine mode's own signed Accepted or Reveal), the quorum-of-configuration check counts it.
+   */
+  sent(id: NodeId, msg: PeerMessage): void {
+    if (this.byzantine.has(id)) return;
+    if (msg.type === 'accepted') return this.checker.recordAccepted(id, msg.ballot, msg.slot, msg.digest);
+    if (msg.type !== 'signed' || msg.signer !== id) return;
+    const type = frameType(msg.payload);
+    if (type !== 'accepted' && type !== 'reveal') return;
+    const vote = decodeMessage(msg.payload) as Accepted | Reveal;
+    this.checker.recordAccepted(id, vote.ballot, vote.slot, vote.digest);
   }
 
   persisted(id: NodeId, record: PersistRecord): void {

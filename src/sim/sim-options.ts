@@ -3,7 +3,8 @@
 // it wires read these types without importing it back (no import circle).
 import type { Mode } from '../base/mode.ts';
 import type { KvOp } from '../app/kv.ts';
-import type { CoreConfig } from '../core/config.ts';
+import type { CoreConfig, Reconfiguration } from '../core/config.ts';
+import type { ConfigurationHistory, MembershipChange } from '../core/configuration.ts';
 import type { AppFactory } from '../app/apps.ts';
 import type { Effect } from '../core/effects.ts';
 import type { PaxosNode, NodeOptions } from '../core/node.ts';
@@ -45,6 +46,14 @@ export interface SimOptions {
   readonly trace?: boolean;
   /** Record the message flow (trace-json.ts) for `sim --trace-json` and `--html`; observes only. */
   readonly flow?: boolean;
+  /**
+   * Churn (`faults.churn`): the operator's changes, in order, one at each of its change times,
+   * instead of drawing them (scripted scenarios). A change that would not apply is submitted all
+   * the same, and every replica ignores it alike.
+   */
+  readonly churnPlan?: readonly MembershipChange[];
+  /** Byzantine churn: the honest nodes' configuration history (mutation tests substitute one that skips the window). */
+  readonly makeConfigurations?: (reconfiguration: Reconfiguration) => ConfigurationHistory;
   /** Builds the crash-mode nodes: mutation tests substitute mutants, scripts keep them to inspect. */
   readonly makeNode?: (options: NodeOptions) => PaxosNode;
   /**

@@ -14,6 +14,7 @@ import { SafetyChecker } from './checker.ts';
 import { Clients } from './clients.ts';
 import { Churn, churnReconfiguration } from './churn.ts';
 import { ConfigurationHistory, StaticConfiguration } from '../core/configuration.ts';
+import { byzantineConfigurations } from '../modes/byzantine/node.ts';
 import { chooseAdversaries, Cluster } from './cluster.ts';
 import { EventQueue } from './event-queue.ts';
 import { scheduleFaults } from './fault-schedule.ts';
@@ -71,12 +72,21 @@ class Simulation {
     const o = settingsOf(options);
     this.adversaries = chooseAdversaries(o);
     const eagerSlots = o.eagerSlots ?? SIM_EAGER_SLOTS;
-    if (o.faults.churn && o.mode !== 'crash') throw new Error('sim: membership churn needs --mode crash (the Byzantine modes do not reconfigure yet)');
-    const reconfiguration = o.faults.churn ? churnReconfiguration(o.f) : null;
+    const reconfiguration = o.faults.churn ? churnReconfiguration(o.f, o.mode) : null;
     const setup =
       o.mode === 'crash'
         ? crashSetup(o.f, { eagerSlots, ...o.config, ...(reconfiguration === null ? {} : { reconfiguration }) }, o.makeNode, o.app)
-        : byzantineSetup({ mode: o.mode, seed: o.seed, f: o.f, clients: o.clients, config: { eagerSlots, ...o.byzantineConfig }, adversaries: this.adversaries, app: o.app });
+        : byzantineSetup({
+            mode: o.mode,
+            seed: o.seed,
+            f: o.f,
+            clients: o.clients,
+            config: { eagerSlots, ...o.byzantineConfig },
+            adversaries: this.adversaries,
+            app: o.app,
+            reconfiguration,
+            makeConfigurations: o.makeConfigurations,
+          });
     this.setup = setup;
     this.w = {
       o,
@@ -91,8 +101,13 @@ class Simulation {
     this.trace = new SimTrace(this.w);
     // The checker's own view of the configurations, with the true window: what a mutant's nodes use is not trusted.
     const configurations =
-      o.mode !== 'crash' ? null : reconfiguration === null ? new StaticConfiguration(setup.quorums) : new ConfigurationHistory(reconfiguration.members, reconfiguration.universe);
-    this.checker = new SafetyChecker(o.seed, (command) => setup.signedByClient(command), configurations, o.validOp ?? validatorOf(o.app));
+      reconfiguration === null
+        ? new StaticConfiguration(setup.quorums)
+        : o.mode === 'crash'
+          ? new ConfigurationHistory(reconfiguration.members, reconfiguration.universe)
+          : byzantineConfigurations(reconfiguration);
+    const faulty = new Set(this.adversaries.keys());
+    this.checker = new SafetyChecker(o.seed, (command) => setup.signedByClient(command), configurations, o.validOp ?? validatorOf(o.app), faulty);
     this.network = new Network(this.w, this.trace, this.control);
     this.clients = new Clients(this.w, this.trace, this.network, this.checker, this.control, () => this.warmedUp());
     this.outcomes = new Outcomes(this.w, this.trace, this.checker, this.adversaries, this.clients.timings);

@@ -9,7 +9,7 @@ import { NO_FAULTS } from './faults.ts';
 import type { SimOptions } from './sim-options.ts';
 import type { Coverage } from './sim-result.ts';
 
-type Optional = 'makeNode' | 'byzantine' | 'config' | 'byzantineConfig' | 'eagerSlots' | 'workload' | 'hooks' | 'app' | 'validOp';
+type Optional = 'makeNode' | 'makeConfigurations' | 'churnPlan' | 'byzantine' | 'config' | 'byzantineConfig' | 'eagerSlots' | 'workload' | 'hooks' | 'app' | 'validOp';
 
 /** The options with every default filled in. */
 export type Settings = Required<Omit<SimOptions, Optional>> & Pick<SimOptions, Optional>;

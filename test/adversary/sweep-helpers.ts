@@ -18,12 +18,14 @@ export const SWEEP_FAULTS = parseFaults('drop=0.1,dup=0.05,reorder,partition');
  * Seeds 1..N per sweep: 200 in CI (the suite's time budget); `npm run sweep` sets
  * BYZPAXOS_SWEEP_SEEDS for a deeper run by hand.
  */
-export const SWEEP_SEEDS = sweepSeeds(process.env.BYZPAXOS_SWEEP_SEEDS);
+export const SWEEP_SEEDS = seedsFrom('BYZPAXOS_SWEEP_SEEDS', 200);
 
-function sweepSeeds(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return 200;
+/** Seeds per sweep: the environment variable `name` if set (a deeper run by hand), else `fallback`. */
+export function seedsFrom(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
   const seeds = Number(raw);
-  if (!Number.isInteger(seeds) || seeds < 1 || seeds > 100_000) throw new RangeError(`BYZPAXOS_SWEEP_SEEDS must be an integer in 1..100000, got '${raw}'`);
+  if (!Number.isInteger(seeds) || seeds < 1 || seeds > 100_000) throw new RangeError(`${name} must be an integer in 1..100000, got '${raw}'`);
   return seeds;
 }
 export const SWEEP_COMMANDS = 12;

@@ -6,7 +6,8 @@ import type { CoreConfig } from '../../src/core/config.ts';
 import { PaxosNode, type NodeOptions } from '../../src/core/node.ts';
 import { Proposer } from '../../src/core/proposer.ts';
 import { isAuxiliary } from '../../src/core/cheap.ts';
-import { ConfigurationHistory } from '../../src/core/configuration.ts';
+import type { Reconfiguration } from '../../src/core/config.ts';
+import { byzantineQuorumOf, ConfigurationHistory, majorityOf } from '../../src/core/configuration.ts';
 import type { Promise1b } from '../../src/messages/types.ts';
 import { NOOP, type Batch, type NodeId, type PValue } from '../../src/base/types.ts';
 import { encodeKvOp } from '../../src/app/kv.ts';
@@ -58,8 +59,8 @@ class AuxiliaryBlindProposer extends Proposer {
  * for one slot.
  */
 class ImmediateConfigurations extends ConfigurationHistory {
-  constructor(initial: readonly NodeId[], universe: number) {
-    super(initial, universe, 1);
+  constructor(initial: readonly NodeId[], universe: number, quorumsOf = majorityOf) {
+    super(initial, universe, 1, quorumsOf);
   }
 
   protected override knows(): boolean {
@@ -97,4 +98,9 @@ export const RECONFIGURATION_MUTANTS: Readonly<Record<string, Factory>> = {
     new PaxosNode({ ...o, makeConfigurations: (r) => new ImmediateConfigurations(r.members, r.universe) }),
   "a leader proposes in a later configuration on the promises that elected it": (o) =>
     new PaxosNode({ ...o, makeProposer: (id: NodeId, c: CoreConfig, r: number) => new ElectorateOnlyProposer(id, c, r) }),
+};
+
+/** Mutants of a reconfigurable Byzantine cluster's honest nodes: their configuration history (SimOptions.makeConfigurations). */
+export const BYZANTINE_RECONFIGURATION_MUTANTS: Readonly<Record<string, (r: Reconfiguration) => ConfigurationHistory>> = {
+  'a membership change applies at once, without the window α': (r) => new ImmediateConfigurations(r.members, r.universe, byzantineQuorumOf),
 };

@@ -74,10 +74,6 @@ describe('sweep: crash mode with every fault and membership churn', () => {
     const options = { seed: 7, f: 1, commands: 20, faults: parseFaults(ALL_FAULTS_AND_CHURN) };
     expect(simulate(options).traceHash).toBe(simulate(options).traceHash);
   });
-
-  it('churn is crash mode only, for now', () => {
-    expect(() => simulate({ mode: 'byzantine', seed: 1, f: 1, commands: 1, faults: parseFaults('churn') })).toThrow(/churn needs --mode crash/);
-  });
 });
 
 describe('a new member far behind catches up by state transfer, configuration included', () => {

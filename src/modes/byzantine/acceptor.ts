@@ -4,14 +4,19 @@
 // slot), across restarts: the digest is persisted before the Verify leaves (`verify`). And never
 // Verify a batch the application refuses (validated proposals, seed 000 §6): a decision needs
 // 2f+1 Verify, f+1 of them honest, so with at most f faulty members no refused batch is decided.
+// In a reconfigurable cluster an acceptor votes for slot s only as a member of the configuration of
+// s, once it knows it (until then the proposal waits), and only if the ballot's promisers hold a
+// quorum of it; only members' Verify count towards a prepared certificate.
 import type { Batch, NodeId, Slot } from '../../base/types.ts';
 import type { Outbox } from '../../core/outbox.ts';
 import { RoundSlotMap, SlotMap } from '../../core/slot-window.ts';
 import { roundSlotOf, type ByzantineState } from '../../core/storage.ts';
+import { isMember } from '../../core/configuration.ts';
 import { oneBallot, VoteSet } from '../../core/vote-set.ts';
 import { batchDigest, batchSize } from '../../messages/codec.ts';
 import type { Accept, PreparedCertificate, SignedEnvelope, Verify } from '../../messages/types.ts';
 import { bytesEqual, toHex } from '../../../crypto/digest.ts';
+import { promisedBy } from './certificates.ts';
 import { leaderOf } from './cluster.ts';
 import type { BallotView, ReplicaContext, Router, VerifiedLog } from './context.ts';
 import type { SecondVote } from './second-vote.ts';
@@ -41,6 +46,8 @@ export class Acceptor implements VerifiedLog {
   readonly #verified = new SlotMap<Verified>();
   readonly #ownVerify = new SlotMap<SignedEnvelope>();
   readonly #votes = new VoteSet<Vote>(oneBallot((v) => v.digestHex));
+  /** Proposals for slots whose configuration is not known here yet (reconfigurable clusters). */
+  readonly #held = new SlotMap<{ readonly batch: Batch; readonly digest: Uint8Array; readonly accept: SignedEnvelope | null }>();
   // Across ballots, persisted.
   /** Digests signed in Verify: never sign two for one (ballot, slot). */
   readonly #signed: RoundSlotMap<Uint8Array>;
@@ -93,6 +100,10 @@ export class Acceptor implements VerifiedLog {
   verify(slot: Slot, batch: Batch, digest: Uint8Array, accept: SignedEnvelope | null, out: Outbox): void {
     // Whoever proposed it (an Accept, or a NewBallot carrying a batch only more than f faulty could prepare).
     if (!this.#valid(batch)) return this.#ctx.drop('accept', 'invalid-batch');
+    if (this.#ctx.reconfigurable && !this.#mayVote(slot)) {
+      if (this.#ctx.membership(slot) === null) this.#held.set(slot, { batch, digest, accept });
+      return;
+    }
     const { round, ballot } = this.#view;
     const signed = this.#signed.get(round, slot);
     if (signed !== undefined && !bytesEqual(signed, digest)) return this.#ctx.drop('accept', 'would-equivocate');
@@ -108,6 +119,25 @@ export class Acceptor implements VerifiedLog {
     const envelope = this.#ctx.auth.seal({ type: 'verify', ballot, slot, digest });
     this.#ownVerify.set(slot, envelope);
     out.broadcast(envelope);
+  }
+
+  /** Proposals whose slot's configuration became known: vote on them now. */
+  retryHeld(out: Outbox): void {
+    for (const [slot, held] of [...this.#held.entries()]) {
+      if (this.#ctx.membership(slot) === null) continue;
+      this.#held.delete(slot);
+      this.verify(slot, held.batch, held.digest, held.accept, out);
+    }
+  }
+
+  /** A member of the slot's configuration, in a ballot a quorum of it promised (the first ballot: everyone). */
+  #mayVote(slot: Slot): boolean {
+    const membership = this.#ctx.membership(slot);
+    if (membership === null) return false;
+    if (!isMember(membership, this.#ctx.id)) return (this.#ctx.drop('accept', 'not-member'), false);
+    const promisers = this.#view.promisers;
+    if (promisers !== null && !promisedBy(membership, promisers)) return (this.#ctx.drop('accept', 'unpromised-configuration'), false);
+    return true;
   }
 
   onVerify(from: NodeId, msg: Verify, envelope: SignedEnvelope, out: Outbox): void {
@@ -163,13 +193,14 @@ export class Acceptor implements VerifiedLog {
   }
 
   resetBallot(): void {
+    this.#held.clear();
     this.#verified.clear();
     this.#ownVerify.clear();
     this.#votes.clear();
   }
 
   forgetBelow(low: Slot): void {
-    for (const map of [this.#verified, this.#ownVerify, this.#prepared]) map.forgetBelow(low);
+    for (const map of [this.#verified, this.#ownVerify, this.#prepared, this.#held]) map.forgetBelow(low);
     this.#votes.forgetBelow(low);
     this.#signed.forgetBelow(low);
   }
@@ -183,7 +214,8 @@ export class Acceptor implements VerifiedLog {
     const own = this.#verified.get(slot);
     const second = this.#second();
     if (own === undefined || this.#view.status !== 'normal' || second.hasCast(slot)) return;
-    const votes = this.#votes.quorumFor(slot, toHex(own.digest), this.#ctx.quorum);
+    const membership = this.#ctx.membership(slot)!;
+    const votes = this.#votes.quorumFor(slot, toHex(own.digest), membership.phase2, (signer) => isMember(membership, signer));
     if (votes === null) return;
     const certificate: PreparedCertificate = { ballot: this.#view.ballot, slot, batch: own.batch, verifies: votes.map((v) => v.envelope) };
     this.#prepared.set(slot, certificate);

@@ -156,6 +156,13 @@ export class CatchUp {
     if (ctx.n > 1) this.catchUp((ctx.id + 1 + rng.int(ctx.n - 1)) % ctx.n, this.#peerDecidedUpTo, out);
   }
 
+  /** A node that is no member as far as it knows: ask a random peer for what it decided, whether or not one seems ahead. */
+  askAround(out: Outbox): void {
+    const { ctx, rng, learner } = this.#p;
+    if (this.#outstanding || ctx.n < 2) return;
+    this.catchUp((ctx.id + 1 + rng.int(ctx.n - 1)) % ctx.n, learner.firstUndecided + 1, out);
+  }
+
   /** A new retransmit period: each peer's share of state replies starts afresh. */
   newPeriod(): void {
     this.#served.clear();

@@ -8,6 +8,7 @@ import { snapshotOf, type StateSnapshot } from '../../core/replica.ts';
 import { SlotMap } from '../../core/slot-window.ts';
 import { changedPartRecords } from '../../core/state-transfer.ts';
 import type { ByzantineState } from '../../core/storage.ts';
+import { isMember } from '../../core/configuration.ts';
 import { oneBallot, VoteSet } from '../../core/vote-set.ts';
 import type { Checkpoint, CheckpointCertificate, SignedEnvelope } from '../../messages/types.ts';
 import { bytesEqual, toHex } from '../../../crypto/digest.ts';
@@ -81,7 +82,11 @@ export class Checkpoints {
     }
     const own = this.#own.get(msg.slot);
     if (own !== undefined && !bytesEqual(own.digest, msg.stateDigest)) this.#router.query(msg.slot, true, out);
-    const matching = this.#votes.quorumFor(msg.slot, digestHex, ctx.quorum);
+    // Reconfigurable: a quorum of the checkpoint slot's configuration, once it is known here (a
+    // member that far behind learns the state by catch-up instead).
+    const vouchers = ctx.membership(msg.slot);
+    if (vouchers === null) return NONE;
+    const matching = this.#votes.quorumFor(msg.slot, digestHex, vouchers.phase2, (signer) => isMember(vouchers, signer));
     if (matching === null) return NONE;
     const certificate: CheckpointCertificate = { slot: msg.slot, stateDigest: msg.stateDigest, signatures: matching.map((v) => v.envelope) };
     if (own !== undefined && bytesEqual(own.digest, msg.stateDigest)) return { kind: 'install', stable: { certificate, snapshot: own } };

@@ -24,11 +24,15 @@ export interface ClusterConfig {
   readonly clients: readonly ClientKey[];
 }
 
-/** Throws an Error with a one-line reason if the configuration cannot be used. */
-export function validateCluster(config: ClusterConfig): void {
-  const { n } = byzantineQuorums(config.f);
+/**
+ * Throws an Error with a one-line reason if the configuration cannot be used. A reconfigurable
+ * cluster's lists its whole `universe` (every node that may ever be a member, with its key, so a
+ * new member's key passes the one verification rule's check before any change can admit it).
+ */
+export function validateCluster(config: ClusterConfig, universe: number | null = null): void {
+  const n = universe ?? byzantineQuorums(config.f).n;
   if (config.members.length !== n) {
-    throw new Error(`cluster: f=${config.f} needs n=${n} members, got ${config.members.length}`);
+    throw new Error(universe === null ? `cluster: f=${config.f} needs n=${n} members, got ${config.members.length}` : `cluster: a universe of ${n} nodes needs ${n} members listed, got ${config.members.length}`);
   }
   const keys = new Set<string>();
   config.members.forEach((m, i) => {

@@ -1,5 +1,7 @@
 // Tunables of a Byzantine-mode node. Times are milliseconds of the driver's clock.
 import { BATCH_BYTES_PREFERRED, BATCH_COMMANDS_MAX, EAGER_SLOTS_DEFAULT, WATERMARK_SLOTS_MIN, PREPARED_CERTIFICATES_MAX, SIGNED_PAYLOAD_BYTES_MAX } from '../../base/limits.ts';
+import { validateReconfiguration, type Reconfiguration } from '../../core/config.ts';
+import { byzantineFaultsOf, byzantineQuorumOf } from '../../core/configuration.ts';
 import { byzantineQuorums, type QuorumSpec } from '../../core/quorum.ts';
 import { requireCount, requirePositive } from '../../core/validate.ts';
 import { batchBytesBudget, MAXIMAL_COMMAND_BATCH_BYTES, sealedBytesMax, type FrameShape } from './frame-budget.ts';
@@ -7,7 +9,15 @@ import { batchBytesBudget, MAXIMAL_COMMAND_BATCH_BYTES, sealedBytesMax, type Fra
 export interface ByzantineConfig {
   /** 'commit-reveal': acceptors bit-commit (Commitment to the leader, Reveal to learners) instead of Accepted. */
   readonly mode: 'byzantine' | 'commit-reveal';
+  /**
+   * A static cluster's quorums. With `reconfiguration`, each configuration's come from its members
+   * (configuration.ts, byzantineQuorumOf), and these are the bounds over every configuration the
+   * universe allows: n the universe, phase1 the promises a NewBallot may carry (one per node),
+   * phase2 the largest quorum, weak the f + 1 of the largest configuration (what a client needs).
+   */
   readonly quorums: QuorumSpec & { readonly weak: number };
+  /** Null: members 0..n−1 for good. Otherwise membership changes through the log (configuration.ts). */
+  readonly reconfiguration: Reconfiguration | null;
   /** Pipelining window α: slots the leader may open beyond the first undecided one. */
   readonly windowSlots: number;
   /** Undecided slots of its own below which a leader opens one per queued command at once (core/pipeline.ts). */
@@ -47,12 +57,22 @@ function defaultWatermarkSlots(quorums: ByzantineConfig['quorums']): number {
   return watermarkSlots;
 }
 
+/** The bounds over every configuration of a reconfigurable cluster (ByzantineConfig.quorums). */
+export function universeQuorums(reconfiguration: Reconfiguration): ByzantineConfig['quorums'] {
+  const n = reconfiguration.universe;
+  const f = byzantineFaultsOf(n);
+  const largest = byzantineQuorumOf(new Set(Array.from({ length: n }, (_, id) => id)));
+  return Object.freeze({ n, f, phase1: n, phase2: largest.phase2, weak: f + 1 });
+}
+
 export function defaultByzantineConfig(f: number, overrides: Partial<ByzantineConfig> = {}): ByzantineConfig {
-  const quorums = overrides.quorums ?? byzantineQuorums(f);
+  const reconfiguration = overrides.reconfiguration ?? null;
+  const quorums = overrides.quorums ?? (reconfiguration === null ? byzantineQuorums(f) : universeQuorums(reconfiguration));
   const watermarkSlots = overrides.watermarkSlots ?? defaultWatermarkSlots(quorums);
   const config: ByzantineConfig = {
     mode: 'byzantine',
     quorums,
+    reconfiguration,
     windowSlots: 8,
     eagerSlots: EAGER_SLOTS_DEFAULT,
     batchCommandsMax: 32,
@@ -76,6 +96,7 @@ export function validateByzantineConfig(c: ByzantineConfig): void {
   requireCount('watermarkSlots', c.watermarkSlots, PREPARED_CERTIFICATES_MAX);
   requireCount('windowSlots', c.windowSlots, c.watermarkSlots);
   requireCount('eagerSlots', c.eagerSlots, PREPARED_CERTIFICATES_MAX);
+  if (c.reconfiguration !== null) validateByzantineReconfiguration(c);
   if (c.watermarkSlots < 2 * c.checkpointInterval) {
     throw new RangeError('config.watermarkSlots must be at least 2 × checkpointInterval, or the log stalls before a checkpoint stabilizes');
   }
@@ -86,6 +107,13 @@ export function validateByzantineConfig(c: ByzantineConfig): void {
   requirePositive('backoffMaxMs', c.backoffMaxMs);
   requirePositive('catchupRetryMs', c.catchupRetryMs);
   if (c.progressTimeoutMs <= 2 * c.retransmitMs) throw new RangeError('config.progressTimeoutMs must exceed two retransmit periods');
+}
+
+function validateByzantineReconfiguration(c: ByzantineConfig): void {
+  const r = c.reconfiguration!;
+  if (r.universe !== c.quorums.n) throw new RangeError(`config.reconfiguration.universe ${r.universe} must be quorums.n ${c.quorums.n}`);
+  validateReconfiguration(r, 0);
+  if (r.members.length < 4) throw new RangeError(`config.reconfiguration.members: a Byzantine configuration needs at least 4 members (3f+1, f ≥ 1), got ${r.members.length}`);
 }
 
 /** Every message a member seals must fit one frame, and a slot must hold at least one maximal command. */

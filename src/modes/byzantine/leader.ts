@@ -1,14 +1,19 @@
 // The leader (proposer) of a Byzantine ballot: queues client commands, packs them into batches
 // within the frame budget, and sends Accept(b, s, batch) for slots within the pipelining window
-// and the watermarks; Accepts not yet decided go out again every few periods.
+// and the watermarks; Accepts not yet decided go out again every few periods. In a reconfigurable
+// cluster it opens slot s only once it knows the configuration of s, as a member of it, with a
+// quorum of it among its ballot's promisers; with nothing queued it fills the slots a decided
+// change waits for with no-ops, so the change takes effect without client load.
 import { CLIENT_QUEUE_MAX, IDLE_HEARTBEAT_PERIODS, LEADER_RESEND_PERIODS } from '../../base/limits.ts';
 import { commandKey, type Command, type Slot } from '../../base/types.ts';
+import { isMember } from '../../core/configuration.ts';
 import type { Outbox } from '../../core/outbox.ts';
 import { mayOpenSlot } from '../../core/pipeline.ts';
 import type { Replica } from '../../core/replica.ts';
 import { SlotMap } from '../../core/slot-window.ts';
 import { commandSize } from '../../messages/codec.ts';
 import type { Accept, CertifiedEntry } from '../../messages/types.ts';
+import { promisedBy } from './certificates.ts';
 import type { BallotView, Flight, ReplicaContext } from './context.ts';
 import { batchBytesOf } from './frame-budget.ts';
 import type { Watermarks } from './watermarks.ts';
@@ -49,17 +54,18 @@ export class Leader {
     if (!this.#view.isLeader) return;
     const { config, auth } = this.#ctx;
     const high = Math.min(firstUndecided + config.windowSlots, this.#window.high);
-    while (
-      mayOpenSlot({
+    for (;;) {
+      const fill = this.#queue.length === 0 && this.#nextSlot < this.#ctx.settledFrom() && this.#nextSlot < high;
+      const open = mayOpenSlot({
         eagerSlots: config.eagerSlots,
         openSlots: this.#inFlight.size,
         windowHasRoom: this.#nextSlot < high,
         queued: this.#queue.length > 0,
         batchFull: this.#queue.length >= config.batchCommandsMax || batchBytesOf(this.#queue.length, this.#queueBytes) > config.batchBytesMax,
-      })
-    ) {
-      const commands = this.#takeBatch();
-      if (commands.length === 0) return;
+      });
+      if (!(open || fill) || (this.#ctx.reconfigurable && this.#mayOpen(this.#nextSlot) !== true)) return;
+      const commands = fill ? [] : this.#takeBatch();
+      if (commands.length === 0 && !fill) return;
       const slot = this.#nextSlot++;
       const accept: Accept = { type: 'accept', ballot: this.#view.ballot, slot, batch: { commands }, decidedUpTo: firstUndecided };
       const envelope = auth.seal(accept);
@@ -83,6 +89,19 @@ export class Leader {
         out.broadcastToPeers(flight.envelope);
       }
     }
+  }
+
+  /** The next slot's configuration is known, and we may not open it in this ballot: only a new ballot goes on. */
+  stalled(): boolean {
+    return this.#ctx.reconfigurable && this.#mayOpen(this.#nextSlot) === false;
+  }
+
+  /** Whether we may open `slot`: null while its configuration is not known here (the window stalls). */
+  #mayOpen(slot: Slot): boolean | null {
+    const membership = this.#ctx.membership(slot);
+    if (membership === null) return null;
+    const promisers = this.#view.promisers;
+    return isMember(membership, this.#ctx.id) && (promisers === null || promisedBy(membership, promisers));
   }
 
   decided(entry: CertifiedEntry): void {

@@ -8,9 +8,16 @@
 // This file only routes each message to the role that owns it, one file per role (the acceptor's
 // sign-once rule in acceptor.ts), and does what touches several roles: a decision, a stable
 // checkpoint, leaving or joining a ballot.
+//
+// With reconfiguration (core/configuration.ts) every node of the universe runs, member or not;
+// each role counts the votes for a slot against the slot's configuration, a vote whose
+// configuration is not known yet waits until it is, and a leader outside the configuration of
+// its next slot (or without a quorum of its promises) steps down (docs/PROTOCOL.md).
 import type { Ballot, NodeId, Slot } from '../../base/types.ts';
 import { assert } from '../../base/assert.ts';
-import { VOTE_RESEND_PERIODS } from '../../base/limits.ts';
+import { RECONFIG_WINDOW_SLOTS, VOTE_RESEND_PERIODS } from '../../base/limits.ts';
+import type { Reconfiguration } from '../../core/config.ts';
+import { byzantineQuorumOf, ConfigurationHistory, isMember } from '../../core/configuration.ts';
 import type { Effect, TimerName } from '../../core/effects.ts';
 import { Outbox } from '../../core/outbox.ts';
 import type { ProtocolNode, WorkingBallot } from '../../core/protocol.ts';
@@ -53,6 +60,13 @@ export interface ByzantineNodeOptions {
   readonly app: StateMachine;
   /** The mode's second vote; plain Accepted when absent. Commit-reveal passes its own (src/modes/build.ts). */
   readonly secondVote?: SecondVoteFactory;
+  /** Lets mutation tests substitute a configuration history (one that skips the window). */
+  readonly makeConfigurations?: (reconfiguration: Reconfiguration) => ConfigurationHistory;
+}
+
+/** A reconfigurable Byzantine cluster's configuration history: quorums of ⌈(n + f + 1)/2⌉ of each configuration's n. */
+export function byzantineConfigurations(r: Reconfiguration): ConfigurationHistory {
+  return new ConfigurationHistory(r.members, r.universe, RECONFIG_WINDOW_SLOTS, byzantineQuorumOf);
 }
 
 export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
@@ -72,6 +86,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
   readonly #catchUp: CatchUp;
   readonly #clients: Clients;
   #retransmits = 0;
+  /** The first undecided slot when held votes were last retried (reconfigurable clusters). */
+  #heldAt = -1;
 
   constructor(options: ByzantineNodeOptions) {
     super();
@@ -79,8 +95,11 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
     assert(config.mode === 'byzantine' || options.secondVote !== undefined, `${config.mode} mode needs its second vote`);
     this.id = id;
     this.config = config;
-    this.replica = new Replica(options.app);
-    const ctx = (this.#ctx = replicaContext(id, config, auth, this.stats));
+    const { reconfiguration } = config;
+    const history = reconfiguration === null ? null : (options.makeConfigurations ?? byzantineConfigurations)(reconfiguration);
+    this.replica = new Replica(options.app, history);
+    const log = history === null ? null : { configurations: history, firstUndecided: () => this.#learner.firstUndecided, low: () => this.#window.low };
+    const ctx = (this.#ctx = replicaContext(id, config, auth, this.stats, log));
     const state = options.state.byzantine;
     this.#checkpoints = new Checkpoints(ctx, (this.#window = new Watermarks(config.watermarkSlots, config.checkpointInterval, 0)), this, state);
     const stable = this.#checkpoints.stable;
@@ -89,11 +108,12 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
       this.replica.restore(stable.snapshot);
     }
     const window = this.#window;
-    this.#learner = new Learner(state.certified, window.low);
+    this.#learner = new Learner(state.certified, window.low, history);
     const isDecided = (slot: Slot): boolean => this.#learner.has(slot);
     const view = (this.#view = new ViewChange(
       { ctx, window, rng, gatherer: () => this.#gatherer, preparedFrom: (low) => this.#acceptor.preparedFrom(low), stable: () => this.#checkpoints.stable,
-        resetBallot: () => this.#resetBallot(), left: (out) => this.#clients.stopWatching(out), joined: (choice, out) => this.#joined(choice, out) },
+        resetBallot: () => this.#resetBallot(), left: (out) => this.#clients.stopWatching(out), joined: (choice, out) => this.#joined(choice, out),
+        behind: (peer, slot, out) => this.#catchUp.catchUp(peer, slot, out) },
       state,
     ));
     this.#gatherer = new EvidenceGatherer(ctx, view, window, (slot, round) => this.#second.ownEvidence(slot, round));
@@ -156,6 +176,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
         const inner = this.#ctx.auth.open(envelope);
         if (inner !== null) this.#handle(this.id, inner, envelope, out);
       }
+      this.#retryHeld(out);
       this.#executeDecided(out);
       this.#leader.propose(this.#learner.firstUndecided, out);
       if (out.local.length === 0) return;
@@ -239,12 +260,15 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
 
   #retransmit(out: Outbox): void {
     if (this.#view.retransmit(out)) return;
+    // Not a member (yet, or any more): we may lag behind the change that made us one, with no leader to hear it from.
+    if (this.#ctx.reconfigurable && !isMember(this.#ctx.current(), this.id) && this.#retransmits % VOTE_RESEND_PERIODS === 0) this.#catchUp.askAround(out);
     // Every other period, votes for slots still undecided here go out again: some were lost.
     if (++this.#retransmits % VOTE_RESEND_PERIODS === 0) {
       for (const slot of this.#acceptor.verifiedSlots()) if (!this.#learner.has(slot)) this.#acceptor.resend(slot, out);
       this.#second.chase(out);
     }
     if (!this.isLeader) return;
+    if (this.#leader.stalled()) return this.#view.stepDown(out);
     this.#leader.retransmit(this.#learner.firstUndecided, this.#second.leaderFlights(), (slot) => this.#learner.has(slot), out);
   }
 
@@ -274,6 +298,16 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
   }
 
   // --- What touches every role ---------------------------------------------------------------
+
+  /** Decisions made configurations known: count the votes that waited for them. */
+  #retryHeld(out: Outbox): void {
+    if (!this.#ctx.reconfigurable) return;
+    while (this.#heldAt !== this.#learner.firstUndecided) {
+      this.#heldAt = this.#learner.firstUndecided;
+      this.#acceptor.retryHeld(out);
+      this.#second.retryHeld(out);
+    }
+  }
 
   #executeDecided(out: Outbox): void {
     const before = this.replica.executedUpTo;

@@ -5,6 +5,7 @@
 // (../commit-reveal/reveal-vote.ts). The node holds one implementation and never asks which.
 import type { NodeId, Slot } from '../../base/types.ts';
 import type { Outbox } from '../../core/outbox.ts';
+import { isMember } from '../../core/configuration.ts';
 import { VoteSet } from '../../core/vote-set.ts';
 import type { Accepted, SignedEnvelope } from '../../messages/types.ts';
 import { toHex } from '../../../crypto/digest.ts';
@@ -35,6 +36,8 @@ export interface SecondVote {
   /** As leader, each retransmit period: what we sent for undecided slots and may resend. */
   leaderFlights(): Iterable<[Slot, { readonly envelope: SignedEnvelope; age: number }]>;
   decided(slot: Slot): void;
+  /** A reconfigurable cluster: decisions made more configurations known; count the votes that waited for theirs. */
+  retryHeld(out: Outbox): void;
   /** We left the ballot: our votes of it are of no further use. */
   resetBallot(): void;
   forgetBelow(low: Slot): void;
@@ -68,6 +71,8 @@ export class AcceptedVote implements SecondVote {
   readonly #own = new SlotMap<SignedEnvelope>();
   /** Each acceptor's latest vote per slot: votes of different ballots never add up. */
   readonly #votes = new VoteSet<Vote>({ compare: (a, b) => a.round - b.round, key: (v) => `${v.round}/${v.digestHex}` });
+  /** Slots with votes waiting for their configuration to be known here (reconfigurable clusters). */
+  readonly #held = new Set<Slot>();
 
   constructor(parts: SecondVoteParts) {
     this.#parts = parts;
@@ -113,6 +118,11 @@ export class AcceptedVote implements SecondVote {
 
   decided(slot: Slot): void {
     this.#votes.forget(slot);
+    this.#held.delete(slot);
+  }
+
+  retryHeld(out: Outbox): void {
+    for (const slot of [...this.#held]) if (this.#parts.ctx.membership(slot) !== null) this.#tryDecide(slot, out);
   }
 
   resetBallot(): void {
@@ -122,6 +132,7 @@ export class AcceptedVote implements SecondVote {
   forgetBelow(low: Slot): void {
     this.#own.forgetBelow(low);
     this.#votes.forgetBelow(low);
+    for (const slot of this.#held) if (slot < low) this.#held.delete(slot);
   }
 
   footprint(): Record<string, number> {
@@ -146,7 +157,10 @@ export class AcceptedVote implements SecondVote {
   #tryDecide(slot: Slot, out: Outbox): void {
     const { ctx, router } = this.#parts;
     if (this.#parts.isDecided(slot)) return;
-    const group = this.#votes.firstQuorum(slot, ctx.quorum);
+    const membership = ctx.membership(slot);
+    this.#held.delete(slot);
+    if (membership === null) return void this.#held.add(slot);
+    const group = this.#votes.firstQuorum(slot, membership.phase2, (signer) => isMember(membership, signer));
     if (group === null) return;
     // The vote that completed the quorum: its signer has just shown it holds the decision.
     const { digestHex, round, envelope } = group[group.length - 1]!;

@@ -4,7 +4,8 @@
 // next leader gathers 2f+1 promises into a NewBallot; every acceptor recomputes the leader's
 // choice (certificates.ts) and joins only if it matches. Timeouts back off per failed ballot.
 import type { Ballot, NodeId } from '../../base/types.ts';
-import { ROUND_MAX, ROUNDS_AHEAD_PER_MEMBER } from '../../base/limits.ts';
+import { RECONFIG_WINDOW_SLOTS, ROUND_MAX, ROUNDS_AHEAD_PER_MEMBER } from '../../base/limits.ts';
+import { isMember } from '../../core/configuration.ts';
 import type { Outbox } from '../../core/outbox.ts';
 import type { Rng } from '../../core/rng.ts';
 import type { ByzantineState } from '../../core/storage.ts';
@@ -13,7 +14,7 @@ import type { CertifiedPromise, NewBallot, PreparedCertificate, SignedEnvelope }
 import type { SignedPayload } from './auth.ts';
 import { Backoff } from './backoff.ts';
 import { Suspicions } from './suspicions.ts';
-import { checkNewBallot, validPromise, type BallotChoice } from './certificates.ts';
+import { checkNewBallot, chooseFromPromises, promisedBy, unjudgeableSlot, validPromise, type BallotChoice } from './certificates.ts';
 import type { Stable } from './checkpoints.ts';
 import { leaderOf } from './cluster.ts';
 import type { BallotView, ReplicaContext } from './context.ts';
@@ -36,6 +37,8 @@ export interface ViewChangeParts {
   readonly left: (out: Outbox) => void;
   /** We joined `round` by a NewBallot whose choice every role now acts on. */
   readonly joined: (choice: BallotChoice, out: Outbox) => void;
+  /** A reconfigurable cluster: `peer` sent what we cannot judge before every slot below `slot` is decided here. */
+  readonly behind: (peer: NodeId, slot: number, out: Outbox) => void;
 }
 
 interface Signed {
@@ -57,6 +60,7 @@ export class ViewChange implements BallotView {
   /** Built from persisted state of an earlier incarnation. */
   readonly #restarted: boolean;
   #joinedBy: SignedEnvelope | null = null;
+  #promisers: readonly NodeId[] | null = null;
   #newBallotSent = false;
   /** Who suspects which round: we leave ours once f+1 members do. */
   readonly suspicions: Suspicions;
@@ -81,6 +85,8 @@ export class ViewChange implements BallotView {
       if (by !== null && by.signer === ctx.id && leaderOf(round, this.#n) !== ctx.id) this.#ownPromise = by;
     } else {
       this.#joinedBy = by;
+      const newBallot = ctx.auth.open(by);
+      if (newBallot?.type === 'new-ballot') this.#promisers = newBallot.promises.map((e) => e.signer);
     }
   }
 
@@ -110,6 +116,15 @@ export class ViewChange implements BallotView {
 
   roundInReach(ballot: Ballot): boolean {
     return ballot.round >= 1 && ballot.round <= this.roundsAheadMax && ballot.leader === leaderOf(ballot.round, this.#n);
+  }
+
+  get promisers(): readonly NodeId[] | null {
+    return this.#promisers;
+  }
+
+  /** As leader, we cannot go on in this ballot (not a member of the next slot's configuration, or no quorum of it promised): leave it. */
+  stepDown(out: Outbox): void {
+    this.#leave(this.#round + 1, out);
   }
 
   get promiseCount(): number {
@@ -145,6 +160,11 @@ export class ViewChange implements BallotView {
     const previous = this.#promises.get(from);
     if (previous !== undefined && previous.round >= msg.ballot.round) return;
     if (msg.ballot.round < this.#round || msg.ballot.round > this.roundsAheadMax) return ctx.drop('certified-promise', 'round-out-of-range');
+    const unjudgeable = from === ctx.id ? null : unjudgeableSlot(ctx.certificates, msg);
+    if (unjudgeable !== null) {
+      this.#p.behind(from, unjudgeable - RECONFIG_WINDOW_SLOTS + 1, out);
+      return ctx.drop('certified-promise', 'configuration-unknown');
+    }
     if (!valid()) return ctx.drop('certified-promise', 'bad-certificate');
     this.#promises.set(from, { round: msg.ballot.round, envelope });
     this.#follow(out);
@@ -166,12 +186,21 @@ export class ViewChange implements BallotView {
     const { ctx } = this.#p;
     const gatherer = this.#p.gatherer();
     // The promises it carries may be the other half of a split promise, whatever becomes of it.
+    let unjudgeable: number | null = null;
     for (const promise of msg.promises.slice(0, this.#n)) {
       const inner = ctx.certificates.open(promise);
       if (inner !== null) gatherer.observe(promise, inner, out);
       else ctx.drop('new-ballot', 'bad-promise');
+      if (inner?.type !== 'certified-promise') continue;
+      const slot = Math.max(unjudgeableSlot(ctx.certificates, inner) ?? -1, ctx.reconfigurable && ctx.membership(inner.checkpoint?.slot ?? 0) === null ? inner.checkpoint!.slot : -1);
+      if (slot >= 0) unjudgeable = Math.max(unjudgeable ?? 0, slot);
     }
     if (msg.ballot.round < this.#round || (msg.ballot.round === this.#round && this.#status === 'normal')) return;
+    // Not yet ours to judge (no fault of the leader's): catch up; our promise, repeated, brings the NewBallot again.
+    if (unjudgeable !== null) {
+      this.#p.behind(from, unjudgeable - RECONFIG_WINDOW_SLOTS + 1, out);
+      return ctx.drop('new-ballot', 'configuration-unknown');
+    }
     const result = checkNewBallot(ctx.certificates, msg, from);
     if (!result.ok) {
       // Signed by the ballot's leader yet unjustified by its own contents: provable.
@@ -185,6 +214,7 @@ export class ViewChange implements BallotView {
     this.#round = msg.ballot.round;
     this.#status = 'normal';
     this.#joinedBy = envelope;
+    this.#promisers = result.choice.promisers;
     this.#ownPromise = null;
     this.suspicions.withdraw();
     out.persist([{ type: 'joined', round: this.#round, by: envelope }]);
@@ -285,7 +315,16 @@ export class ViewChange implements BallotView {
       .sort(([a], [b]) => a - b)
       .map(([, p]) => p.envelope);
     if (envelopes.length < ctx.quorum) return;
+    if (ctx.reconfigurable) {
+      // Only a member leads, on a quorum of the configuration it starts in, and only with a
+      // NewBallot it would itself judge justified (the configuration of its checkpoint's slot
+      // may differ from ours); every promise goes along, since a later slot's configuration (new
+      // members) may need more of them.
+      const current = ctx.current();
+      if (!isMember(current, ctx.id) || !promisedBy(current, envelopes.map((e) => e.signer))) return;
+      if (!chooseFromPromises(ctx.certificates, this.ballot, envelopes).ok) return;
+    }
     this.#newBallotSent = true;
-    out.broadcast(ctx.auth.seal({ type: 'new-ballot', ballot: this.ballot, promises: envelopes.slice(0, ctx.quorum) }));
+    out.broadcast(ctx.auth.seal({ type: 'new-ballot', ballot: this.ballot, promises: ctx.reconfigurable ? envelopes : envelopes.slice(0, ctx.quorum) }));
   }
 }

@@ -53,22 +53,29 @@ export class RevealLedger {
   }
 
   /**
-   * 2f+1 acceptors whose keys open their boxes to one digest in one ballot, for which `batchOf`
+   * 2f+1 acceptors (`quorum` of those `counts` admits: a reconfigurable cluster's slot's
+   * configuration) whose keys open their boxes to one digest in one ballot, for which `batchOf`
    * knows the batch: the decision and its certificate (the boxes, then the keys).
    */
-  decision(slot: Slot, batchOf: (digestHex: string) => Batch | undefined): { readonly entry: CertifiedEntry; readonly round: number } | null {
+  decision(
+    slot: Slot,
+    batchOf: (digestHex: string) => Batch | undefined,
+    quorum = this.quorum,
+    counts: (signer: NodeId) => boolean = () => true,
+  ): { readonly entry: CertifiedEntry; readonly round: number } | null {
     const groups = new Map<string, { box: Box; key: Key }[]>();
     for (const [signer, key] of this.keys.entries(slot)) {
+      if (!counts(signer)) continue;
       const box = this.boxes.get(slot, signer);
       if (box === undefined || box.ballot.round !== key.ballot.round || !this.opensBox(box, key, slot)) continue;
       const id = `${key.ballot.round}/${toHex(key.digest)}`;
       const group = groups.get(id) ?? [];
       group.push({ box, key });
       groups.set(id, group);
-      if (group.length < this.quorum) continue;
+      if (group.length < quorum) continue;
       const batch = batchOf(toHex(key.digest));
       if (batch === undefined) continue;
-      const chosen = group.slice(0, this.quorum);
+      const chosen = group.slice(0, quorum);
       const accepteds = [...chosen.map((p) => p.box.envelope), ...chosen.map((p) => p.key.envelope)];
       return { entry: { slot, batch, accepteds }, round: key.ballot.round };
     }

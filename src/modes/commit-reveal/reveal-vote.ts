@@ -3,9 +3,12 @@
 // straight to every learner. The leader bundles 2f+1 commitments with the batch; a learner decides
 // once 2f+1 reveals open their commitments to one digest (ledger.ts). A learner asks an acceptor
 // whose commitment or reveal is missing, and suspects it when the ask goes unanswered: withholding
-// is never provable, only suspected. Contradictions are proofs.
+// is never provable, only suspected. Contradictions are proofs. In a reconfigurable cluster the
+// quorums are of the slot's configuration, counting its members only, and a slot whose
+// configuration is not known yet waits until it is (as in second-vote.ts).
 import { REVEAL_ASKS_BEFORE_SUSPICION } from '../../base/limits.ts';
 import type { Batch, NodeId, Slot } from '../../base/types.ts';
+import { isMember } from '../../core/configuration.ts';
 import type { Outbox } from '../../core/outbox.ts';
 import { RoundSlotMap, SlotMap } from '../../core/slot-window.ts';
 import { roundSlotOf } from '../../core/storage.ts';
@@ -33,6 +36,8 @@ export class RevealVote implements SecondVote {
   readonly #bundlesSent = new SlotMap<Flight>();
   /** Reveal requests sent per slot and acceptor, so a withholder is suspected once, after a request went unanswered. */
   readonly #asks = new SlotMap<Map<NodeId, number>>();
+  /** Slots with votes waiting for their configuration to be known here (reconfigurable clusters). */
+  readonly #held = new Set<Slot>();
 
   constructor(parts: SecondVoteParts) {
     this.#p = parts;
@@ -130,7 +135,12 @@ export class RevealVote implements SecondVote {
     return this.#bundlesSent;
   }
 
+  retryHeld(out: Outbox): void {
+    for (const slot of [...this.#held]) if (this.#p.ctx.membership(slot) !== null) this.#tryDecide(slot, out);
+  }
+
   decided(slot: Slot): void {
+    this.#held.delete(slot);
     this.#ledger.forget(slot);
     for (const map of [this.#bundleBatches, this.#bundlesSent, this.#asks]) map.delete(slot);
   }
@@ -142,6 +152,7 @@ export class RevealVote implements SecondVote {
   forgetBelow(low: Slot): void {
     this.#ledger.forgetBelow(low);
     this.#keys.forgetBelow(low);
+    for (const slot of this.#held) if (slot < low) this.#held.delete(slot);
     for (const map of [this.#ownCommitment, this.#ownReveal, this.#bundleBatches, this.#bundlesSent, this.#asks]) map.forgetBelow(low);
   }
 
@@ -163,8 +174,10 @@ export class RevealVote implements SecondVote {
     const { ctx, view, verified } = this.#p;
     const own = verified.verifiedAt(slot);
     if (own === undefined || this.#bundlesSent.has(slot)) return;
-    const boxes = this.#ledger.boxesOf(slot, view.round);
-    if (boxes.length < ctx.quorum) return;
+    // We verified the slot, so we know its configuration; only its members' commitments count.
+    const membership = ctx.membership(slot)!;
+    const boxes = this.#ledger.boxesOf(slot, view.round).filter((box) => isMember(membership, box.signer));
+    if (boxes.length < membership.phase2) return;
     const envelope = ctx.auth.seal({ type: 'bundle', ballot: view.ballot, slot, batch: own.batch, commitments: boxes });
     this.#bundlesSent.set(slot, { envelope, age: 0 });
     out.broadcast(envelope);
@@ -176,7 +189,9 @@ export class RevealVote implements SecondVote {
     // Each bundle may leave a batch behind (bundleBatches): only from ballots we could join.
     if (!view.roundInReach(msg.ballot)) return ctx.drop('bundle', 'round-out-of-range');
     if (!this.#open(msg.slot)) return;
-    if (msg.commitments.length < ctx.quorum || msg.commitments.length > ctx.n) return ctx.drop('bundle', 'too-few-commitments');
+    // A slot whose configuration we do not know yet: its commitments are kept, and counted once we do.
+    const quorum = ctx.membership(msg.slot)?.phase2 ?? 1;
+    if (msg.commitments.length < quorum || msg.commitments.length > ctx.n) return ctx.drop('bundle', 'too-few-commitments');
     const signers = new Set<NodeId>();
     for (const envelope of msg.commitments) {
       const box = signers.has(envelope.signer) ? null : ctx.certificates.open(envelope);
@@ -213,7 +228,11 @@ export class RevealVote implements SecondVote {
   #tryDecide(slot: Slot, out: Outbox): void {
     const { isDecided, verified, router } = this.#p;
     if (isDecided(slot)) return;
-    const decision = this.#ledger.decision(slot, (digestHex) => this.#bundleBatches.get(slot)?.get(digestHex) ?? verified.batchFor(slot, digestHex));
+    const membership = this.#p.ctx.membership(slot);
+    this.#held.delete(slot);
+    if (membership === null) return void this.#held.add(slot);
+    const batchOf = (digestHex: string) => this.#bundleBatches.get(slot)?.get(digestHex) ?? verified.batchFor(slot, digestHex);
+    const decision = this.#ledger.decision(slot, batchOf, membership.phase2, (signer) => isMember(membership, signer));
     if (decision !== null) router.decide(decision.entry, out, decision.round);
   }
 
