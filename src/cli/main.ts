@@ -21,7 +21,7 @@ commands:
     --seed-start S         first seed (0..2^31, default 1)
     --commands N           client commands per run (1..10000, default 50)
     --faults LIST          e.g. drop=0.1,dup=0.05,reorder,partition,crash (default none);
-                           churn (crash mode): members added, removed and replaced through
+                           churn: members added, removed and replaced through
                            the log during the fault phase, each effective α slots later
     --eager-slots N        the leader opens a slot per command while fewer than N of its
                            slots are undecided, then batches (default: the whole window;

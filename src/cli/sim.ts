@@ -160,8 +160,8 @@ async function parseSimArgs(argv: readonly string[]): Promise<SimArgs> {
   } catch (e) {
     throw new UsageError(oneLine((e as Error).message));
   }
-  if (faults.churn && (mode !== 'crash' || quorums !== null || auxiliaries > 0)) {
-    throw new UsageError('--faults churn (membership changes through the log) is for crash mode with majority quorums, without --cheap, --nodes, --q1 or --q2');
+  if (faults.churn && (quorums !== null || auxiliaries > 0)) {
+    throw new UsageError('--faults churn (membership changes through the log) needs the default quorums: not with --cheap, --nodes, --q1 or --q2');
   }
   if (seedStart + seeds - 1 > SEED_MAX) {
     throw new UsageError(`--seed-start ${seedStart} with --seeds ${seeds} runs past the largest seed ${SEED_MAX}`);

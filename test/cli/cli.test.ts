@@ -52,6 +52,13 @@ describe('byzpaxos sim', () => {
     expect(text.stdout).toMatch(/^sim: mode=crash n=5 f=1 q1=4 q2=2 seed 1,/);
   });
 
+  it('membership churn in every mode: --faults churn stays safe and live, a Byzantine cluster growing from 4 toward 7', () => {
+    for (const mode of ['crash', 'byzantine', 'commit-reveal']) {
+      const out = simJson('--mode', mode, '--seeds', '2', '--commands', '20', '--faults', 'drop=0.05,crash,churn');
+      expect(out, mode).toMatchObject({ mode, safetyViolations: [], livenessFailures: 0, completed: 40 });
+    }
+  });
+
   it('Cheap Paxos (crash mode): --cheap runs f+1 main members and f auxiliary acceptors, safe under faults', () => {
     const out = simJson('--cheap', '--f', '2', '--seeds', '3', '--commands', '20', '--faults', 'drop=0.1,reorder,partition,crash');
     expect(out).toMatchObject({ mode: 'crash', n: 5, f: 2, auxiliaries: 2, quorums: { phase1: 3, phase2: 3 }, safetyViolations: [], livenessFailures: 0, completed: 60 });
@@ -86,6 +93,7 @@ describe('bad command lines exit 2 with one line naming the problem', () => {
     [['sim', '--seeds', '0'], /--seeds/],
     [['sim', '--faults', 'drop=2'], /--faults: drop/],
     [['sim', '--faults', 'bogus'], /--faults: unknown fault 'bogus'/],
+    [['sim', '--cheap', '--faults', 'churn'], /--faults churn .* needs the default quorums/],
     [['sim', '--mode', 'bogus'], /--mode must be one of crash, byzantine, commit-reveal; got 'bogus'/],
     [['sim', '--mode', 'commit-reveal', '--f', '4'], /--f must be an integer in 1\.\.3/],
     [['sim', '--evidence-out', 'ev'], /--evidence-out needs --mode byzantine or commit-reveal \(got --mode crash\)/],
