@@ -14,7 +14,7 @@ import { SafetyChecker } from './checker.ts';
 import { Clients } from './clients.ts';
 import { Churn, churnReconfiguration } from './churn.ts';
 import { ConfigurationHistory, StaticConfiguration } from '../core/configuration.ts';
-import { byzantineConfigurations } from '../modes/byzantine/node.ts';
+import { byzantineConfigurations } from '../modes/byzantine/membership.ts';
 import { chooseAdversaries, Cluster } from './cluster.ts';
 import { EventQueue } from './event-queue.ts';
 import { scheduleFaults } from './fault-schedule.ts';

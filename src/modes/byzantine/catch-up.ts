@@ -9,8 +9,9 @@ import type { Replica } from '../../core/replica.ts';
 import type { Rng } from '../../core/rng.ts';
 import { partsFor, STATE_REPLIES_PER_PEER_PER_PERIOD, StateTransfer } from '../../core/state-transfer.ts';
 import { certifiedEntrySize, encodedSize, stateDigestOf } from '../../messages/codec.ts';
-import type { CatchupRequest, CertifiedCatchupReply, CertifiedEntry, Heartbeat, StateManifest, StateParts, StateRequest } from '../../messages/types.ts';
+import type { CatchupRequest, CertifiedCatchupReply, CertifiedEntry, CheckpointCertificate, Heartbeat, StateManifest, StateParts, StateRequest } from '../../messages/types.ts';
 import { bytesEqual } from '../../../crypto/digest.ts';
+import type { SignedPayload } from './auth.ts';
 import { validCheckpoint, validCommit } from './certificates.ts';
 import type { Checkpoints, Stable } from './checkpoints.ts';
 import { leaderOf } from './cluster.ts';
@@ -48,6 +49,40 @@ export class CatchUp {
     const { view, ctx } = this.#p;
     if (msg.ballot.round !== view.round || from !== leaderOf(view.round, ctx.n)) return;
     this.catchUp(from, msg.decidedUpTo, out);
+  }
+
+  /** Heartbeats, catch-up and state transfer; false for any other message. */
+  handle(from: NodeId, msg: SignedPayload, out: Outbox): boolean {
+    switch (msg.type) {
+      case 'heartbeat':
+        this.onHeartbeat(from, msg, out);
+        return true;
+      case 'catchup-request':
+        this.onCatchupRequest(from, msg, out);
+        return true;
+      case 'certified-catchup-reply':
+        this.onCatchupReply(from, msg, out);
+        return true;
+      case 'state-manifest':
+        this.onStateManifest(from, msg, out);
+        return true;
+      case 'state-request':
+        this.onStateRequest(from, msg, out);
+        return true;
+      case 'state-parts':
+        this.onStateParts(from, msg, out);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** A ballot we joined settles the slots below its checkpoint: install it from our own snapshot, or fetch its state from a promiser. */
+  adopt(checkpoint: CheckpointCertificate, promisers: readonly NodeId[], out: Outbox): void {
+    if (checkpoint.slot <= this.#p.window.low) return;
+    if (this.#p.replica.executedUpTo < checkpoint.slot) return this.catchUp(promisers.find((p) => p !== this.#p.ctx.id) ?? 0, checkpoint.slot, out);
+    const own = this.#p.checkpoints.ownSnapshot(checkpoint.slot);
+    if (own !== undefined) this.#p.install({ certificate: checkpoint, snapshot: own }, out);
   }
 
   catchUp(peer: NodeId, theirDecidedUpTo: Slot, out: Outbox): void {

@@ -8,16 +8,12 @@
 // This file only routes each message to the role that owns it, one file per role (the acceptor's
 // sign-once rule in acceptor.ts), and does what touches several roles: a decision, a stable
 // checkpoint, leaving or joining a ballot.
-//
-// With reconfiguration (core/configuration.ts) every node of the universe runs, member or not;
-// each role counts the votes for a slot against the slot's configuration, a vote whose
-// configuration is not known yet waits until it is, and a leader outside the configuration of
-// its next slot (or without a quorum of its promises) steps down (docs/PROTOCOL.md).
+// With reconfiguration every node of the universe runs, member or not (membership.ts).
 import type { Ballot, NodeId, Slot } from '../../base/types.ts';
 import { assert } from '../../base/assert.ts';
-import { RECONFIG_WINDOW_SLOTS, VOTE_RESEND_PERIODS } from '../../base/limits.ts';
+import { VOTE_RESEND_PERIODS } from '../../base/limits.ts';
 import type { Reconfiguration } from '../../core/config.ts';
-import { byzantineQuorumOf, ConfigurationHistory, isMember } from '../../core/configuration.ts';
+import type { ConfigurationHistory } from '../../core/configuration.ts';
 import type { Effect, TimerName } from '../../core/effects.ts';
 import { Outbox } from '../../core/outbox.ts';
 import type { ProtocolNode, WorkingBallot } from '../../core/protocol.ts';
@@ -42,6 +38,7 @@ import { countInto, replicaContext, type ByzantineStats, type ReplicaContext, ty
 import { EvidenceGatherer } from './evidence-gathering.ts';
 import { Leader } from './leader.ts';
 import { Learner } from './learner.ts';
+import { byzantineConfigurations, HeldVotes, isOutsider } from './membership.ts';
 import { AcceptedVote, type SecondVote, type SecondVoteFactory } from './second-vote.ts';
 import { ViewChange } from './view-change.ts';
 import { Watermarks } from './watermarks.ts';
@@ -64,11 +61,6 @@ export interface ByzantineNodeOptions {
   readonly makeConfigurations?: (reconfiguration: Reconfiguration) => ConfigurationHistory;
 }
 
-/** A reconfigurable Byzantine cluster's configuration history: quorums of ⌈(n + f + 1)/2⌉ of each configuration's n. */
-export function byzantineConfigurations(r: Reconfiguration): ConfigurationHistory {
-  return new ConfigurationHistory(r.members, r.universe, RECONFIG_WINDOW_SLOTS, byzantineQuorumOf);
-}
-
 export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
   readonly id: NodeId;
   readonly config: ByzantineConfig;
@@ -85,9 +77,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
   readonly #checkpoints: Checkpoints;
   readonly #catchUp: CatchUp;
   readonly #clients: Clients;
+  readonly #held: HeldVotes;
   #retransmits = 0;
-  /** The first undecided slot when held votes were last retried (reconfigurable clusters). */
-  #heldAt = -1;
 
   constructor(options: ByzantineNodeOptions) {
     super();
@@ -125,6 +116,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
     this.#catchUp = new CatchUp({ ctx, view, window, learner: this.#learner, checkpoints: this.#checkpoints, replica: this.replica, router: this, install, rng });
     const proposed = () => this.#acceptor.verifiedBatches();
     this.#clients = new Clients({ ctx, view, leader: this.#leader, replica: this.replica, proposed, isDecided });
+    this.#held = new HeldVotes(ctx, () => this.#learner.firstUndecided, (out) => (this.#acceptor.retryHeld(out), this.#second.retryHeld(out)));
   }
 
   get isLeader(): boolean {
@@ -176,7 +168,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
         const inner = this.#ctx.auth.open(envelope);
         if (inner !== null) this.#handle(this.id, inner, envelope, out);
       }
-      this.#retryHeld(out);
+      this.#held.retry(out);
       this.#executeDecided(out);
       this.#leader.propose(this.#learner.firstUndecided, out);
       if (out.local.length === 0) return;
@@ -217,24 +209,13 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
         return this.#view.suspicions.onSuspect(from, msg, envelope, out);
       case 'checkpoint':
         return this.#onCheckpoint(from, this.#checkpoints.onCheckpoint(from, msg, envelope, out), out);
-      case 'heartbeat':
-        return this.#catchUp.onHeartbeat(from, msg, out);
-      case 'catchup-request':
-        return this.#catchUp.onCatchupRequest(from, msg, out);
-      case 'certified-catchup-reply':
-        return this.#catchUp.onCatchupReply(from, msg, out);
-      case 'state-manifest':
-        return this.#catchUp.onStateManifest(from, msg, out);
-      case 'state-request':
-        return this.#catchUp.onStateRequest(from, msg, out);
-      case 'state-parts':
-        return this.#catchUp.onStateParts(from, msg, out);
       case 'evidence-query':
         return this.#gatherer.onEvidenceQuery(from, msg, out);
       case 'evidence-share':
         return this.#gatherer.onEvidenceShare(msg, (shared, inner) => (this.#view.onShared(shared, inner, out), this.#second.onShared(shared, inner, out)), out);
       default:
-        if (!this.#second.handle(from, msg, envelope, out)) this.#ctx.drop(msg.type, 'wrong-mode');
+        // Catch-up and state transfer, then the second vote's own messages.
+        if (!this.#catchUp.handle(from, msg, out) && !this.#second.handle(from, msg, envelope, out)) this.#ctx.drop(msg.type, 'wrong-mode');
     }
   }
 
@@ -260,8 +241,8 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
 
   #retransmit(out: Outbox): void {
     if (this.#view.retransmit(out)) return;
-    // Not a member (yet, or any more): we may lag behind the change that made us one, with no leader to hear it from.
-    if (this.#ctx.reconfigurable && !isMember(this.#ctx.current(), this.id) && this.#retransmits % VOTE_RESEND_PERIODS === 0) this.#catchUp.askAround(out);
+    // An outsider may have no leader to hear the change that made it a member from.
+    if (isOutsider(this.#ctx) && this.#retransmits % VOTE_RESEND_PERIODS === 0) this.#catchUp.askAround(out);
     // Every other period, votes for slots still undecided here go out again: some were lost.
     if (++this.#retransmits % VOTE_RESEND_PERIODS === 0) {
       for (const slot of this.#acceptor.verifiedSlots()) if (!this.#learner.has(slot)) this.#acceptor.resend(slot, out);
@@ -298,16 +279,6 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
   }
 
   // --- What touches every role ---------------------------------------------------------------
-
-  /** Decisions made configurations known: count the votes that waited for them. */
-  #retryHeld(out: Outbox): void {
-    if (!this.#ctx.reconfigurable) return;
-    while (this.#heldAt !== this.#learner.firstUndecided) {
-      this.#heldAt = this.#learner.firstUndecided;
-      this.#acceptor.retryHeld(out);
-      this.#second.retryHeld(out);
-    }
-  }
 
   #executeDecided(out: Outbox): void {
     const before = this.replica.executedUpTo;
@@ -356,15 +327,7 @@ export class ByzantineNode extends StepLoop implements ProtocolNode, Router {
 
   /** Joined a ballot by its NewBallot: take its checkpoint and the slots it settles. */
   #joined(choice: BallotChoice, out: Outbox): void {
-    const checkpoint = choice.checkpoint;
-    if (checkpoint !== null && checkpoint.slot > this.#window.low) {
-      if (this.replica.executedUpTo >= checkpoint.slot) {
-        const own = this.#checkpoints.ownSnapshot(checkpoint.slot);
-        if (own !== undefined) this.#install({ certificate: checkpoint, snapshot: own }, out);
-      } else {
-        this.#catchUp.catchUp(choice.promisers.find((p) => p !== this.id) ?? 0, checkpoint.slot, out);
-      }
-    }
+    if (choice.checkpoint !== null) this.#catchUp.adopt(choice.checkpoint, choice.promisers, out);
     // The NewBallot stands for Accept(b, s, v) of every slot it settles.
     let highest = this.#window.low - 1;
     for (const [slot, batch] of choice.slots) {
