@@ -25,15 +25,9 @@ function digestOf(hash: Hash): Uint8Array {
   return new Uint8Array(hash.digest());
 }
 
-const HEX_PAIRS: readonly string[] = Array.from({ length: 256 }, (_, i) =>
-  i.toString(16).padStart(2, '0'),
-);
-
-/** Lowercase hex, two characters per byte. */
+/** Lowercase hex, two characters per byte. Node's encoder gives a flat string in one call; the caches key their maps by it, per message. */
 export function toHex(bytes: Uint8Array): string {
-  let hex = '';
-  for (let i = 0; i < bytes.length; i++) hex += HEX_PAIRS[bytes[i]];
-  return hex;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
 function hexNibble(code: number): number {
@@ -66,7 +60,8 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export interface Hasher {
-  update(bytes: Uint8Array): void;
+  /** A string is hashed as its UTF-8 bytes: callers skip encoding it into a fresh array. */
+  update(bytes: Uint8Array | string): void;
   /** Digest of everything so far, as hex; does not end the stream, so it may be called repeatedly. */
   digestHex(): string;
 }
@@ -74,7 +69,7 @@ export interface Hasher {
 export function createHasher(): Hasher {
   const state = createHash('sha256');
   return {
-    update(bytes: Uint8Array): void {
+    update(bytes: Uint8Array | string): void {
       state.update(bytes);
     },
     digestHex(): string {

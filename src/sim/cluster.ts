@@ -206,7 +206,7 @@ export class Cluster {
     },
     broadcast: (e, id) => {
       this.outcomes.sent(id, e.msg);
-      for (let to = 0; to < this.w.n; to++) if (to !== id) this.network.transmit(id, to, e.msg);
+      this.network.broadcast(id, e.msg);
     },
     reply: (e, id) => this.network.transmitToClient(id, e.clientId, e.msg),
     decide: (e, id) => this.outcomes.decided(id, e.slot, e.batch),

@@ -40,7 +40,17 @@ export class Network {
   }
 
   transmit(from: NodeId, to: NodeId, msg: PeerMessage): void {
-    const bytes = this.encode(msg);
+    this.transmitFrame(from, to, msg, encodeMessage(msg));
+  }
+
+  /** To every other member: one encoding, shared by the copies (decoding never writes to a frame). */
+  broadcast(from: NodeId, msg: PeerMessage): void {
+    const bytes = encodeMessage(msg);
+    for (let to = 0; to < this.w.n; to++) if (to !== from) this.transmitFrame(from, to, msg, bytes);
+  }
+
+  private transmitFrame(from: NodeId, to: NodeId, msg: PeerMessage, bytes: Uint8Array): void {
+    this.count(msg, bytes);
     if (this.partitionSide !== null && this.partitionSide.has(from) !== this.partitionSide.has(to)) {
       this.trace.flow?.sent(this.w.now, from, to, msg, 'partitioned');
       return this.trace.noteMessage('✗ partitioned', from, `n${to}`, msg, bytes);
@@ -138,6 +148,11 @@ export class Network {
 
   private encode(msg: Message): Uint8Array {
     const bytes = encodeMessage(msg);
+    this.count(msg, bytes);
+    return bytes;
+  }
+
+  private count(msg: Message, bytes: Uint8Array): void {
     // Signed envelopes are counted by what they carry.
     const type = msg.type === 'signed' ? (frameType(msg.payload) ?? 'signed') : msg.type;
     if (type === 'catchup-reply' || type === 'certified-catchup-reply' || type === 'state-parts') this.w.coverage.catchupReplies++;
@@ -147,7 +162,6 @@ export class Network {
     if (entry === undefined) this.messages.byType.set(type, (entry = { count: 0, bytes: 0 }));
     entry.count++;
     entry.bytes += bytes.length;
-    return bytes;
   }
 }
 

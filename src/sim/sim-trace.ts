@@ -27,14 +27,14 @@ export class SimTrace {
   }
 
   note(text: string): void {
-    this.hasher.update(utf8(`${this.w.now}|${text}\n`));
+    this.hasher.update(`${this.w.now}|${text}\n`);
     if (this.readable) this.lines.push(`${this.stamp()}  -- ${text}`);
   }
 
   /** `from === n` is the clients' side; a plain send ('→') is hashed but not written out. */
   noteMessage(verb: string, from: number, target: string, msg: Message, bytes: Uint8Array, delay?: number): void {
     const source = from === this.w.n ? 'client' : `n${from}`;
-    this.hasher.update(utf8(`${this.w.now}|${source}|${target}|${verb}|${delay ?? ''}\n`));
+    this.hasher.update(`${this.w.now}|${source}|${target}|${verb}|${delay ?? ''}\n`);
     this.hasher.update(bytes);
     if (this.readable && verb !== '→') this.lines.push(`${this.stamp()}  ${source} ${verb} ${target}  ${formatMessage(msg, formatKvOp)}`);
   }
@@ -57,9 +57,4 @@ export class SimTrace {
 /** Who sent a message to a node: its client for a request (the network has no client address). */
 export function sourceOf(from: NodeId, msg: Message): string {
   return msg.type === 'request' ? `c${msg.command.clientId}` : `n${from}`;
-}
-
-const encoder = new TextEncoder();
-function utf8(text: string): Uint8Array {
-  return encoder.encode(text);
 }

@@ -106,6 +106,19 @@ describe('domainDigest', () => {
   });
 });
 
+describe('toHex', () => {
+  it('is two lowercase digits per byte, views into a larger buffer included', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.nat(8), fc.nat(8), (whole, skip, cut) => {
+        const view = whole.subarray(Math.min(skip, whole.length), Math.max(Math.min(skip, whole.length), whole.length - cut));
+        const expected = Array.from(view, (b) => b.toString(16).padStart(2, '0')).join('');
+        expect(toHex(view)).toBe(expected);
+        expect(fromHex(expected)).toEqual(view.slice());
+      }),
+    );
+  });
+});
+
 describe('createHasher', () => {
   it('equals one-shot sha256 of the concatenation, however it is chunked', () => {
     fc.assert(
@@ -119,6 +132,20 @@ describe('createHasher', () => {
           at += chunk.length;
         }
         expect(hasher.digestHex()).toBe(toHex(sha256(all)));
+      }),
+    );
+  });
+
+  it('hashes a string as its UTF-8 bytes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: 'grapheme' }), { maxLength: 6 }), (texts) => {
+        const byText = createHasher();
+        const byBytes = createHasher();
+        for (const text of texts) {
+          byText.update(text);
+          byBytes.update(new TextEncoder().encode(text));
+        }
+        expect(byText.digestHex()).toBe(byBytes.digestHex());
       }),
     );
   });
