@@ -100,8 +100,15 @@ export class EvidenceGatherer {
     else if ('slot' in inner && 'ballot' in inner) this.#queries.stop(queryKey(inner.ballot.round, inner.slot, false));
   }
 
-  hasPassedOn(envelope: SignedEnvelope): boolean {
-    return this.#passedOn.has(toHex(envelope.signature));
+  /**
+   * Pass each distinct promise of a current or coming round on once (leader changes are rare): a
+   * node that promised differently to different peers is caught wherever both versions meet, even
+   * by nodes that have already moved on to the ballot. An invalid promise proves nothing and
+   * would only be amplified, so `valid` is asked (and pays for its check) only for a new one.
+   */
+  passOnPromise(envelope: SignedEnvelope, valid: () => boolean, out: Outbox): void {
+    if (this.#passedOn.has(toHex(envelope.signature)) || !valid()) return;
+    this.passOn([envelope], out);
   }
 
   /** Pass messages on to every peer, repeated on a backoff schedule: lost, they would leave a split unseen. */

@@ -5,7 +5,6 @@
 // choice (certificates.ts) and joins only if it matches. Timeouts back off per failed ballot.
 import type { Ballot, NodeId } from '../../base/types.ts';
 import { RECONFIG_WINDOW_SLOTS, ROUND_MAX, ROUNDS_AHEAD_PER_MEMBER } from '../../base/limits.ts';
-import { isMember } from '../../core/configuration.ts';
 import type { Outbox } from '../../core/outbox.ts';
 import type { Rng } from '../../core/rng.ts';
 import type { ByzantineState } from '../../core/storage.ts';
@@ -14,12 +13,14 @@ import type { CertifiedPromise, NewBallot, PreparedCertificate, SignedEnvelope }
 import type { SignedPayload } from './auth.ts';
 import { Backoff } from './backoff.ts';
 import { Suspicions } from './suspicions.ts';
-import { checkNewBallot, chooseFromPromises, promisedBy, unjudgeableSlot, validPromise, type BallotChoice } from './certificates.ts';
+import { checkNewBallot, unjudgeableSlot, validPromise, type BallotChoice } from './certificates.ts';
 import type { Stable } from './checkpoints.ts';
 import { leaderOf } from './cluster.ts';
 import type { BallotView, ReplicaContext } from './context.ts';
 import type { EvidenceGatherer } from './evidence-gathering.ts';
 import { promiseBytesMax } from './frame-budget.ts';
+import { mayLead, unjudgeableCarried } from './membership.ts';
+import { Promises } from './promises.ts';
 import type { Watermarks } from './watermarks.ts';
 
 export interface ViewChangeParts {
@@ -41,11 +42,6 @@ export interface ViewChangeParts {
   readonly behind: (peer: NodeId, slot: number, out: Outbox) => void;
 }
 
-interface Signed {
-  readonly round: number;
-  readonly envelope: SignedEnvelope;
-}
-
 export class ViewChange implements BallotView {
   readonly #p: ViewChangeParts;
   readonly #n: number;
@@ -53,7 +49,7 @@ export class ViewChange implements BallotView {
   #status: 'normal' | 'changing' = 'normal';
   /** Timeouts of this replica: longer after each ballot that failed it. */
   readonly backoff: Backoff;
-  readonly #promises = new Map<NodeId, Signed>();
+  readonly #promises = new Promises();
   #ownPromise: SignedEnvelope | null = null;
   /** The view-change timer runs only once 2f+1 nodes promised our round (PBFT's rule): a node never races ahead alone. */
   #timerArmed = false;
@@ -150,15 +146,15 @@ export class ViewChange implements BallotView {
     // Checked at most once, and only when needed: a promise carries up to 2f+1 signatures per slot.
     let validity: boolean | undefined;
     const valid = (): boolean => from === ctx.id || (validity ??= validPromise(ctx.certificates, msg));
-    this.#sharePromise(from, msg, envelope, valid, out);
+    const { round } = msg.ballot;
+    if (from !== ctx.id && round >= this.#round && round <= this.roundsAheadMax) this.#p.gatherer().passOnPromise(envelope, valid, out);
     if (msg.ballot.round <= this.#round && this.#status === 'normal') {
       // The sender missed the NewBallot we joined by, or (back from a restart) is still changing
       // to an older ballot: pass it on (it is the leader's signature; a later one supersedes).
       if (this.#joinedBy !== null && from !== ctx.id) out.send(from, this.#joinedBy);
       return;
     }
-    const previous = this.#promises.get(from);
-    if (previous !== undefined && previous.round >= msg.ballot.round) return;
+    if (this.#promises.roundOf(from) >= msg.ballot.round) return;
     if (msg.ballot.round < this.#round || msg.ballot.round > this.roundsAheadMax) return ctx.drop('certified-promise', 'round-out-of-range');
     const unjudgeable = from === ctx.id ? null : unjudgeableSlot(ctx.certificates, msg);
     if (unjudgeable !== null) {
@@ -166,7 +162,7 @@ export class ViewChange implements BallotView {
       return ctx.drop('certified-promise', 'configuration-unknown');
     }
     if (!valid()) return ctx.drop('certified-promise', 'bad-certificate');
-    this.#promises.set(from, { round: msg.ballot.round, envelope });
+    this.#promises.record(from, msg.ballot.round, envelope);
     this.#follow(out);
     this.#armTimer(out);
     this.#tryNewBallot(out);
@@ -192,8 +188,8 @@ export class ViewChange implements BallotView {
       if (inner !== null) gatherer.observe(promise, inner, out);
       else ctx.drop('new-ballot', 'bad-promise');
       if (inner?.type !== 'certified-promise') continue;
-      const slot = Math.max(unjudgeableSlot(ctx.certificates, inner) ?? -1, ctx.reconfigurable && ctx.membership(inner.checkpoint?.slot ?? 0) === null ? inner.checkpoint!.slot : -1);
-      if (slot >= 0) unjudgeable = Math.max(unjudgeable ?? 0, slot);
+      const slot = unjudgeableCarried(ctx, inner);
+      if (slot !== null) unjudgeable = Math.max(unjudgeable ?? 0, slot);
     }
     if (msg.ballot.round < this.#round || (msg.ballot.round === this.#round && this.#status === 'normal')) return;
     // Not yet ours to judge (no fault of the leader's): catch up; our promise, repeated, brings the NewBallot again.
@@ -266,43 +262,24 @@ export class ViewChange implements BallotView {
   }
 
   /**
-   * Pass each distinct promise of a current or coming round on once (leader changes are rare): a
-   * node that promised differently to different peers is caught wherever both versions meet, even
-   * by nodes that have already moved on to the ballot.
-   */
-  #sharePromise(from: NodeId, msg: CertifiedPromise, envelope: SignedEnvelope, valid: () => boolean, out: Outbox): void {
-    const { ctx } = this.#p;
-    const gatherer = this.#p.gatherer();
-    if (from === ctx.id || msg.ballot.round < this.#round || msg.ballot.round > this.roundsAheadMax) return;
-    // An invalid promise proves nothing and would only be amplified.
-    if (gatherer.hasPassedOn(envelope) || !valid()) return;
-    gatherer.passOn([envelope], out);
-  }
-
-  /**
    * f+1 nodes moved past our round: at least one is honest, so follow, to the lowest such round.
    * Or our round's own leader left it (a restarted leader must): follow to the next round. A
    * faulty leader could stall its ballot anyway, and each ballot has one leader, so this costs
-   * at most one change per ballot; the leader's promise is passed on to all (#sharePromise), so
+   * at most one change per ballot; the leader's promise is passed on to all (onPromise), so
    * it cannot send away only some of us.
    */
   #follow(out: Outbox): void {
     const { id, weak } = this.#p.ctx;
-    const ahead = [...this.#promises.entries()]
-      .filter(([node, p]) => node !== id && p.round > this.#round)
-      .map(([, p]) => p.round)
-      .sort((a, b) => b - a);
+    const ahead = this.#promises.roundsAhead(this.#round, id);
     if (ahead.length >= weak) return this.#leave(ahead[weak - 1]!, out);
     const leader = this.leader;
-    if (leader !== id && (this.#promises.get(leader)?.round ?? 0) > this.#round) this.#leave(this.#round + 1, out);
+    if (leader !== id && this.#promises.roundOf(leader) > this.#round) this.#leave(this.#round + 1, out);
   }
 
   #armTimer(out: Outbox): void {
     if (this.#status !== 'changing' || this.#timerArmed) return;
     // Nodes already past our round count too: they left it as surely as we did.
-    let count = 0;
-    for (const p of this.#promises.values()) if (p.round >= this.#round) count++;
-    if (count < this.#p.ctx.quorum) return;
+    if (this.#promises.countFrom(this.#round) < this.#p.ctx.quorum) return;
     this.#timerArmed = true;
     out.setTimer('view-change', this.backoff.timeout(this.#p.ctx.config.viewChangeTimeoutMs));
   }
@@ -310,21 +287,11 @@ export class ViewChange implements BallotView {
   #tryNewBallot(out: Outbox): void {
     const { ctx } = this.#p;
     if (this.#status !== 'changing' || this.leader !== ctx.id || this.#newBallotSent) return;
-    const envelopes = [...this.#promises.entries()]
-      .filter(([, p]) => p.round === this.#round)
-      .sort(([a], [b]) => a - b)
-      .map(([, p]) => p.envelope);
+    const envelopes = this.#promises.forRound(this.#round);
     if (envelopes.length < ctx.quorum) return;
-    if (ctx.reconfigurable) {
-      // Only a member leads, on a quorum of the configuration it starts in, and only with a
-      // NewBallot it would itself judge justified (the configuration of its checkpoint's slot
-      // may differ from ours); every promise goes along, since a later slot's configuration (new
-      // members) may need more of them.
-      const current = ctx.current();
-      if (!isMember(current, ctx.id) || !promisedBy(current, envelopes.map((e) => e.signer))) return;
-      if (!chooseFromPromises(ctx.certificates, this.ballot, envelopes).ok) return;
-    }
+    if (!mayLead(ctx, this.ballot, envelopes)) return;
     this.#newBallotSent = true;
+    // With reconfiguration every promise goes along: a later slot's configuration (new members) may need more of them.
     out.broadcast(ctx.auth.seal({ type: 'new-ballot', ballot: this.ballot, promises: ctx.reconfigurable ? envelopes : envelopes.slice(0, ctx.quorum) }));
   }
 }
