@@ -17,18 +17,18 @@ import { integerOption, parseOptions, UsageError } from './args.ts';
 import { writableDirProblem } from './dirs.ts';
 import { APP_NAMES, type AppName } from '../app/apps.ts';
 
-const OPTIONS = {
+/** What shapes a cluster, for init and for up (which runs init's cluster). */
+export const CLUSTER_OPTIONS = {
   nodes: { type: 'string' },
   spares: { type: 'string' },
   mode: { type: 'string' },
   dir: { type: 'string' },
   'base-port': { type: 'string' },
-  host: { type: 'string' },
-  clients: { type: 'string' },
   app: { type: 'string' },
-  force: { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
+
+const OPTIONS = { ...CLUSTER_OPTIONS, host: { type: 'string' }, clients: { type: 'string' }, force: { type: 'boolean' } } as const;
 
 const BASE_PORT_DEFAULT = 7000;
 const PORT_MAX = 65535;

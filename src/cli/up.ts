@@ -17,18 +17,9 @@ import { memberName } from '../node/build.ts';
 import { signalMembers, spawnMember as spawnMemberProcess, stopMembers, type MemberProcess } from '../node/member-process.ts';
 import { parseOptions, UsageError } from './args.ts';
 import { RefusalError, reportRefusals } from './deployment.ts';
-import { initCluster, parseInitArgs, type InitOptions } from './init.ts';
+import { CLUSTER_OPTIONS, initCluster, parseInitArgs, type InitOptions } from './init.ts';
 
-const OPTIONS = {
-  nodes: { type: 'string' },
-  spares: { type: 'string' },
-  mode: { type: 'string' },
-  dir: { type: 'string' },
-  'base-port': { type: 'string' },
-  app: { type: 'string' },
-  json: { type: 'boolean' },
-  'trace-json': { type: 'string' },
-} as const;
+const OPTIONS = { ...CLUSTER_OPTIONS, 'trace-json': { type: 'string' } } as const;
 
 /** How long the children have to stop after SIGTERM before they are killed. */
 export const STOP_GRACE_MS = 10_000;
