@@ -55,8 +55,13 @@ export class Clients {
     const session = replica.lookup(command.clientId, command.session, command.seq);
     if (session.kind === 'stale') return;
     if (!ctx.auth.verifyCommand(command)) return ctx.drop('request', 'bad-client-signature');
-    // Not proposed, not watched: acceptors would refuse its batch, and waiting for it would only suspect the leader.
-    if (!replica.valid(command)) return ctx.drop('request', 'invalid-command');
+    // Not proposed, not watched: acceptors would refuse its batch, and waiting for it would only
+    // suspect the leader. Every honest replica says why alike, so the client hears f+1 matching refusals.
+    const refusal = replica.refusal(command);
+    if (refusal !== null) {
+      ctx.drop('request', 'invalid-command');
+      return out.answer(command, 'refused', new TextEncoder().encode(refusal), view.leader);
+    }
     if (session.kind === 'done') return out.answer(command, 'ok', session.result, view.leader);
     const key = sessionKey(command);
     const known = this.#pending.get(key);

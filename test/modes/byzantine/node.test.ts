@@ -241,9 +241,13 @@ describe('validated proposals (seed 000 §6)', () => {
     expect(sentOfType(fx, fine, 'verify').map((v) => v.slot)).toEqual([0]);
   });
 
-  it('a replica drops a request its application refuses: as leader it never proposes it, and it never waits for it', () => {
+  it('a replica refuses a request its application refuses, saying why: as leader it never proposes it, and it never waits for it', () => {
     const net = new Net(fx, () => new RefusingKv());
     const effects = net.request(0, refused);
+    const replies = effects.flatMap((e) => (e.type === 'reply' ? [e.msg] : []));
+    expect(replies.map((r) => r.status)).toEqual(['refused']);
+    expect(new TextDecoder().decode(replies[0]!.result)).toBe('the application refuses this op');
+    expect(net.request(1, refused).flatMap((e) => (e.type === 'reply' ? [e.msg.status] : []))).toEqual(['refused']);
     expect(sentOfType(fx, effects, 'accept')).toEqual([]);
     expect(effects.filter((e) => e.type === 'setTimer' && e.timer === 'progress')).toEqual([]);
     expect(dropped(net.nodes[0]!, 'request:invalid-command')).toBe(1);
