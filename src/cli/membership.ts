@@ -10,7 +10,7 @@
 // in one line (exit 1), as are an unknown id (exit 2) and a change that would empty the cluster.
 import { RECONFIG_WINDOW_SLOTS } from '../base/limits.ts';
 import type { NodeId } from '../base/types.ts';
-import type { MembershipChange } from '../core/configuration.ts';
+import { changeRefusal, changeSides, type MembershipChange } from '../core/configuration.ts';
 import { loadClusterFile, RECONFIGURABLE_MODES, type DeploymentConfig } from '../deploy/cluster-file.ts';
 import { memberName } from '../node/build.ts';
 import { describeChange, OPERATION_TIMEOUT_MS_DEFAULT, STATUS_TIMEOUT_MS_DEFAULT, type ClusterClient, type StatusRow } from '../node/cluster-client.ts';
@@ -129,9 +129,10 @@ function change(kind: 'add' | 'remove' | 'replace', argv: readonly string[]): Pr
     return withClient(a, async (client) => {
       const view = viewOf(await client.status({ timeoutMs: STATUS_TIMEOUT_MS_DEFAULT, enough: everyMemberReplied }));
       if (view === null) throw new RefusalError(`${what}: no node answered status within ${STATUS_TIMEOUT_MS_DEFAULT} ms`);
-      const problem = whyNot(proposed, latest(view));
-      if (problem !== null) throw new RefusalError(`${what}: ${problem}`);
-      const joining = proposed.kind === 'add' ? proposed.node : proposed.kind === 'replace' ? proposed.in : null;
+      const members = latest(view);
+      const problem = changeRefusal(new Set(members), proposed, config.n);
+      if (problem !== null) throw new RefusalError(`${what}: ${problem} (members: ${setText(members)})`);
+      const { joining } = changeSides(proposed);
       if (joining !== null) await awaitAnswer(client, joining, waitMs, what);
       const result = await client.changeMembership(proposed, { timeoutMs: a.timeoutMs });
       const effective = result.slot + RECONFIG_WINDOW_SLOTS;
@@ -156,9 +157,8 @@ function parseId(kind: string, raw: string): NodeId {
 
 /** Whether `members`, the configuration a decided change took effect with, is what it asked for. */
 function takesEffect(change: MembershipChange, members: readonly NodeId[]): boolean {
-  if (change.kind === 'add') return members.includes(change.node);
-  if (change.kind === 'remove') return !members.includes(change.node);
-  return members.includes(change.in) && !members.includes(change.out);
+  const { leaving, joining } = changeSides(change);
+  return (leaving === null || !members.includes(leaving)) && (joining === null || members.includes(joining));
 }
 
 /** Whether every member, as the replies so far know them (pending changes included), has replied: spares need not. */
@@ -168,16 +168,6 @@ function everyMemberReplied(replies: ReadonlyMap<NodeId, StatusReply>): boolean 
     if (known.length > 0 && known.every((c) => c.members.every((id) => replies.has(id)))) return true;
   }
   return false;
-}
-
-/** Why `change` cannot apply to `members` (the configuration once every known change is in), or null. */
-function whyNot(change: MembershipChange, members: readonly NodeId[]): string | null {
-  const leaving = change.kind === 'add' ? null : change.kind === 'remove' ? change.node : change.out;
-  const joining = change.kind === 'remove' ? null : change.kind === 'add' ? change.node : change.in;
-  if (leaving !== null && !members.includes(leaving)) return `n${leaving} is not a member (members: ${setText(members)})`;
-  if (joining !== null && members.includes(joining)) return `n${joining} is a member already (members: ${setText(members)})`;
-  if (joining === null && members.length === 1) return `n${leaving} is the last member; a cluster needs at least one`;
-  return null;
 }
 
 /** Resolves once node `id` answers a status query; a RefusalError after `waitMs`. */

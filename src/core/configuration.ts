@@ -128,16 +128,33 @@ export function decodeMembershipResult(bytes: Uint8Array): MembershipResult {
   return { slot: readU48(bytes, 0), members: [...bytes.subarray(7)] };
 }
 
+/** The member a change takes out and the node it brings in, each null where there is none. */
+export function changeSides(change: MembershipChange): { readonly leaving: NodeId | null; readonly joining: NodeId | null } {
+  return {
+    leaving: change.kind === 'add' ? null : change.kind === 'remove' ? change.node : change.out,
+    joining: change.kind === 'remove' ? null : change.kind === 'add' ? change.node : change.in,
+  };
+}
+
+/** Why `change` does not apply to `members` (every replica then ignores it alike), or null if it does. */
+export function changeRefusal(members: ReadonlySet<NodeId>, change: MembershipChange, universe: number): string | null {
+  const { leaving, joining } = changeSides(change);
+  if (leaving !== null && !members.has(leaving)) return `n${leaving} is not a member`;
+  if (joining !== null && members.has(joining)) return `n${joining} is a member already`;
+  if (joining !== null && joining >= universe) return `n${joining} is outside the cluster's ids 0..${universe - 1}`;
+  const size = members.size - (leaving === null ? 0 : 1) + (joining === null ? 0 : 1);
+  if (size === 0) return `n${leaving} is the last member; a cluster needs at least one`;
+  if (size > CONFIGURATION_MEMBERS_MAX) return `a configuration holds at most ${CONFIGURATION_MEMBERS_MAX} members`;
+  return null;
+}
+
 /** The members after `change`, or null if it does not apply to `members` (it is then ignored). */
 export function applyChange(members: ReadonlySet<NodeId>, change: MembershipChange, universe: number): ReadonlySet<NodeId> | null {
-  const leaving = change.kind === 'add' ? null : change.kind === 'remove' ? change.node : change.out;
-  const joining = change.kind === 'remove' ? null : change.kind === 'add' ? change.node : change.in;
-  if (leaving !== null && !members.has(leaving)) return null;
-  if (joining !== null && (members.has(joining) || joining >= universe)) return null;
+  if (changeRefusal(members, change, universe) !== null) return null;
+  const { leaving, joining } = changeSides(change);
   const next = new Set(members);
   if (leaving !== null) next.delete(leaving);
   if (joining !== null) next.add(joining);
-  if (next.size === 0 || next.size > CONFIGURATION_MEMBERS_MAX) return null;
   return next;
 }
 

@@ -8,7 +8,7 @@
 // Byzantine modes the spares take a cluster of 3f+1 to 3f+4 = 3(f+1)+1 members: f grows by one.
 import type { Mode } from '../base/mode.ts';
 import type { Reconfiguration } from '../core/config.ts';
-import { encodeMembershipChange, type MembershipChange } from '../core/configuration.ts';
+import { changeSides, encodeMembershipChange, type MembershipChange } from '../core/configuration.ts';
 import { sessionFromWords } from '../core/client.ts';
 import { membersFor } from '../core/quorum.ts';
 import { SeededRng } from '../core/rng.ts';
@@ -95,10 +95,10 @@ export class Churn {
   change(): void {
     if (this.outstanding !== null || this.plan?.length === 0) return;
     const change = this.plan?.shift() ?? this.draw();
+    const { leaving, joining } = changeSides(change);
     const next = new Set(this.members);
-    if (change.kind !== 'add') next.delete(change.kind === 'remove' ? change.node : change.out);
-    if (change.kind !== 'remove') {
-      const joining = change.kind === 'add' ? change.node : change.in;
+    if (leaving !== null) next.delete(leaving);
+    if (joining !== null) {
       next.add(joining);
       this.join(joining);
     }
